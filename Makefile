@@ -1,0 +1,231 @@
+# esession: top-level GNU Makefile.
+#   make            build libesession.a, libesession.so, the harness and tools
+#   make test       install missing Debian packages if needed, then every test:
+#                   unit tests, vectors, ASan+UBSan build, valgrind
+#   make demo       the same set-up, then the offline flow
+#   make deps       install (as root) or print the Debian packages needed
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR     ?=
+
+CC          ?= cc
+AR          ?= ar
+PKG_CONFIG  ?= pkg-config
+VALGRIND    ?= valgrind
+
+SOVERSION   := 0
+VERSION     := 0.1.0
+
+# Debian packages: what `make deps` installs.
+DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
+                libxml2-dev libjansson-dev libcriterion-dev valgrind
+# pkg-config modules that must be found before building.
+PC_LIB      := libsodium gmp libcrypto libxml-2.0
+PC_TEST     := criterion jansson
+
+BUILD       ?= build
+SAN         ?=
+V           ?=
+Q           := $(if $(V),,@)
+
+CFLAGS      ?= -O2 -g
+WARN        := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow \
+               -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+               -Wcast-qual -Wpointer-arith
+HARDEN      := -fstack-protector-strong -fPIC -fno-strict-overflow
+DEFS        := -D_POSIX_C_SOURCE=200809L -DESESSION_BUILDING
+ifeq ($(SAN),1)
+HARDEN      += -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+SANLD       := -fsanitize=address,undefined
+else
+DEFS        += -D_FORTIFY_SOURCE=2
+endif
+
+PC_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PC_LIB) 2>/dev/null)
+PC_LIBS     = $(shell $(PKG_CONFIG) --libs $(PC_LIB) 2>/dev/null)
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_TEST) 2>/dev/null)
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(PC_TEST) 2>/dev/null)
+
+ALL_CFLAGS  = $(WARN) $(HARDEN) $(DEFS) -Iinclude $(PC_CFLAGS) $(CFLAGS)
+LDFLAGS     ?=
+ALL_LDFLAGS = $(SANLD) -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
+
+LIB_DIRS    := core crypto forms pep session
+LIB_SRCS    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+HARNESS_SRCS := $(wildcard tests/harness/*.c) $(wildcard tests/common/*.c)
+HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
+HARNESS     := $(BUILD)/esession-vectors
+
+CLI_SRCS    := $(wildcard cli/*.c)
+CLI_OBJS    := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI         := $(if $(CLI_SRCS),$(BUILD)/esessionctl)
+
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+COMMON_SRCS := $(wildcard tests/common/*.c)
+UNIT_SUPPORT := $(COMMON_SRCS) $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+UNIT_SUPPORT_OBJS := $(UNIT_SUPPORT:%.c=$(BUILD)/obj/%.o)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+STATIC_LIB  := $(BUILD)/libesession.a
+SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
+
+VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
+
+.PHONY: FORCE all lib test test-run demo demo-run deps ensure-deps install uninstall \
+        clean unit vectors asan valgrind tests-build
+
+all: lib $(HARNESS) $(CLI)
+
+lib: $(STATIC_LIB) $(SHARED_LIB)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(Q)$(CC) -shared -Wl,-soname,libesession.so.$(SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(PC_LIBS)
+	$(Q)ln -sf libesession.so.$(VERSION) $(BUILD)/libesession.so.$(SOVERSION)
+	$(Q)ln -sf libesession.so.$(SOVERSION) $(BUILD)/libesession.so
+
+$(HARNESS): $(HARNESS_OBJS) $(STATIC_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(HARNESS_OBJS) $(STATIC_LIB) $(PC_LIBS) $(TEST_LIBS)
+
+$(BUILD)/esessionctl: $(CLI_OBJS) $(STATIC_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(PC_LIBS)
+
+$(BUILD)/obj/tests/%.o: ALL_CFLAGS += $(TEST_CFLAGS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_SUPPORT_OBJS) $(STATIC_LIB) $(PC_LIBS) $(TEST_LIBS)
+
+tests-build: all $(UNIT_BINS)
+
+# ---- set-up -------------------------------------------------------------
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	    echo "deps: missing packages; run:"; \
+	    echo "  sudo apt-get install -y --no-install-recommends$$missing"; \
+	    exit 1; \
+	fi
+
+# Install only when pkg-config (or valgrind) is missing something.
+ensure-deps:
+	@if command -v $(PKG_CONFIG) >/dev/null 2>&1 && \
+	    $(PKG_CONFIG) --exists $(PC_LIB) $(PC_TEST) && \
+	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1; then :; \
+	else $(MAKE) --no-print-directory deps; fi
+
+# ---- tests --------------------------------------------------------------
+
+test: ensure-deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: unit vectors
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
+	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory install-check
+	@echo "make test: all suites passed"
+
+unit: tests-build
+	@set -e; for t in $(UNIT_BINS); do \
+	    echo "== $$t"; $$t --jobs 2; \
+	done
+
+vectors: $(HARNESS)
+	$(HARNESS) $(VECTOR_FILES)
+
+asan: tests-build
+	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
+	for t in $(UNIT_BINS); do echo "== asan $$t"; $$t --jobs 2; done; \
+	echo "== asan harness"; $(HARNESS) $(VECTOR_FILES) > $(BUILD)/harness.log || { tail -40 $(BUILD)/harness.log; exit 1; }; \
+	tail -1 $(BUILD)/harness.log
+
+# Criterion runs each test in a child process; valgrind follows them, but a
+# child's error does not reach the exit status, so with --quiet any line
+# valgrind prints ("==pid== ...") is a failure.
+VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
+                  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+                  --trace-children=yes --track-fds=no
+valgrind: tests-build
+	@set -e; for t in $(UNIT_BINS); do \
+	    echo "== valgrind $$t"; $(VALGRIND) $(VALGRIND_FLAGS) $$t --jobs 1 >$(BUILD)/valgrind.log 2>&1 \
+	      || { cat $(BUILD)/valgrind.log; exit 1; }; \
+	    if grep -q '^==[0-9]*==' $(BUILD)/valgrind.log; then cat $(BUILD)/valgrind.log; exit 1; fi; \
+	    tail -1 $(BUILD)/valgrind.log; \
+	done
+
+# The installed library works for a two-line program through pkg-config.
+install-check: lib
+	@rm -rf $(BUILD)/stage && $(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/stage PREFIX=/usr >/dev/null
+	@printf '#include <esession.h>\nint main(void){return esession_version()[0]==0;}\n' > $(BUILD)/stage/two.c
+	@stage=$(CURDIR)/$(BUILD)/stage; \
+	PKG_CONFIG_SYSROOT_DIR=$$stage PKG_CONFIG_PATH=$$stage/usr/lib/pkgconfig \
+	  $(CC) $(BUILD)/stage/two.c -o $(BUILD)/stage/two $$($(PKG_CONFIG) --cflags --libs esession) && \
+	LD_LIBRARY_PATH=$$stage/usr/lib $(BUILD)/stage/two && echo "install-check: pkg-config program links and runs"
+	@nm -D --defined-only $(SHARED_LIB) | awk '$$2 == "T" {print $$3}' | grep -v '^esession_' \
+	  && { echo "install-check: non-API symbols exported"; exit 1; } || true
+
+# ---- demo ---------------------------------------------------------------
+
+demo: ensure-deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	@sh docs/demo.sh $(BUILD)
+
+# ---- install ------------------------------------------------------------
+
+$(BUILD)/esession.pc: esession.pc.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: lib $(BUILD)/esession.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0644 include/esession.h $(DESTDIR)$(INCLUDEDIR)/esession.h
+	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libesession.a
+	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libesession.so.$(VERSION)
+	ln -sf libesession.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libesession.so.$(SOVERSION)
+	ln -sf libesession.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libesession.so
+	install -m 0644 $(BUILD)/esession.pc $(DESTDIR)$(PKGCONFIGDIR)/esession.pc
+	@if [ -n "$(CLI)" ]; then install -d $(DESTDIR)$(BINDIR) && install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/; fi
+	@if [ -f docs/esessionctl.1 ]; then install -d $(DESTDIR)$(MANDIR)/man1 && \
+	    install -m 0644 docs/esessionctl.1 $(DESTDIR)$(MANDIR)/man1/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/esession.h $(DESTDIR)$(LIBDIR)/libesession.a \
+	      $(DESTDIR)$(LIBDIR)/libesession.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libesession.so.$(SOVERSION) \
+	      $(DESTDIR)$(LIBDIR)/libesession.so $(DESTDIR)$(PKGCONFIGDIR)/esession.pc \
+	      $(DESTDIR)$(BINDIR)/esessionctl $(DESTDIR)$(MANDIR)/man1/esessionctl.1
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+FORCE:
+.SECONDARY:

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: ISC */
+/* MODP Diffie-Hellman (RFC 2409, RFC 3526; g = 2) as PROFILE §3. */
+#ifndef ESESSION_DH_H
+#define ESESSION_DH_H
+
+#include "../core/core.h"
+
+#include <gmp.h>
+
+/* Group ids: 1, 2, 5, 14, 15, 16, 17, 18. */
+int es_modp_supported(int group);
+/* Bit length of p (768 .. 8192), 0 if unsupported. */
+unsigned es_modp_bits(int group);
+/* Security strength s (NIST SP 800-57) in bits, 0 if unsupported. */
+unsigned es_modp_strength(int group);
+/* Bits of a drawn private exponent (PROFILE §3): max(2n + 64, 2s) with
+ * n = 128, the AES block size in bits; never more than the group allows. */
+unsigned es_dh_exponent_bits(int group);
+/* Load p into an initialized mpz. */
+esession_status es_modp_prime(int group, mpz_t p);
+
+/* A private exponent and its public value for one group. The exponent is
+ * held in guarded memory and wiped on free. */
+typedef struct es_dh es_dh;
+
+/* Draw x with the context's random source (top bit of es_dh_exponent_bits
+ * set, so 2^(2n-1) < x < p-1 holds), and compute e = g^x mod p. */
+esession_status es_dh_generate(esession_ctx *ctx, es_dh **out, int group);
+/* Use a given exponent (mpint octets); used by vectors and by storage. */
+esession_status es_dh_from_private(esession_ctx *ctx, es_dh **out, int group,
+                                   const uint8_t *x, size_t xlen);
+int es_dh_group(const es_dh *dh);
+/* mpint(e) into a fresh buffer. */
+esession_status es_dh_public(const es_dh *dh, esession_buf *out);
+/* mpint(x) into a fresh secret buffer (for encrypted storage). */
+esession_status es_dh_private(const es_dh *dh, esession_buf *out);
+/* Validate a received public value (mpint octets): 1 < v < p-1 and
+ * Jacobi(v, p) = 1, else ESESSION_ERR_INVALID_DH_VALUE; a non-minimal
+ * mpint is ESESSION_ERR_MALFORMED. */
+esession_status es_dh_check_public(int group, const uint8_t *v, size_t n);
+/* mpint(peer^x mod p) into a fresh secret buffer; validates peer first. */
+esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh,
+                             const uint8_t *peer, size_t n, esession_buf *out);
+void es_dh_free(es_dh *dh);
+
+/* Constant-time r = b^e mod m (m odd, e > 0) with the context's backend. */
+esession_status es_modexp_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,
+                              const mpz_t e, const mpz_t m);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: ISC */
+/* HASH and HMAC: sha256, sha512 (OpenSSL EVP), whirlpool (own code). */
+#ifndef ESESSION_HASH_H
+#define ESESSION_HASH_H
+
+#include "../core/core.h"
+
+typedef enum es_hash_alg {
+    ES_HASH_SHA256 = 1,
+    ES_HASH_SHA512 = 2,
+    ES_HASH_WHIRLPOOL = 3
+} es_hash_alg;
+
+#define ES_HASH_MAX_BYTES 64
+
+/* Output size in octets (32, 64, 64); 0 for an unknown alg. */
+size_t es_hash_size(es_hash_alg alg);
+/* Protocol name ("sha256", "sha512", "whirlpool"), NULL if unknown. */
+const char *es_hash_name(es_hash_alg alg);
+/* From a protocol name (exact, case-sensitive); ESESSION_ERR_UNSUPPORTED. */
+esession_status es_hash_from_name(const char *name, size_t len, es_hash_alg *out);
+
+/* One-shot HASH(in) into out (es_hash_size(alg) octets). */
+esession_status es_hash(es_hash_alg alg, const uint8_t *in, size_t n, uint8_t *out);
+
+/* A keyed HMAC: the key is processed once and the object reused for any
+ * number of messages (per-message set-up dominates small stanzas). */
+typedef struct es_hmac es_hmac;
+
+esession_status es_hmac_new(es_hmac **out, es_hash_alg alg, const uint8_t *key, size_t keylen);
+/* Replace the key, keeping the algorithm; on failure the old key stays. */
+esession_status es_hmac_rekey(es_hmac *h, const uint8_t *key, size_t keylen);
+/* Start a message; then update any number of times; final writes the tag
+ * (es_hash_size octets) and leaves h ready for the next message. */
+esession_status es_hmac_begin(es_hmac *h);
+esession_status es_hmac_update(es_hmac *h, const uint8_t *in, size_t n);
+esession_status es_hmac_final(es_hmac *h, uint8_t *out);
+es_hash_alg es_hmac_alg(const es_hmac *h);
+void es_hmac_free(es_hmac *h);
+
+/* One-shot HMAC(key, msg). */
+esession_status es_hmac_oneshot(es_hash_alg alg, const uint8_t *key, size_t keylen,
+                                const uint8_t *msg, size_t n, uint8_t *out);
+
+#endif

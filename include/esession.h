@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * esession: end-to-end encrypted messages to an offline XMPP contact, with
+ * perfect forward secrecy (Offline ESession, XEP-0187 over XEP-0116/0200).
+ *
+ * This is the one public header. Everything else in the source tree is
+ * internal and may change without notice.
+ *
+ * Conventions
+ *  - Every fallible function returns esession_status: ESESSION_OK (0) or a
+ *    negative code. esession_status_name() gives the short caller-visible
+ *    reason ("bad-mac", "malformed", ...), matching the protocol vector codes.
+ *  - On failure, output arguments are left untouched and objects passed in
+ *    are unchanged. More detail (never secret bytes) is available from
+ *    esession_ctx_error_detail().
+ *  - Objects are opaque; each has a _free function that accepts NULL and
+ *    wipes secret material before releasing it.
+ *  - Thread safety: an esession_ctx and everything created from it may be
+ *    used by one thread at a time. Distinct contexts are independent and may
+ *    be used concurrently. The library keeps no global mutable state.
+ */
+#ifndef ESESSION_H
+#define ESESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(ESESSION_BUILDING)
+#define ESESSION_EXPORT __attribute__((visibility("default")))
+#else
+#define ESESSION_EXPORT
+#endif
+
+#if defined(__GNUC__)
+#define ESESSION_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define ESESSION_WARN_UNUSED
+#endif
+
+#define ESESSION_VERSION_MAJOR 0
+#define ESESSION_VERSION_MINOR 1
+#define ESESSION_VERSION_PATCH 0
+#define ESESSION_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Status codes. Ranges: general 1-31, crypto 32-63, forms/XML 64-95,   */
+/* PEP 96-127, protocol (session) 128-159, storage 160-191.             */
+
+typedef enum esession_status {
+    ESESSION_OK = 0,
+
+    /* general */
+    ESESSION_ERR_INVALID_ARGUMENT = -1,  /* "invalid-argument": API misuse */
+    ESESSION_ERR_NO_MEMORY = -2,         /* "no-memory" */
+    ESESSION_ERR_RANDOM = -3,            /* "random": the random source failed */
+    ESESSION_ERR_BUFFER_TOO_SMALL = -4,  /* "buffer-too-small" */
+    ESESSION_ERR_UNSUPPORTED = -5,       /* "unsupported": algorithm or size not supported */
+    ESESSION_ERR_INTERNAL = -6,          /* "internal": a dependency failed unexpectedly */
+    ESESSION_ERR_VERSION = -7,           /* "version": header and library disagree */
+    ESESSION_ERR_STATE = -8,             /* "state": call not allowed in this state */
+    ESESSION_ERR_LIMIT = -9,             /* "limit": a size, count or depth limit was hit */
+
+    /* crypto */
+    ESESSION_ERR_BAD_KEY = -32,          /* "bad-key": key unusable (type, size, parameters) */
+    ESESSION_ERR_BAD_PEM = -33,          /* "bad-pem": PEM text could not be parsed */
+    ESESSION_ERR_COUNTER_EXHAUSTED = -34,/* "counter-exhausted": too many blocks under one key */
+
+    /* protocol (the reasons of the offline-session vector schema) */
+    ESESSION_ERR_MALFORMED = -64,        /* "malformed": XML, base64, field or element structure */
+    ESESSION_ERR_UNKNOWN_OPTIONS = -128, /* "unknown-options" */
+    ESESSION_ERR_EXPIRED = -129,         /* "expired" */
+    ESESSION_ERR_UNSUPPORTED_OPTION = -130, /* "unsupported-option" */
+    ESESSION_ERR_INVALID_DH_VALUE = -131,/* "invalid-dh-value" */
+    ESESSION_ERR_REPLAY = -132,          /* "replay" */
+    ESESSION_ERR_BAD_IDENTITY_MAC = -133,/* "bad-identity-mac" */
+    ESESSION_ERR_BAD_SIGNATURE = -134,   /* "bad-signature" */
+    ESESSION_ERR_UNTRUSTED_KEY = -135,   /* "untrusted-key" */
+    ESESSION_ERR_BAD_MAC = -136,         /* "bad-mac" */
+    ESESSION_ERR_NO_SESSION = -137,      /* "no-session" */
+
+    /* PEP */
+    ESESSION_ERR_PUBSUB = -96,           /* "pubsub-error": the server returned an error */
+
+    /* storage */
+    ESESSION_ERR_IO = -160,              /* "io" */
+    ESESSION_ERR_BAD_PASSPHRASE = -161,  /* "bad-passphrase": or the file was altered */
+    ESESSION_ERR_CORRUPT = -162          /* "corrupt": storage file damaged */
+} esession_status;
+
+/* Short stable reason, e.g. "bad-mac". Never NULL ("unknown" for others). */
+ESESSION_EXPORT const char *esession_status_name(esession_status s);
+/* One-sentence English description. Never NULL. */
+ESESSION_EXPORT const char *esession_status_string(esession_status s);
+
+/* Library version of the linked binary. */
+ESESSION_EXPORT const char *esession_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Buffers returned by the library.                                    */
+
+typedef struct esession_buf {
+    char *data;    /* NUL-terminated for convenience; len excludes the NUL */
+    size_t len;
+    unsigned secret; /* non-zero: held in guarded memory, wiped on free */
+} esession_buf;
+
+/* Wipes (secret buffers) and frees b->data, then zeroes *b. NULL-safe. */
+ESESSION_EXPORT void esession_buf_free(esession_buf *b);
+
+/* ------------------------------------------------------------------ */
+/* Library context: host operations and per-context error detail.      */
+
+typedef struct esession_ctx esession_ctx;
+
+/* Modular exponentiation backend used for Diffie-Hellman. */
+typedef enum esession_dh_backend {
+    ESESSION_DH_GMP = 0,     /* GMP mpz_powm_sec (default) */
+    ESESSION_DH_OPENSSL = 1  /* OpenSSL BN_mod_exp_mont_consttime */
+} esession_dh_backend;
+
+/* Host operations. Every member may be NULL: a working default is used. */
+typedef struct esession_host_ops {
+    /* Fill buf with len unpredictable octets; return 0 on success.
+     * Default: libsodium randombytes_buf(). */
+    int (*random)(void *user, uint8_t *buf, size_t len);
+    /* Current time, seconds since the Unix epoch, UTC. Default: time(). */
+    int64_t (*now)(void *user);
+} esession_host_ops;
+
+typedef struct esession_ctx_options {
+    unsigned version;                /* ESESSION_CTX_OPTIONS_VERSION */
+    const esession_host_ops *ops;    /* may be NULL; copied */
+    void *user;                      /* passed to every host operation */
+    esession_dh_backend dh_backend;
+} esession_ctx_options;
+
+#define ESESSION_CTX_OPTIONS_VERSION 1
+#define ESESSION_CTX_OPTIONS_INIT { ESESSION_CTX_OPTIONS_VERSION, NULL, NULL, ESESSION_DH_GMP }
+
+/* Create a context. opt may be NULL for defaults. Initializes libsodium and
+ * checks that the header the caller compiled against matches the library:
+ * pass ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_ctx_new(esession_ctx **out, const esession_ctx_options *opt,
+                 int major, int minor);
+ESESSION_EXPORT void esession_ctx_free(esession_ctx *ctx);
+
+/* Detail about the last failure of a call made with ctx ("" if none).
+ * Valid until the next call with ctx. Never contains secret bytes. */
+ESESSION_EXPORT const char *esession_ctx_error_detail(const esession_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Long-term signing keys (XEP-0116 identities).                       */
+
+typedef struct esession_key esession_key;
+
+typedef enum esession_key_type {
+    ESESSION_KEY_RSA = 1,  /* rsa-sha256, RSASSA-PKCS1-v1_5, 2048..8192 bits */
+    ESESSION_KEY_DSA = 2   /* dsa-sha256, (L,N) = (2048,256) or (3072,256) */
+} esession_key_type;
+
+#define ESESSION_FINGERPRINT_BYTES 32
+
+/* Generate a key pair. RSA: bits in 2048..8192, multiple of 8 (e = 65537);
+ * DSA: bits 2048 or 3072 (N = 256). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_key_generate(esession_ctx *ctx, esession_key **out,
+                      esession_key_type type, unsigned bits);
+
+/* Import a PKCS#8 private key or a SubjectPublicKeyInfo public key in PEM.
+ * Keys outside the sizes above are rejected with ESESSION_ERR_BAD_KEY. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_key_from_pem(esession_ctx *ctx, esession_key **out,
+                      const char *pem, size_t len);
+
+/* Export as PEM: private (PKCS#8, returned in a secret buffer) or public
+ * (SubjectPublicKeyInfo). Private export of a public-only key fails with
+ * ESESSION_ERR_STATE. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_key_to_pem(esession_ctx *ctx, const esession_key *key, int private_part,
+                    esession_buf *out);
+
+/* The normalized XML-DSig <KeyValue> of the public key (PROFILE §5). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_key_to_keyvalue(esession_ctx *ctx, const esession_key *key, esession_buf *out);
+
+/* Parse a normalized <KeyValue>; anything but the exact normalized form is
+ * ESESSION_ERR_MALFORMED. The result holds a public key only. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_key_from_keyvalue(esession_ctx *ctx, esession_key **out,
+                           const char *xml, size_t len);
+
+/* SHA-256 of the normalized <KeyValue>. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_key_fingerprint(esession_ctx *ctx, const esession_key *key,
+                         uint8_t out[ESESSION_FINGERPRINT_BYTES]);
+
+ESESSION_EXPORT esession_key_type esession_key_get_type(const esession_key *key);
+ESESSION_EXPORT unsigned esession_key_bits(const esession_key *key);
+ESESSION_EXPORT int esession_key_has_private(const esession_key *key);
+ESESSION_EXPORT void esession_key_free(esession_key *key);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ESESSION_H */

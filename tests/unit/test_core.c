@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: ISC */
+/* Context, status names, buffers, host operations. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../core/core.h"
+
+static int fixed_random(void *user, uint8_t *buf, size_t len)
+{
+    (void)user;
+    memset(buf, 0xab, len);
+    return 0;
+}
+
+static int failing_random(void *user, uint8_t *buf, size_t len)
+{
+    (void)user;
+    memset(buf, 0x11, len);
+    return -1;
+}
+
+static int64_t fixed_now(void *user)
+{
+    return *(const int64_t *)user;
+}
+
+Test(core, every_status_has_a_distinct_name)
+{
+    const esession_status all[] = {
+        ESESSION_OK, ESESSION_ERR_INVALID_ARGUMENT, ESESSION_ERR_NO_MEMORY, ESESSION_ERR_RANDOM,
+        ESESSION_ERR_BUFFER_TOO_SMALL, ESESSION_ERR_UNSUPPORTED, ESESSION_ERR_INTERNAL,
+        ESESSION_ERR_VERSION, ESESSION_ERR_STATE, ESESSION_ERR_LIMIT, ESESSION_ERR_BAD_KEY,
+        ESESSION_ERR_BAD_PEM, ESESSION_ERR_COUNTER_EXHAUSTED, ESESSION_ERR_MALFORMED,
+        ESESSION_ERR_UNKNOWN_OPTIONS, ESESSION_ERR_EXPIRED, ESESSION_ERR_UNSUPPORTED_OPTION,
+        ESESSION_ERR_INVALID_DH_VALUE, ESESSION_ERR_REPLAY, ESESSION_ERR_BAD_IDENTITY_MAC,
+        ESESSION_ERR_BAD_SIGNATURE, ESESSION_ERR_UNTRUSTED_KEY, ESESSION_ERR_BAD_MAC,
+        ESESSION_ERR_NO_SESSION, ESESSION_ERR_PUBSUB, ESESSION_ERR_IO,
+        ESESSION_ERR_BAD_PASSPHRASE, ESESSION_ERR_CORRUPT,
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        cr_assert_str_neq(esession_status_name(all[i]), "unknown");
+        cr_assert_str_neq(esession_status_string(all[i]), "unknown status code");
+        for (size_t j = 0; j < i; j++)
+            cr_assert_str_neq(esession_status_name(all[i]), esession_status_name(all[j]));
+    }
+    cr_assert_str_eq(esession_status_name((esession_status)-9999), "unknown");
+}
+
+Test(core, vector_reason_codes)
+{
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_UNKNOWN_OPTIONS), "unknown-options");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_EXPIRED), "expired");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_UNSUPPORTED_OPTION), "unsupported-option");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_INVALID_DH_VALUE), "invalid-dh-value");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_REPLAY), "replay");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_BAD_IDENTITY_MAC), "bad-identity-mac");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_BAD_SIGNATURE), "bad-signature");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_UNTRUSTED_KEY), "untrusted-key");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_MALFORMED), "malformed");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_BAD_MAC), "bad-mac");
+    cr_assert_str_eq(esession_status_name(ESESSION_ERR_NO_SESSION), "no-session");
+}
+
+Test(core, version_mismatch_is_refused)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR + 1, 0), ESESSION_ERR_VERSION);
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR + 1),
+                 ESESSION_ERR_VERSION);
+    cr_assert_null(ctx);
+    cr_assert_eq(esession_ctx_new(NULL, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_ERR_INVALID_ARGUMENT);
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    o.version = 99;
+    cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_ERR_VERSION);
+    o.version = ESESSION_CTX_OPTIONS_VERSION;
+    o.dh_backend = (esession_dh_backend)7;
+    cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_null(ctx);
+}
+
+Test(core, host_random_and_clock_are_used)
+{
+    int64_t t = 1234567890;
+    esession_host_ops ops = {.random = fixed_random, .now = fixed_now};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    o.ops = &ops;
+    o.user = &t;
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR), ESESSION_OK);
+    uint8_t buf[8];
+    cr_assert_eq(es_random(ctx, buf, sizeof buf), ESESSION_OK);
+    for (size_t i = 0; i < sizeof buf; i++)
+        cr_assert_eq(buf[i], 0xab);
+    cr_assert_eq(es_now(ctx), 1234567890);
+    esession_ctx_free(ctx);
+}
+
+Test(core, failing_random_source_is_reported_and_output_wiped)
+{
+    esession_host_ops ops = {.random = failing_random};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    o.ops = &ops;
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR), ESESSION_OK);
+    uint8_t buf[8];
+    cr_assert_eq(es_random(ctx, buf, sizeof buf), ESESSION_ERR_RANDOM);
+    for (size_t i = 0; i < sizeof buf; i++)
+        cr_assert_eq(buf[i], 0);
+    cr_assert_str_neq(esession_ctx_error_detail(ctx), "");
+    es_clear_detail(ctx);
+    cr_assert_str_eq(esession_ctx_error_detail(ctx), "");
+    esession_ctx_free(ctx);
+}
+
+Test(core, default_random_differs_between_calls)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR), ESESSION_OK);
+    uint8_t a[32], b[32];
+    cr_assert_eq(es_random(ctx, a, sizeof a), ESESSION_OK);
+    cr_assert_eq(es_random(ctx, b, sizeof b), ESESSION_OK);
+    cr_assert_neq(memcmp(a, b, sizeof a), 0);
+    esession_ctx_free(ctx);
+}
+
+Test(core, buffers_plain_and_secret)
+{
+    esession_buf b = {0};
+    cr_assert_eq(es_buf_set(&b, "hello", 5, 0), ESESSION_OK);
+    cr_assert_eq(b.len, 5);
+    cr_assert_str_eq(b.data, "hello");
+    cr_assert_eq(b.secret, 0);
+    esession_buf_free(&b);
+    cr_assert_null(b.data);
+    cr_assert_eq(b.len, 0);
+
+    cr_assert_eq(es_buf_set(&b, "key", 3, 1), ESESSION_OK);
+    cr_assert_eq(b.secret, 1);
+    cr_assert_str_eq(b.data, "key");
+    esession_buf_free(&b);
+    cr_assert_null(b.data);
+    esession_buf_free(&b);   /* twice: no-op */
+    esession_buf_free(NULL); /* NULL-safe */
+}
+
+Test(core, constant_time_equal)
+{
+    const uint8_t a[4] = {1, 2, 3, 4}, b[4] = {1, 2, 3, 5};
+    cr_assert(es_ct_equal(a, a, 4));
+    cr_assert_not(es_ct_equal(a, b, 4));
+    cr_assert(es_ct_equal(a, b, 3));
+}
