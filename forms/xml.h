@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: ISC */
+/* The one hardened entry point through which every XML text is parsed. */
+#ifndef ESESSION_XML_H
+#define ESESSION_XML_H
+
+#include "../core/core.h"
+
+#include <libxml/tree.h>
+
+/* Limits for one parsed document (one stanza or one PEP result). */
+#define ES_XML_MAX_BYTES (256u * 1024u)
+#define ES_XML_MAX_DEPTH 32u
+
+/* Parse text (len octets, need not be NUL-terminated) into a new document.
+ * Never loads a DTD, never substitutes entities, never touches the network;
+ * any DOCTYPE or entity declaration, invalid UTF-8, more than
+ * ES_XML_MAX_BYTES octets or more than ES_XML_MAX_DEPTH nested elements is
+ * ESESSION_ERR_MALFORMED with a reason in ctx. On success *out is a document
+ * the caller frees with xmlFreeDoc(). */
+esession_status es_xml_parse(esession_ctx *ctx, const char *text, size_t len, xmlDocPtr *out);
+
+/* Helpers over parsed trees (namespace-aware, element children only). */
+/* First element child of parent with local name `name` in namespace `ns`
+ * (ns NULL: any namespace); NULL if none. */
+xmlNodePtr es_xml_child(const xmlNode *parent, const char *name, const char *ns);
+/* Is node an element with this local name and namespace (NULL: any)? */
+int es_xml_is(const xmlNode *node, const char *name, const char *ns);
+/* Serialize node (with the namespace declarations it needs) as UTF-8. */
+esession_status es_xml_serialize(const xmlNode *node, esession_buf *out, int secret);
+
+#endif
