@@ -196,7 +196,7 @@ demo: ensure-deps
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: all
-	@sh docs/demo.sh $(BUILD)
+	@sh demo/run.sh $(BUILD)
 
 # ---- install ------------------------------------------------------------
 
