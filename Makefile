@@ -165,19 +165,10 @@ asan: tests-build
 	echo "== asan harness"; $(HARNESS) $(VECTOR_FILES) > $(BUILD)/harness.log || { tail -40 $(BUILD)/harness.log; exit 1; }; \
 	tail -1 $(BUILD)/harness.log
 
-# Criterion runs each test in a child process; valgrind follows them, but a
-# child's error does not reach the exit status, so with --quiet any line
-# valgrind prints ("==pid== ...") is a failure.
-VALGRIND_FLAGS := --quiet --error-exitcode=99 --leak-check=full \
-                  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-                  --trace-children=yes --track-fds=no
+# Every unit test binary and the harness under valgrind, two at a time.
 valgrind: tests-build
-	@set -e; for t in $(UNIT_BINS); do \
-	    echo "== valgrind $$t"; $(VALGRIND) $(VALGRIND_FLAGS) $$t --jobs 1 >$(BUILD)/valgrind.log 2>&1 \
-	      || { cat $(BUILD)/valgrind.log; exit 1; }; \
-	    if grep -q '^==[0-9]*==' $(BUILD)/valgrind.log; then cat $(BUILD)/valgrind.log; exit 1; fi; \
-	    tail -1 $(BUILD)/valgrind.log; \
-	done
+	@{ for t in $(UNIT_BINS); do echo "$$t --jobs 1"; done; \
+	   echo "$(HARNESS) $(VECTOR_FILES)"; } | sh tests/valgrind.sh $(BUILD)/valgrind
 
 # The installed library works for a two-line program through pkg-config.
 install-check: lib
@@ -228,4 +219,4 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 FORCE:
-.SECONDARY:
+.PRECIOUS: $(BUILD)/obj/%.o

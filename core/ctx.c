@@ -2,6 +2,7 @@
 /* The library context: host operations and error detail. */
 #include "core.h"
 
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (sodium_init() < 0)
         return ESESSION_ERR_INTERNAL;
+    /* libxml2 2.9's one-time set-up is not safe against a first call from
+     * two threads at once; do it here, where callers create contexts. */
+    xmlInitParser();
 
     esession_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)

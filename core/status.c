@@ -34,6 +34,7 @@ static const struct status_entry status_table[] = {
     {ESESSION_ERR_BAD_MAC, "bad-mac", "the stanza MAC does not verify"},
     {ESESSION_ERR_NO_SESSION, "no-session", "no session for this JID and thread"},
     {ESESSION_ERR_PUBSUB, "pubsub-error", "the server returned a pubsub error"},
+    {ESESSION_ERR_NO_OPTIONS, "no-options", "the contact has published no offline options"},
     {ESESSION_ERR_IO, "io", "input/output error"},
     {ESESSION_ERR_BAD_PASSPHRASE, "bad-passphrase", "wrong passphrase or altered file"},
     {ESESSION_ERR_CORRUPT, "corrupt", "the storage file is damaged"},

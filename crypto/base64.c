@@ -2,6 +2,8 @@
 /* Strict base64 on libsodium's constant-time codec (PROFILE §1). */
 #include "base64.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* XML whitespace is skipped anywhere; everything else must be alphabet. */
@@ -30,9 +32,14 @@ size_t es_base64_decoded_max(size_t n)
 esession_status es_base64_decode(uint8_t *out, size_t cap, size_t *outlen,
                                  const char *in, size_t n)
 {
-    size_t len = 0;
+    uint8_t small[256];
+    uint8_t *tmp = small;
+    size_t max, len = 0;
     size_t i;
+    esession_status rc = ESESSION_OK;
 
+    if (outlen == NULL || (in == NULL && n > 0) || (out == NULL && cap > 0))
+        return ESESSION_ERR_INVALID_ARGUMENT;
     /* An all-whitespace (or empty) text is the empty string. */
     for (i = 0; i < n && in[i] != '\0' && strchr(xml_space, in[i]) != NULL; i++)
         ;
@@ -43,19 +50,39 @@ esession_status es_base64_decode(uint8_t *out, size_t cap, size_t *outlen,
     /* NUL inside the text is never valid; libsodium would stop there. */
     if (memchr(in, '\0', n) != NULL)
         return ESESSION_ERR_MALFORMED;
+    /* libsodium writes as it goes: decode aside so that out stays untouched
+     * on failure, and so that a short out is told apart from bad text. */
+    max = es_base64_decoded_max(n);
+    if (max > sizeof small && (tmp = malloc(max)) == NULL)
+        return ESESSION_ERR_NO_MEMORY;
     /* b64_end = NULL: trailing or embedded garbage is an error, not a stop.
      * libsodium also rejects missing padding and non-zero trailing bits. */
-    if (sodium_base642bin(out, cap, in, n, xml_space, &len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return ESESSION_ERR_MALFORMED;
-    *outlen = len;
-    return ESESSION_OK;
+    if (sodium_base642bin(tmp, max, in, n, xml_space, &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0) {
+        rc = ESESSION_ERR_MALFORMED;
+    } else if (len > cap) {
+        rc = ESESSION_ERR_BUFFER_TOO_SMALL;
+    } else {
+        if (len > 0)
+            memcpy(out, tmp, len);
+        *outlen = len;
+    }
+    sodium_memzero(tmp, max); /* the decoded octets may be secret */
+    if (tmp != small)
+        free(tmp);
+    return rc;
 }
 
 esession_status es_base64_encode_buf(esession_buf *out, const uint8_t *in, size_t n)
 {
     esession_buf tmp;
-    esession_status rc = es_buf_alloc(&tmp, es_base64_encoded_len(n), 0);
+    esession_status rc;
+
+    /* Beyond this es_base64_encoded_len(n) + 1 overflows, and libsodium
+     * aborts on a short output buffer. */
+    if (n > (SIZE_MAX / 4 - 1) * 3)
+        return ESESSION_ERR_LIMIT;
+    rc = es_buf_alloc(&tmp, es_base64_encoded_len(n), 0);
     if (rc != ESESSION_OK)
         return rc;
     es_base64_encode(tmp.data, in, n);

@@ -9,6 +9,11 @@
 #include <openssl/evp.h>
 
 #define ES_SIG_MAX_BYTES 1024 /* RSA-8192 */
+#define ES_DSA_SIG_BYTES 64   /* r || s, N = 256 */
+
+/* Longest <KeyValue> text parsed at all; longer is ESESSION_ERR_LIMIT.
+ * The largest acceptable key (RSA-8192) needs under 2,800 characters. */
+#define ES_KEYVALUE_MAX 16384
 
 #define ES_SIGN_ALG_RSA "http://www.w3.org/2000/09/xmldsig#rsa-sha256"
 #define ES_SIGN_ALG_DSA "http://www.w3.org/2000/09/xmldsig#dsa-sha256"
@@ -21,18 +26,26 @@ struct esession_key {
 };
 
 /* Wrap pkey (taking ownership on success) after checking the PROFILE
- * limits: RSA 2048..8192 bits; DSA (2048|3072, 256). */
+ * limits: RSA 2048..8192 bits; DSA (2048|3072, 256). Anything else is
+ * ESESSION_ERR_BAD_KEY and pkey stays the caller's. */
 esession_status es_key_wrap(esession_ctx *ctx, esession_key **out, EVP_PKEY *pkey);
 
-/* The sign_algs URI of a key type. */
+/* The sign_algs URI of a key type; NULL for an unknown type. */
 const char *es_key_sign_alg(esession_key_type type);
 
+/* The key type a sign_algs URI names (exact match), or
+ * ESESSION_ERR_UNSUPPORTED. PROFILE §11: a key whose type differs from
+ * the chosen sign_algs is bad-signature. */
+esession_status es_key_type_for_alg(const char *uri, size_t len, esession_key_type *type);
+
 /* Sign msg with SHA-256 inside the scheme. RSA: k octets (modulus size);
- * DSA: r||s, 32 + 32 octets. sig must hold ES_SIG_MAX_BYTES. */
+ * DSA: r||s, 32 + 32 octets. sig must hold ES_SIG_MAX_BYTES. A key without
+ * its private part is ESESSION_ERR_STATE. */
 esession_status es_sign(esession_ctx *ctx, const esession_key *key,
                         const uint8_t *msg, size_t n, uint8_t *sig, size_t *siglen);
 
-/* ESESSION_OK or ESESSION_ERR_BAD_SIGNATURE (a wrong length included). */
+/* ESESSION_OK or ESESSION_ERR_BAD_SIGNATURE (a wrong length included);
+ * ESESSION_ERR_INVALID_ARGUMENT only for NULL pointers. */
 esession_status es_verify(esession_ctx *ctx, const esession_key *key,
                           const uint8_t *msg, size_t n, const uint8_t *sig, size_t siglen);
 

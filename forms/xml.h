@@ -21,11 +21,14 @@ esession_status es_xml_parse(esession_ctx *ctx, const char *text, size_t len, xm
 
 /* Helpers over parsed trees (namespace-aware, element children only). */
 /* First element child of parent with local name `name` in namespace `ns`
- * (ns NULL: any namespace); NULL if none. */
+ * (ns NULL: any namespace; "": no namespace); NULL if none. */
 xmlNodePtr es_xml_child(const xmlNode *parent, const char *name, const char *ns);
 /* Is node an element with this local name and namespace (NULL: any)? */
 int es_xml_is(const xmlNode *node, const char *name, const char *ns);
-/* Serialize node (with the namespace declarations it needs) as UTF-8. */
+/* Serialize node (with the namespace declarations it needs) as UTF-8.
+ * Elements, text, comments and PIs; ESESSION_ERR_INVALID_ARGUMENT for other
+ * nodes or inconsistent namespaces, ESESSION_ERR_LIMIT beyond 64 levels.
+ * No libxml2 buffer is used; a secret out lives in guarded memory. */
 esession_status es_xml_serialize(const xmlNode *node, esession_buf *out, int secret);
 
 #endif

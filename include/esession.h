@@ -84,6 +84,7 @@ typedef enum esession_status {
 
     /* PEP */
     ESESSION_ERR_PUBSUB = -96,           /* "pubsub-error": the server returned an error */
+    ESESSION_ERR_NO_OPTIONS = -97,       /* "no-options": the contact has published no options */
 
     /* storage */
     ESESSION_ERR_IO = -160,              /* "io" */

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: ISC */
+/* Constant-time modular exponentiation backends behind es_modexp_sec. */
+#ifndef ESESSION_MODEXP_H
+#define ESESSION_MODEXP_H
+
+#include "../core/core.h"
+
+#include <gmp.h>
+
+/* Largest modulus, exponent or base accepted, in bits (MODP stops at 8192). */
+#define ES_MODEXP_MAX_BITS 16384u
+
+/* The backends' preconditions: m odd and > 1, e > 0, 0 <= b < m.
+ * ESESSION_ERR_INVALID_ARGUMENT if one fails, ESESSION_ERR_LIMIT if m or e
+ * has more than ES_MODEXP_MAX_BITS bits. */
+esession_status es_modexp_check(const mpz_t b, const mpz_t e, const mpz_t m);
+
+/* r = b^e mod m in time independent of e's value (its bit length shows).
+ * Both check es_modexp_check first and leave r untouched on failure. r may
+ * be reallocated: give it room for m's bits so no secret copy is left. */
+esession_status es_modexp_gmp(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m);
+esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: ISC */
+/* Constant-time modular exponentiation with OpenSSL's
+ * BN_mod_exp_mont_consttime. */
+#include "modexp.h"
+#include "mpint.h"
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+/* v into bn through buf (room for v's octets), wiping buf after. */
+static int to_bn(BIGNUM *bn, const mpz_t v, uint8_t *buf)
+{
+    size_t len = es_mpint_size(v);
+    es_mpint_write(buf, v);
+    int ok = BN_bin2bn(buf, (int)len, bn) != NULL;
+    sodium_memzero(buf, len);
+    return ok;
+}
+
+/* After an OpenSSL failure: no-memory if an allocation failed (the secure
+ * heap, when the application set one up, may be exhausted), else internal.
+ * Empties this thread's error queue: nothing stale for the next user. */
+static esession_status openssl_failure(void)
+{
+    esession_status rc = ESESSION_ERR_INTERNAL;
+    unsigned long err;
+    while ((err = ERR_get_error()) != 0) {
+        if (ERR_GET_REASON(err) == ERR_R_MALLOC_FAILURE ||
+            (ERR_GET_LIB(err) == ERR_LIB_CRYPTO &&
+             ERR_GET_REASON(err) == CRYPTO_R_SECURE_MALLOC_FAILURE))
+            rc = ESESSION_ERR_NO_MEMORY;
+    }
+    return rc;
+}
+
+esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m)
+{
+    esession_status rc = es_modexp_check(b, e, m);
+    if (rc != ESESSION_OK)
+        return rc;
+
+    /* Bounded by ES_MODEXP_MAX_BITS, so every length fits an int. */
+    size_t mlen = es_mpint_size(m);
+    size_t elen = es_mpint_size(e);
+    size_t cap = mlen > elen ? mlen : elen;
+    uint8_t *buf = es_secret_alloc(cap);
+    BN_CTX *bctx = BN_CTX_secure_new();
+    /* Secure heap (when the application set one up) and wipe-on-free for
+     * everything that may be secret: the exponent, and the base and result
+     * as the caller may use them for a shared secret. */
+    BIGNUM *bb = BN_secure_new();
+    BIGNUM *be = BN_secure_new();
+    BIGNUM *br = BN_secure_new();
+    BIGNUM *bm = BN_new();
+    if (buf == NULL || bctx == NULL || bb == NULL || be == NULL || br == NULL || bm == NULL) {
+        rc = ESESSION_ERR_NO_MEMORY;
+        ERR_clear_error();
+        goto out;
+    }
+    BN_set_flags(be, BN_FLG_CONSTTIME);
+    BN_set_flags(br, BN_FLG_CONSTTIME);
+    if (!to_bn(bb, b, buf) || !to_bn(be, e, buf) || !to_bn(bm, m, buf) ||
+        !BN_mod_exp_mont_consttime(br, bb, be, bm, bctx, NULL) ||
+        BN_bn2binpad(br, buf, (int)mlen) != (int)mlen) {
+        rc = openssl_failure();
+        goto out;
+    }
+    mpz_import(r, mlen, 1, 1, 1, 0, buf);
+
+out:
+    BN_clear_free(bb);
+    BN_clear_free(be);
+    BN_clear_free(br);
+    BN_clear_free(bm);
+    BN_CTX_free(bctx);
+    es_secret_free(buf);
+    return rc;
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: ISC */
+/* HASH: names, sizes, SHA-256 (FIPS 180-2, NIST CAVP), SHA-512, whirlpool,
+ * and argument errors. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../crypto/hash.h"
+#include "../common/vecfile.h"
+
+static const es_hash_alg all_algs[] = { ES_HASH_SHA256, ES_HASH_SHA512, ES_HASH_WHIRLPOOL };
+
+static void sizes_and_names(void)
+{
+    cr_assert_eq(es_hash_size(ES_HASH_SHA256), 32);
+    cr_assert_eq(es_hash_size(ES_HASH_SHA512), 64);
+    cr_assert_eq(es_hash_size(ES_HASH_WHIRLPOOL), 64);
+    cr_assert_eq(es_hash_size((es_hash_alg)0), 0);
+    cr_assert_eq(es_hash_size((es_hash_alg)4), 0);
+    cr_assert_str_eq(es_hash_name(ES_HASH_SHA256), "sha256");
+    cr_assert_str_eq(es_hash_name(ES_HASH_SHA512), "sha512");
+    cr_assert_str_eq(es_hash_name(ES_HASH_WHIRLPOOL), "whirlpool");
+    cr_assert_null(es_hash_name((es_hash_alg)0));
+    cr_assert_null(es_hash_name((es_hash_alg)99));
+    for (size_t i = 0; i < sizeof all_algs / sizeof all_algs[0]; i++)
+        cr_assert_leq(es_hash_size(all_algs[i]), ES_HASH_MAX_BYTES);
+}
+
+static void from_name(void)
+{
+    es_hash_alg a = (es_hash_alg)0;
+    cr_assert_eq(es_hash_from_name("sha256", 6, &a), ESESSION_OK);
+    cr_assert_eq(a, ES_HASH_SHA256);
+    cr_assert_eq(es_hash_from_name("sha512", 6, &a), ESESSION_OK);
+    cr_assert_eq(a, ES_HASH_SHA512);
+    cr_assert_eq(es_hash_from_name("whirlpool", 9, &a), ESESSION_OK);
+    cr_assert_eq(a, ES_HASH_WHIRLPOOL);
+    /* The length bounds the name: no NUL needed, trailing text ignored. */
+    cr_assert_eq(es_hash_from_name("sha256,sha512", 6, &a), ESESSION_OK);
+    cr_assert_eq(a, ES_HASH_SHA256);
+
+    static const char *const bad[] = { "SHA256", "Sha512", "sha", "sha2", "sha25", "sha2566",
+                                       "sha256 ", " sha256", "sha-256", "sha1", "md5",
+                                       "WHIRLPOOL", "whirlpoo", "none", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        a = ES_HASH_SHA512;
+        cr_assert_eq(es_hash_from_name(bad[i], strlen(bad[i]), &a), ESESSION_ERR_UNSUPPORTED,
+                     "\"%s\"", bad[i]);
+        cr_assert_eq(a, ES_HASH_SHA512, "output untouched for \"%s\"", bad[i]);
+    }
+    /* An embedded NUL is part of the name. */
+    cr_assert_eq(es_hash_from_name("sha256\0", 7, &a), ESESSION_ERR_UNSUPPORTED);
+    cr_assert_eq(es_hash_from_name(NULL, 0, &a), ESESSION_ERR_UNSUPPORTED);
+    cr_assert_eq(es_hash_from_name(NULL, 6, &a), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_hash_from_name("sha256", 6, NULL), ESESSION_ERR_INVALID_ARGUMENT);
+}
+
+Test(hash, sha256_vectors)
+{
+    vec_file f;
+    size_t seen = 0;
+    int million = 0;
+
+    cr_assert_eq(vec_file_load(&f, "vectors/sha256.txt"), 0);
+    for (size_t i = 0; i < f.count; i++) {
+        const vec_record *r = &f.records[i];
+        const char *name = vec_get(r, "name");
+        size_t unitlen, dlen;
+        uint8_t *unit = vec_hex(vec_get(r, "message"), &unitlen);
+        uint8_t *want = vec_hex(vec_get(r, "digest"), &dlen);
+        unsigned long times = strtoul(vec_get(r, "repeat"), NULL, 10);
+        unsigned long bits = strtoul(vec_get(r, "len_bits"), NULL, 10);
+        cr_assert(unit != NULL && want != NULL && dlen == 32, "%s", name);
+        cr_assert_eq((unsigned long)unitlen * times * 8, bits, "%s: len_bits", name);
+
+        uint8_t *msg = malloc(unitlen * times + 1);
+        cr_assert_not_null(msg);
+        for (unsigned long k = 0; k < times; k++)
+            memcpy(msg + k * unitlen, unit, unitlen);
+        uint8_t out[32];
+        memset(out, 0, sizeof out);
+        cr_assert_eq(es_hash(ES_HASH_SHA256, msg, unitlen * times, out), ESESSION_OK, "%s", name);
+        cr_assert_arr_eq(out, want, 32, "%s", name);
+        if (unitlen * times == 1000000)
+            million = 1;
+        seen++;
+        free(msg);
+        free(unit);
+        free(want);
+    }
+    cr_assert_gt(seen, 100);
+    cr_assert(million);
+    vec_file_free(&f);
+}
+
+/* FIPS 180-2 C.1 ("abc") and the empty message, for SHA-512. */
+static void sha512_known_answers(void)
+{
+    static const char abc[] =
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+        "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+    static const char empty[] =
+        "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+        "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+    uint8_t out[64];
+    size_t len;
+    uint8_t *want = vec_hex(abc, &len);
+    cr_assert_eq(es_hash(ES_HASH_SHA512, (const uint8_t *)"abc", 3, out), ESESSION_OK);
+    cr_assert_arr_eq(out, want, 64);
+    free(want);
+    want = vec_hex(empty, &len);
+    cr_assert_eq(es_hash(ES_HASH_SHA512, NULL, 0, out), ESESSION_OK);
+    cr_assert_arr_eq(out, want, 64);
+    free(want);
+}
+
+static void whirlpool_through_hash_h(void)
+{
+    static const char abc[] =
+        "4e2448a4c6f486bb16b6562c73b4020bf3043e3a731bce721ae1b303d97e6d4c"
+        "7181eebdb6c57e277d0e34957114cbd6c797fc9d95d8b582d225292076d4eef5";
+    uint8_t out[64];
+    size_t len;
+    uint8_t *want = vec_hex(abc, &len);
+    cr_assert_eq(es_hash(ES_HASH_WHIRLPOOL, (const uint8_t *)"abc", 3, out), ESESSION_OK);
+    cr_assert_arr_eq(out, want, 64);
+    free(want);
+}
+
+static void argument_errors_leave_output_untouched(void)
+{
+    uint8_t out[ES_HASH_MAX_BYTES], before[ES_HASH_MAX_BYTES];
+    memset(out, 0x5a, sizeof out);
+    memcpy(before, out, sizeof out);
+
+    cr_assert_eq(es_hash((es_hash_alg)0, (const uint8_t *)"x", 1, out), ESESSION_ERR_UNSUPPORTED);
+    cr_assert_eq(es_hash((es_hash_alg)7, (const uint8_t *)"x", 1, out), ESESSION_ERR_UNSUPPORTED);
+    for (size_t i = 0; i < sizeof all_algs / sizeof all_algs[0]; i++) {
+        cr_assert_eq(es_hash(all_algs[i], NULL, 1, out), ESESSION_ERR_INVALID_ARGUMENT);
+        cr_assert_eq(es_hash(all_algs[i], (const uint8_t *)"x", 1, NULL),
+                     ESESSION_ERR_INVALID_ARGUMENT);
+    }
+    cr_assert_arr_eq(out, before, sizeof out);
+    /* NULL with length 0 is the empty message. */
+    for (size_t i = 0; i < sizeof all_algs / sizeof all_algs[0]; i++) {
+        uint8_t a[ES_HASH_MAX_BYTES], b[ES_HASH_MAX_BYTES];
+        cr_assert_eq(es_hash(all_algs[i], NULL, 0, a), ESESSION_OK);
+        cr_assert_eq(es_hash(all_algs[i], (const uint8_t *)"", 0, b), ESESSION_OK);
+        cr_assert_arr_eq(a, b, es_hash_size(all_algs[i]));
+    }
+}
+
+/* Only the digest's own octets are written. */
+static void writes_exactly_the_digest_size(void)
+{
+    for (size_t i = 0; i < sizeof all_algs / sizeof all_algs[0]; i++) {
+        uint8_t out[ES_HASH_MAX_BYTES + 8];
+        size_t size = es_hash_size(all_algs[i]);
+        memset(out, 0xee, sizeof out);
+        cr_assert_eq(es_hash(all_algs[i], (const uint8_t *)"abc", 3, out), ESESSION_OK);
+        for (size_t k = size; k < sizeof out; k++)
+            cr_assert_eq(out[k], 0xee, "%s wrote past its size", es_hash_name(all_algs[i]));
+    }
+}
+
+/* Grouped: each Criterion test is its own process, which valgrind pays for. */
+Test(hash, names_and_sizes)
+{
+    sizes_and_names();
+    from_name();
+}
+
+Test(hash, known_answers)
+{
+    sha512_known_answers();
+    whirlpool_through_hash_h();
+}
+
+Test(hash, argument_errors_and_output_size)
+{
+    argument_errors_leave_output_untouched();
+    writes_exactly_the_digest_size();
+}
