@@ -205,6 +205,94 @@ ESESSION_EXPORT unsigned esession_key_bits(const esession_key *key);
 ESESSION_EXPORT int esession_key_has_private(const esession_key *key);
 ESESSION_EXPORT void esession_key_free(esession_key *key);
 
+/* ------------------------------------------------------------------ */
+/* Keystore: one encrypted file per account (long-term signing keys,    */
+/* offline option sets with their Diffie-Hellman exponents, replay      */
+/* memory, and the trust store). Encrypted at rest with a key derived    */
+/* from a passphrase (Argon2id) and XChaCha20-Poly1305; every change is  */
+/* written atomically before the call returns, so a crash leaves the     */
+/* old or the new file, never a mix. A failed call changes nothing, in   */
+/* memory or on disk.                                                     */
+
+typedef struct esession_keystore esession_keystore;
+
+typedef struct esession_keystore_options {
+    unsigned version;      /* ESESSION_KEYSTORE_OPTIONS_VERSION */
+    uint64_t kdf_opslimit; /* Argon2id passes; 0: libsodium's MODERATE */
+    size_t kdf_memlimit;   /* octets; 0: libsodium's MODERATE (256 MiB) */
+} esession_keystore_options;
+
+#define ESESSION_KEYSTORE_OPTIONS_VERSION 1
+#define ESESSION_KEYSTORE_OPTIONS_INIT { ESESSION_KEYSTORE_OPTIONS_VERSION, 0, 0 }
+
+/* Create a new keystore file (mode 0600; an existing file is never
+ * overwritten: ESESSION_ERR_IO). opt may be NULL. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_create(esession_ctx *ctx, esession_keystore **out, const char *path,
+                         const char *passphrase, size_t passphrase_len,
+                         const esession_keystore_options *opt);
+
+/* Open an existing keystore. A wrong passphrase or an altered file is
+ * ESESSION_ERR_BAD_PASSPHRASE (the two cannot be told apart); a file that
+ * is not a keystore or is truncated is ESESSION_ERR_CORRUPT. The file is
+ * never modified by a failed open. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_open(esession_ctx *ctx, esession_keystore **out, const char *path,
+                       const char *passphrase, size_t passphrase_len);
+
+/* Re-encrypt under a new passphrase (new salt), atomically. opt may be NULL
+ * to keep the current KDF cost. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_change_passphrase(esession_keystore *ks, const char *passphrase,
+                                    size_t passphrase_len, const esession_keystore_options *opt);
+
+/* Wipe everything held in memory and release it. NULL-safe. */
+ESESSION_EXPORT void esession_keystore_close(esession_keystore *ks);
+
+/* Signing keys. add: the key must hold its private part; a key already
+ * present is ESESSION_ERR_STATE. key_at returns a new handle the caller
+ * frees. Keys are identified by their fingerprint. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_add_key(esession_keystore *ks, const esession_key *key);
+ESESSION_EXPORT size_t esession_keystore_key_count(const esession_keystore *ks);
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_key_at(esession_keystore *ks, size_t index, esession_key **out);
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_delete_key(esession_keystore *ks,
+                             const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES]);
+
+/* Trust store: which public keys are trusted for which bare JID
+ * (XEP-0116 "Key Associations"). */
+#define ESESSION_ALERT_JID_NEW_KEY  1u /* the JID already has a different key */
+#define ESESSION_ALERT_KEY_OTHER_JID 2u /* the key is already trusted for another JID */
+
+typedef struct esession_trust_entry {
+    const char *jid;      /* bare JID */
+    const char *petname;  /* "" if none */
+    uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES];
+    int verified;         /* fingerprint checked out of band */
+} esession_trust_entry;
+
+/* Trust key (its public part) for bare_jid. The association is recorded
+ * (unverified) and *alerts reports the key-association alerts it raised;
+ * an association already present is ESESSION_ERR_STATE. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_trust_add(esession_keystore *ks, const char *bare_jid, const esession_key *key,
+                   const char *petname, unsigned *alerts);
+ESESSION_EXPORT size_t esession_trust_count(const esession_keystore *ks);
+/* Entry strings stay valid until the next change of the keystore. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_trust_at(const esession_keystore *ks, size_t index, esession_trust_entry *out);
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_trust_set_verified(esession_keystore *ks, const char *bare_jid,
+                            const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES], int verified);
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_trust_remove(esession_keystore *ks, const char *bare_jid,
+                      const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES]);
+/* ESESSION_OK if the key is trusted for bare_jid, else ESESSION_ERR_UNTRUSTED_KEY. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_trust_check(const esession_keystore *ks, const char *bare_jid, const esession_key *key);
+
 #ifdef __cplusplus
 }
 #endif

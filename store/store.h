@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/* Keystore internals used by the session engine: offline option sets
+ * (N_A, the x of each offered group, expiry, the published form), their
+ * replay memory, and opaque engine records. Every mutating call persists
+ * the whole keystore atomically before it returns; on failure nothing
+ * changes, in memory or on disk. */
+#ifndef ESESSION_STORE_H
+#define ESESSION_STORE_H
+
+#include "../core/core.h"
+
+#define ES_OPTSET_MAX_GROUPS 8u
+#define ES_NONCE_MAX 64u
+#define ES_REPLAY_HASH 32u       /* SHA-256 */
+#define ES_REPLAY_MAX 65536u     /* remembered sessions per option set */
+#define ES_BLOB_NAME_MAX 256u
+#define ES_BLOB_MAX (1u << 20)
+
+typedef struct es_optset {
+    uint8_t nonce[ES_NONCE_MAX]; /* N_A */
+    size_t nonce_len;
+    int64_t created;
+    int64_t expires;
+    size_t n_groups;
+    int groups[ES_OPTSET_MAX_GROUPS];
+    esession_buf x[ES_OPTSET_MAX_GROUPS]; /* mpint(x), secret; empty once destroyed */
+    int secrets_destroyed;
+    esession_buf form;                    /* the published options form (text) */
+    size_t n_replay;                      /* sessions remembered */
+} es_optset;
+
+/* Add an option set; x[i] is mpint(x) for groups[i]. Copies everything.
+ * A nonce already present is ESESSION_ERR_STATE. */
+esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                                 int64_t created, int64_t expires, const int *groups,
+                                 const esession_buf *x, size_t n_groups,
+                                 const char *form, size_t form_len);
+/* NULL if no option set has this nonce. Valid until the next change. */
+const es_optset *es_ks_optset_find(const esession_keystore *ks, const uint8_t *nonce,
+                                   size_t nonce_len);
+size_t es_ks_optset_count(const esession_keystore *ks);
+const es_optset *es_ks_optset_at(const esession_keystore *ks, size_t index);
+/* Wipe the x values (the set stays, with its replay memory, so replays are
+ * still recognised). ESESSION_ERR_UNKNOWN_OPTIONS if absent. */
+esession_status es_ks_optset_destroy_secrets(esession_keystore *ks, const uint8_t *nonce,
+                                             size_t nonce_len);
+/* Remove a set with its replay memory and records. */
+esession_status es_ks_optset_remove(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len);
+/* Remove every set with expires < now; *removed (may be NULL) counts them. */
+esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, size_t *removed);
+
+/* Replay memory of one option set (PROFILE §10 step 5): hashes of mpint(d),
+ * of N_B and of the exact init stanza text of every accepted session.
+ * check: ESESSION_OK if neither d nor N_B was seen; if both were seen in
+ * the same accepted session with the same init hash, ESESSION_OK with
+ * *duplicate = 1; otherwise ESESSION_ERR_REPLAY. Unknown nonce:
+ * ESESSION_ERR_UNKNOWN_OPTIONS. record: persist one accepted session
+ * (ESESSION_ERR_LIMIT beyond ES_REPLAY_MAX). */
+esession_status es_ks_replay_check(const esession_keystore *ks, const uint8_t *nonce,
+                                   size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
+                                   const uint8_t nb_hash[ES_REPLAY_HASH],
+                                   const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate);
+esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                                    const uint8_t d_hash[ES_REPLAY_HASH],
+                                    const uint8_t nb_hash[ES_REPLAY_HASH],
+                                    const uint8_t init_hash[ES_REPLAY_HASH]);
+
+/* Opaque records of the engine (for example a session's accepted ranges),
+ * by name, held in guarded memory and encrypted with the rest. put
+ * replaces; get returns a copy in a secret buffer or ESESSION_ERR_NO_SESSION
+ * if absent; delete of an absent name is ESESSION_OK. */
+esession_status es_ks_blob_put(esession_keystore *ks, const char *name, const uint8_t *data,
+                               size_t len);
+esession_status es_ks_blob_get(const esession_keystore *ks, const char *name, esession_buf *out);
+esession_status es_ks_blob_delete(esession_keystore *ks, const char *name);
+/* Names beginning with prefix, for listing (count, then each by index). */
+size_t es_ks_blob_count(const esession_keystore *ks, const char *prefix);
+const char *es_ks_blob_name_at(const esession_keystore *ks, const char *prefix, size_t index);
+
+/* The context the keystore was opened with. */
+esession_ctx *es_ks_ctx(const esession_keystore *ks);
+
+#endif
