@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: ISC */
+/* Building and signing Alice's options form (PROFILE §7, §11). */
+#include "options.h"
+
+#include "datetime.h"
+#include "../crypto/base64.h"
+#include "../crypto/sig.h"
+
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const es_options_list_fields[10] = {
+    "otr", "disclosure", "security", "modp", "crypt_algs",
+    "hash_algs", "sign_algs", "compress", "stanzas", "ver",
+};
+
+static const es_strlist *offer_list(const es_offer *o, size_t i)
+{
+    const es_strlist *lists[10] = {
+        &o->otr, &o->disclosure, &o->security, &o->modp, &o->crypt_algs,
+        &o->hash_algs, &o->sign_algs, &o->compress, &o->stanzas, &o->ver,
+    };
+    return lists[i];
+}
+
+static int list_has(const es_strlist *l, const char *v)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], v) == 0)
+            return 1;
+    return 0;
+}
+
+static esession_status check_offer(esession_ctx *ctx, const es_offer *o, size_t nonce_len,
+                                   const esession_buf *dhkeys, const esession_key *const *keys,
+                                   size_t n_keys)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(es_options_list_fields); i++) {
+        const es_strlist *l = offer_list(o, i);
+        if (l->n == 0 || l->n > ES_OPT_MAX_LIST || l->v == NULL)
+            return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                           "options: %s needs 1..%u values", es_options_list_fields[i],
+                           ES_OPT_MAX_LIST);
+        for (size_t j = 0; j < l->n; j++)
+            if (l->v[j] == NULL || l->v[j][0] == '\0')
+                return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: empty %s value",
+                               es_options_list_fields[i]);
+    }
+    if (o->modp.n > ES_OPT_MAX_GROUPS || dhkeys == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: at most %u groups",
+                       ES_OPT_MAX_GROUPS);
+    for (size_t i = 0; i < o->modp.n; i++)
+        if (dhkeys[i].data == NULL || dhkeys[i].len == 0)
+            return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: missing dhkeys value");
+    if (list_has(&o->stanzas, "iq"))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: offline stanzas exclude iq");
+    if (o->match_resource != NULL &&
+        (o->match_resource[0] == '\0' || o->stanzas.n != 1 ||
+         strcmp(o->stanzas.v[0], "message") != 0))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                       "options: match_resource needs stanzas = message only");
+    if (o->rekey_freq == 0)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: rekey_freq must be >= 1");
+    if (nonce_len < ES_OPT_NONCE_MIN || nonce_len > ES_OPT_NONCE_MAX)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: nonce must be 16..64 octets");
+    if (n_keys == 0 || keys == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: no signing key");
+    for (size_t i = 0; i < n_keys; i++)
+        if (keys[i] == NULL || !keys[i]->has_private)
+            return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                           "options: signing key %zu has no private part", i);
+    return ESESSION_OK;
+}
+
+static esession_status add_b64_value(esession_ctx *ctx, es_form_field *f, const uint8_t *v,
+                                     size_t n)
+{
+    esession_buf b = {0};
+    esession_status rc = es_base64_encode_buf(&b, v, n);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_value(ctx, f, b.data);
+    esession_buf_free(&b);
+    return rc;
+}
+
+/* Every field but signs, in the order of XEP-0187 Listing 3. */
+static esession_status build_unsigned(esession_ctx *ctx, const es_offer *o, const uint8_t *nonce,
+                                      size_t nonce_len, const esession_buf *dhkeys, es_form *form)
+{
+    es_form_field *f = NULL;
+    esession_status rc = es_form_add_field(ctx, form, "FORM_TYPE", ES_FIELD_HIDDEN, &f);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_value(ctx, f, ES_SSN_FORM_TYPE);
+    for (size_t i = 0; rc == ESESSION_OK && i < ES_ARRAY_LEN(es_options_list_fields); i++) {
+        const es_strlist *l = offer_list(o, i);
+        es_field_type t = strcmp(es_options_list_fields[i], "stanzas") == 0 ? ES_FIELD_LIST_MULTI
+                                                                           : ES_FIELD_LIST_SINGLE;
+        rc = es_form_add_field(ctx, form, es_options_list_fields[i], t, &f);
+        for (size_t j = 0; rc == ESESSION_OK && j < l->n; j++)
+            rc = es_form_add_option(ctx, f, l->v[j]);
+    }
+    char num[16], when[ES_DATETIME_LEN + 1];
+    snprintf(num, sizeof num, "%lu", (unsigned long)o->rekey_freq);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_field(ctx, form, "rekey_freq", ES_FIELD_TEXT_SINGLE, &f);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_value(ctx, f, num);
+    if (rc == ESESSION_OK && es_datetime_format(o->expires, when) != ESESSION_OK)
+        rc = es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: expires out of range");
+    if (rc == ESESSION_OK)
+        rc = es_form_add_field(ctx, form, "expires", ES_FIELD_NONE, &f);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_value(ctx, f, when);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_field(ctx, form, "my_nonce", ES_FIELD_NONE, &f);
+    if (rc == ESESSION_OK)
+        rc = add_b64_value(ctx, f, nonce, nonce_len);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_field(ctx, form, "dhkeys", ES_FIELD_NONE, &f);
+    for (size_t i = 0; rc == ESESSION_OK && i < o->modp.n; i++)
+        rc = add_b64_value(ctx, f, (const uint8_t *)dhkeys[i].data, dhkeys[i].len);
+    if (rc == ESESSION_OK && o->match_resource != NULL) {
+        rc = es_form_add_field(ctx, form, "match_resource", ES_FIELD_NONE, &f);
+        if (rc == ESESSION_OK)
+            rc = es_form_add_value(ctx, f, o->match_resource);
+    }
+    return rc;
+}
+
+/* normalize(x, {signs}) of the form as a receiver will see it: serialize,
+ * parse back with the hardened parser, normalize the received tree. */
+static esession_status normalized_text(esession_ctx *ctx, const es_form *form, esession_buf *out)
+{
+    static const char *const excluded[] = {"signs"};
+    esession_buf text = {0};
+    xmlDocPtr doc = NULL;
+    esession_status rc = es_form_serialize(ctx, form, "", &text);
+    if (rc == ESESSION_OK)
+        rc = es_xml_parse(ctx, text.data, text.len, &doc);
+    if (rc == ESESSION_OK)
+        rc = es_form_normalize(ctx, xmlDocGetRootElement(doc), excluded, 1, out);
+    xmlFreeDoc(doc);
+    esession_buf_free(&text);
+    return rc;
+}
+
+esession_status es_options_build(esession_ctx *ctx, const es_offer *offer,
+                                 const uint8_t *nonce, size_t nonce_len,
+                                 const esession_buf *dhkeys, const esession_key *const *keys,
+                                 size_t n_keys, esession_buf *out)
+{
+    if (offer == NULL || nonce == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_build: NULL argument");
+    esession_status rc = check_offer(ctx, offer, nonce_len, dhkeys, keys, n_keys);
+    if (rc != ESESSION_OK)
+        return rc;
+
+    es_form *form = NULL;
+    esession_buf norm = {0};
+    es_form_field *signs = NULL;
+    uint8_t sig[ES_SIG_MAX_BYTES];
+    size_t siglen = 0;
+
+    rc = es_form_new(ctx, ES_FORM_FORM, &form);
+    if (rc == ESESSION_OK)
+        rc = build_unsigned(ctx, offer, nonce, nonce_len, dhkeys, form);
+    if (rc == ESESSION_OK)
+        rc = normalized_text(ctx, form, &norm);
+    if (rc == ESESSION_OK)
+        rc = es_form_add_field(ctx, form, "signs", ES_FIELD_NONE, &signs);
+    for (size_t i = 0; rc == ESESSION_OK && i < n_keys; i++) {
+        rc = es_sign(ctx, keys[i], (const uint8_t *)norm.data, norm.len, sig, &siglen);
+        if (rc == ESESSION_OK)
+            rc = add_b64_value(ctx, signs, sig, siglen);
+    }
+    if (rc == ESESSION_OK)
+        rc = es_form_serialize(ctx, form, "", out);
+    esession_buf_free(&norm);
+    es_form_free(form);
+    return rc;
+}
