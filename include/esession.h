@@ -116,6 +116,8 @@ ESESSION_EXPORT void esession_buf_free(esession_buf *b);
 /* Library context: host operations and per-context error detail.      */
 
 typedef struct esession_ctx esession_ctx;
+typedef struct esession_key esession_key;
+struct esession_event;
 
 /* Modular exponentiation backend used for Diffie-Hellman. */
 typedef enum esession_dh_backend {
@@ -130,6 +132,13 @@ typedef struct esession_host_ops {
     int (*random)(void *user, uint8_t *buf, size_t len);
     /* Current time, seconds since the Unix epoch, UTC. Default: time(). */
     int64_t (*now)(void *user);
+    /* Something the user must see happened (see esession_event). Default:
+     * nothing; every event is also reflected in a return value or result. */
+    void (*event)(void *user, const struct esession_event *ev);
+    /* Trust decision: is key trusted for bare_jid? Return 1 (trusted),
+     * 0 (not trusted) or -1 (no opinion: ask the keystore's trust store).
+     * Default: the keystore's trust store. */
+    int (*trust)(void *user, const char *bare_jid, const esession_key *key);
 } esession_host_ops;
 
 typedef struct esession_ctx_options {
@@ -156,8 +165,6 @@ ESESSION_EXPORT const char *esession_ctx_error_detail(const esession_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Long-term signing keys (XEP-0116 identities).                       */
-
-typedef struct esession_key esession_key;
 
 typedef enum esession_key_type {
     ESESSION_KEY_RSA = 1,  /* rsa-sha256, RSASSA-PKCS1-v1_5, 2048..8192 bits */
@@ -292,6 +299,200 @@ esession_trust_remove(esession_keystore *ks, const char *bare_jid,
 /* ESESSION_OK if the key is trusted for bare_jid, else ESESSION_ERR_UNTRUSTED_KEY. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_trust_check(const esession_keystore *ks, const char *bare_jid, const esession_key *key);
+
+/* ------------------------------------------------------------------ */
+/* Events: everything the user must see, so nothing fails silently.     */
+
+typedef enum esession_event_type {
+    ESESSION_EVENT_DISCARDED = 1,   /* a stanza was discarded; status says why */
+    ESESSION_EVENT_KEY_ALERT = 2,   /* a key association changed (alerts bits) */
+    ESESSION_EVENT_EXPIRED = 3,     /* an option set expired; its secrets are destroyed */
+    ESESSION_EVENT_SESSION_ENDED = 4 /* a session ended; its keys are wiped */
+} esession_event_type;
+
+typedef struct esession_event {
+    esession_event_type type;
+    esession_status status; /* DISCARDED: the reason */
+    const char *jid;        /* the peer's bare JID, or NULL */
+    const char *thread;     /* the session's thread, or NULL */
+    unsigned alerts;        /* KEY_ALERT: ESESSION_ALERT_* bits */
+    uint64_t tag;           /* DISCARDED: the caller's tag of the stanza */
+} esession_event;
+
+/* ------------------------------------------------------------------ */
+/* Alice, before going offline: publish signed options (XEP-0187 §3.1). */
+
+#define ESESSION_IQ_ID_MAX 64
+
+typedef struct esession_publish_options {
+    unsigned version;         /* ESESSION_PUBLISH_OPTIONS_VERSION */
+    const int *groups;        /* MODP groups offered; NULL: {14, 15, 16} */
+    size_t n_groups;
+    int allow_weak_groups;    /* required to offer groups 1, 2 or 5 */
+    const char *const *ciphers; /* NULL: aes256-ctr, aes128-ctr */
+    size_t n_ciphers;
+    const char *const *hashes;  /* NULL: sha256, sha512 */
+    size_t n_hashes;
+    uint32_t rekey_freq;      /* Alice's minimum; 0: 1 */
+    int64_t lifetime;         /* seconds until the options expire; 0: 7 days */
+    const char *match_resource; /* NULL: any resource may read the stanzas */
+    int open_node;            /* publish to the open node instead of the subscribers' node */
+} esession_publish_options;
+
+#define ESESSION_PUBLISH_OPTIONS_VERSION 1
+#define ESESSION_PUBLISH_OPTIONS_INIT { ESESSION_PUBLISH_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, NULL, 0, 0, 0, NULL, 0 }
+
+typedef struct esession_publication {
+    esession_buf create_iq;   /* create and configure the PEP node (send once) */
+    esession_buf publish_iq;  /* publish the options form */
+    esession_buf form;        /* the signed options form itself */
+    char create_id[ESESSION_IQ_ID_MAX];
+    char publish_id[ESESSION_IQ_ID_MAX];
+    uint8_t nonce[64];        /* N_A, which names the option set */
+    size_t nonce_len;
+    int64_t expires;
+} esession_publication;
+
+/* Draw N_A and one exponent x per group, store them (encrypted) in ks
+ * BEFORE any stanza is handed out, and build the signed form (signed with
+ * every signing key in ks) and the PEP IQs. Needs at least one signing key
+ * in ks (ESESSION_ERR_STATE otherwise). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_publish(esession_ctx *ctx, esession_keystore *ks, const esession_publish_options *opt,
+                 esession_publication *out);
+ESESSION_EXPORT void esession_publication_free(esession_publication *p);
+
+/* Alice is back online (XEP-0187 §3.4): the empty-item publish for the
+ * subscribers' node. Option sets published so far stop being offered;
+ * their exponents stay until esession_offline_queue_done() or expiry. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
+                char id[ESESSION_IQ_ID_MAX]);
+
+/* The stored offline queue has been processed: securely destroy the
+ * exponents of every option set published before esession_online(); their
+ * replay memory is kept until they expire. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks);
+
+/* Destroy option sets whose expiry has passed (ESESSION_EVENT_EXPIRED for
+ * each); *removed may be NULL. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_purge_expired(esession_ctx *ctx, esession_keystore *ks, size_t *removed);
+
+/* ------------------------------------------------------------------ */
+/* Alice, back online: open what Bob sent (PROFILE §10, §11).           */
+
+typedef struct esession_receiver esession_receiver;
+
+typedef enum esession_result_kind {
+    ESESSION_RESULT_MESSAGE = 1,    /* plaintext opened */
+    ESESSION_RESULT_DUPLICATE = 2,  /* a copy of a stanza already opened: nothing new */
+    ESESSION_RESULT_HELD = 3,       /* kept until the session can place it */
+    ESESSION_RESULT_TERMINATED = 4, /* Bob ended the session */
+    ESESSION_RESULT_ERROR = 5       /* discarded silently; error says why */
+} esession_result_kind;
+
+/* XEP-0226 profile of the content (bits). */
+#define ESESSION_PROFILE_IM 1u        /* <body>, <subject>, <thread>, XHTML-IM */
+#define ESESSION_PROFILE_DATAFORMS 2u /* jabber:x:data */
+#define ESESSION_PROFILE_CHATSTATES 4u
+#define ESESSION_PROFILE_OTHER 8u     /* any other payload */
+
+typedef struct esession_result {
+    uint64_t tag;               /* the tag given to esession_receiver_feed */
+    esession_result_kind kind;
+    esession_status error;      /* ERROR: the reason */
+    esession_buf plaintext;     /* MESSAGE: the content as XML (secret) */
+    esession_buf from;          /* Bob's full JID as received */
+    esession_buf from_bare;     /* Bob's bare JID */
+    esession_buf thread;
+    uint8_t counter[16];        /* MESSAGE, TERMINATED: the start counter S (position) */
+    int has_created;
+    int64_t created;            /* the SHIM Created header: signed, trusted */
+    int has_delay;
+    int64_t delay;              /* the server's XEP-0203 stamp: NOT authenticated */
+    esession_buf delay_from;    /* the <delay from=''>: NOT authenticated */
+    unsigned profile;           /* ESESSION_PROFILE_* bits of the content */
+} esession_result;
+
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_receiver_new(esession_ctx *ctx, esession_keystore *ks, esession_receiver **out);
+
+/* Feed one received <message/> (its exact text). tag identifies the
+ * stanza in results and events. Never produces a stanza to send. Results
+ * are queued: the stanza's own first, then those of held stanzas it
+ * released, in the order they opened. Returns ESESSION_OK when results were
+ * queued (even if the result is an ERROR) and an error only for misuse. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_receiver_feed(esession_receiver *r, const char *stanza, size_t len, uint64_t tag);
+
+/* Take the next queued result: 1 if *out was filled, 0 if none. */
+ESESSION_EXPORT int esession_receiver_next(esession_receiver *r, esession_result *out);
+ESESSION_EXPORT void esession_result_free(esession_result *res);
+
+/* End one session (or every session with bare_jid NULL): stanzas still held
+ * are reported as ERROR bad-mac results; keys are wiped. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_receiver_end(esession_receiver *r, const char *bare_jid, const char *thread);
+ESESSION_EXPORT void esession_receiver_free(esession_receiver *r);
+
+/* ------------------------------------------------------------------ */
+/* Bob: fetch Alice's options and send her encrypted stanzas.          */
+
+typedef struct esession_sender esession_sender;
+
+typedef struct esession_sender_options {
+    unsigned version;        /* ESESSION_SENDER_OPTIONS_VERSION */
+    int allow_weak_groups;   /* accept groups below 2048 bits */
+    uint32_t rekey_freq;     /* Bob's preference; 0: 100 */
+    int single_stanza;       /* one stanza, then the session ends (formB terminate=1) */
+} esession_sender_options;
+
+#define ESESSION_SENDER_OPTIONS_VERSION 1
+#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0 }
+
+/* The PEP items request for Alice's published options. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid, esession_buf *iq,
+                          char id[ESESSION_IQ_ID_MAX]);
+
+/* Start an offline session from the server's answer to that request:
+ * verify the form against the keys trusted for Alice, refuse expired
+ * options, choose options (PROFILE §2, §11), draw y, N_B, C_A and the
+ * thread. The session state is stored in ks (encrypted) and updated before
+ * every stanza is returned, so a counter is never used twice. A session
+ * with Alice already open is ESESSION_ERR_STATE (resume or end it). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_start(esession_ctx *ctx, esession_keystore *ks, const char *bob_full_jid,
+                      const char *alice_bare_jid, const char *iq_id, const char *items_result,
+                      size_t len, const esession_sender_options *opt, esession_sender **out);
+
+/* Resume the open session with alice_bare_jid stored in ks;
+ * ESESSION_ERR_NO_SESSION if none. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_resume(esession_ctx *ctx, esession_keystore *ks, const char *alice_bare_jid,
+                       esession_sender **out);
+
+/* Seal one <message/> the client would otherwise send in the clear
+ * (type chat or normal, to Alice): returns the stanza to send instead.
+ * groupchat, headline and error messages are ESESSION_ERR_UNSUPPORTED;
+ * content made only of chat states is ESESSION_ERR_STATE (not sent). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_seal(esession_sender *s, const char *message, size_t len, esession_buf *out);
+
+/* End the session: the termination stanza to send; the state is erased. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_terminate(esession_sender *s, esession_buf *out);
+
+/* Alice came online (XEP-0187 §5): if a session with her is open, out gets
+ * its termination stanza and the session ends; otherwise out stays empty. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_peer_online(esession_ctx *ctx, esession_keystore *ks, const char *alice_bare_jid,
+                            esession_buf *out);
+
+ESESSION_EXPORT const char *esession_sender_thread(const esession_sender *s);
+ESESSION_EXPORT void esession_sender_free(esession_sender *s);
 
 #ifdef __cplusplus
 }
