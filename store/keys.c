@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: ISC */
+/* Long-term signing keys held in the keystore, by fingerprint. */
+#include "ks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int find_key(const esession_keystore *ks, const uint8_t *fp, size_t *index)
+{
+    for (size_t i = 0; i < ks->keys.n; i++) {
+        const es_ks_key *k = ks->keys.v[i];
+        if (es_ct_equal(k->fp, fp, ESESSION_FINGERPRINT_BYTES)) {
+            *index = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+esession_status esession_keystore_add_key(esession_keystore *ks, const esession_key *key)
+{
+    uint8_t fp[ESESSION_FINGERPRINT_BYTES];
+    size_t at;
+    esession_status rc;
+
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (key == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL key");
+    if (!esession_key_has_private(key))
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                       "a signing key needs its private part");
+    if ((rc = esession_key_fingerprint(ks->ctx, key, fp)) != ESESSION_OK)
+        return rc;
+    if (find_key(ks, fp, &at))
+        return es_fail(ks->ctx, ESESSION_ERR_STATE, "the key is already in the keystore");
+    if ((rc = es_ks_reserve(ks->ctx, &ks->keys, ES_KS_MAX_KEYS, "signing keys")) != ESESSION_OK)
+        return rc;
+
+    es_ks_key *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    memcpy(k->fp, fp, sizeof fp);
+    rc = esession_key_to_pem(ks->ctx, key, 1, &k->pem);
+    if (rc == ESESSION_OK && k->pem.len > ES_KS_PEM_MAX)
+        rc = es_fail(ks->ctx, ESESSION_ERR_LIMIT, "private key PEM too long");
+    if (rc == ESESSION_OK) {
+        es_vec_push(&ks->keys, k);
+        rc = es_ks_persist(ks);
+        if (rc != ESESSION_OK)
+            (void)es_vec_pop(&ks->keys);
+    }
+    if (rc != ESESSION_OK)
+        es_ks_key_free(k);
+    return rc;
+}
+
+size_t esession_keystore_key_count(const esession_keystore *ks)
+{
+    return ks != NULL ? ks->keys.n : 0;
+}
+
+esession_status esession_keystore_key_at(esession_keystore *ks, size_t index,
+                                         esession_key **out)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (out == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    if (index >= ks->keys.n)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key at index %zu", index);
+    const es_ks_key *k = ks->keys.v[index];
+    return esession_key_from_pem(ks->ctx, out, k->pem.data, k->pem.len);
+}
+
+esession_status esession_keystore_delete_key(esession_keystore *ks,
+                                             const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES])
+{
+    size_t at;
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (fingerprint == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL fingerprint");
+    if (!find_key(ks, fingerprint, &at))
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key with this fingerprint");
+    void *k = es_vec_take(&ks->keys, at);
+    esession_status rc = es_ks_persist(ks);
+    if (rc != ESESSION_OK) {
+        es_vec_put_back(&ks->keys, at, k);
+        return rc;
+    }
+    es_ks_key_free(k);
+    return ESESSION_OK;
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: ISC */
+/* Offline option sets: N_A, the x of each offered group, expiry, the
+ * published form (PROFILE §7, §10). */
+#include "ks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int find_index(const esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                      size_t *index)
+{
+    if (nonce == NULL || nonce_len == 0 || nonce_len > ES_NONCE_MAX)
+        return 0;
+    for (size_t i = 0; i < ks->optsets.n; i++) {
+        const es_optset *p = &((const es_ks_optset *)ks->optsets.v[i])->pub;
+        if (p->nonce_len == nonce_len && memcmp(p->nonce, nonce, nonce_len) == 0) {
+            *index = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+es_ks_optset *es_ks_optset_lookup(const esession_keystore *ks, const uint8_t *nonce,
+                                  size_t nonce_len)
+{
+    size_t at;
+    if (ks == NULL || !find_index(ks, nonce, nonce_len, &at))
+        return NULL;
+    return ks->optsets.v[at];
+}
+
+static esession_status check_groups(esession_ctx *ctx, const int *groups,
+                                    const esession_buf *x, size_t n_groups)
+{
+    if (n_groups == 0 || n_groups > ES_OPTSET_MAX_GROUPS)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "an option set has 1..%u groups",
+                       ES_OPTSET_MAX_GROUPS);
+    if (groups == NULL || x == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    for (size_t i = 0; i < n_groups; i++) {
+        if (groups[i] < 0)
+            return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "negative group number");
+        for (size_t j = 0; j < i; j++)
+            if (groups[j] == groups[i])
+                return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "group offered twice");
+        if (x[i].data == NULL || x[i].len == 0)
+            return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "empty x");
+        if (x[i].len > ES_KS_X_MAX)
+            return es_fail(ctx, ESESSION_ERR_LIMIT, "x longer than %u octets", ES_KS_X_MAX);
+    }
+    return ESESSION_OK;
+}
+
+static esession_status build(esession_ctx *ctx, const uint8_t *nonce, size_t nonce_len,
+                             int64_t created, int64_t expires, const int *groups,
+                             const esession_buf *x, size_t n_groups, const char *form,
+                             size_t form_len, es_ks_optset **out)
+{
+    es_ks_optset *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    es_optset *p = &o->pub;
+    memcpy(p->nonce, nonce, nonce_len);
+    p->nonce_len = nonce_len;
+    p->created = created;
+    p->expires = expires;
+    p->n_groups = n_groups;
+    esession_status rc = es_buf_set(&p->form, form, form_len, 0);
+    for (size_t i = 0; rc == ESESSION_OK && i < n_groups; i++) {
+        p->groups[i] = groups[i];
+        rc = es_buf_set(&p->x[i], x[i].data, x[i].len, 1);
+    }
+    if (rc != ESESSION_OK) {
+        es_ks_optset_free(o);
+        return es_fail(ctx, rc, "out of memory");
+    }
+    *out = o;
+    return ESESSION_OK;
+}
+
+esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                                 int64_t created, int64_t expires, const int *groups,
+                                 const esession_buf *x, size_t n_groups,
+                                 const char *form, size_t form_len)
+{
+    es_ks_optset *o = NULL;
+    size_t at;
+    esession_status rc;
+
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (nonce == NULL || nonce_len == 0 || nonce_len > ES_NONCE_MAX)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "nonce of 1..%u octets needed",
+                       ES_NONCE_MAX);
+    if ((rc = check_groups(ks->ctx, groups, x, n_groups)) != ESESSION_OK)
+        return rc;
+    if (form == NULL && form_len > 0)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL form");
+    if (form_len > ES_KS_FORM_MAX)
+        return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "form longer than %u octets",
+                       ES_KS_FORM_MAX);
+    if (find_index(ks, nonce, nonce_len, &at))
+        return es_fail(ks->ctx, ESESSION_ERR_STATE, "an option set has this nonce already");
+    if ((rc = es_ks_reserve(ks->ctx, &ks->optsets, ES_KS_MAX_OPTSETS, "option sets")) !=
+            ESESSION_OK ||
+        (rc = build(ks->ctx, nonce, nonce_len, created, expires, groups, x, n_groups, form,
+                    form_len, &o)) != ESESSION_OK)
+        return rc;
+    es_vec_push(&ks->optsets, o);
+    rc = es_ks_persist(ks);
+    if (rc != ESESSION_OK) {
+        (void)es_vec_pop(&ks->optsets);
+        es_ks_optset_free(o);
+    }
+    return rc;
+}
+
+const es_optset *es_ks_optset_find(const esession_keystore *ks, const uint8_t *nonce,
+                                   size_t nonce_len)
+{
+    const es_ks_optset *o = es_ks_optset_lookup(ks, nonce, nonce_len);
+    return o != NULL ? &o->pub : NULL;
+}
+
+size_t es_ks_optset_count(const esession_keystore *ks)
+{
+    return ks != NULL ? ks->optsets.n : 0;
+}
+
+const es_optset *es_ks_optset_at(const esession_keystore *ks, size_t index)
+{
+    if (ks == NULL || index >= ks->optsets.n)
+        return NULL;
+    return &((const es_ks_optset *)ks->optsets.v[index])->pub;
+}
+
+esession_status es_ks_optset_destroy_secrets(esession_keystore *ks, const uint8_t *nonce,
+                                             size_t nonce_len)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (nonce == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL nonce");
+    es_ks_optset *o = es_ks_optset_lookup(ks, nonce, nonce_len);
+    if (o == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_UNKNOWN_OPTIONS, "no option set has this nonce");
+    es_optset *p = &o->pub;
+    if (p->secrets_destroyed)
+        return ESESSION_OK;
+    /* The flag alone keeps x out of the file; x is wiped once the file no
+     * longer holds it, so a failed write leaves the set usable. */
+    p->secrets_destroyed = 1;
+    esession_status rc = es_ks_persist(ks);
+    if (rc != ESESSION_OK) {
+        p->secrets_destroyed = 0;
+        return rc;
+    }
+    for (size_t i = 0; i < ES_OPTSET_MAX_GROUPS; i++)
+        esession_buf_free(&p->x[i]);
+    return ESESSION_OK;
+}
+
+esession_status es_ks_optset_remove(esession_keystore *ks, const uint8_t *nonce,
+                                    size_t nonce_len)
+{
+    size_t at;
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (nonce == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL nonce");
+    if (!find_index(ks, nonce, nonce_len, &at))
+        return es_fail(ks->ctx, ESESSION_ERR_UNKNOWN_OPTIONS, "no option set has this nonce");
+    void *o = es_vec_take(&ks->optsets, at);
+    esession_status rc = es_ks_persist(ks);
+    if (rc != ESESSION_OK) {
+        es_vec_put_back(&ks->optsets, at, o);
+        return rc;
+    }
+    es_ks_optset_free(o);
+    return ESESSION_OK;
+}
+
+static int expired(const void *item, int64_t now)
+{
+    return ((const es_ks_optset *)item)->pub.expires < now;
+}
+
+esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, size_t *removed)
+{
+    size_t n = 0, kept = 0;
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < ks->optsets.n; i++)
+        n += expired(ks->optsets.v[i], now) ? 1u : 0u;
+    if (n == 0) {
+        if (removed != NULL)
+            *removed = 0;
+        return ESESSION_OK;
+    }
+    /* Keep the old order to restore it if the write fails. */
+    size_t total = ks->optsets.n;
+    void **old = malloc(total * sizeof *old);
+    if (old == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    memcpy(old, ks->optsets.v, total * sizeof *old);
+    for (size_t i = 0; i < total; i++)
+        if (!expired(old[i], now))
+            ks->optsets.v[kept++] = old[i];
+    ks->optsets.n = kept;
+    esession_status rc = es_ks_persist(ks);
+    if (rc != ESESSION_OK) {
+        memcpy(ks->optsets.v, old, total * sizeof *old);
+        ks->optsets.n = total;
+    } else {
+        for (size_t i = 0; i < total; i++)
+            if (expired(old[i], now))
+                es_ks_optset_free(old[i]);
+        if (removed != NULL)
+            *removed = n;
+    }
+    free(old);
+    return rc;
+}
