@@ -35,6 +35,11 @@ esession_status es_hmac_rekey(es_hmac *h, const uint8_t *key, size_t keylen);
 esession_status es_hmac_begin(es_hmac *h);
 esession_status es_hmac_update(es_hmac *h, const uint8_t *in, size_t n);
 esession_status es_hmac_final(es_hmac *h, uint8_t *out);
+/* Copy the message in progress of src (what was fed since its last
+ * final) into dst, so a common prefix is hashed once and finished several
+ * ways. dst must be keyed with the same key as src (its keyed states are
+ * kept, not copied); same algorithm, else ESESSION_ERR_INVALID_ARGUMENT. */
+esession_status es_hmac_copy_message(es_hmac *dst, const es_hmac *src);
 es_hash_alg es_hmac_alg(const es_hmac *h);
 void es_hmac_free(es_hmac *h);
 

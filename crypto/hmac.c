@@ -202,6 +202,22 @@ static esession_status start(es_hmac *h)
     return ESESSION_OK;
 }
 
+esession_status es_hmac_copy_message(es_hmac *dst, const es_hmac *src)
+{
+    if (dst == NULL || src == NULL || dst->alg != src->alg)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (!src->started) {
+        discard(dst);
+        return ESESSION_OK;
+    }
+    if (src->alg == ES_HASH_WHIRLPOOL)
+        dst->w_work = src->w_work;
+    else if (EVP_MD_CTX_copy_ex(dst->work, src->work) != 1)
+        return ESESSION_ERR_INTERNAL;
+    dst->started = 1;
+    return ESESSION_OK;
+}
+
 esession_status es_hmac_update(es_hmac *h, const uint8_t *in, size_t n)
 {
     esession_status rc;

@@ -67,6 +67,10 @@ esession_status es_options_check(esession_ctx *ctx, const xmlNode *x,
                                  const esession_key *const *trusted, size_t n_trusted,
                                  int64_t now, es_options **out);
 
+/* Only the structure checks of es_options_check: for Alice reading back
+ * the form she published herself (no signature, no expiry check). */
+esession_status es_options_read(esession_ctx *ctx, const xmlNode *x, es_options **out);
+
 void es_options_free(es_options *opt);
 
 /* The value lists of the §7 fields in their form order (for iteration). */

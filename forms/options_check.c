@@ -182,12 +182,10 @@ static esession_status check_signatures(esession_ctx *ctx, const es_form *form,
     return rc;
 }
 
-esession_status es_options_check(esession_ctx *ctx, const xmlNode *x,
-                                 const esession_key *const *trusted, size_t n_trusted,
-                                 int64_t now, es_options **out)
+esession_status es_options_read(esession_ctx *ctx, const xmlNode *x, es_options **out)
 {
-    if (x == NULL || out == NULL || (trusted == NULL && n_trusted > 0))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_check: NULL argument");
+    if (x == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_read: NULL argument");
     es_options *opt = calloc(1, sizeof *opt);
     if (opt == NULL)
         return ESESSION_ERR_NO_MEMORY;
@@ -200,6 +198,22 @@ esession_status es_options_check(esession_ctx *ctx, const xmlNode *x,
         rc = read_scalars(ctx, opt->form, opt);
     if (rc == ESESSION_OK)
         rc = read_dhkeys(ctx, opt->form, opt);
+    if (rc != ESESSION_OK) {
+        es_options_free(opt);
+        return rc;
+    }
+    *out = opt;
+    return ESESSION_OK;
+}
+
+esession_status es_options_check(esession_ctx *ctx, const xmlNode *x,
+                                 const esession_key *const *trusted, size_t n_trusted,
+                                 int64_t now, es_options **out)
+{
+    if (x == NULL || out == NULL || (trusted == NULL && n_trusted > 0))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_check: NULL argument");
+    es_options *opt = NULL;
+    esession_status rc = es_options_read(ctx, x, &opt);
     if (rc == ESESSION_OK)
         rc = check_signatures(ctx, opt->form, trusted, n_trusted, opt);
     if (rc == ESESSION_OK && now > opt->offer.expires)

@@ -36,7 +36,7 @@ typedef struct es_suite {
     es_cipher_alg cipher;
 } es_suite;
 
-/* ---- key schedule (keys.c, PROFILE §3, §4) ------------------------- */
+/* ---- key schedule (keysched.c, PROFILE §3, §4) ------------------------- */
 
 /* One direction's cipher and MAC keys. kc is the last kc_len octets of its
  * HMAC output; km the whole output. */
@@ -91,7 +91,8 @@ esession_status es_kdf(es_hash_alg hash, const uint8_t *key, size_t key_len,
 /* ---- a keyed direction (chan.c) ------------------------------------ */
 
 /* A cipher key and a MAC key, each processed once and kept (one per key
- * epoch; the caller keeps old epochs as long as it needs them). */
+ * epoch; the caller keeps old epochs as long as it needs them). Every use
+ * goes through its MAC state: one thread at a time. */
 typedef struct es_chan es_chan;
 
 esession_status es_chan_new(esession_ctx *ctx, const es_dir_keys *keys, es_chan **out);

@@ -340,3 +340,33 @@ Test(hmac, argument_errors_and_output_size)
     argument_errors();
     writes_exactly_the_tag_size();
 }
+
+/* A prefix hashed once and finished several ways equals one-shot MACs. */
+Test(hmac, copy_message_finishes_a_shared_prefix)
+{
+    static const es_hash_alg algs[] = {ES_HASH_SHA256, ES_HASH_SHA512, ES_HASH_WHIRLPOOL};
+    const uint8_t key[20] = "0123456789abcdefghij";
+    const uint8_t prefix[] = "m_content of a stanza";
+    for (size_t a = 0; a < sizeof algs / sizeof algs[0]; a++) {
+        es_hmac *base = NULL, *work = NULL, *other = NULL;
+        cr_assert_eq(es_hmac_new(&base, algs[a], key, sizeof key), ESESSION_OK);
+        cr_assert_eq(es_hmac_new(&work, algs[a], key, sizeof key), ESESSION_OK);
+        cr_assert_eq(es_hmac_update(base, prefix, sizeof prefix), ESESSION_OK);
+        for (uint8_t s = 0; s < 3; s++) {
+            uint8_t msg[sizeof prefix + 1], want[ES_HASH_MAX_BYTES], got[ES_HASH_MAX_BYTES];
+            memcpy(msg, prefix, sizeof prefix);
+            msg[sizeof prefix] = s;
+            cr_assert_eq(es_hmac_oneshot(algs[a], key, sizeof key, msg, sizeof msg, want), ESESSION_OK);
+            cr_assert_eq(es_hmac_copy_message(work, base), ESESSION_OK);
+            cr_assert_eq(es_hmac_update(work, &s, 1), ESESSION_OK);
+            cr_assert_eq(es_hmac_final(work, got), ESESSION_OK);
+            cr_assert_eq(memcmp(want, got, es_hash_size(algs[a])), 0);
+        }
+        /* Another algorithm is refused. */
+        cr_assert_eq(es_hmac_new(&other, algs[(a + 1) % 3], key, sizeof key), ESESSION_OK);
+        cr_assert_eq(es_hmac_copy_message(other, base), ESESSION_ERR_INVALID_ARGUMENT);
+        es_hmac_free(base);
+        es_hmac_free(work);
+        es_hmac_free(other);
+    }
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: ISC */
+/* Alice before going offline and when she comes back (XEP-0187 §3.1,
+ * §3.4): option sets are drawn, stored encrypted, then published; coming
+ * online withdraws them and, once the offline queue is processed, their
+ * exponents are destroyed. */
+#include "../core/core.h"
+#include "../crypto/aes_ctr.h"
+#include "../crypto/dh.h"
+#include "../crypto/hash.h"
+#include "../crypto/sig.h"
+#include "../forms/options.h"
+#include "../pep/pep.h"
+#include "../store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_LIFETIME (7 * 24 * 3600)
+#define MAX_LIFETIME (366 * 24 * 3600)
+#define SIGNING_KEYS_MAX 8
+#define NONCE_BYTES 32
+/* Option sets withdrawn by esession_online, waiting for the queue. */
+#define RETIRED_BLOB "alice/retired"
+
+static const int default_groups[] = {14, 15, 16};
+static const char *const default_ciphers[] = {"aes256-ctr", "aes128-ctr"};
+static const char *const default_hashes[] = {"sha256", "sha512"};
+static const char *const otr_values[] = {"false", "true"};
+static const char *const disclosure_values[] = {"never"};
+static const char *const security_values[] = {"e2e"};
+static const char *const compress_values[] = {"none"};
+static const char *const stanza_values[] = {"message"};
+static const char *const ver_values[] = {"1.0"};
+static const char *const sign_values[] = {ES_SIGN_ALG_RSA, ES_SIGN_ALG_DSA};
+
+static esession_status check_publish_options(esession_ctx *ctx, const esession_publish_options *o)
+{
+    if (o->version != ESESSION_PUBLISH_OPTIONS_VERSION)
+        return es_fail(ctx, ESESSION_ERR_VERSION, "publish options: unknown version");
+    if (o->n_groups > ES_OPT_MAX_GROUPS || (o->groups == NULL && o->n_groups != 0))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: 1..%u groups", ES_OPT_MAX_GROUPS);
+    for (size_t i = 0; o->groups != NULL && i < o->n_groups; i++) {
+        if (!es_modp_supported(o->groups[i]))
+            return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "publish: MODP group %d is not supported",
+                           o->groups[i]);
+        if (es_modp_bits(o->groups[i]) < 2048 && !o->allow_weak_groups)
+            return es_fail(ctx, ESESSION_ERR_UNSUPPORTED,
+                           "publish: group %d is below 2048 bits (allow_weak_groups)", o->groups[i]);
+        for (size_t j = 0; j < i; j++)
+            if (o->groups[j] == o->groups[i])
+                return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: group %d twice",
+                               o->groups[i]);
+    }
+    es_cipher_alg c;
+    es_hash_alg h;
+    if (o->n_ciphers > ES_OPT_MAX_LIST || o->n_hashes > ES_OPT_MAX_LIST ||
+        (o->ciphers == NULL && o->n_ciphers) || (o->hashes == NULL && o->n_hashes))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: bad cipher or hash list");
+    for (size_t i = 0; o->ciphers != NULL && i < o->n_ciphers; i++)
+        if (o->ciphers[i] == NULL ||
+            es_cipher_from_name(o->ciphers[i], strlen(o->ciphers[i]), &c) != ESESSION_OK)
+            return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "publish: unsupported cipher");
+    for (size_t i = 0; o->hashes != NULL && i < o->n_hashes; i++)
+        if (o->hashes[i] == NULL ||
+            es_hash_from_name(o->hashes[i], strlen(o->hashes[i]), &h) != ESESSION_OK)
+            return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "publish: unsupported hash");
+    if (o->lifetime < 0 || o->lifetime > MAX_LIFETIME)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: lifetime out of range");
+    if (o->match_resource != NULL && (o->match_resource[0] == '\0' || strlen(o->match_resource) > 1023))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: bad match_resource");
+    return ESESSION_OK;
+}
+
+/* Everything drawn for one option set; wiped by release(). */
+typedef struct draw {
+    uint8_t nonce[NONCE_BYTES];
+    int groups[ES_OPT_MAX_GROUPS];
+    size_t n_groups;
+    esession_buf x[ES_OPT_MAX_GROUPS];
+    esession_buf e[ES_OPT_MAX_GROUPS];
+    esession_key *keys[SIGNING_KEYS_MAX];
+    size_t n_keys;
+    char group_names[ES_OPT_MAX_GROUPS][8];
+    const char *group_list[ES_OPT_MAX_GROUPS];
+} draw;
+
+static void release(draw *d)
+{
+    for (size_t i = 0; i < ES_OPT_MAX_GROUPS; i++) {
+        esession_buf_free(&d->x[i]);
+        esession_buf_free(&d->e[i]);
+    }
+    for (size_t i = 0; i < d->n_keys; i++)
+        esession_key_free(d->keys[i]);
+    sodium_memzero(d, sizeof *d);
+}
+
+static esession_status draw_secrets(esession_ctx *ctx, esession_keystore *ks,
+                                    const esession_publish_options *o, draw *d)
+{
+    size_t nk = esession_keystore_key_count(ks);
+    if (nk == 0)
+        return es_fail(ctx, ESESSION_ERR_STATE, "publish: the keystore has no signing key");
+    if (nk > SIGNING_KEYS_MAX)
+        nk = SIGNING_KEYS_MAX;
+    esession_status rc = ESESSION_OK;
+    for (size_t i = 0; rc == ESESSION_OK && i < nk; i++) {
+        rc = esession_keystore_key_at(ks, i, &d->keys[i]);
+        if (rc == ESESSION_OK)
+            d->n_keys++;
+    }
+    const int *groups = o->groups ? o->groups : default_groups;
+    d->n_groups = o->groups ? o->n_groups : ES_ARRAY_LEN(default_groups);
+    if (rc == ESESSION_OK && d->n_groups == 0)
+        rc = es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: no group");
+    if (rc == ESESSION_OK)
+        rc = es_random(ctx, d->nonce, sizeof d->nonce);
+    for (size_t i = 0; rc == ESESSION_OK && i < d->n_groups; i++) {
+        es_dh *dh = NULL;
+        d->groups[i] = groups[i];
+        rc = es_dh_generate(ctx, &dh, groups[i]);
+        if (rc == ESESSION_OK)
+            rc = es_dh_private(dh, &d->x[i]);
+        if (rc == ESESSION_OK)
+            rc = es_dh_public(dh, &d->e[i]);
+        es_dh_free(dh);
+        snprintf(d->group_names[i], sizeof d->group_names[i], "%d", groups[i]);
+        d->group_list[i] = d->group_names[i];
+    }
+    return rc;
+}
+
+static void fill_offer(const esession_publish_options *o, const draw *d, int64_t expires,
+                       es_offer *offer)
+{
+    memset(offer, 0, sizeof *offer);
+    offer->otr = (es_strlist){ES_ARRAY_LEN(otr_values), otr_values};
+    offer->disclosure = (es_strlist){ES_ARRAY_LEN(disclosure_values), disclosure_values};
+    offer->security = (es_strlist){ES_ARRAY_LEN(security_values), security_values};
+    offer->modp = (es_strlist){d->n_groups, d->group_list};
+    offer->crypt_algs = o->ciphers ? (es_strlist){o->n_ciphers, o->ciphers}
+                                   : (es_strlist){ES_ARRAY_LEN(default_ciphers), default_ciphers};
+    offer->hash_algs = o->hashes ? (es_strlist){o->n_hashes, o->hashes}
+                                 : (es_strlist){ES_ARRAY_LEN(default_hashes), default_hashes};
+    offer->sign_algs = (es_strlist){ES_ARRAY_LEN(sign_values), sign_values};
+    offer->compress = (es_strlist){ES_ARRAY_LEN(compress_values), compress_values};
+    offer->stanzas = (es_strlist){ES_ARRAY_LEN(stanza_values), stanza_values};
+    offer->ver = (es_strlist){ES_ARRAY_LEN(ver_values), ver_values};
+    offer->rekey_freq = o->rekey_freq ? o->rekey_freq : 1;
+    offer->expires = expires;
+    offer->match_resource = o->match_resource;
+}
+
+esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
+                                 const esession_publish_options *opt, esession_publication *out)
+{
+    static const esession_publish_options defaults = ESESSION_PUBLISH_OPTIONS_INIT;
+    if (ctx == NULL || ks == NULL || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    const esession_publish_options *o = opt ? opt : &defaults;
+    esession_status rc = check_publish_options(ctx, o);
+    if (rc != ESESSION_OK)
+        return rc;
+
+    draw d;
+    memset(&d, 0, sizeof d);
+    esession_publication p;
+    memset(&p, 0, sizeof p);
+    es_offer offer;
+    es_pep_request create_req, publish_req;
+    es_pep_node node = o->open_node ? ES_PEP_NODE_OPEN : ES_PEP_NODE_SUBSCRIBERS;
+    int64_t now = es_now(ctx);
+    int stored = 0;
+
+    p.expires = now + (o->lifetime ? o->lifetime : DEFAULT_LIFETIME);
+    rc = draw_secrets(ctx, ks, o, &d);
+    if (rc == ESESSION_OK) {
+        fill_offer(o, &d, p.expires, &offer);
+        rc = es_options_build(ctx, &offer, d.nonce, sizeof d.nonce, d.e,
+                              (const esession_key *const *)d.keys, d.n_keys, &p.form);
+    }
+    /* The exponents are stored before any stanza leaves this function. */
+    if (rc == ESESSION_OK)
+        rc = es_ks_optset_add(ks, d.nonce, sizeof d.nonce, now, p.expires, d.groups, d.x,
+                              d.n_groups, p.form.data, p.form.len);
+    stored = rc == ESESSION_OK;
+    if (rc == ESESSION_OK)
+        rc = es_pep_build_create(ctx, node, &p.create_iq, &create_req);
+    if (rc == ESESSION_OK)
+        rc = es_pep_build_publish(ctx, node, p.form.data, p.form.len, &p.publish_iq, &publish_req);
+    if (rc == ESESSION_OK) {
+        memcpy(p.create_id, create_req.id, sizeof create_req.id);
+        memcpy(p.publish_id, publish_req.id, sizeof publish_req.id);
+        memcpy(p.nonce, d.nonce, sizeof d.nonce);
+        p.nonce_len = sizeof d.nonce;
+        *out = p;
+    } else {
+        if (stored)
+            (void)es_ks_optset_remove(ks, d.nonce, sizeof d.nonce);
+        esession_publication_free(&p);
+    }
+    release(&d);
+    return rc;
+}
+
+void esession_publication_free(esession_publication *p)
+{
+    if (p == NULL)
+        return;
+    esession_buf_free(&p->create_iq);
+    esession_buf_free(&p->publish_iq);
+    esession_buf_free(&p->form);
+    sodium_memzero(p, sizeof *p);
+}
+
+esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
+                                char id[ESESSION_IQ_ID_MAX])
+{
+    if (ctx == NULL || ks == NULL || iq == NULL || id == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    /* Remember which sets were offered while offline: their nonces, one
+     * after another, each preceded by its length. */
+    size_t n = es_ks_optset_count(ks);
+    uint8_t *list = malloc(n * (1 + ES_NONCE_MAX) + 1);
+    if (list == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const es_optset *set = es_ks_optset_at(ks, i);
+        if (set == NULL || set->secrets_destroyed)
+            continue;
+        list[len++] = (uint8_t)set->nonce_len;
+        memcpy(list + len, set->nonce, set->nonce_len);
+        len += set->nonce_len;
+    }
+    esession_buf out = {0};
+    es_pep_request req;
+    esession_status rc = es_pep_build_publish_empty(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req);
+    if (rc == ESESSION_OK)
+        rc = es_ks_blob_put(ks, RETIRED_BLOB, list, len);
+    free(list);
+    if (rc != ESESSION_OK) {
+        esession_buf_free(&out);
+        return rc;
+    }
+    *iq = out;
+    memcpy(id, req.id, sizeof req.id);
+    return ESESSION_OK;
+}
+
+esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks)
+{
+    if (ctx == NULL || ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    esession_buf list = {0};
+    esession_status rc = es_ks_blob_get(ks, RETIRED_BLOB, &list);
+    if (rc == ESESSION_ERR_NO_SESSION)
+        return ESESSION_OK; /* nothing was withdrawn */
+    if (rc != ESESSION_OK)
+        return rc;
+    const uint8_t *p = (const uint8_t *)list.data;
+    size_t i = 0;
+    while (rc == ESESSION_OK && i < list.len) {
+        size_t nl = p[i++];
+        if (nl > list.len - i) {
+            rc = es_fail(ctx, ESESSION_ERR_CORRUPT, "retired option set list is damaged");
+            break;
+        }
+        esession_status st = es_ks_optset_destroy_secrets(ks, p + i, nl);
+        if (st != ESESSION_OK && st != ESESSION_ERR_UNKNOWN_OPTIONS)
+            rc = st; /* a set purged meanwhile is fine */
+        i += nl;
+    }
+    if (rc == ESESSION_OK)
+        rc = es_ks_blob_delete(ks, RETIRED_BLOB);
+    esession_buf_free(&list);
+    return rc;
+}
+
+esession_status esession_purge_expired(esession_ctx *ctx, esession_keystore *ks, size_t *removed)
+{
+    if (ctx == NULL || ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    int64_t now = es_now(ctx);
+    /* Tell the host about each set before it goes. */
+    if (ctx->ops.event != NULL) {
+        for (size_t i = 0; i < es_ks_optset_count(ks); i++) {
+            const es_optset *set = es_ks_optset_at(ks, i);
+            if (set != NULL && set->expires < now) {
+                esession_event ev = {ESESSION_EVENT_EXPIRED, ESESSION_OK, NULL, NULL, 0, 0};
+                ctx->ops.event(ctx->user, &ev);
+            }
+        }
+    }
+    return es_ks_optset_purge_expired(ks, now, removed);
+}
