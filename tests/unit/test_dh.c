@@ -51,7 +51,7 @@ static void rng_init(det_rng *r, uint8_t tag)
 
 static esession_ctx *new_ctx(esession_dh_backend backend, det_rng *rng)
 {
-    static const esession_host_ops ops = {det_random, NULL};
+    static const esession_host_ops ops = {.random = det_random};
     esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
     o.ops = &ops;
     o.user = rng;
