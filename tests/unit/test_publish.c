@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: ISC */
+/* Alice's publication, coming back online, the queue and expiry
+ * (XEP-0187 §3.1, §3.4). */
+#include "ks_test.h"
+
+#include "../../crypto/dh.h"
+#include "../../forms/options.h"
+#include "../../pep/pep.h"
+#include "../../store/store.h"
+
+static int64_t clock_now = 1790000000; /* 2026-09 */
+static int events_expired;
+
+static int64_t fixed_now(void *user)
+{
+    (void)user;
+    return clock_now;
+}
+
+static void count_event(void *user, const esession_event *ev)
+{
+    (void)user;
+    if (ev->type == ESESSION_EVENT_EXPIRED)
+        events_expired++;
+}
+
+typedef struct fixture {
+    char dir[64], path[128];
+    esession_ctx *ctx;
+    esession_keystore *ks;
+    esession_key *key;
+} fixture;
+
+static void setup(fixture *f, int with_key)
+{
+    static const esession_host_ops ops = {.now = fixed_now, .event = count_event};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    o.ops = &ops;
+    cr_assert_eq(esession_ctx_new(&f->ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    kt_mkdir(f->dir, sizeof f->dir);
+    snprintf(f->path, sizeof f->path, "%s/alice.ks", f->dir);
+    f->ks = kt_create(f->ctx, f->path);
+    char *pem = vec_read_file("tests/data/vec_rsa_alice.pem", NULL);
+    cr_assert_not_null(pem);
+    cr_assert_eq(esession_key_from_pem(f->ctx, &f->key, pem, strlen(pem)), ESESSION_OK);
+    free(pem);
+    if (with_key)
+        cr_assert_eq(esession_keystore_add_key(f->ks, f->key), ESESSION_OK);
+}
+
+static void teardown(fixture *f)
+{
+    esession_key_free(f->key);
+    esession_keystore_close(f->ks);
+    esession_ctx_free(f->ctx);
+    kt_rmdir(f->dir);
+}
+
+/* The published form verifies under Alice's public key, names her stored
+ * option set, and its e values are g^x of the stored exponents. */
+Test(publish, stores_then_publishes_a_verifiable_form)
+{
+    fixture f;
+    setup(&f, 1);
+    esession_publication p;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, NULL, &p), ESESSION_OK, "%s",
+                 esession_ctx_error_detail(f.ctx));
+    cr_assert_eq(p.nonce_len, 32);
+    cr_assert_eq(p.expires, clock_now + 7 * 24 * 3600);
+
+    const es_optset *set = es_ks_optset_find(f.ks, p.nonce, p.nonce_len);
+    cr_assert_not_null(set);
+    cr_assert_eq(set->n_groups, 3);
+    cr_assert_eq(set->groups[0], 14);
+    cr_assert_eq(set->groups[1], 15);
+    cr_assert_eq(set->groups[2], 16);
+    cr_assert_eq(set->expires, p.expires);
+    cr_assert_eq(set->form.len, p.form.len);
+    cr_assert_eq(memcmp(set->form.data, p.form.data, p.form.len), 0);
+
+    xmlDocPtr doc = NULL;
+    cr_assert_eq(es_xml_parse(f.ctx, p.form.data, p.form.len, &doc), ESESSION_OK);
+    esession_buf pem = {0};
+    esession_key *pub = NULL;
+    cr_assert_eq(esession_key_to_pem(f.ctx, f.key, 0, &pem), ESESSION_OK);
+    cr_assert_eq(esession_key_from_pem(f.ctx, &pub, pem.data, pem.len), ESESSION_OK);
+    const esession_key *trusted[1] = {pub};
+    es_options *opt = NULL;
+    cr_assert_eq(es_options_check(f.ctx, xmlDocGetRootElement(doc), trusted, 1, clock_now, &opt),
+                 ESESSION_OK, "%s", esession_ctx_error_detail(f.ctx));
+    cr_assert_eq(memcmp(opt->nonce, p.nonce, p.nonce_len), 0);
+    cr_assert_str_eq(opt->offer.crypt_algs.v[0], "aes256-ctr");
+    cr_assert_str_eq(opt->offer.hash_algs.v[0], "sha256");
+    for (size_t i = 0; i < set->n_groups; i++) {
+        es_dh *dh = NULL;
+        esession_buf e = {0};
+        cr_assert_eq(es_dh_from_private(f.ctx, &dh, set->groups[i], (const uint8_t *)set->x[i].data,
+                                        set->x[i].len), ESESSION_OK);
+        cr_assert_eq(es_dh_public(dh, &e), ESESSION_OK);
+        cr_assert_eq(e.len, opt->dhkey_len[i]);
+        cr_assert_eq(memcmp(e.data, opt->dhkeys[i], e.len), 0);
+        esession_buf_free(&e);
+        es_dh_free(dh);
+    }
+    es_options_free(opt);
+    xmlFreeDoc(doc);
+
+    /* The IQs: create for the subscribers' node, publish carrying the form. */
+    cr_assert_not_null(strstr(p.create_iq.data, "<create node='http://www.xmpp.org/extensions/xep-0187.html#ns'"));
+    cr_assert_not_null(strstr(p.create_iq.data, p.create_id));
+    cr_assert_not_null(strstr(p.publish_iq.data, p.form.data));
+    cr_assert_not_null(strstr(p.publish_iq.data, p.publish_id));
+    cr_assert_str_neq(p.create_id, p.publish_id);
+
+    /* The option set survives close and reopen. */
+    esession_keystore_close(f.ks);
+    cr_assert_eq(esession_keystore_open(f.ctx, &f.ks, f.path, KT_PASS, KT_PASS_LEN), ESESSION_OK);
+    cr_assert_not_null(es_ks_optset_find(f.ks, p.nonce, p.nonce_len));
+
+    esession_publication_free(&p);
+    esession_key_free(pub);
+    esession_buf_free(&pem);
+    teardown(&f);
+}
+
+Test(publish, refusals_leave_nothing_stored)
+{
+    fixture f;
+    setup(&f, 0);
+    esession_publication p;
+    memset(&p, 0, sizeof p);
+    cr_assert_eq(esession_publish(f.ctx, f.ks, NULL, &p), ESESSION_ERR_STATE);
+    cr_assert_eq(esession_keystore_add_key(f.ks, f.key), ESESSION_OK);
+
+    esession_publish_options o = ESESSION_PUBLISH_OPTIONS_INIT;
+    static const int weak[] = {5, 14};
+    o.groups = weak;
+    o.n_groups = 2;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_UNSUPPORTED);
+    static const int elliptic[] = {3};
+    o.groups = elliptic;
+    o.n_groups = 1;
+    o.allow_weak_groups = 1;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_UNSUPPORTED);
+    static const int twice[] = {14, 14};
+    o.groups = twice;
+    o.n_groups = 2;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_INVALID_ARGUMENT);
+    o = (esession_publish_options)ESESSION_PUBLISH_OPTIONS_INIT;
+    static const char *const none[] = {"none"};
+    o.ciphers = none;
+    o.n_ciphers = 1;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_UNSUPPORTED);
+    o = (esession_publish_options)ESESSION_PUBLISH_OPTIONS_INIT;
+    o.lifetime = -1;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_INVALID_ARGUMENT);
+    o = (esession_publish_options)ESESSION_PUBLISH_OPTIONS_INIT;
+    o.version = 99;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_VERSION);
+    cr_assert_null(p.form.data);
+    cr_assert_eq(es_ks_optset_count(f.ks), 0);
+
+    /* Weak groups when asked for, with match_resource. */
+    o = (esession_publish_options)ESESSION_PUBLISH_OPTIONS_INIT;
+    static const int g5[] = {5};
+    o.groups = g5;
+    o.n_groups = 1;
+    o.allow_weak_groups = 1;
+    o.match_resource = "pda";
+    o.lifetime = 3600;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_OK);
+    cr_assert_not_null(strstr(p.form.data, "<field var='match_resource'><value>pda</value></field>"));
+    cr_assert_eq(p.expires, clock_now + 3600);
+    esession_publication_free(&p);
+    cr_assert_eq(es_ks_optset_count(f.ks), 1);
+    teardown(&f);
+}
+
+/* Online withdraws the options; the queue being processed destroys the
+ * exponents of what was withdrawn, and nothing published later. */
+Test(publish, online_then_queue_done_destroys_withdrawn_exponents)
+{
+    fixture f;
+    setup(&f, 1);
+    esession_publication first, later;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, NULL, &first), ESESSION_OK);
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_online(f.ctx, f.ks, &iq, id), ESESSION_OK);
+    cr_assert_not_null(strstr(iq.data, "<item id='current'/>"));
+    cr_assert_not_null(strstr(iq.data, id));
+    cr_assert_eq(esession_publish(f.ctx, f.ks, NULL, &later), ESESSION_OK);
+
+    /* Until the queue is done, the exponents stay (Bob's stanzas may wait). */
+    cr_assert_eq(es_ks_optset_find(f.ks, first.nonce, first.nonce_len)->secrets_destroyed, 0);
+    cr_assert_eq(esession_offline_queue_done(f.ctx, f.ks), ESESSION_OK);
+    const es_optset *a = es_ks_optset_find(f.ks, first.nonce, first.nonce_len);
+    const es_optset *b = es_ks_optset_find(f.ks, later.nonce, later.nonce_len);
+    cr_assert_not_null(a);
+    cr_assert_eq(a->secrets_destroyed, 1);
+    for (size_t i = 0; i < a->n_groups; i++)
+        cr_assert_eq(a->x[i].len, 0);
+    cr_assert_eq(b->secrets_destroyed, 0);
+    /* Idempotent. */
+    cr_assert_eq(esession_offline_queue_done(f.ctx, f.ks), ESESSION_OK);
+    cr_assert_eq(es_ks_optset_find(f.ks, later.nonce, later.nonce_len)->secrets_destroyed, 0);
+
+    esession_buf_free(&iq);
+    esession_publication_free(&first);
+    esession_publication_free(&later);
+    teardown(&f);
+}
+
+Test(publish, expired_sets_are_purged_with_an_event)
+{
+    fixture f;
+    setup(&f, 1);
+    esession_publish_options o = ESESSION_PUBLISH_OPTIONS_INIT;
+    o.lifetime = 60;
+    esession_publication p;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_OK);
+    size_t removed = 99;
+    events_expired = 0;
+    clock_now += 60; /* now == expires: still valid */
+    cr_assert_eq(esession_purge_expired(f.ctx, f.ks, &removed), ESESSION_OK);
+    cr_assert_eq(removed, 0);
+    cr_assert_eq(events_expired, 0);
+    clock_now += 1;
+    cr_assert_eq(esession_purge_expired(f.ctx, f.ks, &removed), ESESSION_OK);
+    cr_assert_eq(removed, 1);
+    cr_assert_eq(events_expired, 1);
+    cr_assert_null(es_ks_optset_find(f.ks, p.nonce, p.nonce_len));
+    esession_publication_free(&p);
+    teardown(&f);
+}
