@@ -3,20 +3,20 @@
 # error or leak. Criterion runs every test in a child process; a child's
 # valgrind error does not reach the runner's exit status, so with --quiet
 # any line valgrind prints ("==pid== ...") counts as a failure.
-# Usage: tests/valgrind.sh LOGDIR PROGRAM [ARGS...] -- PROGRAM ... (one per line on stdin)
+# Usage: tests/valgrind.sh LOGDIR < COMMANDS   (one command line per line)
 set -eu
 logdir=$1
 mkdir -p "$logdir"
 fail=0
-# stdin: one command line per line
 xargs -P 2 -I{} sh -c '
     cmd="{}"; name=$(echo "$cmd" | cut -d" " -f1 | tr / _)
     log="'"$logdir"'/$name.log"
+    start=$(date +%s)
     if valgrind --quiet --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
         --trace-children=yes --track-fds=no $cmd >"$log" 2>&1 \
        && ! grep -q "^==[0-9]*==" "$log"; then
-        echo "valgrind ok: $cmd ($(tail -1 "$log" | cut -c1-80))"
+        echo "valgrind ok ($(( $(date +%s) - start ))s): $(echo "$cmd" | cut -c1-60) $(tail -1 "$log" | cut -c1-70)"
     else
         echo "valgrind FAILED: $cmd"; cat "$log"; exit 255
     fi' || fail=1
