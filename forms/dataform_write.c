@@ -101,31 +101,9 @@ esession_status es_form_add_option(esession_ctx *ctx, es_form_field *field, cons
     return append(ctx, &field->options, &field->n_options, value);
 }
 
-/* Escaping that reads back identically: the parser turns CR into LF and
- * normalizes TAB/LF/CR in attributes to spaces unless written as
- * references. Attributes are single-quoted. */
 static void put_escaped(es_sb *b, const char *s, int attr)
 {
-    const char *run = s;
-    for (; *s != '\0'; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = attr ? NULL : "&gt;"; break;
-        case '\'': rep = attr ? "&apos;" : NULL; break;
-        case '\t': rep = attr ? "&#x9;" : NULL; break;
-        case '\n': rep = attr ? "&#xA;" : NULL; break;
-        case '\r': rep = "&#xD;"; break;
-        default: break;
-        }
-        if (rep != NULL) {
-            es_sb_put(b, run, (size_t)(s - run));
-            es_sb_puts(b, rep);
-            run = s + 1;
-        }
-    }
-    es_sb_put(b, run, (size_t)(s - run));
+    es_sb_put_escaped(b, s, attr, '\'');
 }
 
 static void put_value(es_sb *b, const char *v)

@@ -28,29 +28,9 @@ static const char *str(const xmlChar *s)
     return s != NULL ? (const char *)s : "";
 }
 
-/* Canonical XML 1.0 escaping: text & < > CR; attributes & < " TAB LF CR. */
 static void put_escaped(es_sb *b, const char *s, int attr)
 {
-    const char *run = s;
-    for (; *s != '\0'; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = attr ? NULL : "&gt;"; break;
-        case '"': rep = attr ? "&quot;" : NULL; break;
-        case '\t': rep = attr ? "&#x9;" : NULL; break;
-        case '\n': rep = attr ? "&#xA;" : NULL; break;
-        case '\r': rep = "&#xD;"; break;
-        default: break;
-        }
-        if (rep != NULL) {
-            es_sb_put(b, run, (size_t)(s - run));
-            es_sb_puts(b, rep);
-            run = s + 1;
-        }
-    }
-    es_sb_put(b, run, (size_t)(s - run));
+    es_sb_put_escaped(b, s, attr, '"');
 }
 
 static int is_text(const xmlNode *n)
