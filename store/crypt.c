@@ -44,7 +44,7 @@ int es_kdf_params_ok(uint64_t opslimit, uint64_t memlimit)
 }
 
 esession_status es_kdf_resolve(esession_ctx *ctx, const esession_keystore_options *opt,
-                               const es_kdf *base, es_kdf *out)
+                               const es_ks_kdf *base, es_ks_kdf *out)
 {
     uint64_t ops = base->opslimit;
     uint64_t mem = base->memlimit;
@@ -68,7 +68,7 @@ esession_status es_kdf_resolve(esession_ctx *ctx, const esession_keystore_option
     return ESESSION_OK;
 }
 
-esession_status es_kdf_derive(esession_ctx *ctx, const es_kdf *kdf, const char *pass,
+esession_status es_kdf_derive(esession_ctx *ctx, const es_ks_kdf *kdf, const char *pass,
                               size_t pass_len, uint8_t **key)
 {
     static const char empty[1] = "";
@@ -89,7 +89,7 @@ esession_status es_kdf_derive(esession_ctx *ctx, const es_kdf *kdf, const char *
     return ESESSION_OK;
 }
 
-static void write_header(uint8_t *h, const es_kdf *kdf, const uint8_t *nonce, uint32_t ct_len)
+static void write_header(uint8_t *h, const es_ks_kdf *kdf, const uint8_t *nonce, uint32_t ct_len)
 {
     memcpy(h, ES_KS_MAGIC, ES_KS_MAGIC_BYTES);
     put_be(h + OFF_VERSION, ES_KS_FORMAT_VERSION, 2);
@@ -102,7 +102,7 @@ static void write_header(uint8_t *h, const es_kdf *kdf, const uint8_t *nonce, ui
     put_be(h + OFF_CTLEN, ct_len, 4);
 }
 
-esession_status es_ks_seal(esession_ctx *ctx, const es_kdf *kdf, uint8_t *key,
+esession_status es_ks_seal(esession_ctx *ctx, const es_ks_kdf *kdf, uint8_t *key,
                            const uint8_t *body, size_t body_len, uint8_t **file,
                            size_t *file_len)
 {
@@ -135,7 +135,7 @@ esession_status es_ks_seal(esession_ctx *ctx, const es_kdf *kdf, uint8_t *key,
 }
 
 esession_status es_ks_parse_header(esession_ctx *ctx, const uint8_t *file, size_t len,
-                                   es_kdf *kdf)
+                                   es_ks_kdf *kdf)
 {
     if (len < ES_KS_MAGIC_BYTES || memcmp(file, ES_KS_MAGIC, ES_KS_MAGIC_BYTES) != 0)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "not a keystore");

@@ -25,11 +25,11 @@
 #define ES_KS_OPSLIMIT_MAX 16u
 #define ES_KS_MEMLIMIT_MAX (1024u * 1024u * 1024u)
 
-typedef struct es_kdf {
+typedef struct es_ks_kdf {
     uint64_t opslimit;
     uint64_t memlimit; /* octets */
     uint8_t salt[ES_KS_SALT_BYTES];
-} es_kdf;
+} es_ks_kdf;
 
 /* 1 if the costs are within [libsodium's minimum, our maximum]. */
 int es_kdf_params_ok(uint64_t opslimit, uint64_t memlimit);
@@ -38,23 +38,23 @@ int es_kdf_params_ok(uint64_t opslimit, uint64_t memlimit);
  * libsodium's MODERATE. Out of range: ESESSION_ERR_INVALID_ARGUMENT; a
  * wrong opt->version: ESESSION_ERR_VERSION. The salt is not touched. */
 esession_status es_kdf_resolve(esession_ctx *ctx, const esession_keystore_options *opt,
-                               const es_kdf *base, es_kdf *out);
+                               const es_ks_kdf *base, es_ks_kdf *out);
 
 /* Derive the file key into guarded memory (left with no access; free it
  * with es_secret_free). */
-esession_status es_kdf_derive(esession_ctx *ctx, const es_kdf *kdf, const char *pass,
+esession_status es_kdf_derive(esession_ctx *ctx, const es_ks_kdf *kdf, const char *pass,
                               size_t pass_len, uint8_t **key);
 
 /* Encrypt body under key with a fresh random nonce: *file (malloc'ed) is
  * the header followed by the ciphertext. */
-esession_status es_ks_seal(esession_ctx *ctx, const es_kdf *kdf, uint8_t *key,
+esession_status es_ks_seal(esession_ctx *ctx, const es_ks_kdf *kdf, uint8_t *key,
                            const uint8_t *body, size_t body_len, uint8_t **file,
                            size_t *file_len);
 
 /* Check the header of a whole file and read its KDF parameters.
  * Anything but a complete version-1 keystore: ESESSION_ERR_CORRUPT. */
 esession_status es_ks_parse_header(esession_ctx *ctx, const uint8_t *file, size_t len,
-                                   es_kdf *kdf);
+                                   es_ks_kdf *kdf);
 
 /* Authenticate and decrypt a file whose header parsed: *body in guarded
  * memory (es_secret_free). A wrong key or any altered octet:

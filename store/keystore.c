@@ -35,7 +35,7 @@ void esession_keystore_close(esession_keystore *ks)
 }
 
 /* Serialize, encrypt under (kdf, key) and write the file. */
-static esession_status ks_write(esession_keystore *ks, const es_kdf *kdf, uint8_t *key,
+static esession_status ks_write(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *key,
                                 int create)
 {
     uint8_t *body = NULL, *file = NULL;
@@ -72,9 +72,9 @@ esession_status esession_keystore_create(esession_ctx *ctx, esession_keystore **
                                          size_t passphrase_len,
                                          const esession_keystore_options *opt)
 {
-    static const es_kdf moderate = {crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
+    static const es_ks_kdf moderate = {crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
                                     crypto_pwhash_argon2id_MEMLIMIT_MODERATE, {0}};
-    es_kdf kdf = moderate;
+    es_ks_kdf kdf = moderate;
     esession_status rc;
 
     if (ctx == NULL)
@@ -163,7 +163,7 @@ esession_status esession_keystore_change_passphrase(esession_keystore *ks,
                                                     size_t passphrase_len,
                                                     const esession_keystore_options *opt)
 {
-    es_kdf kdf;
+    es_ks_kdf kdf;
     uint8_t *key = NULL;
     esession_status rc;
 

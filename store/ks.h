@@ -84,7 +84,7 @@ void es_ks_blob_free(void *item);
 struct esession_keystore {
     esession_ctx *ctx;
     char *path;
-    es_kdf kdf;
+    es_ks_kdf kdf;
     uint8_t *key; /* ES_KS_KEY_BYTES in guarded memory, no access between uses */
     es_vec keys;
     es_vec trust;

@@ -14,7 +14,7 @@
 #include "../../forms/datetime.h"
 #include "../../forms/options.h"
 
-typedef struct alice {
+typedef struct opt_alice {
     const char *lists[10][ES_OPT_MAX_LIST];
     es_offer offer;
     uint8_t *nonce;
@@ -22,9 +22,9 @@ typedef struct alice {
     esession_buf e[ES_OPT_MAX_GROUPS];
     esession_key *keys[8];
     size_t n_keys;
-} alice;
+} opt_alice;
 
-static void alice_free(alice *a)
+static void alice_free(opt_alice *a)
 {
     for (size_t i = 0; i < ES_OPT_MAX_GROUPS; i++)
         esession_buf_free(&a->e[i]);
@@ -34,7 +34,7 @@ static void alice_free(alice *a)
 }
 
 /* Read `alice` of a group; returns NULL on success or the reason. */
-static const char *alice_load(esession_ctx *ctx, json_t *group, alice *a)
+static const char *alice_load(esession_ctx *ctx, json_t *group, opt_alice *a)
 {
     memset(a, 0, sizeof *a);
     json_t *al = ju_object(group, "alice");
@@ -106,7 +106,7 @@ static int normalized(esession_ctx *ctx, const char *text, esession_buf *out)
 }
 
 /* Rebuild the form; compare e, the normalized text and RSA signatures. */
-static const char *check_rebuilt(esession_ctx *ctx, const alice *a, json_t *expected)
+static const char *check_rebuilt(esession_ctx *ctx, const opt_alice *a, json_t *expected)
 {
     json_t *e = ju_object(expected, "e");
     for (size_t i = 0; i < a->offer.modp.n; i++) {
@@ -141,7 +141,7 @@ static const char *check_rebuilt(esession_ctx *ctx, const alice *a, json_t *expe
 }
 
 /* The published form verifies under each of Alice's public keys. */
-static const char *check_published(esession_ctx *ctx, const alice *a, json_t *expected)
+static const char *check_published(esession_ctx *ctx, const opt_alice *a, json_t *expected)
 {
     const char *text = ju_string(expected, "optionsFormXml");
     xmlDocPtr doc = NULL;
@@ -172,7 +172,7 @@ static const char *check_published(esession_ctx *ctx, const alice *a, json_t *ex
 void hv_esession_options(hv_report *r, json_t *group, size_t gi)
 {
     json_t *tests = ju_array(group, "tests");
-    alice a;
+    opt_alice a;
     const char *load = alice_load(r->ctx, group, &a);
     size_t ti;
     json_t *test;

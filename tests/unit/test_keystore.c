@@ -340,7 +340,7 @@ static void t_header_bounds_are_enforced_before_derivation(void)
  * the body decoder can object. */
 static void write_sealed(const uint8_t *body, size_t len)
 {
-    es_kdf kdf = {crypto_pwhash_argon2id_OPSLIMIT_MIN, crypto_pwhash_argon2id_MEMLIMIT_MIN, {0}};
+    es_ks_kdf kdf = {crypto_pwhash_argon2id_OPSLIMIT_MIN, crypto_pwhash_argon2id_MEMLIMIT_MIN, {0}};
     uint8_t *key = NULL, *file = NULL;
     size_t file_len = 0;
     randombytes_buf(kdf.salt, sizeof kdf.salt);
@@ -731,10 +731,10 @@ static void t_stale_temp_name_is_skipped(void)
 
 static void t_kdf_defaults_are_moderate(void)
 {
-    static const es_kdf none = {0, 0, {0}};
-    es_kdf base = {crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
+    static const es_ks_kdf none = {0, 0, {0}};
+    es_ks_kdf base = {crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
                    crypto_pwhash_argon2id_MEMLIMIT_MODERATE, {0}};
-    es_kdf out = none;
+    es_ks_kdf out = none;
     esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
     cr_assert_eq(es_kdf_resolve(ctx, &o, &none, &out), ESESSION_OK);
     cr_assert_eq(out.opslimit, crypto_pwhash_OPSLIMIT_MODERATE);

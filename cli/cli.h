@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: ISC */
+/* esessionctl: shared declarations of the command files and helpers. */
+#ifndef ESESSIONCTL_CLI_H
+#define ESESSIONCTL_CLI_H
+
+#include "esession.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (documented in docs/esessionctl.1, EXIT STATUS). */
+enum {
+    CLI_OK = 0,
+    CLI_EXIT_USAGE = 1,    /* bad command line */
+    CLI_EXIT_KEYSTORE = 2, /* wrong passphrase, damaged keystore, passphrases differ */
+    CLI_EXIT_TRUST = 3,    /* untrusted key, failed verification, key-association conflict */
+    CLI_EXIT_REJECTED = 4, /* input refused: malformed, expired, replayed, unknown, ... */
+    CLI_EXIT_IO = 5,       /* file system, or a secret refused for a readable output */
+    CLI_EXIT_CONFLICT = 6, /* already exists, not found, or not possible in this state */
+    CLI_EXIT_INTERNAL = 7  /* out of memory, random source, library failure */
+};
+
+/* Largest input read from a file or stdin (stanzas, keys, item results). */
+#define CLI_INPUT_MAX (4u << 20)
+#define CLI_JID_MAX 3071u
+
+/* ---- commands (one file per group) */
+typedef int (*cli_fn)(int argc, char **argv);
+
+int cmd_init(int argc, char **argv);
+int cmd_passwd(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_genkey(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_fingerprint(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_delkey(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
+int cmd_peers(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_untrust(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+int cmd_online(int argc, char **argv);
+int cmd_optsets(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_terminate(int argc, char **argv);
+int cmd_open(int argc, char **argv);
+int cmd_server(int argc, char **argv);
+
+/* ---- option parsing (opts.c) */
+enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1 };
+
+typedef struct cli_optdef {
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 if none */
+    int has_arg;
+    int id;           /* > 0 */
+} cli_optdef;
+
+/* Options shared by many commands; a command lists the ones it takes. */
+enum {
+    O_HELP = 1000,
+    O_KEYSTORE,
+    O_PASS_FD,
+    O_PASS_FILE,
+    O_JSON,
+    O_KDF_COST
+};
+
+#define CLI_OPT_HELP {"help", 'h', OPT_ARG_NONE, O_HELP}
+#define CLI_OPT_KEYSTORE {"keystore", 'k', OPT_ARG_REQUIRED, O_KEYSTORE}
+#define CLI_OPT_PASS_FD {"passphrase-fd", 0, OPT_ARG_REQUIRED, O_PASS_FD}
+#define CLI_OPT_PASS_FILE {"passphrase-file", 0, OPT_ARG_REQUIRED, O_PASS_FILE}
+#define CLI_OPT_JSON {"json", 0, OPT_ARG_NONE, O_JSON}
+#define CLI_OPT_KDF_COST {"kdf-cost", 0, OPT_ARG_REQUIRED, O_KDF_COST}
+#define CLI_OPT_END {NULL, 0, 0, 0}
+
+typedef struct cli_parse {
+    int argc;
+    char **argv;
+    int i;          /* next argv index */
+    int no_more;    /* "--" seen */
+    const char *cmd;
+} cli_parse;
+
+void cli_parse_init(cli_parse *p, int argc, char **argv);
+/* Next item: an option id (> 0, *arg its value or NULL), 0 for a positional
+ * argument (*arg), -1 at the end, -2 after printing a usage error. */
+int cli_next(cli_parse *p, const cli_optdef *defs, const char **arg);
+/* Parse a decimal integer in [min, max]; 0 on success. */
+int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out);
+
+/* ---- the run of one command (run.c) */
+typedef struct cli_key_seen {
+    char jid[CLI_JID_MAX + 1];
+    uint8_t fp[ESESSION_FINGERPRINT_BYTES];
+    int set;
+} cli_key_seen;
+
+typedef struct cli {
+    const char *cmd;          /* for messages */
+    const char *usage;        /* printed by --help and after usage errors */
+    const char *ks_path;      /* NULL: the default */
+    char ks_default[4096];
+    int pass_fd;              /* -1 if not given */
+    const char *pass_file;
+    int json;
+    int kdf_set;
+    esession_keystore_options kdf;
+    esession_ctx *ctx;
+    esession_keystore *ks;
+    cli_key_seen seen;        /* the last key the library asked about */
+    unsigned alerts;          /* key-association alerts raised by events */
+    size_t expired_events;
+} cli;
+
+void cli_begin(cli *c, const char *cmd, const char *usage);
+/* Handle an option common to every command; 1 if handled, 0 if not, -1 on
+ * a bad value (message printed). */
+int cli_common_opt(cli *c, int id, const char *arg);
+/* Print the usage on stdout (help) or stderr (error). */
+int cli_help(const cli *c);
+int cli_usage_error(const cli *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Create the library context (clock, events, trust hook). */
+int cli_ctx(cli *c);
+/* Open the keystore, asking for its passphrase. */
+int cli_open_keystore(cli *c);
+const char *cli_keystore_path(cli *c);
+/* Release everything the run holds; returns rc. */
+int cli_end(cli *c, int rc);
+
+/* "esessionctl CMD: message" on stderr. */
+void cli_err(const cli *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void cli_warn(const cli *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Report a library failure: "what: reason (detail)"; returns its exit code. */
+int cli_fail(const cli *c, esession_status st, const char *what);
+int cli_exit_code(esession_status st);
+/* The current time as the tool sees it (ESESSIONCTL_NOW or the clock). */
+int64_t cli_now(void);
+
+/* ---- passphrases (pass.c); returned in guarded memory, freed with
+ * cli_pass_free */
+typedef struct cli_pass {
+    char *data;
+    size_t len;
+} cli_pass;
+
+/* The passphrase of an existing keystore. */
+int cli_pass_get(const cli *c, cli_pass *out);
+/* A new passphrase: from fd or file as given, or asked twice on the terminal. */
+int cli_pass_new(const cli *c, int fd, const char *file, const char *prompt, cli_pass *out);
+void cli_pass_free(cli_pass *p);
+
+/* ---- input and output (io.c) */
+/* Read a whole file ("-" or NULL: stdin), at most max octets; NUL-terminated. */
+int cli_read_input(const cli *c, const char *path, size_t max, char **out, size_t *len);
+/* Write to stdout; a failed write is reported. */
+int cli_write_stdout(const cli *c, const char *data, size_t len);
+/* Refuse to put a secret where others can read it: a regular file, FIFO or
+ * socket behind fd with group or other permission bits (0 if fine). */
+int cli_secret_fd_ok(const cli *c, int fd, const char *what);
+/* Create path (O_EXCL, mode 0600) and write data; for secrets. */
+int cli_write_new_file(const cli *c, const char *path, const char *data, size_t len);
+/* Write a file through a temporary name and rename (mode 0600). */
+int cli_write_replace(const cli *c, const char *path, const char *data, size_t len);
+
+/* ---- formatting (fmt.c) */
+/* Fingerprint as 16 groups of 4 upper-case hex digits, two spaces in the
+ * middle: out holds at least CLI_FP_TEXT octets. */
+#define CLI_FP_TEXT 82
+void cli_fp_text(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], char *out);
+/* Lower-case hex without separators: out holds 2 * len + 1 octets. */
+void cli_hex(const uint8_t *in, size_t len, char *out);
+/* Parse a fingerprint or a prefix of one: hex digits, spaces and colons
+ * ignored; *n is the number of hex digits read (at most 64). */
+int cli_fp_parse(const char *s, uint8_t fp[ESESSION_FINGERPRINT_BYTES], size_t *n);
+int cli_fp_prefix_match(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], const uint8_t *want,
+                        size_t ndigits);
+/* XEP-0082 UTC date-time "YYYY-MM-DDThh:mm:ssZ": out holds 32 octets. */
+void cli_time_text(int64_t t, char *out, size_t n);
+/* A bare JID as the tool accepts it (no '/', no spaces or controls). */
+int cli_bare_jid_ok(const char *jid);
+int cli_full_jid_ok(const char *jid);
+
+/* JSON output to a FILE (an escaper for strings, nothing else). */
+void json_str(FILE *f, const char *s);
+void json_strn(FILE *f, const char *s, size_t n);
+void json_key(FILE *f, int *first, const char *key);
+
+/* XML text escaping for element text and attribute values. */
+int cli_xml_escape(const char *s, size_t n, int attr, char **out, size_t *outlen);
+
+/* ---- a small scanner of serialized XML elements (xmlscan.c) */
+typedef struct xs_elem {
+    size_t start;     /* offset of '<' of the start tag */
+    size_t inner;     /* offset just after the start tag */
+    size_t inner_end; /* offset of the end tag ('<' of "</"), = inner if empty */
+    size_t end;       /* offset just after the element */
+    int empty;        /* <x/> */
+} xs_elem;
+
+/* Split text into top-level elements (whitespace between them only).
+ * Returns the count or -1 (malformed); fills at most max. */
+int xs_split(const char *text, size_t len, xs_elem *out, size_t max);
+/* The first descendant of elem (inner range) named local (any prefix),
+ * searching depth-first; 1 if found. */
+int xs_find(const char *text, const xs_elem *parent, const char *local, xs_elem *out);
+/* The value of attribute name in the start tag of e, unescaped only for the
+ * five predefined entities; 1 if found. */
+int xs_attr(const char *text, const xs_elem *e, const char *name, char *out, size_t n);
+
+/* ---- the option set ledger (ledger.c) */
+typedef struct ledger_entry {
+    char node[16];       /* "presence" or "open" */
+    char nonce[96];      /* base64 N_A */
+    int64_t created;
+    int64_t expires;
+    char state[16];      /* offered, withdrawn, destroyed */
+    unsigned long sessions;
+    unsigned long replays;
+} ledger_entry;
+
+typedef struct ledger {
+    ledger_entry *e;
+    size_t n;
+    size_t cap;
+} ledger;
+
+int ledger_load(cli *c, ledger *l);
+int ledger_save(cli *c, const ledger *l);
+int ledger_add(ledger *l, const ledger_entry *e);
+ledger_entry *ledger_find(ledger *l, const char *nonce);
+void ledger_free(ledger *l);
+
+/* 'purge --withdrawn' on the open keystore of c (for 'open --done'). */
+int cli_queue_done(cli *c);
+/* A key from text: a normalized <KeyValue> or PEM (public or private). */
+esession_status cli_key_from_text(esession_ctx *ctx, const char *text, size_t len,
+                                  esession_key **out);
+
+#endif

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: ISC */
+/* Keystore commands: init, passwd, status. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PASS_OPTS "  -k, --keystore PATH     the keystore (default: $ESESSION_KEYSTORE, else\n" \
+                  "                          $XDG_DATA_HOME/esession/keystore)\n"              \
+                  "  --passphrase-fd N       read the passphrase from the first line of fd N\n" \
+                  "  --passphrase-file PATH  read it from the first line of PATH\n"
+
+static const char init_usage[] =
+    "Usage: esessionctl init [-k PATH] [--kdf-cost COST] [--passphrase-fd N | --passphrase-file PATH]\n"
+    "Create a new, empty keystore (mode 600). An existing file is never overwritten.\n"
+    "On a terminal the passphrase is asked twice, without echo.\n" PASS_OPTS
+    "  --kdf-cost COST         Argon2id cost: min, interactive, moderate (default) or\n"
+    "                          sensitive; min is for throw-away keystores only\n"
+    "                          (default also from $ESESSIONCTL_KDF_COST)\n";
+
+static const char passwd_usage[] =
+    "Usage: esessionctl passwd [-k PATH] [--passphrase-fd N | --passphrase-file PATH]\n"
+    "                          [--new-passphrase-fd N | --new-passphrase-file PATH] [--kdf-cost COST]\n"
+    "Re-encrypt the keystore under a new passphrase (and optionally a new KDF cost).\n" PASS_OPTS
+    "  --new-passphrase-fd N, --new-passphrase-file PATH\n"
+    "                          where to read the new passphrase (else asked twice)\n"
+    "  --kdf-cost COST         new Argon2id cost (default: keep the current one)\n";
+
+static const char status_usage[] =
+    "Usage: esessionctl status [-k PATH] [--passphrase-fd N | --passphrase-file PATH] [--json]\n"
+    "Open the keystore (checking passphrase and integrity) and show what it holds.\n" PASS_OPTS
+    "  --json                  one JSON object\n";
+
+/* Create the missing directories above path (mode 700). */
+static int make_parents(const cli *c, const char *path)
+{
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir)
+        return CLI_OK; /* the library reports the path */
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return CLI_OK;
+    *slash = '\0';
+    struct stat sb;
+    if (stat(dir, &sb) == 0)
+        return CLI_OK;
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            cli_err(c, "cannot create directory %s: %s", dir, strerror(errno));
+            return CLI_EXIT_IO;
+        }
+        *p = '/';
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        cli_err(c, "cannot create directory %s: %s", dir, strerror(errno));
+        return CLI_EXIT_IO;
+    }
+    return CLI_OK;
+}
+
+static int kdf_from_env(cli *c)
+{
+    const char *e = getenv("ESESSIONCTL_KDF_COST");
+    if (c->kdf_set || e == NULL || e[0] == '\0')
+        return CLI_OK;
+    if (cli_common_opt(c, O_KDF_COST, e) < 0)
+        return CLI_EXIT_USAGE;
+    return CLI_OK;
+}
+
+int cmd_init(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, CLI_OPT_KDF_COST, CLI_OPT_END};
+    cli c;
+    cli_parse p;
+    const char *arg;
+    int id, rc;
+    cli_begin(&c, "init", init_usage);
+    cli_parse_init(&p, argc, argv);
+    while ((id = cli_next(&p, defs, &arg)) != -1) {
+        if (id == -2)
+            return CLI_EXIT_USAGE;
+        if (id == O_HELP)
+            return cli_help(&c);
+        if (id == 0)
+            return cli_usage_error(&c, "unexpected argument '%s'", arg);
+        if (cli_common_opt(&c, id, arg) < 0)
+            return CLI_EXIT_USAGE;
+    }
+    if ((rc = kdf_from_env(&c)) != CLI_OK)
+        return rc;
+    const char *path = cli_keystore_path(&c);
+    struct stat sb;
+    if (lstat(path, &sb) == 0) {
+        cli_err(&c, "%s already exists; it is never overwritten", path);
+        return CLI_EXIT_CONFLICT;
+    }
+    if ((rc = make_parents(&c, path)) != CLI_OK)
+        return rc;
+    if ((rc = cli_ctx(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    char prompt[4200];
+    snprintf(prompt, sizeof prompt, "New passphrase for %s: ", path);
+    cli_pass pass = {0};
+    rc = cli_pass_new(&c, c.pass_fd, c.pass_file, prompt, &pass);
+    if (rc != CLI_OK)
+        return cli_end(&c, rc);
+    esession_status st = esession_keystore_create(c.ctx, &c.ks, path, pass.data, pass.len, &c.kdf);
+    cli_pass_free(&pass);
+    if (st != ESESSION_OK) {
+        char what[4200];
+        snprintf(what, sizeof what, "cannot create %s", path);
+        rc = cli_fail(&c, st, what);
+    }
+    return cli_end(&c, rc);
+}
+
+int cmd_passwd(int argc, char **argv)
+{
+    enum { O_NEW_FD = 1, O_NEW_FILE };
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, CLI_OPT_KDF_COST,
+                                      {"new-passphrase-fd", 0, OPT_ARG_REQUIRED, O_NEW_FD},
+                                      {"new-passphrase-file", 0, OPT_ARG_REQUIRED, O_NEW_FILE},
+                                      CLI_OPT_END};
+    cli c;
+    cli_parse p;
+    const char *arg;
+    int id, rc, new_fd = -1;
+    const char *new_file = NULL;
+    unsigned long long v;
+    cli_begin(&c, "passwd", passwd_usage);
+    cli_parse_init(&p, argc, argv);
+    while ((id = cli_next(&p, defs, &arg)) != -1) {
+        if (id == -2)
+            return CLI_EXIT_USAGE;
+        if (id == O_HELP)
+            return cli_help(&c);
+        if (id == 0)
+            return cli_usage_error(&c, "unexpected argument '%s'", arg);
+        if (id == O_NEW_FD) {
+            if (cli_parse_uint(arg, 0, 1023, &v) != 0)
+                return cli_usage_error(&c, "--new-passphrase-fd needs a file descriptor number");
+            new_fd = (int)v;
+        } else if (id == O_NEW_FILE) {
+            new_file = arg;
+        } else if (cli_common_opt(&c, id, arg) < 0) {
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    cli_pass pass = {0};
+    rc = cli_pass_new(&c, new_fd, new_file, "New passphrase: ", &pass);
+    if (rc != CLI_OK)
+        return cli_end(&c, rc);
+    esession_status st = esession_keystore_change_passphrase(c.ks, pass.data, pass.len,
+                                                             c.kdf_set ? &c.kdf : NULL);
+    cli_pass_free(&pass);
+    if (st != ESESSION_OK)
+        rc = cli_fail(&c, st, "cannot change the passphrase (the old one still works)");
+    return cli_end(&c, rc);
+}
+
+/* The documented, unencrypted header (docs/keystore.md): format and costs. */
+typedef struct header_info {
+    unsigned version;
+    unsigned long long opslimit, memlimit;
+    long long size;
+    unsigned mode;
+} header_info;
+
+static int read_header(const char *path, header_info *h)
+{
+    uint8_t b[28];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    struct stat sb;
+    ssize_t r = fstat(fd, &sb) == 0 ? read(fd, b, sizeof b) : -1;
+    close(fd);
+    if (r != (ssize_t)sizeof b)
+        return -1;
+    h->version = (unsigned)b[8] << 8 | b[9];
+    h->opslimit = 0;
+    h->memlimit = 0;
+    for (int i = 0; i < 8; i++) {
+        h->opslimit = h->opslimit << 8 | b[12 + i];
+        h->memlimit = h->memlimit << 8 | b[20 + i];
+    }
+    h->size = (long long)sb.st_size;
+    h->mode = (unsigned)(sb.st_mode & 0777);
+    return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
+    cli c;
+    cli_parse p;
+    const char *arg;
+    int id, rc;
+    cli_begin(&c, "status", status_usage);
+    cli_parse_init(&p, argc, argv);
+    while ((id = cli_next(&p, defs, &arg)) != -1) {
+        if (id == -2)
+            return CLI_EXIT_USAGE;
+        if (id == O_HELP)
+            return cli_help(&c);
+        if (id == 0)
+            return cli_usage_error(&c, "unexpected argument '%s'", arg);
+        if (cli_common_opt(&c, id, arg) < 0)
+            return CLI_EXIT_USAGE;
+    }
+    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    const char *path = cli_keystore_path(&c);
+    header_info h;
+    memset(&h, 0, sizeof h);
+    if (read_header(path, &h) != 0) {
+        cli_err(&c, "cannot read %s: %s", path, strerror(errno));
+        return cli_end(&c, CLI_EXIT_IO);
+    }
+    size_t nkeys = esession_keystore_key_count(c.ks);
+    size_t npeers = esession_trust_count(c.ks), nverified = 0;
+    for (size_t i = 0; i < npeers; i++) {
+        esession_trust_entry e;
+        if (esession_trust_at(c.ks, i, &e) == ESESSION_OK && e.verified)
+            nverified++;
+    }
+    ledger l = {0};
+    if ((rc = ledger_load(&c, &l)) != CLI_OK)
+        return cli_end(&c, rc);
+    size_t offered = 0, withdrawn = 0, destroyed = 0, expired = 0;
+    int64_t now = cli_now();
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.e[i].expires < now)
+            expired++;
+        if (strcmp(l.e[i].state, "offered") == 0)
+            offered++;
+        else if (strcmp(l.e[i].state, "withdrawn") == 0)
+            withdrawn++;
+        else
+            destroyed++;
+    }
+    ledger_free(&l);
+    if (c.json) {
+        int first = 1;
+        printf("{");
+        json_key(stdout, &first, "path");
+        json_str(stdout, path);
+        printf(",\"size\":%lld,\"mode\":\"%03o\",\"format\":%u", h.size, h.mode, h.version);
+        printf(",\"kdf\":{\"algorithm\":\"argon2id13\",\"opslimit\":%llu,\"memlimit\":%llu}",
+               h.opslimit, h.memlimit);
+        printf(",\"cipher\":\"xchacha20poly1305-ietf\",\"keys\":%zu,\"peers\":%zu,\"verified\":%zu",
+               nkeys, npeers, nverified);
+        printf(",\"optsets\":{\"offered\":%zu,\"withdrawn\":%zu,\"destroyed\":%zu,\"expired\":%zu}}\n",
+               offered, withdrawn, destroyed, expired);
+    } else {
+        printf("keystore: %s (mode %03o, %lld octets)\n", path, h.mode, h.size);
+        printf("format:   %u; Argon2id, %llu passes, %llu KiB; XChaCha20-Poly1305\n", h.version,
+               h.opslimit, h.memlimit / 1024);
+        printf("keys:     %zu signing key%s (private parts: (hidden))\n", nkeys,
+               nkeys == 1 ? "" : "s");
+        printf("peers:    %zu trusted key%s (%zu verified)\n", npeers, npeers == 1 ? "" : "s",
+               nverified);
+        printf("optsets:  %zu offered, %zu withdrawn, %zu destroyed (%zu expired)\n", offered,
+               withdrawn, destroyed, expired);
+    }
+    if (h.mode & 077)
+        cli_warn(&c, "%s can be accessed by others (mode %03o)", path, h.mode);
+    return cli_end(&c, CLI_OK);
+}

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: ISC */
+/* Alice's offline options (XEP-0187 §3.1, §3.4): publish, online, optsets,
+ * purge. */
+#include "cli.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KS_OPTS "  -k, --keystore PATH     the keystore (default: $ESESSION_KEYSTORE)\n"   \
+                "  --passphrase-fd N       read the passphrase from the first line of fd N\n" \
+                "  --passphrase-file PATH  read it from the first line of PATH\n"
+
+static const char publish_usage[] =
+    "Usage: esessionctl publish [-k PATH] [-l LIFETIME] [--groups LIST] [--ciphers LIST]\n"
+    "                           [--hashes LIST] [--rekey-freq N] [--match-resource RES]\n"
+    "                           [--open-node] [--allow-weak-groups] [--create | --no-create]\n"
+    "                           [--json]\n"
+    "Draw a new option set (nonce and one Diffie-Hellman exponent per group), store\n"
+    "it encrypted in the keystore, sign it with every signing key, and print the PEP\n"
+    "IQs to send, each followed by a newline: the node creation (first publication\n"
+    "only) and the publication of the item.\n"
+    "  -l, --lifetime TIME     until the options expire: N[s|m|h|d] (default 7d)\n"
+    "  --groups LIST           MODP groups, e.g. 14,15,16 (default)\n"
+    "  --ciphers LIST          default aes256-ctr,aes128-ctr\n"
+    "  --hashes LIST           default sha256,sha512\n"
+    "  --rekey-freq N          the least number of stanzas between re-keys (default 1)\n"
+    "  --match-resource RES    only this resource may read the stanzas\n"
+    "  --open-node             publish to the open node (anyone may fetch) instead of\n"
+    "                          the node of presence subscribers\n"
+    "  --allow-weak-groups     allow groups 1, 2 and 5 (below 2048 bits)\n"
+    "  --create, --no-create   print the node creation IQ or not (default: only when\n"
+    "                          nothing was published to the node before)\n" KS_OPTS
+    "  --json                  one JSON object: IQs, their ids, nonce, expiry\n";
+
+static const char online_usage[] =
+    "Usage: esessionctl online [-k PATH] [--json]\n"
+    "Alice is back: print the IQ publishing the empty item (the published options\n"
+    "stop being offered) and destroy expired option sets. The exponents of the\n"
+    "withdrawn sets stay until the offline queue is processed ('open --done' or\n"
+    "'purge --withdrawn').\n" KS_OPTS "  --json                  one JSON object\n";
+
+static const char optsets_usage[] =
+    "Usage: esessionctl optsets [-k PATH] [--json]\n"
+    "List the option sets published with this keystore: nonce, node, expiry, state\n"
+    "(offered, withdrawn, destroyed), sessions accepted and replays refused.\n"
+    "Read from KEYSTORE.optsets; no passphrase needed (the passphrase options are\n"
+    "accepted and not used).\n"
+    "  -k, --keystore PATH     the keystore (default: $ESESSION_KEYSTORE)\n"
+    "  --json                  a JSON array\n";
+
+static const char purge_usage[] =
+    "Usage: esessionctl purge [-k PATH] [--withdrawn]\n"
+    "Destroy the option sets whose expiry has passed (exponents and replay memory).\n"
+    "  --withdrawn             also destroy the exponents of the sets withdrawn by\n"
+    "                          'online' (do this once the offline queue is opened)\n" KS_OPTS;
+
+enum {
+    O_LIFETIME = 1,
+    O_GROUPS,
+    O_CIPHERS,
+    O_HASHES,
+    O_REKEY,
+    O_MATCH,
+    O_OPEN_NODE,
+    O_WEAK,
+    O_CREATE,
+    O_NO_CREATE,
+    O_WITHDRAWN
+};
+
+#define LIST_MAX 8
+
+typedef struct pub_opts {
+    esession_publish_options po;
+    int groups[LIST_MAX];
+    char list_buf[2][256];
+    const char *ciphers[LIST_MAX];
+    const char *hashes[LIST_MAX];
+    int create; /* -1 default, 0 no, 1 yes */
+    int withdrawn;
+} pub_opts;
+
+static int parse_duration(const char *s, int64_t *out)
+{
+    char num[32];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    int64_t mult = 1;
+    memcpy(num, s, n + 1);
+    switch (num[n - 1]) {
+    case 's': mult = 1; num[n - 1] = '\0'; break;
+    case 'm': mult = 60; num[n - 1] = '\0'; break;
+    case 'h': mult = 3600; num[n - 1] = '\0'; break;
+    case 'd': mult = 86400; num[n - 1] = '\0'; break;
+    default: break;
+    }
+    unsigned long long v;
+    if (cli_parse_uint(num, 1, 400ull * 86400, &v) != 0 || v * (unsigned long long)mult > 400ull * 86400)
+        return -1;
+    *out = (int64_t)v * mult;
+    return 0;
+}
+
+/* Split a comma list in place into at most LIST_MAX items. */
+static int split_list(char *buf, const char **items, size_t *n)
+{
+    *n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        if (*n == LIST_MAX)
+            return -1;
+        items[(*n)++] = t;
+    }
+    return *n == 0 ? -1 : 0;
+}
+
+static int pub_opt(cli *c, pub_opts *o, int id, const char *arg)
+{
+    unsigned long long v;
+    const char *items[LIST_MAX];
+    size_t n;
+    char tmp[256];
+    switch (id) {
+    case O_LIFETIME:
+        if (parse_duration(arg, &o->po.lifetime) != 0)
+            return cli_usage_error(c, "--lifetime is N[s|m|h|d], e.g. 12h");
+        return 0;
+    case O_GROUPS:
+        if (strlen(arg) >= sizeof tmp)
+            return cli_usage_error(c, "--groups: list too long");
+        memcpy(tmp, arg, strlen(arg) + 1);
+        if (split_list(tmp, items, &n) != 0)
+            return cli_usage_error(c, "--groups is a comma list of 1 to %d MODP groups", LIST_MAX);
+        for (size_t i = 0; i < n; i++) {
+            if (cli_parse_uint(items[i], 1, 18, &v) != 0)
+                return cli_usage_error(c, "--groups: '%s' is not a MODP group number", items[i]);
+            o->groups[i] = (int)v;
+        }
+        o->po.groups = o->groups;
+        o->po.n_groups = n;
+        return 0;
+    case O_CIPHERS:
+    case O_HASHES: {
+        int which = id == O_CIPHERS ? 0 : 1;
+        if (strlen(arg) >= sizeof o->list_buf[which])
+            return cli_usage_error(c, "list too long");
+        memcpy(o->list_buf[which], arg, strlen(arg) + 1);
+        const char **dst = which == 0 ? o->ciphers : o->hashes;
+        if (split_list(o->list_buf[which], dst, &n) != 0)
+            return cli_usage_error(c, "a comma list of 1 to %d names is expected", LIST_MAX);
+        if (which == 0) {
+            o->po.ciphers = o->ciphers;
+            o->po.n_ciphers = n;
+        } else {
+            o->po.hashes = o->hashes;
+            o->po.n_hashes = n;
+        }
+        return 0;
+    }
+    case O_REKEY:
+        if (cli_parse_uint(arg, 1, 0xffffffffull, &v) != 0)
+            return cli_usage_error(c, "--rekey-freq is a number from 1 to 4294967295");
+        o->po.rekey_freq = (uint32_t)v;
+        return 0;
+    case O_MATCH:
+        if (arg[0] == '\0' || strlen(arg) > 1023)
+            return cli_usage_error(c, "--match-resource needs a resource");
+        o->po.match_resource = arg;
+        return 0;
+    case O_OPEN_NODE: o->po.open_node = 1; return 0;
+    case O_WEAK: o->po.allow_weak_groups = 1; return 0;
+    case O_CREATE: o->create = 1; return 0;
+    case O_NO_CREATE: o->create = 0; return 0;
+    case O_WITHDRAWN: o->withdrawn = 1; return 0;
+    default:
+        return cli_common_opt(c, id, arg) < 0 ? CLI_EXIT_USAGE : 0;
+    }
+}
+
+static int parse(cli *c, int argc, char **argv, const cli_optdef *defs, pub_opts *o)
+{
+    cli_parse p;
+    const char *arg;
+    int id;
+    cli_parse_init(&p, argc, argv);
+    while ((id = cli_next(&p, defs, &arg)) != -1) {
+        if (id == -2)
+            return CLI_EXIT_USAGE;
+        if (id == O_HELP)
+            return -1;
+        if (id == 0)
+            return cli_usage_error(c, "unexpected argument '%s'", arg);
+        int r = pub_opt(c, o, id, arg);
+        if (r != 0)
+            return r;
+    }
+    return CLI_OK;
+}
+
+static void print_iq_json(FILE *f, int *first, const char *key, const esession_buf *iq)
+{
+    json_key(f, first, key);
+    json_strn(f, iq->data, iq->len);
+}
+
+int cmd_publish(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {
+        CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD, CLI_OPT_PASS_FILE, CLI_OPT_JSON,
+        {"lifetime", 'l', OPT_ARG_REQUIRED, O_LIFETIME},
+        {"groups", 0, OPT_ARG_REQUIRED, O_GROUPS},
+        {"ciphers", 0, OPT_ARG_REQUIRED, O_CIPHERS},
+        {"hashes", 0, OPT_ARG_REQUIRED, O_HASHES},
+        {"rekey-freq", 0, OPT_ARG_REQUIRED, O_REKEY},
+        {"match-resource", 0, OPT_ARG_REQUIRED, O_MATCH},
+        {"open-node", 0, OPT_ARG_NONE, O_OPEN_NODE},
+        {"allow-weak-groups", 0, OPT_ARG_NONE, O_WEAK},
+        {"create", 0, OPT_ARG_NONE, O_CREATE},
+        {"no-create", 0, OPT_ARG_NONE, O_NO_CREATE},
+        CLI_OPT_END};
+    cli c;
+    pub_opts o;
+    memset(&o, 0, sizeof o);
+    esession_publish_options init = ESESSION_PUBLISH_OPTIONS_INIT;
+    o.po = init;
+    o.create = -1;
+    cli_begin(&c, "publish", publish_usage);
+    int rc = parse(&c, argc, argv, defs, &o);
+    if (rc < 0)
+        return cli_help(&c);
+    if (rc != CLI_OK)
+        return rc;
+    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    ledger l;
+    if ((rc = ledger_load(&c, &l)) != CLI_OK)
+        return cli_end(&c, rc);
+    const char *node = o.po.open_node ? "open" : "presence";
+    if (o.create < 0) {
+        o.create = 1;
+        for (size_t i = 0; i < l.n; i++)
+            if (strcmp(l.e[i].node, node) == 0)
+                o.create = 0;
+    }
+    esession_publication pub;
+    memset(&pub, 0, sizeof pub);
+    esession_status st = esession_publish(c.ctx, c.ks, &o.po, &pub);
+    if (st != ESESSION_OK) {
+        ledger_free(&l);
+        if (st == ESESSION_ERR_STATE)
+            cli_err(&c, "cannot publish: %s (create a key with 'esessionctl genkey')",
+                    esession_ctx_error_detail(c.ctx));
+        else
+            rc = cli_fail(&c, st, "cannot publish");
+        return cli_end(&c, st == ESESSION_ERR_STATE ? CLI_EXIT_CONFLICT : rc);
+    }
+    ledger_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.node, sizeof e.node, "%s", node);
+    sodium_bin2base64(e.nonce, sizeof e.nonce, pub.nonce, pub.nonce_len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    e.created = cli_now();
+    e.expires = pub.expires;
+    snprintf(e.state, sizeof e.state, "offered");
+    /* The set is stored and must be published: a ledger failure only
+     * means 'optsets' will not list it. */
+    if (ledger_add(&l, &e) != 0 || ledger_save(&c, &l) != CLI_OK)
+        cli_warn(&c, "the option set is stored but 'optsets' will not list it");
+    ledger_free(&l);
+    if (rc == CLI_OK && c.json) {
+        int first = 1;
+        char when[40];
+        cli_time_text(pub.expires, when, sizeof when);
+        printf("{");
+        if (o.create) {
+            print_iq_json(stdout, &first, "create_iq", &pub.create_iq);
+            json_key(stdout, &first, "create_id");
+            json_str(stdout, pub.create_id);
+        }
+        print_iq_json(stdout, &first, "publish_iq", &pub.publish_iq);
+        json_key(stdout, &first, "publish_id");
+        json_str(stdout, pub.publish_id);
+        json_key(stdout, &first, "node");
+        json_str(stdout, node);
+        json_key(stdout, &first, "nonce");
+        json_str(stdout, e.nonce);
+        json_key(stdout, &first, "expires");
+        json_str(stdout, when);
+        printf("}\n");
+    } else if (rc == CLI_OK) {
+        if (o.create)
+            printf("%s\n", pub.create_iq.data);
+        printf("%s\n", pub.publish_iq.data);
+    }
+    esession_publication_free(&pub);
+    return cli_end(&c, rc);
+}
+
+/* Ledger bookkeeping after the library has acted. */
+static void ledger_drop_expired(ledger *l, int64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->e[i].expires >= now)
+            l->e[k++] = l->e[i];
+    l->n = k;
+}
+
+static void ledger_set_state(ledger *l, const char *from, const char *to)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->e[i].state, from) == 0)
+            snprintf(l->e[i].state, sizeof l->e[i].state, "%s", to);
+}
+
+int cmd_online(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
+    cli c;
+    pub_opts o;
+    memset(&o, 0, sizeof o);
+    cli_begin(&c, "online", online_usage);
+    int rc = parse(&c, argc, argv, defs, &o);
+    if (rc < 0)
+        return cli_help(&c);
+    if (rc != CLI_OK)
+        return rc;
+    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    size_t removed = 0;
+    esession_status st = esession_online(c.ctx, c.ks, &iq, id);
+    if (st != ESESSION_OK)
+        return cli_end(&c, cli_fail(&c, st, "cannot withdraw the options"));
+    st = esession_purge_expired(c.ctx, c.ks, &removed);
+    if (st != ESESSION_OK)
+        rc = cli_fail(&c, st, "cannot destroy the expired option sets");
+    ledger l;
+    if (rc == CLI_OK && (rc = ledger_load(&c, &l)) == CLI_OK) {
+        ledger_drop_expired(&l, cli_now());
+        ledger_set_state(&l, "offered", "withdrawn");
+        rc = ledger_save(&c, &l);
+        ledger_free(&l);
+    }
+    if (c.json) {
+        int first = 1;
+        printf("{");
+        print_iq_json(stdout, &first, "iq", &iq);
+        json_key(stdout, &first, "id");
+        json_str(stdout, id);
+        printf(",\"expired_destroyed\":%zu}\n", removed);
+    } else {
+        printf("%s\n", iq.data);
+    }
+    esession_buf_free(&iq);
+    return cli_end(&c, rc);
+}
+
+static void remaining(int64_t secs, char *out, size_t n)
+{
+    if (secs < 0)
+        snprintf(out, n, "expired");
+    else if (secs >= 86400)
+        snprintf(out, n, "%lldd%02lldh left", (long long)(secs / 86400),
+                 (long long)(secs % 86400 / 3600));
+    else if (secs >= 3600)
+        snprintf(out, n, "%lldh%02lldm left", (long long)(secs / 3600),
+                 (long long)(secs % 3600 / 60));
+    else
+        snprintf(out, n, "%lldm%02llds left", (long long)(secs / 60), (long long)(secs % 60));
+}
+
+int cmd_optsets(int argc, char **argv)
+{
+    /* The passphrase options are accepted (and unused) so that one set of
+     * options works for every command. */
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
+    cli c;
+    pub_opts o;
+    memset(&o, 0, sizeof o);
+    cli_begin(&c, "optsets", optsets_usage);
+    int rc = parse(&c, argc, argv, defs, &o);
+    if (rc < 0)
+        return cli_help(&c);
+    if (rc != CLI_OK)
+        return rc;
+    ledger l;
+    if ((rc = ledger_load(&c, &l)) != CLI_OK)
+        return cli_end(&c, rc);
+    int64_t now = cli_now();
+    if (c.json)
+        printf("[");
+    for (size_t i = 0; i < l.n; i++) {
+        const ledger_entry *e = &l.e[i];
+        char created[40], expires[40], left[40];
+        cli_time_text(e->created, created, sizeof created);
+        cli_time_text(e->expires, expires, sizeof expires);
+        if (c.json) {
+            int first = 1;
+            printf("%s{", i ? "," : "");
+            json_key(stdout, &first, "nonce");
+            json_str(stdout, e->nonce);
+            json_key(stdout, &first, "node");
+            json_str(stdout, e->node);
+            json_key(stdout, &first, "created");
+            json_str(stdout, created);
+            json_key(stdout, &first, "expires");
+            json_str(stdout, expires);
+            printf(",\"expired\":%s", e->expires < now ? "true" : "false");
+            json_key(stdout, &first, "state");
+            json_str(stdout, e->state);
+            printf(",\"sessions\":%lu,\"replays\":%lu}", e->sessions, e->replays);
+        } else {
+            remaining(e->expires - now, left, sizeof left);
+            printf("%.12s…  %-8s  expires %s (%s)  %-9s  sessions %lu  replays %lu\n", e->nonce,
+                   e->node, expires, left, e->state, e->sessions, e->replays);
+        }
+    }
+    if (c.json)
+        printf("]\n");
+    ledger_free(&l);
+    return cli_end(&c, CLI_OK);
+}
+
+int cmd_purge(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE,
+                                      {"withdrawn", 0, OPT_ARG_NONE, O_WITHDRAWN}, CLI_OPT_END};
+    cli c;
+    pub_opts o;
+    memset(&o, 0, sizeof o);
+    cli_begin(&c, "purge", purge_usage);
+    int rc = parse(&c, argc, argv, defs, &o);
+    if (rc < 0)
+        return cli_help(&c);
+    if (rc != CLI_OK)
+        return rc;
+    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    size_t removed = 0;
+    esession_status st = esession_purge_expired(c.ctx, c.ks, &removed);
+    if (st != ESESSION_OK)
+        return cli_end(&c, cli_fail(&c, st, "cannot destroy the expired option sets"));
+    if (o.withdrawn) {
+        st = esession_offline_queue_done(c.ctx, c.ks);
+        if (st != ESESSION_OK)
+            return cli_end(&c, cli_fail(&c, st, "cannot destroy the withdrawn option sets"));
+    }
+    ledger l;
+    if ((rc = ledger_load(&c, &l)) == CLI_OK) {
+        ledger_drop_expired(&l, cli_now());
+        if (o.withdrawn)
+            ledger_set_state(&l, "withdrawn", "destroyed");
+        rc = ledger_save(&c, &l);
+        ledger_free(&l);
+    }
+    return cli_end(&c, rc);
+}
+
+int cli_queue_done(cli *c)
+{
+    esession_status st = esession_offline_queue_done(c->ctx, c->ks);
+    if (st != ESESSION_OK)
+        return cli_fail(c, st, "cannot destroy the withdrawn option sets");
+    ledger l;
+    int rc = ledger_load(c, &l);
+    if (rc == CLI_OK) {
+        ledger_set_state(&l, "withdrawn", "destroyed");
+        rc = ledger_save(c, &l);
+        ledger_free(&l);
+    }
+    return rc;
+}

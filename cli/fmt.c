@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: ISC */
+/* Formatting: fingerprints, times, JIDs, JSON strings and XML text. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cli_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void cli_fp_text(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], char *out)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < ESESSION_FINGERPRINT_BYTES; i += 2) {
+        if (i > 0)
+            out[o++] = ' ';
+        if (i == ESESSION_FINGERPRINT_BYTES / 2)
+            out[o++] = ' ';
+        out[o++] = digits[fp[i] >> 4];
+        out[o++] = digits[fp[i] & 15];
+        out[o++] = digits[fp[i + 1] >> 4];
+        out[o++] = digits[fp[i + 1] & 15];
+    }
+    out[o] = '\0';
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int cli_fp_parse(const char *s, uint8_t fp[ESESSION_FINGERPRINT_BYTES], size_t *n)
+{
+    size_t k = 0;
+    memset(fp, 0, ESESSION_FINGERPRINT_BYTES);
+    for (; *s != '\0'; s++) {
+        if (*s == ' ' || *s == ':')
+            continue;
+        int v = hexval(*s);
+        if (v < 0 || k >= 2 * ESESSION_FINGERPRINT_BYTES)
+            return -1;
+        fp[k / 2] |= (uint8_t)(k % 2 == 0 ? v << 4 : v);
+        k++;
+    }
+    if (k == 0)
+        return -1;
+    *n = k;
+    return 0;
+}
+
+int cli_fp_prefix_match(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], const uint8_t *want,
+                        size_t ndigits)
+{
+    size_t full = ndigits / 2;
+    if (memcmp(fp, want, full) != 0)
+        return 0;
+    if (ndigits % 2 == 1 && (fp[full] & 0xf0) != (want[full] & 0xf0))
+        return 0;
+    return 1;
+}
+
+void cli_time_text(int64_t t, char *out, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, n, "@%lld", (long long)t);
+}
+
+static int jid_chars_ok(const char *jid, int allow_slash)
+{
+    size_t len = strlen(jid);
+    if (len == 0 || len > CLI_JID_MAX || jid[0] == '@' || jid[0] == '/')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)jid; *p != '\0'; p++) {
+        if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '"' || *p == '\'' ||
+            *p == '&')
+            return 0;
+        if (*p == '/' && !allow_slash)
+            return 0;
+    }
+    return 1;
+}
+
+int cli_bare_jid_ok(const char *jid)
+{
+    return jid != NULL && jid_chars_ok(jid, 0);
+}
+
+int cli_full_jid_ok(const char *jid)
+{
+    if (jid == NULL || !jid_chars_ok(jid, 1))
+        return 0;
+    const char *slash = strchr(jid, '/');
+    return slash != NULL && slash != jid && slash[1] != '\0';
+}
+
+/* ---- JSON */
+
+/* Length of a valid UTF-8 sequence at s (n octets left), else 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1fu;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0fu;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void json_strn(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = p[i];
+        if (ch == '"' || ch == '\\') {
+            fputc('\\', f);
+            fputc(ch, f);
+            i++;
+        } else if (ch == '\n') {
+            fputs("\\n", f);
+            i++;
+        } else if (ch == '\r') {
+            fputs("\\r", f);
+            i++;
+        } else if (ch == '\t') {
+            fputs("\\t", f);
+            i++;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fprintf(f, "\\u%04x", ch);
+            i++;
+        } else {
+            size_t k = utf8_len(p + i, n - i);
+            if (k == 0) {
+                fputs("\\ufffd", f); /* not UTF-8: JSON text must be */
+                i++;
+            } else {
+                fwrite(p + i, 1, k, f);
+                i += k;
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+void json_str(FILE *f, const char *s)
+{
+    if (s == NULL)
+        fputs("null", f);
+    else
+        json_strn(f, s, strlen(s));
+}
+
+void json_key(FILE *f, int *first, const char *key)
+{
+    if (!*first)
+        fputc(',', f);
+    *first = 0;
+    json_str(f, key);
+    fputc(':', f);
+}
+
+/* ---- XML */
+
+int cli_xml_escape(const char *s, size_t n, int attr, char **out, size_t *outlen)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '&': need += 5; break;
+        case '<': case '>': need += 4; break;
+        case '\'': case '"': need += attr ? 6 : 1; break;
+        default: need += 1; break;
+        }
+    }
+    char *o = malloc(need + 1);
+    if (o == NULL)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = NULL;
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '\'': rep = attr ? "&apos;" : NULL; break;
+        case '"': rep = attr ? "&quot;" : NULL; break;
+        default: break;
+        }
+        if (rep != NULL) {
+            memcpy(o + k, rep, strlen(rep));
+            k += strlen(rep);
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    o[k] = '\0';
+    *out = o;
+    *outlen = k;
+    return 0;
+}

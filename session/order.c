@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: ISC */
+/* Order, loss and damage (PROFILE §11): the counter ranges a session has
+ * used, the gaps below N, the key epochs, the a_macs already accepted, and
+ * the search for the start counter S of a stanza. */
+#include "receiver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+esession_status es_rx_session_new(const uint8_t *n_a, size_t n_a_len, const char *bare,
+                                  const char *thread, es_suite suite, int group,
+                                  es_rx_session **out)
+{
+    es_rx_session *s;
+    size_t mac_len = es_hash_size(suite.hash);
+
+    if (n_a == NULL || n_a_len == 0 || n_a_len > ES_NONCE_MAX || bare == NULL ||
+        thread == NULL || out == NULL || mac_len == 0)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if ((s = calloc(1, sizeof *s)) == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    memcpy(s->n_a, n_a, n_a_len);
+    s->n_a_len = n_a_len;
+    s->suite = suite;
+    s->group = group;
+    s->mac_len = mac_len;
+    s->bare = strdup(bare);
+    s->thread = strdup(thread);
+    s->macs = calloc(ES_RX_MACS_MAX, mac_len);
+    if (s->bare == NULL || s->thread == NULL || s->macs == NULL) {
+        es_rx_session_free(s);
+        return ESESSION_ERR_NO_MEMORY;
+    }
+    *out = s;
+    return ESESSION_OK;
+}
+
+void es_rx_held_free(es_rx_held *h)
+{
+    if (h == NULL)
+        return;
+    es_rx_stanza_free(h->st);
+    free(h->text);
+    free(h);
+}
+
+void es_rx_session_free(es_rx_session *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->core.n_epochs; i++)
+        es_rx_epoch_free(s->core.epochs[i]);
+    for (size_t i = 0; i < s->core.n_held; i++)
+        es_rx_held_free(s->core.held[i]);
+    free(s->macs);
+    free(s->bare);
+    free(s->thread);
+    sodium_memzero(s, sizeof *s);
+    free(s);
+}
+
+esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint64_t start,
+                                es_rx_epoch **out)
+{
+    es_rx_epoch *e;
+    esession_status rc;
+
+    if (keys == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no keys");
+    if ((e = calloc(1, sizeof *e)) == NULL)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    e->start = start;
+    if ((e->keys = es_secret_alloc(sizeof *e->keys)) == NULL) {
+        free(e);
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
+    }
+    memcpy(e->keys, keys, sizeof *e->keys);
+    rc = es_chan_new(ctx, e->keys, &e->chan);
+    if (rc == ESESSION_OK && (rc = es_rx_scan_new(e->keys, &e->scan)) != ESESSION_OK)
+        rc = es_fail(ctx, rc, "cannot key the MAC search");
+    if (rc != ESESSION_OK) {
+        es_rx_epoch_free(e);
+        return rc;
+    }
+    *out = e;
+    return ESESSION_OK;
+}
+
+void es_rx_epoch_free(es_rx_epoch *e)
+{
+    if (e == NULL)
+        return;
+    es_rx_scan_free(e->scan);
+    es_chan_free(e->chan);
+    es_dir_keys_free(e->keys);
+    free(e);
+}
+
+uint64_t es_rx_next(const es_rx_core *c)
+{
+    return c->n_ranges > 0 ? c->ranges[c->n_ranges - 1].hi : 0;
+}
+
+void es_rx_counter(const es_rx_session *s, uint64_t off, uint8_t out[ES_AES_BLOCK])
+{
+    memcpy(out, s->c_b, ES_AES_BLOCK);
+    es_ctr_add(out, off);
+}
+
+/* ---- used ranges --------------------------------------------------- */
+
+void es_rx_range_add(es_rx_core *c, uint64_t lo, uint64_t hi)
+{
+    es_rx_range *r = c->ranges;
+    size_t n = c->n_ranges, i = 0, j;
+
+    if (lo >= hi)
+        return;
+    /* Ranges before [lo, hi) that do not touch it stay; so do those after. */
+    while (i < n && r[i].hi < lo)
+        i++;
+    j = i;
+    while (j < n && r[j].lo <= hi) {
+        lo = r[j].lo < lo ? r[j].lo : lo;
+        hi = r[j].hi > hi ? r[j].hi : hi;
+        j++;
+    }
+    if (j == i) { /* no overlap: insert */
+        if (n == ES_RX_RANGES_MAX) {
+            /* Full: give the lowest gap up rather than lose this range. */
+            if (i == 0) {
+                r[0].lo = lo; /* below everything: join the first range */
+                return;
+            }
+            r[1].lo = r[0].lo;
+            memmove(r, r + 1, (n - 1) * sizeof *r);
+            n--;
+            i--;
+        }
+        memmove(r + i + 1, r + i, (n - i) * sizeof *r);
+        n++;
+    } else {
+        memmove(r + i + 1, r + j, (n - j) * sizeof *r);
+        n -= j - i - 1;
+    }
+    r[i].lo = lo;
+    r[i].hi = hi;
+    c->n_ranges = n;
+}
+
+/* ---- epochs -------------------------------------------------------- */
+
+void es_rx_epoch_add(es_rx_core *c, es_rx_epoch *e, es_rx_epoch **dropped)
+{
+    size_t i = c->n_epochs;
+
+    *dropped = NULL;
+    while (i > 0 && c->epochs[i - 1]->start > e->start)
+        i--;
+    if (c->n_epochs == ES_RX_EPOCHS_MAX) {
+        if (i == 0) {
+            *dropped = e; /* older than every epoch kept */
+            return;
+        }
+        *dropped = c->epochs[0];
+        memmove(c->epochs, c->epochs + 1, (c->n_epochs - 1) * sizeof *c->epochs);
+        c->n_epochs--;
+        i--;
+    }
+    memmove(c->epochs + i + 1, c->epochs + i, (c->n_epochs - i) * sizeof *c->epochs);
+    c->epochs[i] = e;
+    c->n_epochs++;
+    c->epoch_gen++;
+}
+
+/* ---- accepted a_macs ----------------------------------------------- */
+
+int es_rx_mac_seen(const es_rx_session *s, const uint8_t *mac, size_t len)
+{
+    if (mac == NULL || len != s->mac_len)
+        return 0;
+    for (size_t k = 0; k < s->core.n_macs; k++) {
+        size_t slot = (s->core.mac_head + k) % ES_RX_MACS_MAX;
+        if (memcmp(s->macs + slot * s->mac_len, mac, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void es_rx_mac_add(es_rx_session *s, const uint8_t *mac, size_t len, uint8_t *saved)
+{
+    es_rx_core *c = &s->core;
+    size_t slot = (c->mac_head + c->n_macs) % ES_RX_MACS_MAX;
+
+    if (len != s->mac_len)
+        return;
+    memcpy(saved, s->macs + slot * len, len);
+    memcpy(s->macs + slot * len, mac, len);
+    if (c->n_macs < ES_RX_MACS_MAX)
+        c->n_macs++;
+    else
+        c->mac_head = (c->mac_head + 1) % ES_RX_MACS_MAX; /* forget the oldest */
+}
+
+void es_rx_mac_undo(es_rx_session *s, const es_rx_core *before, const uint8_t *saved)
+{
+    size_t slot = (before->mac_head + before->n_macs) % ES_RX_MACS_MAX;
+    memcpy(s->macs + slot * s->mac_len, saved, s->mac_len);
+}
+
+es_rx_held *es_rx_held_take(es_rx_core *c, size_t i)
+{
+    es_rx_held *h;
+
+    if (i >= c->n_held)
+        return NULL;
+    h = c->held[i];
+    memmove(c->held + i, c->held + i + 1, (c->n_held - i - 1) * sizeof *c->held);
+    c->n_held--;
+    c->held_bytes -= h->len;
+    return h;
+}
+
+/* ---- the search ---------------------------------------------------- */
+
+typedef struct search {
+    es_rx_session *s;
+    const es_rx_stanza *st;
+    const uint8_t *mac;
+    size_t mac_len;
+    uint64_t skip_below; /* candidates below this were excluded earlier */
+    int prefixed[ES_RX_EPOCHS_MAX];
+} search;
+
+/* Try candidates S = from .. to (inclusive), ascending. 1 on a match. */
+static int try_span(search *q, uint64_t from, uint64_t to, uint64_t *off, es_rx_epoch **ep)
+{
+    es_rx_core *c = &q->s->core;
+    uint8_t ctr[ES_AES_BLOCK];
+    size_t e = 0;
+
+    if (from < q->skip_below)
+        from = q->skip_below;
+    if (from > to || c->n_epochs == 0)
+        return 0;
+    if (from < c->epochs[0]->start)
+        from = c->epochs[0]->start; /* keys given up with their epoch */
+    if (from > to)
+        return 0;
+    while (e + 1 < c->n_epochs && c->epochs[e + 1]->start <= from)
+        e++;
+    es_rx_counter(q->s, from, ctr);
+    for (uint64_t S = from;; S++) {
+        while (e + 1 < c->n_epochs && c->epochs[e + 1]->start <= S)
+            e++;
+        if (!q->prefixed[e]) {
+            esession_status rc = es_rx_scan_prefix(c->epochs[e]->scan, q->st->m_content,
+                                                   q->st->m_content_len);
+            if (rc != ESESSION_OK)
+                return rc;
+            q->prefixed[e] = 1;
+        }
+        int hit = es_rx_scan_try(c->epochs[e]->scan, ctr, q->mac, q->mac_len);
+        if (hit != 0) {
+            if (hit > 0) {
+                *off = S;
+                *ep = c->epochs[e];
+            }
+            return hit;
+        }
+        if (S == to)
+            return 0;
+        es_ctr_add(ctr, 1);
+    }
+}
+
+int es_rx_search(es_rx_session *s, const es_rx_stanza *st, uint64_t window, es_rx_held *memo,
+                 uint64_t *off, es_rx_epoch **epoch)
+{
+    es_rx_core *c = &s->core;
+    uint64_t n = es_rx_next(c), blocks = es_c_blocks(st->copen), hi;
+    search q;
+    int hit = 0;
+
+    memset(&q, 0, sizeof q);
+    q.s = s;
+    q.st = st;
+    q.mac = es_c_mac(st->copen, &q.mac_len);
+    if (memo != NULL && memo->tried && memo->tried_gen == c->epoch_gen)
+        q.skip_below = memo->tried_hi;
+    if (q.mac == NULL || q.mac_len != s->mac_len || blocks == 0 || blocks > UINT64_MAX - n)
+        hit = 0; /* can verify nowhere in this session */
+    else {
+        /* S = N. */
+        if (!c->terminated)
+            hit = try_span(&q, n, n, off, epoch);
+        /* Every S whose range fits a gap below N. */
+        for (size_t i = 0; hit == 0 && i + 1 < c->n_ranges; i++) {
+            uint64_t a = c->ranges[i].hi, b = c->ranges[i + 1].lo;
+            if (b - a >= blocks)
+                hit = try_span(&q, a, b - blocks, off, epoch);
+        }
+        /* N + k, k = 1 .. window. */
+        if (hit == 0 && !c->terminated && n < UINT64_MAX - blocks) {
+            hi = UINT64_MAX - blocks - n < window ? UINT64_MAX - blocks : n + window;
+            hit = try_span(&q, n + 1, hi, off, epoch);
+        }
+    }
+    if (hit == 0 && memo != NULL) {
+        memo->tried = 1;
+        memo->tried_gen = c->epoch_gen;
+        memo->tried_hi = c->terminated ? n : (n < UINT64_MAX - window ? n + window + 1 : UINT64_MAX);
+    }
+    for (size_t i = 0; i < c->n_epochs; i++)
+        if (q.prefixed[i])
+            (void)es_rx_scan_prefix(c->epochs[i]->scan, NULL, 0); /* drop m_content */
+    return hit;
+}

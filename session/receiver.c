@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: ISC */
+/* Alice back online (XEP-0187 §3.4, §5; PROFILE §10, §11): received
+ * stanzas in, results out. Sessions are keyed by (Bob's bare JID,
+ * thread) and kept in the keystore; every stanza gets exactly one result
+ * of its own, and held stanzas get theirs when they open or when their
+ * session ends. */
+#include "receiver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- results ------------------------------------------------------- */
+
+static void emit(esession_receiver *r, esession_event_type type, esession_status status,
+                 const char *jid, const char *thread, uint64_t tag)
+{
+    if (r->ctx->ops.event == NULL)
+        return;
+    esession_event ev = {type, status, jid, thread, 0, tag};
+    r->ctx->ops.event(r->ctx->user, &ev);
+}
+
+static const char *or_null(const esession_buf *b)
+{
+    return b->data != NULL && b->len > 0 ? b->data : NULL;
+}
+
+esession_status es_rx_queue_reserve(esession_receiver *r, size_t n)
+{
+    esession_result *q;
+    size_t cap;
+
+    if (r->q_cap - r->q_len >= n)
+        return ESESSION_OK;
+    if (n > SIZE_MAX / 2 / sizeof *q - r->q_len)
+        return ESESSION_ERR_NO_MEMORY;
+    cap = r->q_cap * 2 > r->q_len + n ? r->q_cap * 2 : r->q_len + n;
+    if (cap < 8)
+        cap = 8;
+    if ((q = calloc(cap, sizeof *q)) == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    for (size_t i = 0; i < r->q_len; i++)
+        q[i] = r->queue[(r->q_head + i) % r->q_cap];
+    free(r->queue);
+    r->queue = q;
+    r->q_cap = cap;
+    r->q_head = 0;
+    return ESESSION_OK;
+}
+
+void es_rx_queue_push(esession_receiver *r, esession_result *res)
+{
+    if (r->q_len == r->q_cap) { /* room is reserved first; never reached */
+        esession_result_free(res);
+        return;
+    }
+    esession_result *slot = &r->queue[(r->q_head + r->q_len) % r->q_cap];
+    *slot = *res;
+    memset(res, 0, sizeof *res);
+    r->q_len++;
+    if (slot->kind == ESESSION_RESULT_ERROR)
+        emit(r, ESESSION_EVENT_DISCARDED, slot->error, or_null(&slot->from_bare),
+             or_null(&slot->thread), slot->tag);
+}
+
+static esession_status set_text(esession_buf *b, const char *s)
+{
+    return es_buf_set(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0, 0);
+}
+
+esession_status es_rx_result_init(esession_result *res, uint64_t tag, esession_result_kind kind,
+                                  esession_status error, const es_rx_stanza *st)
+{
+    esession_result out;
+    esession_status rc;
+
+    memset(&out, 0, sizeof out);
+    out.tag = tag;
+    out.kind = kind;
+    out.error = error;
+    if (st != NULL && st->has_delay) {
+        out.has_delay = 1;
+        out.delay = st->delay;
+    }
+    rc = set_text(&out.from, st != NULL ? st->from : NULL);
+    if (rc == ESESSION_OK)
+        rc = set_text(&out.from_bare, st != NULL ? st->bare : NULL);
+    if (rc == ESESSION_OK)
+        rc = set_text(&out.thread, st != NULL ? st->thread : NULL);
+    if (rc == ESESSION_OK)
+        rc = set_text(&out.delay_from, st != NULL ? st->delay_from : NULL);
+    if (rc != ESESSION_OK) {
+        esession_result_free(&out);
+        return rc;
+    }
+    *res = out;
+    return ESESSION_OK;
+}
+
+/* Queue an ERROR result for st (NULL: nothing could be read). */
+static esession_status push_error(esession_receiver *r, uint64_t tag, esession_status why,
+                                  const es_rx_stanza *st)
+{
+    esession_result res;
+    esession_status rc = es_rx_result_init(&res, tag, ESESSION_RESULT_ERROR, why, st);
+    if (rc == ESESSION_OK)
+        es_rx_queue_push(r, &res);
+    return rc;
+}
+
+static esession_status push_kind(esession_receiver *r, uint64_t tag, esession_result_kind kind,
+                                 const es_rx_stanza *st)
+{
+    esession_result res;
+    esession_status rc = es_rx_result_init(&res, tag, kind, ESESSION_OK, st);
+    if (rc == ESESSION_OK)
+        es_rx_queue_push(r, &res);
+    return rc;
+}
+
+void esession_result_free(esession_result *res)
+{
+    if (res == NULL)
+        return;
+    esession_buf_free(&res->plaintext);
+    esession_buf_free(&res->from);
+    esession_buf_free(&res->from_bare);
+    esession_buf_free(&res->thread);
+    esession_buf_free(&res->delay_from);
+    sodium_memzero(res, sizeof *res);
+}
+
+int esession_receiver_next(esession_receiver *r, esession_result *out)
+{
+    if (r == NULL || out == NULL || r->q_len == 0)
+        return 0;
+    *out = r->queue[r->q_head];
+    memset(&r->queue[r->q_head], 0, sizeof r->queue[r->q_head]);
+    r->q_head = (r->q_head + 1) % r->q_cap;
+    r->q_len--;
+    return 1;
+}
+
+/* ---- sessions ------------------------------------------------------ */
+
+static long session_index(const esession_receiver *r, const char *bare, const char *thread)
+{
+    for (size_t i = 0; i < r->n_sessions; i++)
+        if (strcmp(r->sessions[i]->bare, bare) == 0 && strcmp(r->sessions[i]->thread, thread) == 0)
+            return (long)i;
+    return -1;
+}
+
+es_rx_session *es_rx_find_session(const esession_receiver *r, const char *bare,
+                                  const char *thread)
+{
+    long i = bare != NULL && thread != NULL ? session_index(r, bare, thread) : -1;
+    return i >= 0 ? r->sessions[i] : NULL;
+}
+
+esession_status es_rx_sessions_reserve(esession_receiver *r)
+{
+    es_rx_session **v;
+    size_t cap;
+
+    if (r->n_sessions < r->cap_sessions)
+        return ESESSION_OK;
+    cap = r->cap_sessions ? r->cap_sessions * 2 : 8;
+    if ((v = realloc(r->sessions, cap * sizeof *v)) == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    r->sessions = v;
+    r->cap_sessions = cap;
+    return ESESSION_OK;
+}
+
+esession_status es_rx_end_session(esession_receiver *r, size_t i, int erase)
+{
+    es_rx_session *s = r->sessions[i];
+    esession_result res[ES_RX_HELD_MAX];
+    size_t n = s->core.n_held, made = 0;
+    esession_status rc = es_rx_queue_reserve(r, n);
+
+    /* Everything that can fail comes before the record goes. */
+    while (rc == ESESSION_OK && made < n) {
+        const es_rx_held *h = s->core.held[made];
+        rc = es_rx_result_init(&res[made], h->tag, ESESSION_RESULT_ERROR, ESESSION_ERR_BAD_MAC, h->st);
+        if (rc == ESESSION_OK)
+            made++;
+    }
+    if (rc == ESESSION_OK && erase)
+        rc = es_rx_state_erase(r->ks, s);
+    if (rc != ESESSION_OK) {
+        for (size_t k = 0; k < made; k++)
+            esession_result_free(&res[k]);
+        return rc;
+    }
+    for (size_t k = 0; k < n; k++)
+        es_rx_queue_push(r, &res[k]);
+    memmove(r->sessions + i, r->sessions + i + 1, (r->n_sessions - i - 1) * sizeof *r->sessions);
+    r->n_sessions--;
+    emit(r, ESESSION_EVENT_SESSION_ENDED, ESESSION_OK, s->bare, s->thread, 0);
+    es_rx_session_free(s); /* keys wiped */
+    return ESESSION_OK;
+}
+
+void es_rx_add_session(esession_receiver *r, es_rx_session *s)
+{
+    long i = session_index(r, s->bare, s->thread);
+
+    if (i >= 0) {
+        /* A new session on the same thread replaces the old one; its
+         * record goes unless the new one took its name. */
+        int erase = strcmp(r->sessions[i]->name, s->name) != 0;
+        /* Without erasing (room for its results is reserved) this cannot
+         * fail; a record left behind loses to the newer one at loading. */
+        if (es_rx_end_session(r, (size_t)i, erase) != ESESSION_OK)
+            (void)es_rx_end_session(r, (size_t)i, 0);
+    }
+    r->sessions[r->n_sessions++] = s;
+}
+
+/* Sessions whose option set expired (or is gone) end (PROFILE §11). */
+static void sweep_expired(esession_receiver *r)
+{
+    int64_t now = es_now(r->ctx);
+    size_t i = 0;
+
+    while (i < r->n_sessions) {
+        const es_rx_session *s = r->sessions[i];
+        const es_optset *set = es_ks_optset_find(r->ks, s->n_a, s->n_a_len);
+        if ((set == NULL || now > set->expires) && es_rx_end_session(r, i, 1) == ESESSION_OK)
+            continue;
+        i++;
+    }
+}
+
+/* ---- held stanzas -------------------------------------------------- */
+
+/* Release held[i] as a copy of a stanza accepted meanwhile. */
+static esession_status release_duplicate(esession_receiver *r, es_rx_session *s, size_t i)
+{
+    esession_result res;
+    es_rx_core before = s->core;
+    es_rx_held *h = s->core.held[i];
+    esession_status rc = es_rx_result_init(&res, h->tag, ESESSION_RESULT_DUPLICATE, ESESSION_OK, h->st);
+
+    if (rc != ESESSION_OK)
+        return rc;
+    (void)es_rx_held_take(&s->core, i);
+    if ((rc = es_rx_state_save(r->ks, s)) != ESESSION_OK) {
+        s->core = before;
+        esession_result_free(&res);
+        return rc;
+    }
+    es_rx_queue_push(r, &res);
+    es_rx_held_free(h);
+    return ESESSION_OK;
+}
+
+void es_rx_retry_held(esession_receiver *r, es_rx_session *s)
+{
+    int progress = 1;
+
+    while (progress) {
+        progress = 0;
+        for (size_t i = 0; !progress && i < s->core.n_held; i++) {
+            es_rx_held *h = s->core.held[i];
+            size_t mac_len = 0;
+            const uint8_t *mac = es_c_mac(h->st->copen, &mac_len);
+            esession_result res;
+            es_rx_epoch *ep = NULL;
+            uint64_t off = 0;
+            esession_status rc;
+
+            if (es_rx_mac_seen(s, mac, mac_len)) {
+                if (release_duplicate(r, s, i) != ESESSION_OK)
+                    return; /* kept held; tried again at the next change */
+                progress = 1;
+                continue;
+            }
+            int hit = es_rx_search(s, h->st, r->window, h, &off, &ep);
+            if (hit < 0)
+                return;
+            if (hit == 0)
+                continue;
+            rc = es_rx_accept(r, s, h->st, off, ep, 1, (long)i, 0, h->tag, &res);
+            if (rc == ESESSION_ERR_BAD_MAC)
+                continue;
+            if (rc != ESESSION_OK)
+                return;
+            es_rx_queue_push(r, &res);
+            progress = 1;
+        }
+    }
+}
+
+/* ---- feeding ------------------------------------------------------- */
+
+/* Hold st (its search found nothing) if there is room. */
+static esession_status hold(esession_receiver *r, es_rx_session *s, es_rx_stanza **stp,
+                            es_rx_held *h, const char *text, size_t len, uint64_t tag)
+{
+    es_rx_core before = s->core;
+    esession_status rc;
+
+    if (s->core.n_held == ES_RX_HELD_MAX || len > ES_RX_HELD_BYTES - s->core.held_bytes)
+        return push_error(r, tag, ESESSION_ERR_BAD_MAC, *stp);
+    if ((h->text = malloc(len + 1)) == NULL)
+        return push_error(r, tag, ESESSION_ERR_NO_MEMORY, *stp);
+    memcpy(h->text, text, len);
+    h->text[len] = '\0';
+    h->len = len;
+    h->tag = tag;
+    h->st = *stp;
+    s->core.held[s->core.n_held++] = h;
+    s->core.held_bytes += len;
+    if ((rc = es_rx_state_save(r->ks, s)) != ESESSION_OK) {
+        s->core = before;
+        h->st = NULL;
+        return push_error(r, tag, rc, *stp);
+    }
+    *stp = NULL; /* the session owns it now */
+    return push_kind(r, tag, ESESSION_RESULT_HELD, h->st);
+}
+
+/* A stanza with <c> only (PROFILE §11). */
+static esession_status on_c(esession_receiver *r, es_rx_stanza **stp, const char *text, size_t len,
+                            uint64_t tag)
+{
+    es_rx_stanza *st = *stp;
+    long i = session_index(r, st->bare, st->thread);
+    es_rx_session *s;
+    const es_optset *set;
+    size_t mac_len = 0;
+    const uint8_t *mac = es_c_mac(st->copen, &mac_len);
+    es_rx_held *h;
+    es_rx_epoch *ep = NULL;
+    esession_result res;
+    uint64_t off = 0;
+    esession_status rc;
+    int hit;
+
+    if (i < 0)
+        return push_error(r, tag, es_fail(r->ctx, ESESSION_ERR_NO_SESSION,
+                                          "no session for this bare JID and thread"), st);
+    s = r->sessions[i];
+    set = es_ks_optset_find(r->ks, s->n_a, s->n_a_len);
+    if (set == NULL || es_now(r->ctx) > set->expires) {
+        /* Discarded undecrypted; the session ends with its option set. */
+        rc = push_error(r, tag, es_fail(r->ctx, ESESSION_ERR_EXPIRED, "the session's option set expired"), st);
+        if (rc == ESESSION_OK)
+            (void)es_rx_end_session(r, (size_t)i, 1);
+        return rc;
+    }
+    if (es_rx_mac_seen(s, mac, mac_len))
+        return push_kind(r, tag, ESESSION_RESULT_DUPLICATE, st);
+    if ((h = calloc(1, sizeof *h)) == NULL)
+        return push_error(r, tag, ESESSION_ERR_NO_MEMORY, st);
+    hit = es_rx_search(s, st, r->window, h, &off, &ep);
+    if (hit > 0) {
+        rc = es_rx_accept(r, s, st, off, ep, 1, -1, 0, tag, &res);
+        if (rc == ESESSION_OK) {
+            free(h);
+            es_rx_queue_push(r, &res);
+            es_rx_retry_held(r, s);
+            return ESESSION_OK;
+        }
+        if (rc != ESESSION_ERR_BAD_MAC) {
+            free(h);
+            return push_error(r, tag, rc, st);
+        }
+        h->tried = 0; /* the search and the reference check disagreed */
+    } else if (hit < 0) {
+        free(h);
+        return push_error(r, tag, (esession_status)hit, st);
+    }
+    if (s->core.terminated) {
+        free(h);
+        return push_error(r, tag, es_fail(r->ctx, ESESSION_ERR_NO_SESSION,
+                                          "the session was terminated and the stanza fits no gap"), st);
+    }
+    rc = hold(r, s, stp, h, text, len, tag);
+    if (*stp != NULL) { /* not held */
+        free(h->text);
+        free(h);
+    }
+    return rc;
+}
+
+esession_status esession_receiver_feed(esession_receiver *r, const char *stanza, size_t len,
+                                       uint64_t tag)
+{
+    es_rx_stanza *st = NULL;
+    es_rx_session *opened = NULL;
+    esession_result res;
+    esession_status rc;
+
+    if (r == NULL || (stanza == NULL && len > 0))
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(r->ctx);
+    /* The stanza's own result, those it releases, and those of a session
+     * it replaces: room first, so that nothing written goes unreported. */
+    if (es_rx_queue_reserve(r, 1 + 2 * ES_RX_HELD_MAX) != ESESSION_OK ||
+        es_rx_sessions_reserve(r) != ESESSION_OK)
+        return ESESSION_ERR_NO_MEMORY;
+    /* Every outcome, even running out of memory, is a result; feed fails
+     * only when not even that could be queued. */
+    rc = es_rx_stanza_read(r->ctx, stanza, len, &st);
+    if (rc != ESESSION_OK || st->valid != ESESSION_OK) {
+        rc = push_error(r, tag, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED, st);
+    } else if (st->init_x != NULL) {
+        rc = es_rx_open_init(r, st, stanza, len, tag, &res, &opened);
+        if (rc == ESESSION_OK) {
+            es_rx_queue_push(r, &res);
+            if (opened != NULL)
+                es_rx_add_session(r, opened);
+        } else {
+            rc = push_error(r, tag, rc, st);
+        }
+    } else {
+        rc = on_c(r, &st, stanza, len, tag);
+    }
+    es_rx_stanza_free(st);
+    sweep_expired(r);
+    return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
+}
+
+/* ---- life cycle ---------------------------------------------------- */
+
+/* Two records for one thread (a crash between writing a replacing
+ * session and erasing the old one): the later one stays. */
+static void add_loaded(esession_receiver *r, es_rx_session *s)
+{
+    long i = session_index(r, s->bare, s->thread);
+
+    if (i >= 0 && r->sessions[i]->opened > s->opened) {
+        r->sessions[r->n_sessions++] = s;
+        (void)es_rx_end_session(r, r->n_sessions - 1, 1);
+        return;
+    }
+    es_rx_add_session(r, s);
+}
+
+static esession_status load_sessions(esession_receiver *r)
+{
+    size_t n = es_ks_blob_count(r->ks, ES_RX_BLOB_PREFIX);
+    char **names = calloc(n + 1, sizeof *names);
+    esession_status rc = names != NULL ? ESESSION_OK : ESESSION_ERR_NO_MEMORY;
+
+    /* Names first: ending a duplicate below changes the record list. */
+    for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
+        const char *name = es_ks_blob_name_at(r->ks, ES_RX_BLOB_PREFIX, i);
+        if (name == NULL || (names[i] = strdup(name)) == NULL)
+            rc = name == NULL ? ESESSION_ERR_INTERNAL : ESESSION_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
+        esession_buf b = {NULL, 0, 0};
+        es_rx_session *s = NULL;
+        rc = es_ks_blob_get(r->ks, names[i], &b);
+        if (rc == ESESSION_OK)
+            rc = es_rx_state_load(r->ctx, names[i], (const uint8_t *)b.data, b.len, &s);
+        esession_buf_free(&b);
+        if (rc == ESESSION_OK && (rc = es_rx_sessions_reserve(r)) == ESESSION_OK &&
+            (rc = es_rx_queue_reserve(r, ES_RX_HELD_MAX)) == ESESSION_OK)
+            add_loaded(r, s);
+        else
+            es_rx_session_free(s);
+    }
+    for (size_t i = 0; names != NULL && i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
+                                      esession_receiver **out)
+{
+    esession_receiver *r;
+    esession_status rc;
+
+    if (ctx == NULL || ks == NULL || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    if ((r = calloc(1, sizeof *r)) == NULL)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    r->ctx = ctx;
+    r->ks = ks;
+    r->window = ES_RX_WINDOW;
+    if ((rc = load_sessions(r)) != ESESSION_OK) {
+        esession_receiver_free(r);
+        return es_fail(ctx, rc, "cannot load the stored sessions");
+    }
+    sweep_expired(r);
+    *out = r;
+    return ESESSION_OK;
+}
+
+esession_status esession_receiver_end(esession_receiver *r, const char *bare_jid,
+                                      const char *thread)
+{
+    size_t i = 0, matched = 0;
+    esession_status rc;
+
+    if (r == NULL || (bare_jid == NULL && thread != NULL))
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(r->ctx);
+    while (i < r->n_sessions) {
+        const es_rx_session *s = r->sessions[i];
+        if (bare_jid == NULL ||
+            (strcmp(s->bare, bare_jid) == 0 && (thread == NULL || strcmp(s->thread, thread) == 0))) {
+            if ((rc = es_rx_end_session(r, i, 1)) != ESESSION_OK)
+                return es_fail(r->ctx, rc, "a session could not be ended");
+            matched++;
+            continue;
+        }
+        i++;
+    }
+    if (bare_jid != NULL && matched == 0)
+        return es_fail(r->ctx, ESESSION_ERR_NO_SESSION, "no such session");
+    return ESESSION_OK;
+}
+
+void esession_receiver_free(esession_receiver *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_sessions; i++)
+        es_rx_session_free(r->sessions[i]);
+    for (size_t i = 0; i < r->q_len; i++)
+        esession_result_free(&r->queue[(r->q_head + i) % r->q_cap]);
+    free(r->sessions);
+    free(r->queue);
+    free(r);
+}
+
+void es_rx_set_window(esession_receiver *r, uint64_t window)
+{
+    if (r != NULL)
+        r->window = window;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: ISC */
+/* Alice's side of an offline ESession (XEP-0187 §3.4; PROFILE §10, §11):
+ * received stanzas read once, the acceptance of an <init> (§10), the
+ * order, loss and damage rules of §11 (used counter ranges, gaps, the
+ * N + k window, held stanzas, key epochs, duplicates), the session state
+ * kept in the keystore, and the result queue behind esession_receiver_*.
+ *
+ * Counters are kept as offsets from C_B (IDB starts at offset 0), so the
+ * 2^128 wrap is one addition when a counter block is formed. */
+#ifndef ESESSION_RECEIVER_H
+#define ESESSION_RECEIVER_H
+
+#include "scrypto.h"
+
+#include "../forms/normalize.h"
+#include "../store/store.h"
+
+#define ES_RX_INIT_NS "http://www.xmpp.org/extensions/xep-0116.html#ns-init"
+#define ES_RX_CLIENT_NS "jabber:client"
+
+#define ES_RX_WINDOW (1u << 16)      /* N + k, k = 1 .. 2^16 (§11) */
+#define ES_RX_HELD_MAX 32u           /* held stanzas per session (§11) */
+#define ES_RX_EPOCHS_MAX 17u         /* the current keys and 16 earlier epochs (§11) */
+#define ES_RX_GAPS_MAX 32u           /* gaps below N kept per session */
+#define ES_RX_RANGES_MAX (ES_RX_GAPS_MAX + 1u)
+#define ES_RX_MACS_MAX 4096u         /* a_macs remembered per session for duplicates */
+#define ES_RX_HELD_BYTES (512u * 1024u) /* stanza text held per session */
+#define ES_RX_THREAD_MAX 1024u       /* octets of a <thread> */
+#define ES_RX_JID_MAX 3071u          /* octets of a bare JID (RFC 7622) */
+#define ES_RX_FULL_JID_MAX 4095u     /* bare JID, '/', resource */
+#define ES_RX_BLOB_PREFIX "alice/session/"
+
+/* ---- a received <message/> (stanza_in.c) ----------------------------- */
+
+typedef struct es_rx_stanza {
+    xmlDocPtr doc;
+    char *from;            /* full JID as received; NULL if absent */
+    char *bare;            /* from without its resource; NULL if absent */
+    char *thread;          /* NULL if absent */
+    esession_status valid; /* ESESSION_OK, or why the stanza is malformed */
+    const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
+    const xmlNode *c;      /* the one <c> */
+    es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
+    uint8_t *m_content;    /* what a_mac covers besides the counter */
+    size_t m_content_len;
+    int has_delay;         /* XEP-0203 (or legacy XEP-0091) stamp */
+    int64_t delay;
+    char *delay_from;      /* NULL if absent */
+} es_rx_stanza;
+
+/* Parse a received stanza. Fails (ESESSION_ERR_MALFORMED) only when the
+ * text is no XML document with a <message/> root (jabber:client or no
+ * namespace); everything else that is wrong leaves *out set with valid =
+ * ESESSION_ERR_MALFORMED (reason in ctx) and the addresses read so far,
+ * so that the caller can say whose stanza it discarded. A valid stanza
+ * has from, thread, exactly one <c> (checked by es_c_parse) and at most
+ * one <init> holding one jabber:x:data <x>; its type is chat, normal or
+ * absent. */
+esession_status es_rx_stanza_read(esession_ctx *ctx, const char *text, size_t len,
+                                  es_rx_stanza **out);
+void es_rx_stanza_free(es_rx_stanza *s);
+
+/* ---- decrypted content (content_in.c) -------------------------------- */
+
+typedef struct es_rx_content {
+    int terminate;        /* Bob's termination form (PROFILE §9) */
+    unsigned profile;     /* ESESSION_PROFILE_* bits, metadata excluded */
+    int has_created;
+    int64_t created;      /* the one SHIM Created header */
+} es_rx_content;
+
+/* Read the plaintext m (a sequence of elements, possibly empty). Text
+ * nodes of the parsed copy are wiped before it is released. Not XML:
+ * ESESSION_ERR_MALFORMED with a reason that quotes nothing of m. */
+esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n,
+                                   es_rx_content *out);
+
+/* ---- MAC search (mac_scan.c) ----------------------------------------- */
+
+/* One epoch's MAC key, processed once: a stanza's m_content is absorbed
+ * once (prefix), then each candidate counter costs one HMAC finish. */
+typedef struct es_rx_scan es_rx_scan;
+
+esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out);
+/* Start a stanza: absorb m_content (drops any previous one). */
+esession_status es_rx_scan_prefix(es_rx_scan *s, const uint8_t *m, size_t n);
+/* 1 if HMAC(KM, m_content || ctr) equals mac (constant-time), 0 if not,
+ * a negative status if the hash failed. Needs es_rx_scan_prefix first. */
+int es_rx_scan_try(es_rx_scan *s, const uint8_t ctr[ES_AES_BLOCK], const uint8_t *mac,
+                   size_t mac_len);
+void es_rx_scan_free(es_rx_scan *s);
+
+/* ---- session bookkeeping (order.c) ----------------------------------- */
+
+typedef struct es_rx_range {
+    uint64_t lo, hi; /* [lo, hi), offsets from C_B */
+} es_rx_range;
+
+/* Keys that apply from offset start up to the next epoch's start. */
+typedef struct es_rx_epoch {
+    uint64_t start;
+    es_dir_keys *keys; /* guarded memory */
+    es_chan *chan;
+    es_rx_scan *scan;
+} es_rx_epoch;
+
+typedef struct es_rx_held {
+    uint64_t tag;
+    char *text;         /* the stanza as received */
+    size_t len;
+    es_rx_stanza *st;
+    /* Candidates below tried_hi were tried under epoch generation
+     * tried_gen and cannot verify while it stays (used ranges only grow). */
+    int tried;
+    uint64_t tried_gen;
+    uint64_t tried_hi;
+} es_rx_held;
+
+/* What one acceptance changes; copied whole to undo a failed write. */
+typedef struct es_rx_core {
+    es_rx_range ranges[ES_RX_RANGES_MAX]; /* sorted, disjoint, not adjacent */
+    size_t n_ranges;
+    es_rx_epoch *epochs[ES_RX_EPOCHS_MAX]; /* sorted by start */
+    size_t n_epochs;
+    uint64_t epoch_gen;                   /* changes whenever epochs do */
+    es_rx_held *held[ES_RX_HELD_MAX];     /* in arrival order */
+    size_t n_held;
+    size_t held_bytes;
+    size_t mac_head, n_macs;              /* ring of accepted a_macs */
+    int terminated;
+} es_rx_core;
+
+typedef struct es_rx_session {
+    uint8_t n_a[ES_NONCE_MAX];
+    size_t n_a_len;
+    char *bare;
+    char *thread;
+    uint8_t init_hash[ES_REPLAY_HASH];  /* SHA-256 of the init stanza text */
+    int64_t opened;                     /* when the init was accepted */
+    uint8_t c_b[ES_AES_BLOCK];
+    es_suite suite;
+    int group;
+    size_t mac_len;
+    uint8_t *macs;                      /* ES_RX_MACS_MAX * mac_len octets */
+    es_rx_core core;
+    char name[ES_BLOB_NAME_MAX + 1];    /* its keystore record */
+} es_rx_session;
+
+/* A new session without epochs, ranges or stanzas. */
+esession_status es_rx_session_new(const uint8_t *n_a, size_t n_a_len, const char *bare,
+                                  const char *thread, es_suite suite, int group,
+                                  es_rx_session **out);
+/* Frees the session, its epochs (keys wiped) and held stanzas. */
+void es_rx_session_free(es_rx_session *s);
+
+/* An epoch for keys (copied), or ESESSION_ERR_NO_MEMORY / _INTERNAL. */
+esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint64_t start,
+                                es_rx_epoch **out);
+void es_rx_epoch_free(es_rx_epoch *e);
+
+/* N: the end of the highest used range. */
+uint64_t es_rx_next(const es_rx_core *c);
+/* The counter block C_B + off mod 2^128. */
+void es_rx_counter(const es_rx_session *s, uint64_t off, uint8_t out[ES_AES_BLOCK]);
+/* Mark [lo, hi) used. When more than ES_RX_GAPS_MAX gaps would remain,
+ * the lowest gaps are given up (treated as used). Never fails. */
+void es_rx_range_add(es_rx_core *c, uint64_t lo, uint64_t hi);
+/* Insert an epoch (sorted by start). Beyond ES_RX_EPOCHS_MAX the oldest is
+ * taken out and returned in *dropped (the caller frees it once the change
+ * is kept); an epoch older than all kept ones when the list is full comes
+ * back in *dropped itself. */
+void es_rx_epoch_add(es_rx_core *c, es_rx_epoch *e, es_rx_epoch **dropped);
+/* Is this a_mac one already accepted? */
+int es_rx_mac_seen(const es_rx_session *s, const uint8_t *mac, size_t len);
+/* Remember an accepted a_mac (the oldest is forgotten beyond
+ * ES_RX_MACS_MAX). *saved (mac_len octets) receives the slot it replaced,
+ * for es_rx_mac_undo. */
+void es_rx_mac_add(es_rx_session *s, const uint8_t *mac, size_t len, uint8_t *saved);
+/* Put back the slot es_rx_mac_add replaced (after restoring the core). */
+void es_rx_mac_undo(es_rx_session *s, const es_rx_core *before, const uint8_t *saved);
+/* Take held[i] out of the list (not freed). */
+es_rx_held *es_rx_held_take(es_rx_core *c, size_t i);
+void es_rx_held_free(es_rx_held *h);
+
+/* Search for the start counter of st (PROFILE §11): S = N, every S in a
+ * gap below N, then N + k for k = 1 .. window (not after termination),
+ * each under the epoch whose range holds S. memo (may be NULL) skips the
+ * candidates a previous search already excluded and is updated. Returns 1
+ * with *off and *epoch on a MAC match, 0 if none, or a negative status. */
+int es_rx_search(es_rx_session *s, const es_rx_stanza *st, uint64_t window, es_rx_held *memo,
+                 uint64_t *off, es_rx_epoch **epoch);
+
+/* ---- persistence (recv_state.c) -------------------------------------- */
+
+/* The record name of a session: ES_RX_BLOB_PREFIX + hex(N_A) + "/" + bare
+ * JID + "/" + thread, or, when that exceeds ES_BLOB_NAME_MAX, hex(N_A) +
+ * "/#" + hex(SHA-256(bare JID || 0 || thread)). */
+esession_status es_rx_state_name(es_rx_session *s);
+/* Write the whole session state into its record (atomically, with the
+ * keystore). */
+esession_status es_rx_state_save(esession_keystore *ks, const es_rx_session *s);
+/* Decode one record (bounded, strict: anything unexpected is
+ * ESESSION_ERR_CORRUPT); held stanzas are parsed again. */
+esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,
+                                 size_t len, es_rx_session **out);
+esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s);
+
+/* ---- the receiver (receiver.c, accept.c, open_init.c) ------------------ */
+
+struct esession_receiver {
+    esession_ctx *ctx;
+    esession_keystore *ks;
+    es_rx_session **sessions;
+    size_t n_sessions, cap_sessions;
+    esession_result *queue;       /* ring of results not yet taken */
+    size_t q_head, q_len, q_cap;
+    uint64_t window;
+};
+
+/* Room for n more results (so that a result is never lost after the
+ * state it reports was written). */
+esession_status es_rx_queue_reserve(esession_receiver *r, size_t n);
+/* Queue a result (room reserved); an ERROR also raises
+ * ESESSION_EVENT_DISCARDED. */
+void es_rx_queue_push(esession_receiver *r, esession_result *res);
+/* A result for st (or its text when st is NULL): tag, kind, addresses
+ * and delay filled; plaintext empty. */
+esession_status es_rx_result_init(esession_result *res, uint64_t tag, esession_result_kind kind,
+                                  esession_status error, const es_rx_stanza *st);
+
+es_rx_session *es_rx_find_session(const esession_receiver *r, const char *bare,
+                                  const char *thread);
+/* Room for one more session. */
+esession_status es_rx_sessions_reserve(esession_receiver *r);
+/* Add a session (room reserved), replacing one with the same bare JID and
+ * thread, which ends: its held stanzas become bad-mac results (room for
+ * them reserved too). */
+void es_rx_add_session(esession_receiver *r, es_rx_session *s);
+/* End session i: held stanzas → ERROR bad-mac results, keys wiped, its
+ * record erased when erase is set, ESESSION_EVENT_SESSION_ENDED. */
+esession_status es_rx_end_session(esession_receiver *r, size_t i, int erase);
+
+/* Accept st at offset off under epoch ep (its MAC verified there): decrypt,
+ * re-key, read the content, update and write the session state, then fill
+ * res (MESSAGE, TERMINATED, or ERROR when the content or the re-key value
+ * is unusable; DUPLICATE when deliver is 0). held_index >= 0 takes that
+ * held stanza out in the same change; terminate_after marks the session
+ * terminated (formB terminate=1). On failure (ESESSION_ERR_BAD_MAC: the
+ * reference check disagreed; or a storage error) nothing changed. */
+esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx_stanza *st,
+                             uint64_t off, es_rx_epoch *ep, int deliver, long held_index,
+                             int terminate_after, uint64_t tag, esession_result *res);
+
+/* PROFILE §10 for a stanza with <init> (text, len: its exact text). On
+ * ESESSION_OK res is the stanza's own result (MESSAGE, TERMINATED,
+ * DUPLICATE, or ERROR for unusable content) and *opened the session it
+ * opened, if any, for the caller to add once the result is queued (room
+ * for it reserved beforehand). Any other status is the reason the stanza
+ * is discarded; nothing was kept but, after step 8, its replay record. */
+esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, const char *text,
+                                size_t len, uint64_t tag, esession_result *res,
+                                es_rx_session **opened);
+
+/* Retry the held stanzas of s after its keys or ranges changed; their
+ * results are queued in the order they open. */
+void es_rx_retry_held(esession_receiver *r, es_rx_session *s);
+
+/* Tests: the N + k window (default ES_RX_WINDOW). */
+void es_rx_set_window(esession_receiver *r, uint64_t window);
+
+#endif

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: ISC */
+/* A receiving session's state as one keystore record (encrypted with the
+ * keystore), so that a receiver created again on the same keystore goes
+ * on where the last one stopped. Format version 1, big-endian:
+ *
+ *   "ESRX" u8 version=1
+ *   u8 len N_A | u16 len bare JID | u16 len thread
+ *   init_hash[32] i64 opened C_B[16] u8 hash u8 cipher u16 group u8 flags
+ *   u8 n_ranges  × (u64 lo, u64 hi)
+ *   u8 n_epochs  × (u64 start, u8 len KC, KC, u8 len KM, KM)
+ *   u8 mac_len u16 n_macs × a_mac (oldest first)
+ *   u8 n_held    × (u64 tag, u32 len, stanza text)
+ *
+ * Decoding is strict and bounded; anything unexpected is
+ * ESESSION_ERR_CORRUPT (the record is authenticated by the keystore, so
+ * that means a bug, not an attack). */
+#include "receiver.h"
+
+#include "../crypto/dh.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAGIC "ESRX"
+#define VERSION 1
+#define FLAG_TERMINATED 1u
+#define HEX_NA_MAX (2 * ES_NONCE_MAX)
+
+/* ---- name ---------------------------------------------------------- */
+
+static void hex(char *out, const uint8_t *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+esession_status es_rx_state_name(es_rx_session *s)
+{
+    char na[HEX_NA_MAX + 1];
+    size_t bl = strlen(s->bare), tl = strlen(s->thread);
+    size_t fixed = strlen(ES_RX_BLOB_PREFIX) + 2 * s->n_a_len + 2;
+
+    hex(na, s->n_a, s->n_a_len);
+    if (fixed + bl + tl <= ES_BLOB_NAME_MAX) {
+        snprintf(s->name, sizeof s->name, "%s%s/%s/%s", ES_RX_BLOB_PREFIX, na, s->bare, s->thread);
+        return ESESSION_OK;
+    }
+    /* Too long to spell out: a bare JID never holds '/', so "#…" names
+     * cannot meet the spelt-out ones. */
+    crypto_hash_sha256_state h;
+    uint8_t d[crypto_hash_sha256_BYTES];
+    char dh[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)s->bare, bl + 1); /* with its NUL */
+    crypto_hash_sha256_update(&h, (const uint8_t *)s->thread, tl);
+    crypto_hash_sha256_final(&h, d);
+    hex(dh, d, sizeof d);
+    snprintf(s->name, sizeof s->name, "%s%s/#%s", ES_RX_BLOB_PREFIX, na, dh);
+    return ESESSION_OK;
+}
+
+/* ---- encoding ------------------------------------------------------ */
+
+typedef struct writer {
+    uint8_t *p;
+    size_t at, cap;
+} writer;
+
+static void put(writer *w, const void *d, size_t n)
+{
+    if (n > w->cap - w->at)
+        return; /* sizes are computed beforehand; never reached */
+    memcpy(w->p + w->at, d, n);
+    w->at += n;
+}
+
+static void put_u(writer *w, uint64_t v, size_t n)
+{
+    uint8_t b[8];
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    put(w, b, n);
+}
+
+static size_t encoded_size(const es_rx_session *s)
+{
+    const es_rx_core *c = &s->core;
+    size_t n = 4 + 1 + 1 + s->n_a_len + 2 + strlen(s->bare) + 2 + strlen(s->thread) +
+               ES_REPLAY_HASH + 8 + ES_AES_BLOCK + 1 + 1 + 2 + 1;
+    n += 1 + c->n_ranges * 16;
+    n += 1;
+    for (size_t i = 0; i < c->n_epochs; i++)
+        n += 8 + 1 + c->epochs[i]->keys->kc_len + 1 + c->epochs[i]->keys->km_len;
+    n += 1 + 2 + c->n_macs * s->mac_len;
+    n += 1;
+    for (size_t i = 0; i < c->n_held; i++)
+        n += 8 + 4 + c->held[i]->len;
+    return n;
+}
+
+esession_status es_rx_state_save(esession_keystore *ks, const es_rx_session *s)
+{
+    const es_rx_core *c = &s->core;
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc;
+    writer w;
+
+    if (ks == NULL || s == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if ((rc = es_buf_alloc(&b, encoded_size(s), 1)) != ESESSION_OK)
+        return es_fail(es_ks_ctx(ks), rc, "out of secure memory");
+    w = (writer){(uint8_t *)b.data, 0, b.len};
+    put(&w, MAGIC, 4);
+    put_u(&w, VERSION, 1);
+    put_u(&w, s->n_a_len, 1);
+    put(&w, s->n_a, s->n_a_len);
+    put_u(&w, strlen(s->bare), 2);
+    put(&w, s->bare, strlen(s->bare));
+    put_u(&w, strlen(s->thread), 2);
+    put(&w, s->thread, strlen(s->thread));
+    put(&w, s->init_hash, ES_REPLAY_HASH);
+    put_u(&w, (uint64_t)s->opened, 8);
+    put(&w, s->c_b, ES_AES_BLOCK);
+    put_u(&w, (uint64_t)s->suite.hash, 1);
+    put_u(&w, (uint64_t)s->suite.cipher, 1);
+    put_u(&w, (uint64_t)s->group, 2);
+    put_u(&w, c->terminated ? FLAG_TERMINATED : 0, 1);
+    put_u(&w, c->n_ranges, 1);
+    for (size_t i = 0; i < c->n_ranges; i++) {
+        put_u(&w, c->ranges[i].lo, 8);
+        put_u(&w, c->ranges[i].hi, 8);
+    }
+    put_u(&w, c->n_epochs, 1);
+    for (size_t i = 0; i < c->n_epochs; i++) {
+        const es_dir_keys *k = c->epochs[i]->keys;
+        put_u(&w, c->epochs[i]->start, 8);
+        put_u(&w, k->kc_len, 1);
+        put(&w, k->kc, k->kc_len);
+        put_u(&w, k->km_len, 1);
+        put(&w, k->km, k->km_len);
+    }
+    put_u(&w, s->mac_len, 1);
+    put_u(&w, c->n_macs, 2);
+    for (size_t k = 0; k < c->n_macs; k++)
+        put(&w, s->macs + ((c->mac_head + k) % ES_RX_MACS_MAX) * s->mac_len, s->mac_len);
+    put_u(&w, c->n_held, 1);
+    for (size_t i = 0; i < c->n_held; i++) {
+        put_u(&w, c->held[i]->tag, 8);
+        put_u(&w, c->held[i]->len, 4);
+        put(&w, c->held[i]->text, c->held[i]->len);
+    }
+    if (w.at != b.len)
+        rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "session record size mismatch");
+    else
+        rc = es_ks_blob_put(ks, s->name, (const uint8_t *)b.data, b.len);
+    esession_buf_free(&b);
+    return rc;
+}
+
+esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s)
+{
+    if (ks == NULL || s == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    return es_ks_blob_delete(ks, s->name);
+}
+
+/* ---- decoding ------------------------------------------------------ */
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t at, n;
+    int bad;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n)
+{
+    if (r->bad || n > r->n - r->at) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->at += n;
+    return r->p + r->at - n;
+}
+
+static uint64_t get_u(reader *r, size_t n)
+{
+    const uint8_t *b = take(r, n);
+    uint64_t v = 0;
+    for (size_t i = 0; b != NULL && i < n; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+/* A length-prefixed text of 1..max octets without NUL, as a string. */
+static char *get_text(reader *r, size_t width, size_t max)
+{
+    size_t n = (size_t)get_u(r, width);
+    const uint8_t *b;
+    char *t;
+
+    if (r->bad || n == 0 || n > max || (b = take(r, n)) == NULL || memchr(b, '\0', n) != NULL) {
+        r->bad = 1;
+        return NULL;
+    }
+    if ((t = malloc(n + 1)) == NULL) {
+        r->bad = 1;
+        return NULL;
+    }
+    memcpy(t, b, n);
+    t[n] = '\0';
+    return t;
+}
+
+#define CORRUPT(ctx, what) es_fail((ctx), ESESSION_ERR_CORRUPT, "session record: %s", (what))
+
+static esession_status read_ranges(esession_ctx *ctx, reader *r, es_rx_core *c)
+{
+    size_t n = (size_t)get_u(r, 1);
+    if (r->bad || n == 0 || n > ES_RX_RANGES_MAX)
+        return CORRUPT(ctx, "range count");
+    for (size_t i = 0; i < n; i++) {
+        c->ranges[i].lo = get_u(r, 8);
+        c->ranges[i].hi = get_u(r, 8);
+        if (r->bad || c->ranges[i].lo >= c->ranges[i].hi ||
+            (i > 0 && c->ranges[i - 1].hi >= c->ranges[i].lo))
+            return CORRUPT(ctx, "ranges");
+    }
+    c->n_ranges = n;
+    return ESESSION_OK;
+}
+
+static esession_status read_epochs(esession_ctx *ctx, reader *r, es_rx_session *s)
+{
+    es_rx_core *c = &s->core;
+    size_t n = (size_t)get_u(r, 1);
+    es_dir_keys *k;
+    esession_status rc = ESESSION_OK;
+
+    if (r->bad || n == 0 || n > ES_RX_EPOCHS_MAX)
+        return CORRUPT(ctx, "epoch count");
+    if ((k = es_secret_alloc(sizeof *k)) == NULL)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
+    for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
+        memset(k, 0, sizeof *k);
+        k->suite = s->suite;
+        uint64_t start = get_u(r, 8);
+        k->kc_len = (size_t)get_u(r, 1);
+        const uint8_t *kc = k->kc_len == es_cipher_key_size(s->suite.cipher) ? take(r, k->kc_len) : NULL;
+        k->km_len = (size_t)get_u(r, 1);
+        const uint8_t *km = k->km_len == s->mac_len ? take(r, k->km_len) : NULL;
+        if (r->bad || kc == NULL || km == NULL || (i > 0 && c->epochs[i - 1]->start >= start)) {
+            rc = CORRUPT(ctx, "epoch");
+            break;
+        }
+        memcpy(k->kc, kc, k->kc_len);
+        memcpy(k->km, km, k->km_len);
+        rc = es_rx_epoch_new(ctx, k, start, &c->epochs[i]);
+        if (rc == ESESSION_OK)
+            c->n_epochs++;
+    }
+    es_dir_keys_free(k);
+    return rc;
+}
+
+static esession_status read_macs(esession_ctx *ctx, reader *r, es_rx_session *s)
+{
+    size_t len = (size_t)get_u(r, 1), n = (size_t)get_u(r, 2);
+    const uint8_t *b;
+
+    if (r->bad || len != s->mac_len || n > ES_RX_MACS_MAX || (b = take(r, n * len)) == NULL)
+        return CORRUPT(ctx, "a_macs");
+    memcpy(s->macs, b, n * len);
+    s->core.mac_head = 0;
+    s->core.n_macs = n;
+    return ESESSION_OK;
+}
+
+static esession_status read_held(esession_ctx *ctx, reader *r, es_rx_session *s)
+{
+    es_rx_core *c = &s->core;
+    size_t n = (size_t)get_u(r, 1);
+
+    if (r->bad || n > ES_RX_HELD_MAX)
+        return CORRUPT(ctx, "held count");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t tag = get_u(r, 8);
+        size_t len = (size_t)get_u(r, 4);
+        const uint8_t *b;
+        es_rx_held *h;
+
+        if (r->bad || len == 0 || len > ES_XML_MAX_BYTES || len > ES_RX_HELD_BYTES - c->held_bytes ||
+            (b = take(r, len)) == NULL)
+            return CORRUPT(ctx, "held stanza");
+        if ((h = calloc(1, sizeof *h)) == NULL || (h->text = malloc(len + 1)) == NULL) {
+            free(h);
+            return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+        }
+        memcpy(h->text, b, len);
+        h->text[len] = '\0';
+        h->len = len;
+        h->tag = tag;
+        c->held[c->n_held++] = h;
+        c->held_bytes += len;
+        esession_status rc = es_rx_stanza_read(ctx, h->text, len, &h->st);
+        if (rc == ESESSION_ERR_NO_MEMORY)
+            return rc;
+        if (rc != ESESSION_OK || h->st->valid != ESESSION_OK || h->st->init_x != NULL ||
+            strcmp(h->st->bare, s->bare) != 0 || strcmp(h->st->thread, s->thread) != 0)
+            return CORRUPT(ctx, "held stanza text");
+    }
+    return ESESSION_OK;
+}
+
+esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,
+                                 size_t len, es_rx_session **out)
+{
+    reader r = {data, 0, len, 0};
+    const uint8_t *magic, *n_a, *init_hash, *c_b;
+    size_t n_a_len;
+    char *bare = NULL, *thread = NULL;
+    es_rx_session *s = NULL;
+    esession_status rc;
+    es_suite suite;
+    int group;
+
+    if (name == NULL || (data == NULL && len > 0) || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "session record: bad arguments");
+    magic = take(&r, 4);
+    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || get_u(&r, 1) != VERSION)
+        return CORRUPT(ctx, "not a version 1 session record");
+    n_a_len = (size_t)get_u(&r, 1);
+    n_a = n_a_len >= 1 && n_a_len <= ES_NONCE_MAX ? take(&r, n_a_len) : NULL;
+    bare = get_text(&r, 2, ES_RX_JID_MAX);
+    thread = get_text(&r, 2, ES_RX_THREAD_MAX);
+    init_hash = take(&r, ES_REPLAY_HASH);
+    int64_t opened = (int64_t)get_u(&r, 8);
+    c_b = take(&r, ES_AES_BLOCK);
+    suite.hash = (es_hash_alg)get_u(&r, 1);
+    suite.cipher = (es_cipher_alg)get_u(&r, 1);
+    group = (int)get_u(&r, 2);
+    uint64_t flags = get_u(&r, 1);
+    if (r.bad || n_a == NULL || bare == NULL || thread == NULL || strchr(bare, '/') != NULL ||
+        es_hash_size(suite.hash) == 0 || es_cipher_key_size(suite.cipher) == 0 ||
+        !es_modp_supported(group) || flags > FLAG_TERMINATED) {
+        rc = CORRUPT(ctx, "header");
+        goto out;
+    }
+    if ((rc = es_rx_session_new(n_a, n_a_len, bare, thread, suite, group, &s)) != ESESSION_OK) {
+        rc = es_fail(ctx, rc, "out of memory");
+        goto out;
+    }
+    memcpy(s->init_hash, init_hash, ES_REPLAY_HASH);
+    memcpy(s->c_b, c_b, ES_AES_BLOCK);
+    s->opened = opened;
+    s->core.terminated = flags & FLAG_TERMINATED ? 1 : 0;
+    if ((rc = read_ranges(ctx, &r, &s->core)) == ESESSION_OK &&
+        (rc = read_epochs(ctx, &r, s)) == ESESSION_OK &&
+        (rc = read_macs(ctx, &r, s)) == ESESSION_OK)
+        rc = read_held(ctx, &r, s);
+    if (rc == ESESSION_OK && r.at != r.n)
+        rc = CORRUPT(ctx, "trailing octets");
+    if (rc == ESESSION_OK && (rc = es_rx_state_name(s)) == ESESSION_OK && strcmp(s->name, name) != 0)
+        rc = CORRUPT(ctx, "record name does not match its session");
+out:
+    free(bare);
+    free(thread);
+    if (rc != ESESSION_OK) {
+        es_rx_session_free(s);
+        return rc;
+    }
+    *out = s;
+    return ESESSION_OK;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: ISC */
+/* Trusted public keys of one JID, rebuilt from the stored <KeyValue>s. */
+#include "trust_keys.h"
+
+#include "ks.h"
+
+#include <string.h>
+
+esession_status es_ks_trusted_keys(const esession_keystore *ks, const char *bare_jid,
+                                   esession_key **out, size_t max, size_t *n)
+{
+    if (ks == NULL || bare_jid == NULL || (out == NULL && max > 0) || n == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    size_t found = 0;
+    for (size_t i = 0; i < ks->trust.n && found < max; i++) {
+        const es_ks_trust *t = ks->trust.v[i];
+        if (strcmp(t->jid, bare_jid) != 0)
+            continue;
+        esession_key *k = NULL;
+        esession_status rc = esession_key_from_keyvalue(ks->ctx, &k, t->keyvalue,
+                                                        t->keyvalue_len);
+        if (rc == ESESSION_ERR_NO_MEMORY) {
+            while (found > 0)
+                esession_key_free(out[--found]);
+            return es_fail(ks->ctx, rc, "out of memory for a trusted key");
+        }
+        if (rc == ESESSION_OK)
+            out[found++] = k;
+    }
+    *n = found;
+    return ESESSION_OK;
+}

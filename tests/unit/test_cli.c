@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: ISC */
+/* esessionctl end to end: the built tool is run (fork, exec, pipes) the
+ * way a person or a script would, and its outputs, files and exit codes
+ * are checked. The binary is $ESESSIONCTL, else the esessionctl beside the
+ * tests/ directory of this test binary, else build/esessionctl. Keystores
+ * use the cheapest KDF cost, and the tests are few and grouped: each run
+ * of the tool costs a process (and, under valgrind, a valgrind). */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "esession.h"
+
+#include "../common/vecfile.h"
+
+#define PASS_A "alice passphrase"
+#define PASS_B "bob passphrase"
+#define ALICE "alice@example.org"
+#define BOB "bob@example.com"
+#define BOB_FULL "bob@example.com/laptop"
+
+/* Exit codes of esessionctl(1). */
+enum { CX_OK = 0, CX_USAGE = 1, CX_KEYSTORE = 2, CX_TRUST = 3, CX_REJECTED = 4, CX_IO = 5 };
+
+static const char *tool(void)
+{
+    static char path[4096];
+    const char *e = getenv("ESESSIONCTL");
+    if (e != NULL && e[0] != '\0')
+        return e;
+    if (path[0] != '\0')
+        return path;
+    /* BUILD/tests/test_cli -> BUILD/esessionctl: the sanitizer build finds
+     * its own tool. */
+    char self[4000];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        for (int i = 0; i < 2; i++) {
+            char *slash = strrchr(self, '/');
+            if (slash != NULL)
+                *slash = '\0';
+        }
+        snprintf(path, sizeof path, "%s/esessionctl", self);
+        if (access(path, X_OK) == 0)
+            return path;
+    }
+    snprintf(path, sizeof path, "build/esessionctl");
+    return path;
+}
+
+/* ---- running the tool */
+
+typedef struct run {
+    int status;   /* exit code, or 128 + signal */
+    char *out, *err;
+    size_t out_len, err_len;
+} run;
+
+typedef struct run_opts {
+    const char *in;       /* standard input (NULL: empty) */
+    const char *out_file; /* standard output to this file (mode 644), not a pipe */
+    const char *env;      /* one NAME=VALUE to add, or NULL */
+} run_opts;
+
+static void run_free(run *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
+}
+
+static void append(char **buf, size_t *len, const char *data, size_t n)
+{
+    char *nb = realloc(*buf, *len + n + 1);
+    cr_assert_not_null(nb);
+    memcpy(nb + *len, data, n);
+    *len += n;
+    nb[*len] = '\0';
+    *buf = nb;
+}
+
+/* Sanitizer or valgrind reports of the tool itself are failures, whatever
+ * its exit code. */
+static void no_checker_reports(const run *r, const char *what)
+{
+    const char *e = r->err ? r->err : "";
+    cr_assert_null(strstr(e, "AddressSanitizer"), "%s: %s", what, e);
+    cr_assert_null(strstr(e, "runtime error:"), "%s: %s", what, e);
+    cr_assert_null(strstr(e, "LeakSanitizer"), "%s: %s", what, e);
+    for (const char *p = strstr(e, "=="); p != NULL; p = strstr(p + 2, "==")) {
+        const char *q = p + 2;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        cr_assert(!(q > p + 2 && q[0] == '=' && q[1] == '='), "%s: valgrind: %s", what, e);
+    }
+}
+
+static void run_argv(run *r, const run_opts *o, char *const argv[])
+{
+    int in[2], out[2], err[2];
+    memset(r, 0, sizeof *r);
+    cr_assert_eq(pipe(in), 0);
+    cr_assert_eq(pipe(out), 0);
+    cr_assert_eq(pipe(err), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        if (o != NULL && o->out_file != NULL) {
+            int fd = open(o->out_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0)
+                _exit(120);
+            fchmod(fd, 0644);
+            dup2(fd, 1);
+            close(fd);
+        } else {
+            dup2(out[1], 1);
+        }
+        dup2(err[1], 2);
+        for (int fd = 3; fd < 64; fd++)
+            close(fd);
+        if (o != NULL && o->env != NULL) {
+            char name[64];
+            const char *eq = strchr(o->env, '=');
+            if (eq == NULL || (size_t)(eq - o->env) >= sizeof name)
+                _exit(121);
+            memcpy(name, o->env, (size_t)(eq - o->env));
+            name[eq - o->env] = '\0';
+            setenv(name, eq + 1, 1);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    const char *input = o != NULL && o->in != NULL ? o->in : "";
+    size_t in_left = strlen(input);
+    signal(SIGPIPE, SIG_IGN);
+    if (in_left == 0) {
+        close(in[1]);
+        in[1] = -1;
+    }
+    int open_out = 1, open_err = 1;
+    while (open_out || open_err || in[1] >= 0) {
+        struct pollfd p[3] = {{in[1], POLLOUT, 0}, {open_out ? out[0] : -1, POLLIN, 0},
+                              {open_err ? err[0] : -1, POLLIN, 0}};
+        cr_assert(poll(p, 3, -1) >= 0 || errno == EINTR);
+        if (in[1] >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = write(in[1], input, in_left);
+            if (w > 0) {
+                input += w;
+                in_left -= (size_t)w;
+            }
+            if (w <= 0 || in_left == 0) {
+                close(in[1]);
+                in[1] = -1;
+            }
+        }
+        char buf[8192];
+        for (int k = 1; k <= 2; k++) {
+            if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = read(p[k].fd, buf, sizeof buf);
+            if (n > 0 && k == 1)
+                append(&r->out, &r->out_len, buf, (size_t)n);
+            else if (n > 0)
+                append(&r->err, &r->err_len, buf, (size_t)n);
+            else if (k == 1)
+                open_out = 0;
+            else
+                open_err = 0;
+        }
+    }
+    close(out[0]);
+    close(err[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (r->out == NULL)
+        append(&r->out, &r->out_len, "", 0);
+    if (r->err == NULL)
+        append(&r->err, &r->err_len, "", 0);
+    no_checker_reports(r, argv[1]);
+}
+
+/* Run the tool with NULL-terminated arguments. */
+static void ctl(run *r, const run_opts *o, ...)
+{
+    char *argv[64];
+    size_t n = 0;
+    va_list ap;
+    argv[n++] = (char *)(uintptr_t)tool();
+    va_start(ap, o);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
+        cr_assert_lt(n, 63);
+        argv[n++] = (char *)(uintptr_t)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    run_argv(r, o, argv);
+}
+
+#define EXPECT(r, code)                                                                          \
+    cr_assert_eq((r)->status, (code), "exit %d, expected %d\nstdout: %s\nstderr: %s",            \
+                 (r)->status, (code), (r)->out, (r)->err)
+
+/* ---- files */
+
+typedef struct tdir {
+    char path[64];
+} tdir;
+
+static void tdir_make(tdir *d)
+{
+    snprintf(d->path, sizeof d->path, "/tmp/esessionctl-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(d->path));
+}
+
+static void rm_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return;
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *dir = opendir(path);
+        struct dirent *e;
+        while (dir != NULL && (e = readdir(dir)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            rm_tree(sub);
+        }
+        if (dir != NULL)
+            closedir(dir);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static const char *at(const tdir *d, const char *name)
+{
+    /* A few rotating buffers, so several paths can be used in one call. */
+    static char bufs[8][256];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, 256, "%s/%s", d->path, name);
+    return b;
+}
+
+static void write_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+    cr_assert_eq(fchmod(fd, mode), 0);
+    cr_assert_eq(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    char *t = vec_read_file(path, len);
+    cr_assert_not_null(t, "cannot read %s", path);
+    return t;
+}
+
+static json_t *parse_json(const run *r)
+{
+    json_error_t e;
+    json_t *j = json_loads(r->out, 0, &e);
+    cr_assert_not_null(j, "not JSON (%s at %d): %s", e.text, e.line, r->out);
+    return j;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    cr_assert_not_null(s, "no string \"%s\" in %s", key, json_dumps(o, 0));
+    return s;
+}
+
+/* A keystore with a passphrase file beside it and a fixture key in it. */
+static void keystore(const tdir *d, const char *name, const char *pass, const char *pem)
+{
+    char ks[256], pf[256];
+    snprintf(ks, sizeof ks, "%s/%s.ks", d->path, name);
+    snprintf(pf, sizeof pf, "%s/%s.pass", d->path, name);
+    char line[128];
+    snprintf(line, sizeof line, "%s\n", pass);
+    write_file(pf, line, strlen(line), 0600);
+    run r;
+    ctl(&r, NULL, "init", "-k", ks, "--kdf-cost", "min", "--passphrase-file", pf, NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_eq(r.out_len, 0, "init is quiet: %s", r.out);
+    run_free(&r);
+    if (pem != NULL) {
+        ctl(&r, NULL, "import", "-k", ks, "--passphrase-file", pf, pem, NULL);
+        EXPECT(&r, CX_OK);
+        cr_assert_not_null(strstr(r.out, "rsa 2048") ? r.out : strstr(r.out, "dsa 2048"));
+        run_free(&r);
+    }
+}
+
+/* The same, made in this process through the library: for the parties a
+ * test needs but does not examine, so that the tool runs only where it is
+ * under test. trust_jid, if not NULL, gets the key of trust_pem. */
+static void keystore_lib(const tdir *d, const char *name, const char *pass, const char *pem,
+                         const char *trust_jid, const char *trust_pem)
+{
+    char ks[256], pf[256], line[128];
+    snprintf(ks, sizeof ks, "%s/%s.ks", d->path, name);
+    snprintf(pf, sizeof pf, "%s/%s.pass", d->path, name);
+    snprintf(line, sizeof line, "%s\n", pass);
+    write_file(pf, line, strlen(line), 0600);
+    esession_ctx *ctx = NULL;
+    esession_keystore *k = NULL;
+    esession_key *key = NULL;
+    esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
+    o.kdf_opslimit = 1;
+    o.kdf_memlimit = 8192;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(esession_keystore_create(ctx, &k, ks, pass, strlen(pass), &o), ESESSION_OK);
+    char *text = read_all(pem, NULL);
+    cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
+    cr_assert_eq(esession_keystore_add_key(k, key), ESESSION_OK);
+    free(text);
+    esession_key_free(key);
+    if (trust_jid != NULL) {
+        unsigned alerts = 0;
+        text = read_all(trust_pem, NULL);
+        cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
+        cr_assert_eq(esession_trust_add(k, trust_jid, key, "", &alerts), ESESSION_OK);
+        free(text);
+        esession_key_free(key);
+    }
+    esession_keystore_close(k);
+    esession_ctx_free(ctx);
+}
+
+/* The fingerprint of a PEM key, as lower-case hex. */
+static void fingerprint_hex(const char *pem, char out[65])
+{
+    esession_ctx *ctx = NULL;
+    esession_key *key = NULL;
+    uint8_t fp[ESESSION_FINGERPRINT_BYTES];
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    char *text = read_all(pem, NULL);
+    cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
+    cr_assert_eq(esession_key_fingerprint(ctx, key, fp), ESESSION_OK);
+    for (size_t i = 0; i < sizeof fp; i++)
+        snprintf(out + 2 * i, 3, "%02x", fp[i]);
+    free(text);
+    esession_key_free(key);
+    esession_ctx_free(ctx);
+}
+
+#define KS(d, name) "-k", at(d, name ".ks"), "--passphrase-file", at(d, name ".pass")
+
+/* ---- the man page knows every command, option and exit status */
+
+static char *man_page(void)
+{
+    return read_all("docs/esessionctl.1", NULL);
+}
+
+Test(cli, every_command_option_and_exit_status_is_in_the_man_page)
+{
+    char *man = man_page();
+    run r;
+    ctl(&r, NULL, "help", "--list", NULL);
+    EXPECT(&r, CX_OK);
+    size_t commands = 0;
+    char *save = NULL;
+    for (char *name = strtok_r(r.out, "\n", &save); name != NULL; name = strtok_r(NULL, "\n", &save)) {
+        char want[64];
+        snprintf(want, sizeof want, "\n.SS %s\n", name);
+        cr_assert_not_null(strstr(man, want), "command '%s' is not in docs/esessionctl.1", name);
+        commands++;
+    }
+    cr_assert_geq(commands, 20);
+    run_free(&r);
+
+    /* Every long option any command's usage shows. */
+    ctl(&r, NULL, "help", "--all", NULL);
+    EXPECT(&r, CX_OK);
+    size_t options = 0;
+    for (const char *p = strstr(r.out, "--"); p != NULL; p = strstr(p + 2, "--")) {
+        const char *q = p + 2;
+        char esc[128] = "\\-\\-";
+        size_t k = strlen(esc);
+        while (((*q >= 'a' && *q <= 'z') || *q == '-') && k < sizeof esc - 3) {
+            if (*q == '-')
+                esc[k++] = '\\';
+            esc[k++] = *q++;
+        }
+        esc[k] = '\0';
+        if (q == p + 2)
+            continue;
+        cr_assert_not_null(strstr(man, esc), "option '%.*s' is not in docs/esessionctl.1",
+                           (int)(q - p), p);
+        options++;
+    }
+    cr_assert_geq(options, 40);
+    run_free(&r);
+
+    const char *status = strstr(man, "\n.SH EXIT STATUS\n");
+    cr_assert_not_null(status);
+    for (int code = 0; code <= 7; code++) {
+        char want[32];
+        snprintf(want, sizeof want, "\n.TP\n.B %d\n", code);
+        cr_assert_not_null(strstr(status, want), "exit status %d is not documented", code);
+    }
+    free(man);
+
+    ctl(&r, NULL, "no-such-command", "--help", NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "not a command"));
+    cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+}
+
+/* ---- the keystore: wrong passphrase, damage, secrets, passphrase change */
+
+static void assert_same_file(const char *path, const char *before, size_t len)
+{
+    size_t n;
+    char *now = read_all(path, &n);
+    cr_assert(n == len && memcmp(now, before, len) == 0, "%s was changed", path);
+    free(now);
+}
+
+Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
+{
+    tdir d;
+    tdir_make(&d);
+    keystore(&d, "a", PASS_A, "tests/data/vec_rsa_alice.pem");
+    struct stat sb;
+    cr_assert_eq(stat(at(&d, "a.ks"), &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0600);
+
+    /* Passphrase on the first line of stdin (--passphrase-fd 0); JSON. */
+    run r;
+    run_opts o = {PASS_A "\n", NULL, NULL};
+    ctl(&r, &o, "status", "-k", at(&d, "a.ks"), "--passphrase-fd", "0", "--json", NULL);
+    EXPECT(&r, CX_OK);
+    json_t *j = parse_json(&r);
+    cr_assert_eq(json_integer_value(json_object_get(j, "keys")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(j, "peers")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "kdf"), "opslimit")), 1);
+    cr_assert_str_eq(jstr(j, "mode"), "600");
+    json_decref(j);
+    run_free(&r);
+
+    size_t len;
+    char *orig = read_all(at(&d, "a.ks"), &len);
+
+    write_file(at(&d, "wrong.pass"), "not the passphrase\n", 19, 0600);
+    ctl(&r, NULL, "keys", "-k", at(&d, "a.ks"), "--passphrase-file", at(&d, "wrong.pass"), NULL);
+    EXPECT(&r, CX_KEYSTORE);
+    cr_assert_not_null(strstr(r.err, "wrong passphrase"), "%s", r.err);
+    cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+    assert_same_file(at(&d, "a.ks"), orig, len);
+
+    /* Truncated, then one bit flipped in the ciphertext: clear errors, and
+     * the files are left as they were. */
+    write_file(at(&d, "cut.ks"), orig, len - 7, 0600);
+    ctl(&r, NULL, "keys", "-k", at(&d, "cut.ks"), "--passphrase-file", at(&d, "a.pass"), NULL);
+    EXPECT(&r, CX_KEYSTORE);
+    cr_assert_not_null(strstr(r.err, "truncated"), "%s", r.err);
+    run_free(&r);
+    assert_same_file(at(&d, "cut.ks"), orig, len - 7);
+
+    orig[len / 2] ^= 0x10;
+    write_file(at(&d, "flip.ks"), orig, len, 0600);
+    ctl(&r, NULL, "keys", "-k", at(&d, "flip.ks"), "--passphrase-file", at(&d, "a.pass"), NULL);
+    EXPECT(&r, CX_KEYSTORE);
+    cr_assert_not_null(strstr(r.err, "altered"), "%s", r.err);
+    run_free(&r);
+    assert_same_file(at(&d, "flip.ks"), orig, len);
+    free(orig);
+
+    /* A private key never goes to a file others can read... */
+    o = (run_opts){NULL, at(&d, "leak.pem"), NULL};
+    ctl(&r, &o, "export", KS(&d, "a"), "--private", NULL);
+    EXPECT(&r, CX_IO);
+    cr_assert_not_null(strstr(r.err, "refusing"), "%s", r.err);
+    size_t leaked;
+    free(read_all(at(&d, "leak.pem"), &leaked));
+    cr_assert_eq(leaked, 0);
+    run_free(&r);
+    /* ...but to a new file of mode 600 when asked. */
+    ctl(&r, NULL, "export", KS(&d, "a"), "--private", "-o", at(&d, "key.pem"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    cr_assert_eq(stat(at(&d, "key.pem"), &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0600);
+    char *pem = read_all(at(&d, "key.pem"), NULL);
+    cr_assert_not_null(strstr(pem, "-----BEGIN PRIVATE KEY-----"));
+    free(pem);
+
+    /* A new passphrase (the file is re-encrypted: the old one fails, as
+     * 'wrong passphrase' above shows for any other). */
+    write_file(at(&d, "new.pass"), "a new passphrase\n", 17, 0600);
+    ctl(&r, NULL, "passwd", KS(&d, "a"), "--new-passphrase-file", at(&d, "new.pass"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    ctl(&r, NULL, "keys", "-k", at(&d, "a.ks"), "--passphrase-file", at(&d, "new.pass"), "--json",
+        NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_array_size(j), 1);
+    cr_assert_str_eq(jstr(json_array_get(j, 0), "type"), "rsa");
+    char fp[65];
+    snprintf(fp, sizeof fp, "%s", jstr(json_array_get(j, 0), "fingerprint"));
+    json_decref(j);
+    run_free(&r);
+    /* The same fingerprint from the key file alone. */
+    ctl(&r, NULL, "fingerprint", "--json", "tests/data/vec_rsa_alice.pem", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_str_eq(jstr(j, "fingerprint"), fp);
+    cr_assert(json_is_true(json_object_get(j, "private")));
+    json_decref(j);
+    run_free(&r);
+    rm_tree(d.path);
+}
+
+/* ---- the offline flow, and what must be refused on the way */
+
+/* Stanzas of a JSON array (seal --json "stanzas") written one per file. */
+static void save_stanzas(const json_t *arr, const tdir *d, const char *prefix, size_t *n)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%zu.xml", prefix, ++*n);
+        const char *s = json_string_value(json_array_get(arr, i));
+        cr_assert_not_null(s);
+        write_file(at(d, name), s, strlen(s), 0600);
+    }
+}
+
+Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
+{
+    tdir d;
+    tdir_make(&d);
+    run r;
+    json_t *j;
+    keystore_lib(&d, "alice", PASS_A, "tests/data/vec_rsa_alice.pem", BOB,
+                 "tests/data/vec_rsa_bob.pem");
+    keystore_lib(&d, "bob", PASS_B, "tests/data/vec_rsa_bob.pem", NULL, NULL);
+    /* Bob on another device, with a new key Alice does not know. */
+    keystore_lib(&d, "bob2", PASS_B, "tests/data/vec_dsa_bob.pem", ALICE,
+                 "tests/data/vec_rsa_alice.pem");
+
+    /* Alice publishes (one group keeps it quick) to the stand-in server. */
+    ctl(&r, NULL, "publish", KS(&d, "alice"), "--groups", "14", "-l", "1h", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "<create node="));
+    run_opts o = {r.out, NULL, NULL};
+    run srv;
+    ctl(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
+    EXPECT(&srv, CX_OK);
+    run_free(&srv);
+    run_free(&r);
+    ctl(&r, NULL, "fetch", ALICE, NULL);
+    EXPECT(&r, CX_OK);
+    write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
+    run_free(&r);
+    o = (run_opts){NULL, at(&d, "items.xml"), NULL};
+    ctl(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL, at(&d, "fetch.xml"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+
+    /* Bob trusts no key for Alice yet: nothing is sealed. */
+    ctl(&r, NULL, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+        at(&d, "items.xml"), "--request", at(&d, "fetch.xml"), "hello", NULL);
+    EXPECT(&r, CX_TRUST);
+    cr_assert_not_null(strstr(r.err, "not signed by any key you trust"), "%s", r.err);
+    cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+    ctl(&r, NULL, "trust", KS(&d, "bob"), "-n", "Alice", ALICE, "tests/data/vec_rsa_alice.pem",
+        NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    /* Another key for the same JID: refused loudly, nothing recorded. */
+    ctl(&r, NULL, "trust", KS(&d, "bob"), ALICE, "tests/data/dsa2048.pem", NULL);
+    EXPECT(&r, CX_TRUST);
+    cr_assert_not_null(strstr(r.err, "PRESENTS A DIFFERENT KEY"), "%s", r.err);
+    run_free(&r);
+
+    /* Two hours later the options have expired. */
+    o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
+    ctl(&r, &o, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+        at(&d, "items.xml"), "--request", at(&d, "fetch.xml"), "hello", NULL);
+    EXPECT(&r, CX_REJECTED);
+    cr_assert_not_null(strstr(r.err, "expired"), "%s", r.err);
+    run_free(&r);
+
+    /* Now: two messages (the second re-keys), then the termination. */
+    ctl(&r, NULL, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+        at(&d, "items.xml"), "--request", at(&d, "fetch.xml"), "--rekey-freq", "2", "--json",
+        "Hello <Alice> & co", "second", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    size_t n = 0;
+    json_t *stanzas = json_object_get(j, "stanzas");
+    cr_assert_eq(json_array_size(stanzas), 2);
+    cr_assert_eq(strlen(jstr(j, "thread")), 32);
+    cr_assert_not_null(strstr(json_string_value(json_array_get(stanzas, 0)), "<init "));
+    cr_assert_not_null(strstr(json_string_value(json_array_get(stanzas, 1)), "<key>"));
+    save_stanzas(stanzas, &d, "m", &n);
+    json_decref(j);
+    run_free(&r);
+    ctl(&r, NULL, "terminate", KS(&d, "bob"), ALICE, NULL);
+    EXPECT(&r, CX_OK);
+    write_file(at(&d, "m3.xml"), r.out, r.out_len, 0600);
+    run_free(&r);
+
+    ctl(&r, NULL, "seal", KS(&d, "bob2"), "--from", "bob@example.com/phone", "--to", ALICE,
+        "--items", at(&d, "items.xml"), "hi from my phone", NULL);
+    EXPECT(&r, CX_OK);
+    write_file(at(&d, "new-key.xml"), r.out, r.out_len, 0600);
+    run_free(&r);
+
+    /* The server keeps all four, stamped with a delay. */
+    ctl(&r, NULL, "server", "-d", at(&d, "srv"), "deliver", at(&d, "m1.xml"), at(&d, "m2.xml"),
+        at(&d, "m3.xml"), at(&d, "new-key.xml"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "/offline/" ALICE "/000004.xml"), "%s", r.out);
+    run_free(&r);
+    char *q1 = read_all(at(&d, "srv/offline/" ALICE "/000001.xml"), NULL);
+    cr_assert_not_null(strstr(q1, "<delay xmlns='urn:xmpp:delay' from='example.org' stamp='"));
+    free(q1);
+
+    /* Alice: the new key is refused, loudly, naming the key presented. */
+    ctl(&r, NULL, "open", KS(&d, "alice"), "--json", at(&d, "srv/offline/" ALICE "/000004.xml"),
+        NULL);
+    EXPECT(&r, CX_TRUST);
+    cr_assert_not_null(strstr(r.err, "PRESENTS A DIFFERENT KEY"), "%s", r.err);
+    j = parse_json(&r);
+    cr_assert_eq(json_array_size(j), 1);
+    json_t *res = json_array_get(j, 0);
+    cr_assert_str_eq(jstr(res, "status"), "rejected");
+    cr_assert_str_eq(jstr(res, "error"), "untrusted-key");
+    cr_assert_null(json_object_get(res, "plaintext"));
+    char presented[65];
+    snprintf(presented, sizeof presented, "%s",
+             jstr(json_object_get(res, "presented_key"), "fingerprint"));
+    json_decref(j);
+    run_free(&r);
+    char want_fp[65];
+    fingerprint_hex("tests/data/vec_dsa_bob.pem", want_fp);
+    cr_assert_str_eq(presented, want_fp);
+
+    /* Alice comes online and opens Bob's three stanzas. */
+    ctl(&r, NULL, "online", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "<item id='current'/>"), "%s", r.out);
+    run_free(&r);
+    ctl(&r, NULL, "open", KS(&d, "alice"), "--json", "--done",
+        at(&d, "srv/offline/" ALICE "/000001.xml"), at(&d, "srv/offline/" ALICE "/000002.xml"),
+        at(&d, "srv/offline/" ALICE "/000003.xml"), NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_array_size(j), 3);
+    static const char *const want[] = {"opened", "opened", "terminated"};
+    for (size_t i = 0; i < 3; i++) {
+        res = json_array_get(j, i);
+        cr_assert_str_eq(jstr(res, "status"), want[i]);
+        cr_assert_str_eq(jstr(res, "from"), BOB_FULL);
+        cr_assert_str_eq(jstr(res, "from_bare"), BOB);
+        cr_assert_eq(strlen(jstr(res, "position")), 32);
+        cr_assert_str_eq(jstr(res, "delay_from"), "example.org");
+        if (i > 0)
+            cr_assert_gt(strcmp(jstr(res, "position"),
+                                jstr(json_array_get(j, i - 1), "position")), 0);
+    }
+    res = json_array_get(j, 0);
+    cr_assert_not_null(strstr(jstr(res, "plaintext"), "<body>Hello &lt;Alice&gt; &amp; co</body>"),
+                       "%s", jstr(res, "plaintext"));
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(res, "profile"), 0)), "im");
+    cr_assert_eq(strlen(jstr(res, "created")), 20);
+    cr_assert_not_null(strstr(jstr(json_array_get(j, 1), "plaintext"), "<body>second</body>"));
+    json_decref(j);
+    run_free(&r);
+
+    /* A re-serialized copy of the first stanza is a replay. */
+    char *m1 = read_all(at(&d, "srv/offline/" ALICE "/000001.xml"), NULL);
+    char *type = strstr(m1, "type='chat'");
+    cr_assert_not_null(type);
+    type[5] = '"';
+    type[10] = '"';
+    o = (run_opts){m1, NULL, NULL};
+    ctl(&r, &o, "open", KS(&d, "alice"), "--json", "-", NULL);
+    free(m1);
+    EXPECT(&r, CX_REJECTED);
+    j = parse_json(&r);
+    cr_assert_str_eq(jstr(json_array_get(j, 0), "error"), "replay");
+    json_decref(j);
+    run_free(&r);
+
+    /* Her option set: withdrawn, destroyed, one session, one replay. */
+    ctl(&r, NULL, "optsets", "-k", at(&d, "alice.ks"), "--json", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_array_size(j), 1);
+    res = json_array_get(j, 0);
+    cr_assert_str_eq(jstr(res, "state"), "destroyed");
+    cr_assert_eq(json_integer_value(json_object_get(res, "sessions")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(res, "replays")), 1);
+    cr_assert(json_is_false(json_object_get(res, "expired")));
+    json_decref(j);
+    run_free(&r);
+    rm_tree(d.path);
+}

@@ -1,0 +1,1044 @@
+/* SPDX-License-Identifier: ISC */
+/* Alice's receiver (PROFILE §10, §11) beyond the OfflineAccept vectors:
+ * every error code, result fields, events, persistence across a keystore
+ * close and reopen, ending and expiry, single-byte damage, the limits, and
+ * the internal pieces (stanza reading, content, ranges, epochs, records). */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../common/vecfile.h"
+
+#include "../../crypto/dh.h"
+#include "../../forms/datetime.h"
+#include "../../forms/options.h"
+#include "../../session/receiver.h"
+#include "../../store/store.h"
+
+#define NEG "vectors/esession/offline_accept_negative.json"
+#define ORD "vectors/esession/offline_accept_order_loss.json"
+#define MAX_EVENTS 256
+#define MAX_RESULTS 128
+
+/* The keystore helpers of ks_test.h, which cannot be included together
+ * with session/scrypto.h (store/crypt.h's es_kdf type and the es_kdf
+ * function share a name). */
+#define KT_PASS "correct horse battery staple"
+#define KT_SENTINEL ((uintptr_t)0x5a5a)
+
+static void kt_mkdir(char *dir, size_t n)
+{
+    snprintf(dir, n, "/tmp/esession-rx-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+static void kt_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        (void)unlink(path);
+    }
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+static esession_keystore *kt_create(esession_ctx *ctx, const char *path)
+{
+    esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
+    esession_keystore *ks = NULL;
+    o.kdf_opslimit = crypto_pwhash_argon2id_OPSLIMIT_MIN;
+    o.kdf_memlimit = crypto_pwhash_argon2id_MEMLIMIT_MIN;
+    cr_assert_eq(esession_keystore_create(ctx, &ks, path, KT_PASS, strlen(KT_PASS), &o), ESESSION_OK);
+    return ks;
+}
+
+static esession_keystore *kt_open(esession_ctx *ctx, const char *path)
+{
+    esession_keystore *ks = NULL;
+    cr_assert_eq(esession_keystore_open(ctx, &ks, path, KT_PASS, strlen(KT_PASS)), ESESSION_OK);
+    return ks;
+}
+
+typedef struct event_copy {
+    esession_event_type type;
+    esession_status status;
+    char jid[64], thread[64];
+    uint64_t tag;
+} event_copy;
+
+typedef struct fx {
+    json_t *root, *group;
+    esession_ctx *ctx;
+    esession_keystore *ks;
+    esession_receiver *r;
+    char dir[64], path[128];
+    int64_t now;
+    int trust_answer; /* what the host trust hook says (-1: no opinion) */
+    event_copy ev[MAX_EVENTS];
+    size_t n_ev;
+    esession_result res[MAX_RESULTS];
+    size_t n_res;
+} fx;
+
+static int64_t fx_now(void *user)
+{
+    return ((fx *)user)->now;
+}
+
+static void fx_event(void *user, const esession_event *e)
+{
+    fx *f = user;
+    if (f->n_ev == MAX_EVENTS)
+        return; /* tests that care reset n_ev first */
+    event_copy *c = &f->ev[f->n_ev++];
+    c->type = e->type;
+    c->status = e->status;
+    snprintf(c->jid, sizeof c->jid, "%s", e->jid != NULL ? e->jid : "(null)");
+    snprintf(c->thread, sizeof c->thread, "%s", e->thread != NULL ? e->thread : "(null)");
+    c->tag = e->tag;
+}
+
+static int fx_trust(void *user, const char *bare, const esession_key *key)
+{
+    (void)bare;
+    (void)key;
+    return ((fx *)user)->trust_answer;
+}
+
+/* ---- vectors ------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    cr_assert_not_null(s, "vector field %s", key);
+    return s;
+}
+
+static json_t *test_of(const fx *f, long tc)
+{
+    json_t *tests = json_object_get(f->group, "tests"), *t;
+    size_t i;
+    json_array_foreach(tests, i, t)
+    {
+        if (json_integer_value(json_object_get(t, "tcId")) == tc)
+            return t;
+    }
+    cr_assert_fail("no tcId %ld", tc);
+    return NULL;
+}
+
+static const char *stanza(const fx *f, long tc, size_t i)
+{
+    const char *s = json_string_value(json_array_get(json_object_get(test_of(f, tc), "stanzas"), i));
+    cr_assert_not_null(s, "tcId %ld stanza %zu", tc, i);
+    return s;
+}
+
+static const char *plaintext(const fx *f, long tc, size_t i)
+{
+    json_t *e = json_array_get(json_object_get(test_of(f, tc), "expected"), i);
+    return jstr(e, "plaintextXml");
+}
+
+/* Alice's option set and Bob's trust, as the harness sets them up. */
+static void fx_keystore_content(fx *f)
+{
+    json_t *alice = json_object_get(f->group, "alice"), *bob = json_object_get(f->group, "bob");
+    json_t *opts = json_object_get(alice, "options");
+    const char *lists[10][ES_OPT_MAX_LIST];
+    es_offer offer;
+    memset(&offer, 0, sizeof offer);
+    es_strlist *l[10] = {&offer.otr, &offer.disclosure, &offer.security, &offer.modp,
+                         &offer.crypt_algs, &offer.hash_algs, &offer.sign_algs, &offer.compress,
+                         &offer.stanzas, &offer.ver};
+    for (size_t i = 0; i < 10; i++) {
+        json_t *arr = json_object_get(opts, es_options_list_fields[i]);
+        l[i]->n = json_array_size(arr);
+        for (size_t j = 0; j < l[i]->n; j++)
+            lists[i][j] = json_string_value(json_array_get(arr, j));
+        l[i]->v = lists[i];
+    }
+    const char *exp = jstr(opts, "expires");
+    cr_assert_eq(es_datetime_parse(exp, strlen(exp), &offer.expires, NULL), ESESSION_OK);
+    offer.rekey_freq = (uint32_t)strtoul(jstr(opts, "rekey_freq"), NULL, 10);
+
+    size_t nonce_len;
+    uint8_t *nonce = vec_hex(jstr(alice, "nonce"), &nonce_len);
+    esession_buf x[ES_OPT_MAX_GROUPS], e[ES_OPT_MAX_GROUPS];
+    int groups[ES_OPT_MAX_GROUPS];
+    memset(x, 0, sizeof x);
+    memset(e, 0, sizeof e);
+    for (size_t i = 0; i < offer.modp.n; i++) {
+        size_t xl;
+        uint8_t *xb = vec_hex(jstr(json_object_get(alice, "x"), offer.modp.v[i]), &xl);
+        es_dh *dh = NULL;
+        groups[i] = atoi(offer.modp.v[i]);
+        cr_assert_eq(es_dh_from_private(f->ctx, &dh, groups[i], xb, xl), ESESSION_OK);
+        cr_assert_eq(es_dh_public(dh, &e[i]), ESESSION_OK);
+        cr_assert_eq(es_dh_private(dh, &x[i]), ESESSION_OK);
+        es_dh_free(dh);
+        free(xb);
+    }
+    json_t *keys = json_object_get(alice, "signKeys");
+    esession_key *k[8];
+    size_t nk = json_array_size(keys);
+    for (size_t i = 0; i < nk; i++) {
+        const char *pem = jstr(json_array_get(keys, i), "privatePem");
+        cr_assert_eq(esession_key_from_pem(f->ctx, &k[i], pem, strlen(pem)), ESESSION_OK);
+    }
+    esession_buf form = {NULL, 0, 0};
+    cr_assert_eq(es_options_build(f->ctx, &offer, nonce, nonce_len, e, (const esession_key *const *)k,
+                                  nk, &form),
+                 ESESSION_OK);
+    cr_assert_eq(es_ks_optset_add(f->ks, nonce, nonce_len, f->now, offer.expires, groups, x,
+                                  offer.modp.n, form.data, form.len),
+                 ESESSION_OK);
+    if (json_is_true(json_object_get(bob, "trusted"))) {
+        const char *pem = jstr(bob, "publicKeyPem");
+        esession_key *bk = NULL;
+        unsigned alerts = 0;
+        cr_assert_eq(esession_key_from_pem(f->ctx, &bk, pem, strlen(pem)), ESESSION_OK);
+        cr_assert_eq(esession_trust_add(f->ks, "bob@example.com", bk, "", &alerts), ESESSION_OK);
+        esession_key_free(bk);
+    }
+    for (size_t i = 0; i < nk; i++)
+        esession_key_free(k[i]);
+    for (size_t i = 0; i < ES_OPT_MAX_GROUPS; i++) {
+        esession_buf_free(&x[i]);
+        esession_buf_free(&e[i]);
+    }
+    esession_buf_free(&form);
+    free(nonce);
+}
+
+static void fx_new_receiver(fx *f)
+{
+    esession_status rc = esession_receiver_new(f->ctx, f->ks, &f->r);
+    cr_assert_eq(rc, ESESSION_OK, "receiver: %s (%s)", esession_status_name(rc),
+                 esession_ctx_error_detail(f->ctx));
+}
+
+static void fx_open(fx *f, const char *file, size_t group)
+{
+    static const esession_host_ops ops = {.now = fx_now, .event = fx_event, .trust = fx_trust};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    json_error_t err;
+
+    memset(f, 0, sizeof *f);
+    f->trust_answer = -1;
+    f->root = json_load_file(file, 0, &err);
+    cr_assert_not_null(f->root, "%s: %s", file, err.text);
+    f->group = json_array_get(json_object_get(f->root, "testGroups"), group);
+    cr_assert_not_null(f->group);
+    const char *now = jstr(f->group, "now");
+    cr_assert_eq(es_datetime_parse(now, strlen(now), &f->now, NULL), ESESSION_OK);
+    o.ops = &ops;
+    o.user = f;
+    cr_assert_eq(esession_ctx_new(&f->ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    kt_mkdir(f->dir, sizeof f->dir);
+    snprintf(f->path, sizeof f->path, "%s/alice.ks", f->dir);
+    f->ks = kt_create(f->ctx, f->path);
+    fx_keystore_content(f);
+    fx_new_receiver(f);
+}
+
+static void fx_drop_results(fx *f)
+{
+    for (size_t i = 0; i < f->n_res; i++)
+        esession_result_free(&f->res[i]);
+    f->n_res = 0;
+}
+
+static void fx_close(fx *f)
+{
+    fx_drop_results(f);
+    esession_receiver_free(f->r);
+    esession_keystore_close(f->ks);
+    esession_ctx_free(f->ctx);
+    json_decref(f->root);
+    kt_rmdir(f->dir);
+}
+
+/* Close and reopen keystore and receiver, as after a restart. */
+static void fx_restart(fx *f)
+{
+    esession_receiver_free(f->r);
+    f->r = NULL;
+    esession_keystore_close(f->ks);
+    f->ks = kt_open(f->ctx, f->path);
+    fx_new_receiver(f);
+}
+
+/* Take every queued result into f->res (appended). */
+static void fx_take(fx *f)
+{
+    esession_result res;
+    while (esession_receiver_next(f->r, &res)) {
+        cr_assert_lt(f->n_res, MAX_RESULTS);
+        f->res[f->n_res++] = res;
+    }
+}
+
+/* Feed text (tag) and return its own result, which must come first. */
+static const esession_result *feed_text(fx *f, const char *text, uint64_t tag)
+{
+    fx_drop_results(f);
+    esession_status rc = esession_receiver_feed(f->r, text, strlen(text), tag);
+    cr_assert_eq(rc, ESESSION_OK, "feed: %s", esession_status_name(rc));
+    fx_take(f);
+    cr_assert_geq(f->n_res, 1, "no result for tag %llu", (unsigned long long)tag);
+    cr_assert_eq(f->res[0].tag, tag);
+    return &f->res[0];
+}
+
+static const esession_result *feed(fx *f, long tc, size_t i, uint64_t tag)
+{
+    return feed_text(f, stanza(f, tc, i), tag);
+}
+
+static void expect_message(const esession_result *res, const char *want)
+{
+    cr_assert_eq(res->kind, ESESSION_RESULT_MESSAGE, "kind %d (%s)", (int)res->kind,
+                 esession_status_name(res->error));
+    cr_assert_eq(res->plaintext.len, strlen(want));
+    cr_assert(memcmp(res->plaintext.data, want, res->plaintext.len) == 0, "plaintext differs");
+    cr_assert(res->plaintext.secret, "plaintext not in guarded memory");
+}
+
+static void expect_error(const esession_result *res, esession_status want)
+{
+    cr_assert_eq(res->kind, ESESSION_RESULT_ERROR, "kind %d, want error %s", (int)res->kind,
+                 esession_status_name(want));
+    cr_assert_eq(res->error, want, "error %s, want %s", esession_status_name(res->error),
+                 esession_status_name(want));
+    cr_assert_null(res->plaintext.data);
+}
+
+static void expect_kind(const esession_result *res, esession_result_kind kind)
+{
+    cr_assert_eq(res->kind, kind, "kind %d (error %s), want %d", (int)res->kind,
+                 esession_status_name(res->error), (int)kind);
+}
+
+static size_t count_events(const fx *f, esession_event_type type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_ev; i++)
+        n += f->ev[i].type == type;
+    return n;
+}
+
+/* ---- error codes, fields, events ----------------------------------- */
+
+typedef struct code_case {
+    size_t group;
+    long tc;
+    size_t stanza;
+    esession_status want;
+} code_case;
+
+Test(receiver, every_error_code_and_its_event)
+{
+    static const code_case cases[] = {
+        {0, 23, 0, ESESSION_ERR_UNKNOWN_OPTIONS},
+        {1, 1, 0, ESESSION_ERR_EXPIRED},
+        {0, 24, 0, ESESSION_ERR_UNSUPPORTED_OPTION},
+        {0, 33, 0, ESESSION_ERR_INVALID_DH_VALUE},
+        {0, 20, 1, ESESSION_ERR_REPLAY},
+        {0, 42, 0, ESESSION_ERR_BAD_IDENTITY_MAC},
+        {0, 45, 0, ESESSION_ERR_BAD_SIGNATURE},
+        {0, 49, 0, ESESSION_ERR_UNTRUSTED_KEY},
+        {0, 63, 0, ESESSION_ERR_MALFORMED},
+        {0, 52, 0, ESESSION_ERR_BAD_MAC},
+        {0, 11, 0, ESESSION_ERR_NO_SESSION},
+    };
+    for (size_t k = 0; k < ES_ARRAY_LEN(cases); k++) {
+        const code_case *c = &cases[k];
+        fx f;
+        fx_open(&f, NEG, c->group);
+        for (size_t i = 0; i < c->stanza; i++)
+            (void)feed(&f, c->tc, i, 100 + i);
+        f.n_ev = 0;
+        const esession_result *res = feed(&f, c->tc, c->stanza, 7);
+        expect_error(res, c->want);
+        cr_assert_str_neq(esession_ctx_error_detail(f.ctx), "", "no detail for %s",
+                          esession_status_name(c->want));
+        cr_assert_eq(count_events(&f, ESESSION_EVENT_DISCARDED), 1);
+        cr_assert_eq(f.ev[0].status, c->want);
+        cr_assert_eq(f.ev[0].tag, 7);
+        if (c->want != ESESSION_ERR_MALFORMED) { /* tc 63 is cut short before its from */
+            cr_assert_str_eq(f.ev[0].jid, "bob@example.com");
+            cr_assert_str_eq(res->from.data, "bob@example.com/laptop");
+            cr_assert_str_eq(res->from_bare.data, "bob@example.com");
+        }
+        fx_close(&f);
+    }
+}
+
+Test(receiver, result_fields)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    const esession_result *res = feed(&f, 1, 0, 1);
+    expect_message(res, plaintext(&f, 1, 0));
+    cr_assert_str_eq(res->from.data, "bob@example.com/laptop");
+    cr_assert_str_eq(res->from_bare.data, "bob@example.com");
+    cr_assert_str_eq(res->thread.data, "203ab9facad392c16ffc0cc4109f1b73");
+    size_t n;
+    uint8_t *ctr = vec_hex("d26d52ad706f97cffb5eeb6f02381a00", &n);
+    cr_assert_arr_eq(res->counter, ctr, 16);
+    free(ctr);
+    int64_t created;
+    cr_assert_eq(es_datetime_parse("2026-11-30T10:00:00Z", 20, &created, NULL), ESESSION_OK);
+    cr_assert(res->has_created);
+    cr_assert_eq(res->created, created);
+    cr_assert_not(res->has_delay);
+    cr_assert_eq(res->profile, ESESSION_PROFILE_IM);
+    /* The server's delay stamp is reported apart, unauthenticated. */
+    res = feed(&f, 16, 1, 2);
+    expect_message(res, plaintext(&f, 16, 1));
+    cr_assert(res->has_delay);
+    cr_assert_eq(es_datetime_parse("2026-11-30T10:05:00Z", 20, &created, NULL), ESESSION_OK);
+    cr_assert_eq(res->delay, created);
+    cr_assert_str_eq(res->delay_from.data, "example.org");
+    cr_assert_eq(res->profile, ESESSION_PROFILE_IM | ESESSION_PROFILE_CHATSTATES);
+    cr_assert_eq(f.n_ev, 0, "no event for delivered messages");
+    fx_close(&f);
+}
+
+Test(receiver, termination_and_single_stanza)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    expect_message(feed(&f, 8, 0, 0), plaintext(&f, 8, 0));
+    expect_message(feed(&f, 8, 1, 1), plaintext(&f, 8, 1));
+    const esession_result *res = feed(&f, 8, 2, 2);
+    expect_kind(res, ESESSION_RESULT_TERMINATED);
+    cr_assert_null(res->plaintext.data);
+    cr_assert_eq(res->profile, ESESSION_PROFILE_OTHER);
+    expect_error(feed(&f, 9, 3, 3), ESESSION_ERR_NO_SESSION);
+    /* A copy of an opened stanza is still a duplicate after termination. */
+    expect_kind(feed(&f, 8, 1, 4), ESESSION_RESULT_DUPLICATE);
+    /* formB terminate=1: one message, then nothing. */
+    expect_message(feed(&f, 3, 0, 5), plaintext(&f, 3, 0));
+    expect_error(feed(&f, 5, 1, 6), ESESSION_ERR_NO_SESSION);
+    fx_close(&f);
+}
+
+/* ---- persistence ---------------------------------------------------- */
+
+Test(receiver, state_survives_keystore_close_and_reopen)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    expect_message(feed(&f, 1, 0, 0), plaintext(&f, 1, 0));
+    expect_message(feed(&f, 1, 2, 2), plaintext(&f, 1, 2)); /* stanza 1 lost so far */
+    fx_restart(&f);
+    /* Replays are still known; opened stanzas are duplicates, never
+     * delivered twice; the gap still takes its stanza. */
+    expect_kind(feed(&f, 1, 0, 10), ESESSION_RESULT_DUPLICATE);
+    expect_kind(feed(&f, 1, 2, 12), ESESSION_RESULT_DUPLICATE);
+    expect_error(feed(&f, 19, 1, 13), ESESSION_ERR_REPLAY);
+    expect_message(feed(&f, 1, 1, 11), plaintext(&f, 1, 1));
+    fx_restart(&f);
+    expect_kind(feed(&f, 1, 1, 21), ESESSION_RESULT_DUPLICATE);
+    expect_error(feed(&f, 20, 1, 22), ESESSION_ERR_REPLAY);
+    fx_close(&f);
+}
+
+Test(receiver, held_stanzas_survive_a_restart)
+{
+    fx f;
+    fx_open(&f, ORD, 0);
+    expect_message(feed(&f, 15, 0, 0), plaintext(&f, 15, 0));
+    expect_kind(feed(&f, 15, 1, 1), ESESSION_RESULT_HELD);
+    expect_kind(feed(&f, 15, 2, 2), ESESSION_RESULT_HELD);
+    fx_restart(&f);
+    /* The late re-key stanza releases both, in order, with their tags. */
+    const esession_result *res = feed(&f, 15, 3, 3);
+    json_t *rel = json_object_get(json_array_get(json_object_get(test_of(&f, 15), "expected"), 3),
+                                  "released");
+    expect_message(res, plaintext(&f, 15, 3));
+    cr_assert_eq(f.n_res, 3);
+    cr_assert_eq(f.res[1].tag, 1);
+    cr_assert_eq(f.res[2].tag, 2);
+    expect_message(&f.res[1], jstr(json_array_get(rel, 0), "plaintextXml"));
+    expect_message(&f.res[2], jstr(json_array_get(rel, 1), "plaintextXml"));
+    fx_close(&f);
+}
+
+Test(receiver, held_then_ended_after_restart_is_bad_mac)
+{
+    fx f;
+    fx_open(&f, ORD, 0);
+    expect_message(feed(&f, 5, 0, 0), plaintext(&f, 5, 0));
+    expect_kind(feed(&f, 5, 1, 41), ESESSION_RESULT_HELD);
+    fx_restart(&f);
+    f.n_ev = 0;
+    fx_drop_results(&f);
+    cr_assert_eq(esession_receiver_end(f.r, "bob@example.com", NULL), ESESSION_OK);
+    fx_take(&f);
+    cr_assert_eq(f.n_res, 1);
+    expect_error(&f.res[0], ESESSION_ERR_BAD_MAC);
+    cr_assert_eq(f.res[0].tag, 41);
+    cr_assert_eq(count_events(&f, ESESSION_EVENT_DISCARDED), 1);
+    cr_assert_eq(count_events(&f, ESESSION_EVENT_SESSION_ENDED), 1);
+    /* State erased: a further stanza finds no session, even after a restart. */
+    fx_restart(&f);
+    expect_error(feed(&f, 5, 2, 42), ESESSION_ERR_NO_SESSION);
+    fx_close(&f);
+}
+
+/* ---- ending and expiry ---------------------------------------------- */
+
+Test(receiver, end_and_reopen_by_the_same_init)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    cr_assert_eq(esession_receiver_end(f.r, NULL, NULL), ESESSION_OK, "nothing to end is fine");
+    cr_assert_eq(esession_receiver_end(f.r, "bob@example.com", NULL), ESESSION_ERR_NO_SESSION);
+    cr_assert_eq(esession_receiver_end(f.r, NULL, "thread"), ESESSION_ERR_INVALID_ARGUMENT);
+    expect_message(feed(&f, 1, 0, 0), plaintext(&f, 1, 0));
+    cr_assert_eq(esession_receiver_end(f.r, "bob@example.com", "other"), ESESSION_ERR_NO_SESSION);
+    cr_assert_eq(esession_receiver_end(f.r, "bob@example.com", "203ab9facad392c16ffc0cc4109f1b73"),
+                 ESESSION_OK);
+    cr_assert_eq(count_events(&f, ESESSION_EVENT_SESSION_ENDED), 1);
+    expect_error(feed(&f, 1, 1, 1), ESESSION_ERR_NO_SESSION);
+    /* The byte-identical init opens the same session again, silently. */
+    expect_kind(feed(&f, 1, 0, 2), ESESSION_RESULT_DUPLICATE);
+    expect_message(feed(&f, 1, 1, 3), plaintext(&f, 1, 1));
+    expect_kind(feed(&f, 1, 0, 4), ESESSION_RESULT_DUPLICATE);
+    fx_close(&f);
+}
+
+Test(receiver, option_set_expiry_ends_sessions)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    expect_message(feed(&f, 1, 0, 0), plaintext(&f, 1, 0));
+    f.now += 24 * 3600; /* past 2026-12-01T00:00:00Z */
+    f.n_ev = 0;
+    expect_error(feed(&f, 1, 1, 1), ESESSION_ERR_EXPIRED);
+    cr_assert_eq(count_events(&f, ESESSION_EVENT_SESSION_ENDED), 1);
+    cr_assert_eq(count_events(&f, ESESSION_EVENT_DISCARDED), 1);
+    expect_error(feed(&f, 1, 2, 2), ESESSION_ERR_NO_SESSION);
+    fx_close(&f);
+}
+
+Test(receiver, sessions_of_a_purged_set_end_when_loaded)
+{
+    fx f;
+    fx_open(&f, ORD, 0);
+    expect_message(feed(&f, 5, 0, 0), plaintext(&f, 5, 0));
+    expect_kind(feed(&f, 5, 1, 9), ESESSION_RESULT_HELD);
+    esession_receiver_free(f.r);
+    f.r = NULL;
+    f.now += 30 * 24 * 3600;
+    cr_assert_eq(esession_purge_expired(f.ctx, f.ks, NULL), ESESSION_OK);
+    f.n_ev = 0;
+    fx_new_receiver(&f);
+    fx_drop_results(&f);
+    fx_take(&f);
+    cr_assert_eq(f.n_res, 1);
+    expect_error(&f.res[0], ESESSION_ERR_BAD_MAC);
+    cr_assert_eq(f.res[0].tag, 9);
+    cr_assert_eq(count_events(&f, ESESSION_EVENT_SESSION_ENDED), 1);
+    cr_assert_eq(es_ks_blob_count(f.ks, ES_RX_BLOB_PREFIX), 0);
+    fx_close(&f);
+}
+
+/* ---- trust hook ------------------------------------------------------ */
+
+Test(receiver, host_trust_hook_decides_first)
+{
+    fx f;
+    fx_open(&f, NEG, 3); /* Bob's key is not in the keystore */
+    f.trust_answer = 1;
+    const esession_result *res = feed(&f, 1, 0, 0);
+    expect_kind(res, ESESSION_RESULT_MESSAGE);
+    cr_assert_eq(strncmp(res->plaintext.data, "<body>", 6), 0);
+    fx_close(&f);
+    fx_open(&f, NEG, 0); /* Bob's key is in the keystore */
+    f.trust_answer = 0;
+    expect_error(feed(&f, 1, 0, 0), ESESSION_ERR_UNTRUSTED_KEY);
+    fx_close(&f);
+}
+
+/* ---- damage ---------------------------------------------------------- */
+
+/* Outcome of a damaged copy: an error, held, a duplicate, or the very
+ * same plaintext (for octets outside what is authenticated, like 'to'). */
+static void expect_no_other_plaintext(const fx *f, const char *orig)
+{
+    for (size_t i = 0; i < f->n_res; i++) {
+        const esession_result *res = &f->res[i];
+        if (res->kind == ESESSION_RESULT_MESSAGE)
+            cr_assert(res->plaintext.len == strlen(orig) &&
+                          memcmp(res->plaintext.data, orig, res->plaintext.len) == 0,
+                      "a damaged stanza opened to other content");
+        else
+            cr_assert(res->kind != ESESSION_RESULT_TERMINATED);
+    }
+}
+
+/* Feed orig with octet i changed by flip; tally the outcome. */
+typedef struct tally {
+    size_t opened, dup, held, malformed, no_session, bad_mac;
+} tally;
+
+static void flip_one(fx *f, const char *orig, const char *want, size_t i, uint8_t flip, tally *t)
+{
+    size_t n = strlen(orig);
+    char *copy = malloc(n + 1);
+    memcpy(copy, orig, n + 1);
+    copy[i] = (char)(copy[i] ^ flip);
+    fx_drop_results(f);
+    cr_assert_eq(esession_receiver_feed(f->r, copy, n, 1000 + i), ESESSION_OK);
+    free(copy);
+    fx_take(f);
+    expect_no_other_plaintext(f, want);
+    const esession_result *res = &f->res[0];
+    t->opened += res->kind == ESESSION_RESULT_MESSAGE;
+    t->dup += res->kind == ESESSION_RESULT_DUPLICATE;
+    t->held += res->kind == ESESSION_RESULT_HELD;
+    t->malformed += res->kind == ESESSION_RESULT_ERROR && res->error == ESESSION_ERR_MALFORMED;
+    t->no_session += res->kind == ESESSION_RESULT_ERROR && res->error == ESESSION_ERR_NO_SESSION;
+    t->bad_mac += res->kind == ESESSION_RESULT_ERROR && res->error == ESESSION_ERR_BAD_MAC;
+}
+
+Test(receiver, every_single_byte_change_of_a_c_stanza)
+{
+    static const uint8_t flips[] = {0x01, 0x80, 0x20};
+    fx f;
+    tally in_c, outside;
+    memset(&in_c, 0, sizeof in_c);
+    memset(&outside, 0, sizeof outside);
+    fx_open(&f, NEG, 0);
+    es_rx_set_window(f.r, 4); /* every damaged copy is searched for */
+    expect_message(feed(&f, 1, 0, 0), plaintext(&f, 1, 0));
+    const char *orig = stanza(&f, 1, 1), *want = plaintext(&f, 1, 1);
+    size_t n = strlen(orig);
+    size_t c_lo = (size_t)(strstr(orig, "<c ") - orig), c_hi = (size_t)(strstr(orig, "</c>") - orig) + 4;
+    /* The sealed <c> first: nothing there may open. */
+    for (size_t i = c_lo; i < c_hi; i++)
+        for (size_t k = 0; k < ES_ARRAY_LEN(flips); k++)
+            flip_one(&f, orig, want, i, flips[k], &in_c);
+    cr_log_info("<c>: %zu held, %zu bad-mac, %zu malformed", in_c.held, in_c.bad_mac, in_c.malformed);
+    cr_assert_eq(in_c.opened + in_c.dup + in_c.no_session, 0);
+    cr_assert_eq(in_c.held, ES_RX_HELD_MAX, "held up to the limit, then bad-mac");
+    cr_assert_gt(in_c.bad_mac, 400);
+    cr_assert_gt(in_c.malformed, 0);
+    /* Then the envelope: 'to' and whitespace are not authenticated, so a
+     * copy may open, but only to the same plaintext. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; (i < c_lo || i >= c_hi) && k < ES_ARRAY_LEN(flips); k++)
+            flip_one(&f, orig, want, i, flips[k], &outside);
+    cr_log_info("envelope: %zu opened, %zu duplicate, %zu malformed, %zu no-session",
+                outside.opened, outside.dup, outside.malformed, outside.no_session);
+    cr_assert_gt(outside.no_session, 0);
+    cr_assert_gt(outside.malformed, 0);
+    cr_assert_leq(outside.opened, 1, "one copy opens, the rest are its duplicates");
+    cr_assert_eq(outside.held + outside.bad_mac, 0);
+    fx_close(&f);
+}
+
+Test(receiver, sampled_byte_changes_of_an_init_stanza)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    const char *orig = stanza(&f, 1, 0), *want = plaintext(&f, 1, 0);
+    size_t n = strlen(orig);
+    char *copy = malloc(n + 1);
+    /* Every region (envelope, each field, identity, mac, <c>) is hit. */
+    for (size_t i = 0; i < n; i += 61) {
+        memcpy(copy, orig, n + 1);
+        copy[i] = (char)(copy[i] ^ 0x04);
+        fx_drop_results(&f);
+        cr_assert_eq(esession_receiver_feed(f.r, copy, n, i), ESESSION_OK);
+        fx_take(&f);
+        expect_no_other_plaintext(&f, want);
+    }
+    free(copy);
+    fx_close(&f);
+}
+
+/* ---- limits ----------------------------------------------------------- */
+
+Test(receiver, hold_limit)
+{
+    fx f;
+    fx_open(&f, ORD, 0);
+    es_rx_set_window(f.r, 8);
+    expect_message(feed(&f, 12, 0, 0), plaintext(&f, 12, 0));
+    for (size_t i = 1; i <= ES_RX_HELD_MAX; i++)
+        expect_kind(feed(&f, 12, i, i), ESESSION_RESULT_HELD);
+    expect_error(feed(&f, 12, ES_RX_HELD_MAX + 1, 99), ESESSION_ERR_BAD_MAC);
+    fx_drop_results(&f);
+    cr_assert_eq(esession_receiver_end(f.r, NULL, NULL), ESESSION_OK);
+    fx_take(&f);
+    cr_assert_eq(f.n_res, ES_RX_HELD_MAX);
+    for (size_t i = 0; i < ES_RX_HELD_MAX; i++) {
+        expect_error(&f.res[i], ESESSION_ERR_BAD_MAC);
+        cr_assert_eq(f.res[i].tag, i + 1, "held stanzas end in arrival order");
+    }
+    fx_close(&f);
+}
+
+Test(receiver, search_window_is_two_to_the_sixteen)
+{
+    fx f;
+    fx_open(&f, ORD, 0);
+    expect_message(feed(&f, 22, 0, 0), plaintext(&f, 22, 0));
+    /* N + 2^16 + 1 is outside the window: held. */
+    expect_kind(feed(&f, 22, 1, 1), ESESSION_RESULT_HELD);
+    /* N + 2^16 is inside: opens and releases the held one. */
+    const esession_result *res = feed(&f, 21, 2, 2);
+    expect_message(res, plaintext(&f, 21, 2));
+    cr_assert_eq(f.n_res, 2);
+    expect_message(&f.res[1], jstr(json_array_get(json_object_get(json_array_get(
+                                       json_object_get(test_of(&f, 21), "expected"), 2), "released"), 0),
+                                   "plaintextXml"));
+    fx_close(&f);
+}
+
+/* ---- misuse ----------------------------------------------------------- */
+
+Test(receiver, misuse)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    esession_receiver *r = (esession_receiver *)KT_SENTINEL;
+    esession_result res;
+    cr_assert_eq(esession_receiver_new(NULL, f.ks, &r), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_receiver_new(f.ctx, NULL, &r), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_receiver_new(f.ctx, f.ks, NULL), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(r, (esession_receiver *)KT_SENTINEL);
+    cr_assert_eq(esession_receiver_feed(NULL, "x", 1, 0), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_receiver_feed(f.r, NULL, 1, 0), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_receiver_next(NULL, &res), 0);
+    cr_assert_eq(esession_receiver_next(f.r, NULL), 0);
+    cr_assert_eq(esession_receiver_next(f.r, &res), 0);
+    cr_assert_eq(esession_receiver_end(NULL, NULL, NULL), ESESSION_ERR_INVALID_ARGUMENT);
+    esession_receiver_free(NULL);
+    esession_result_free(NULL);
+    /* Not stanzas at all: one malformed result each, never a failure. */
+    expect_error(feed_text(&f, "", 1), ESESSION_ERR_MALFORMED);
+    expect_error(feed_text(&f, "<iq/>", 2), ESESSION_ERR_MALFORMED);
+    expect_error(feed_text(&f, "<message from='b@x/r'><thread>t</thread></message>", 3),
+                 ESESSION_ERR_MALFORMED);
+    fx_close(&f);
+}
+
+/* ---- stanza reading ----------------------------------------------------- */
+
+static es_rx_stanza *read_ok(esession_ctx *ctx, const char *text)
+{
+    es_rx_stanza *s = NULL;
+    cr_assert_eq(es_rx_stanza_read(ctx, text, strlen(text), &s), ESESSION_OK, "%s", text);
+    return s;
+}
+
+#define C_OK "<c xmlns='http://www.xmpp.org/extensions/xep-0200.html#ns'><data>AAAA</data><mac>AAAA</mac></c>"
+
+Test(receiver, stanza_envelope)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR), ESESSION_OK);
+    static const struct {
+        const char *text;
+        int valid;
+    } cases[] = {
+        {"<message from='b@x/r'><thread>t</thread>" C_OK "</message>", 1},
+        {"<message xmlns='jabber:client' from='b@x' type='normal'><thread>t</thread>" C_OK "</message>", 1},
+        {"<message from='b@x/r' type='groupchat'><thread>t</thread>" C_OK "</message>", 0},
+        {"<message from='b@x/r' type='error'><thread>t</thread>" C_OK "</message>", 0},
+        {"<message><thread>t</thread>" C_OK "</message>", 0},
+        {"<message from='/r'><thread>t</thread>" C_OK "</message>", 0},
+        {"<message from='b@x/r'>" C_OK "</message>", 0},
+        {"<message from='b@x/r'><thread>t</thread><thread>u</thread>" C_OK "</message>", 0},
+        {"<message from='b@x/r'><thread></thread>" C_OK "</message>", 0},
+        {"<message from='b@x/r'><thread>t<b/></thread>" C_OK "</message>", 0},
+        {"<message from='b@x/r'><thread>t</thread></message>", 0},
+        {"<message from='b@x/r'><thread>t</thread>" C_OK C_OK "</message>", 0},
+        {"<message from='b@x/r'><thread>t</thread><init xmlns='http://www.xmpp.org/extensions/xep-0116.html#ns-init'/>" C_OK "</message>", 0},
+        {"<message from='b@x/r'><thread>t</thread><c xmlns='http://www.xmpp.org/extensions/xep-0200.html#ns'><data>A</data><mac>AAAA</mac></c></message>", 0},
+    };
+    for (size_t i = 0; i < ES_ARRAY_LEN(cases); i++) {
+        es_rx_stanza *s = read_ok(ctx, cases[i].text);
+        cr_assert_eq(s->valid == ESESSION_OK, cases[i].valid, "case %zu: %s", i, cases[i].text);
+        if (!cases[i].valid)
+            cr_assert_null(s->copen);
+        es_rx_stanza_free(s);
+    }
+    es_rx_stanza *s = NULL;
+    cr_assert_eq(es_rx_stanza_read(ctx, "<presence/>", 11, &s), ESESSION_ERR_MALFORMED);
+    cr_assert_eq(es_rx_stanza_read(ctx, "<message xmlns='jabber:server'/>", 32, &s), ESESSION_ERR_MALFORMED);
+    cr_assert_null(s);
+    esession_ctx_free(ctx);
+}
+
+Test(receiver, stanza_delay_stamps)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR), ESESSION_OK);
+    int64_t t1, t2;
+    cr_assert_eq(es_datetime_parse("2002-09-10T23:08:25Z", 20, &t1, NULL), ESESSION_OK);
+    cr_assert_eq(es_datetime_parse("2002-09-10T23:41:07Z", 20, &t2, NULL), ESESSION_OK);
+    es_rx_stanza *s = read_ok(ctx, "<message from='b@x/r'><thread>t</thread>" C_OK
+                                   "<x xmlns='jabber:x:delay' stamp='20020910T23:08:25'/></message>");
+    cr_assert(s->has_delay);
+    cr_assert_eq(s->delay, t1);
+    cr_assert_null(s->delay_from);
+    es_rx_stanza_free(s);
+    /* urn:xmpp:delay wins over the legacy element. */
+    s = read_ok(ctx, "<message from='b@x/r'><thread>t</thread>" C_OK
+                     "<x xmlns='jabber:x:delay' stamp='20020910T23:08:25'/>"
+                     "<delay xmlns='urn:xmpp:delay' from='s.example' stamp='2002-09-10T23:41:07Z'/></message>");
+    cr_assert_eq(s->delay, t2);
+    cr_assert_str_eq(s->delay_from, "s.example");
+    es_rx_stanza_free(s);
+    /* An unreadable stamp is no stamp. */
+    s = read_ok(ctx, "<message from='b@x/r'><thread>t</thread>" C_OK
+                     "<delay xmlns='urn:xmpp:delay' stamp='yesterday'/></message>");
+    cr_assert_not(s->has_delay);
+    cr_assert_eq(s->valid, ESESSION_OK);
+    es_rx_stanza_free(s);
+    s = read_ok(ctx, "<message from='b@x/r'><thread>t</thread>" C_OK
+                     "<x xmlns='jabber:x:delay' stamp='2002091T23:08:25'/></message>");
+    cr_assert_not(s->has_delay);
+    es_rx_stanza_free(s);
+    esession_ctx_free(ctx);
+}
+
+/* ---- content ------------------------------------------------------------ */
+
+static es_rx_content content_of(esession_ctx *ctx, const char *m, esession_status want)
+{
+    es_rx_content c;
+    memset(&c, 0xa5, sizeof c);
+    cr_assert_eq(es_rx_content_read(ctx, (const uint8_t *)m, strlen(m), &c), want, "%s", m);
+    return c;
+}
+
+#define TERM "<feature xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:xmpp:ssn</value></field><field var='terminate'><value>1</value></field></x></feature>"
+#define SHIM(t) "<headers xmlns='http://jabber.org/protocol/shim'><header name='Created'>" t "</header></headers>"
+
+Test(receiver, content_profiles_created_and_termination)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR), ESESSION_OK);
+    es_rx_content c = content_of(ctx, "", ESESSION_OK);
+    cr_assert_eq(c.profile, 0);
+    cr_assert_not(c.terminate);
+    c = content_of(ctx, "<body>hi</body><subject>s</subject>" SHIM("2026-11-30T10:00:00Z"), ESESSION_OK);
+    cr_assert_eq(c.profile, ESESSION_PROFILE_IM);
+    cr_assert(c.has_created);
+    c = content_of(ctx, "<x xmlns='jabber:x:data' type='form'/>", ESESSION_OK);
+    cr_assert_eq(c.profile, ESESSION_PROFILE_DATAFORMS);
+    c = content_of(ctx, "<composing xmlns='http://jabber.org/protocol/chatstates'/>", ESESSION_OK);
+    cr_assert_eq(c.profile, ESESSION_PROFILE_CHATSTATES);
+    c = content_of(ctx, "<html xmlns='http://jabber.org/protocol/xhtml-im'/><data xmlns='urn:x'/>", ESESSION_OK);
+    cr_assert_eq(c.profile, ESESSION_PROFILE_IM | ESESSION_PROFILE_OTHER);
+    c = content_of(ctx, "<body xmlns='urn:not-client'>x</body>", ESESSION_OK);
+    cr_assert_eq(c.profile, ESESSION_PROFILE_OTHER);
+    /* Metadata only: no profile. */
+    c = content_of(ctx, SHIM("2026-11-30T10:00:00+02:00") "<amp xmlns='http://jabber.org/protocol/amp'/>", ESESSION_OK);
+    cr_assert_eq(c.profile, 0);
+    cr_assert(c.has_created);
+    int64_t t;
+    cr_assert_eq(es_datetime_parse("2026-11-30T08:00:00Z", 20, &t, NULL), ESESSION_OK);
+    cr_assert_eq(c.created, t);
+    /* Two Created headers, or an unreadable one: none. */
+    c = content_of(ctx, "<body>x</body>" SHIM("2026-11-30T10:00:00Z") SHIM("2026-11-30T11:00:00Z"), ESESSION_OK);
+    cr_assert_not(c.has_created);
+    c = content_of(ctx, "<body>x</body>" SHIM("tomorrow"), ESESSION_OK);
+    cr_assert_not(c.has_created);
+    /* Termination: that form alone (metadata aside). */
+    c = content_of(ctx, TERM, ESESSION_OK);
+    cr_assert(c.terminate);
+    c = content_of(ctx, TERM SHIM("2026-11-30T10:00:00Z"), ESESSION_OK);
+    cr_assert(c.terminate);
+    c = content_of(ctx, TERM "<body>x</body>", ESESSION_OK);
+    cr_assert_not(c.terminate);
+    c = content_of(ctx, "<feature xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:xmpp:ssn</value></field><field var='terminate'><value>0</value></field></x></feature>", ESESSION_OK);
+    cr_assert_not(c.terminate);
+    /* Not a sequence of elements. */
+    (void)content_of(ctx, "<body>x", ESESSION_ERR_MALFORMED);
+    (void)content_of(ctx, "text<body/>", ESESSION_ERR_MALFORMED);
+    (void)content_of(ctx, "<?xml version='1.0'?><body/>", ESESSION_ERR_MALFORMED);
+    cr_assert_null(strstr(esession_ctx_error_detail(ctx), "body"), "detail quotes the content");
+    esession_ctx_free(ctx);
+}
+
+/* ---- bookkeeping ------------------------------------------------------- */
+
+Test(receiver, ranges_merge_and_the_gap_limit)
+{
+    es_rx_core c;
+    memset(&c, 0, sizeof c);
+    es_rx_range_add(&c, 0, 10);
+    es_rx_range_add(&c, 20, 30);
+    es_rx_range_add(&c, 10, 20); /* fills the gap exactly */
+    cr_assert_eq(c.n_ranges, 1);
+    cr_assert_eq(c.ranges[0].hi, 30);
+    es_rx_range_add(&c, 40, 50);
+    es_rx_range_add(&c, 35, 36);
+    cr_assert_eq(c.n_ranges, 3);
+    cr_assert_eq(es_rx_next(&c), 50);
+    es_rx_range_add(&c, 25, 45); /* overlaps two */
+    cr_assert_eq(c.n_ranges, 1);
+    cr_assert_eq(c.ranges[0].lo, 0);
+    cr_assert_eq(c.ranges[0].hi, 50);
+    es_rx_range_add(&c, 5, 5); /* empty: nothing */
+    cr_assert_eq(c.n_ranges, 1);
+    /* Beyond ES_RX_GAPS_MAX gaps the lowest gap is given up. */
+    for (uint64_t k = 1; k <= ES_RX_GAPS_MAX + 3; k++)
+        es_rx_range_add(&c, 50 + 10 * k, 55 + 10 * k);
+    cr_assert_eq(c.n_ranges, ES_RX_RANGES_MAX);
+    cr_assert_eq(c.ranges[0].lo, 0);
+    cr_assert_eq(c.ranges[0].hi, 55 + 10 * 3);
+    for (size_t i = 1; i < c.n_ranges; i++)
+        cr_assert_lt(c.ranges[i - 1].hi, c.ranges[i].lo);
+}
+
+Test(receiver, at_most_seventeen_epochs)
+{
+    es_rx_core c;
+    es_rx_epoch e[ES_RX_EPOCHS_MAX + 2], *dropped = NULL;
+    memset(&c, 0, sizeof c);
+    memset(e, 0, sizeof e);
+    for (size_t i = 0; i < ES_RX_EPOCHS_MAX; i++) {
+        e[i].start = 100 * (i + 1);
+        es_rx_epoch_add(&c, &e[i], &dropped);
+        cr_assert_null(dropped);
+    }
+    uint64_t gen = c.epoch_gen;
+    e[ES_RX_EPOCHS_MAX].start = 50; /* older than everything kept */
+    es_rx_epoch_add(&c, &e[ES_RX_EPOCHS_MAX], &dropped);
+    cr_assert_eq(dropped, &e[ES_RX_EPOCHS_MAX]);
+    cr_assert_eq(c.epoch_gen, gen);
+    e[ES_RX_EPOCHS_MAX + 1].start = 10000;
+    es_rx_epoch_add(&c, &e[ES_RX_EPOCHS_MAX + 1], &dropped);
+    cr_assert_eq(dropped, &e[0], "the oldest epoch goes");
+    cr_assert_eq(c.n_epochs, ES_RX_EPOCHS_MAX);
+    cr_assert_eq(c.epochs[0], &e[1]);
+    cr_assert_eq(c.epochs[ES_RX_EPOCHS_MAX - 1], &e[ES_RX_EPOCHS_MAX + 1]);
+    cr_assert_neq(c.epoch_gen, gen);
+}
+
+Test(receiver, remembered_a_macs_are_bounded)
+{
+    es_suite suite = {ES_HASH_SHA256, ES_CIPHER_AES128_CTR};
+    es_rx_session *s = NULL;
+    uint8_t n_a[16] = {1}, mac[32], saved[32];
+    cr_assert_eq(es_rx_session_new(n_a, sizeof n_a, "b@x", "t", suite, 14, &s), ESESSION_OK);
+    for (uint32_t i = 0; i < ES_RX_MACS_MAX + 5; i++) {
+        memset(mac, 0, sizeof mac);
+        memcpy(mac, &i, sizeof i);
+        es_rx_core before = s->core;
+        es_rx_mac_add(s, mac, sizeof mac, saved);
+        if (i == 7) { /* and undone */
+            s->core = before;
+            es_rx_mac_undo(s, &before, saved);
+            cr_assert_not(es_rx_mac_seen(s, mac, sizeof mac));
+            es_rx_mac_add(s, mac, sizeof mac, saved);
+        }
+    }
+    cr_assert_eq(s->core.n_macs, ES_RX_MACS_MAX);
+    uint32_t oldest = 4, kept = 5, last = ES_RX_MACS_MAX + 4;
+    memset(mac, 0, sizeof mac);
+    memcpy(mac, &oldest, sizeof oldest);
+    cr_assert_not(es_rx_mac_seen(s, mac, sizeof mac), "the oldest are forgotten");
+    memcpy(mac, &kept, sizeof kept);
+    cr_assert(es_rx_mac_seen(s, mac, sizeof mac));
+    memcpy(mac, &last, sizeof last);
+    cr_assert(es_rx_mac_seen(s, mac, sizeof mac));
+    cr_assert_not(es_rx_mac_seen(s, mac, 31), "another length never matches");
+    es_rx_session_free(s);
+}
+
+/* ---- the stored record --------------------------------------------------- */
+
+Test(receiver, record_decoding_is_strict)
+{
+    fx f;
+    fx_open(&f, ORD, 0);
+    expect_message(feed(&f, 17, 0, 0), plaintext(&f, 17, 0));
+    expect_message(feed(&f, 17, 1, 1), plaintext(&f, 17, 1)); /* re-keys */
+    expect_message(feed(&f, 15, 0, 2), plaintext(&f, 15, 0));
+    expect_kind(feed(&f, 15, 1, 3), ESESSION_RESULT_HELD);
+    cr_assert_eq(es_ks_blob_count(f.ks, ES_RX_BLOB_PREFIX), 2);
+    size_t epochs = 0, held = 0, macs = 0;
+    es_rx_session *s = NULL;
+    for (size_t i = 0; i < 2; i++) {
+        const char *nm = es_ks_blob_name_at(f.ks, ES_RX_BLOB_PREFIX, i);
+        esession_buf bb = {NULL, 0, 0};
+        cr_assert_eq(es_ks_blob_get(f.ks, nm, &bb), ESESSION_OK);
+        cr_assert_eq(es_rx_state_load(f.ctx, nm, (const uint8_t *)bb.data, bb.len, &s), ESESSION_OK);
+        epochs += s->core.n_epochs;
+        held += s->core.n_held;
+        macs += s->core.n_macs;
+        es_rx_session_free(s);
+        esession_buf_free(&bb);
+    }
+    cr_assert_eq(epochs, 3);
+    cr_assert_eq(held, 1);
+    cr_assert_eq(macs, 3);
+    const char *name = es_ks_blob_name_at(f.ks, ES_RX_BLOB_PREFIX, 0);
+    esession_buf b = {NULL, 0, 0};
+    cr_assert_eq(es_ks_blob_get(f.ks, name, &b), ESESSION_OK);
+    /* Every truncation, and any octet more, is corrupt. */
+    for (size_t n = 0; n < b.len; n++) {
+        s = NULL;
+        cr_assert_eq(es_rx_state_load(f.ctx, name, (const uint8_t *)b.data, n, &s), ESESSION_ERR_CORRUPT,
+                     "truncated to %zu", n);
+        cr_assert_null(s);
+    }
+    uint8_t *longer = malloc(b.len + 1);
+    memcpy(longer, b.data, b.len);
+    longer[b.len] = 0;
+    cr_assert_eq(es_rx_state_load(f.ctx, name, longer, b.len + 1, &s), ESESSION_ERR_CORRUPT);
+    /* Under another name, or with another version. */
+    cr_assert_eq(es_rx_state_load(f.ctx, "alice/session/x", (const uint8_t *)b.data, b.len, &s),
+                 ESESSION_ERR_CORRUPT);
+    longer[4] = 2;
+    cr_assert_eq(es_rx_state_load(f.ctx, name, longer, b.len, &s), ESESSION_ERR_CORRUPT);
+    free(longer);
+    esession_buf_free(&b);
+    fx_close(&f);
+}
+
+Test(receiver, long_names_are_hashed)
+{
+    es_suite suite = {ES_HASH_SHA256, ES_CIPHER_AES128_CTR};
+    uint8_t n_a[64];
+    char thread[300];
+    memset(n_a, 0xab, sizeof n_a);
+    memset(thread, 'z', sizeof thread - 1);
+    thread[sizeof thread - 1] = '\0';
+    es_rx_session *s = NULL;
+    cr_assert_eq(es_rx_session_new(n_a, sizeof n_a, "bob@example.com", "short", suite, 14, &s), ESESSION_OK);
+    cr_assert_eq(es_rx_state_name(s), ESESSION_OK);
+    cr_assert_not_null(strstr(s->name, "/bob@example.com/short"));
+    cr_assert_eq(strncmp(s->name, ES_RX_BLOB_PREFIX "abab", strlen(ES_RX_BLOB_PREFIX) + 4), 0);
+    es_rx_session_free(s);
+    cr_assert_eq(es_rx_session_new(n_a, sizeof n_a, "bob@example.com", thread, suite, 14, &s), ESESSION_OK);
+    cr_assert_eq(es_rx_state_name(s), ESESSION_OK);
+    cr_assert_leq(strlen(s->name), ES_BLOB_NAME_MAX);
+    cr_assert_not_null(strstr(s->name, "/#"));
+    es_rx_session_free(s);
+}
