@@ -380,6 +380,23 @@ esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks);
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_purge_expired(esession_ctx *ctx, esession_keystore *ks, size_t *removed);
 
+/* The option sets held in a keystore, for listing. */
+typedef struct esession_optset_info {
+    uint8_t nonce[64];      /* N_A */
+    size_t nonce_len;
+    int64_t created;
+    int64_t expires;
+    int withdrawn;          /* withdrawn by esession_online, queue not yet done */
+    int secrets_destroyed;  /* its exponents are gone: no new session can open */
+    size_t n_groups;
+    int groups[8];
+    size_t sessions;        /* sessions accepted: entries of its replay memory */
+} esession_optset_info;
+
+ESESSION_EXPORT size_t esession_optset_count(const esession_keystore *ks);
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_optset_at(const esession_keystore *ks, size_t index, esession_optset_info *out);
+
 /* ------------------------------------------------------------------ */
 /* Alice, back online: open what Bob sent (PROFILE §10, §11).           */
 

@@ -250,6 +250,32 @@ esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esessi
     return ESESSION_OK;
 }
 
+/* The withdrawn list: nonces one after another, each preceded by its
+ * length. Calls fn for each; ESESSION_ERR_CORRUPT if the list is damaged. */
+static esession_status each_withdrawn(esession_ctx *ctx, const esession_buf *list,
+                                      esession_status (*fn)(void *, const uint8_t *, size_t),
+                                      void *arg)
+{
+    const uint8_t *p = (const uint8_t *)list->data;
+    size_t i = 0;
+    esession_status rc = ESESSION_OK;
+    while (rc == ESESSION_OK && i < list->len) {
+        size_t nl = p[i++];
+        if (nl > list->len - i)
+            return es_fail(ctx, ESESSION_ERR_CORRUPT, "withdrawn option set list is damaged");
+        rc = fn(arg, p + i, nl);
+        i += nl;
+    }
+    return rc;
+}
+
+static esession_status destroy_one(void *arg, const uint8_t *nonce, size_t len)
+{
+    esession_status st = es_ks_optset_destroy_secrets(arg, nonce, len);
+    /* A set purged meanwhile is fine. */
+    return st == ESESSION_ERR_UNKNOWN_OPTIONS ? ESESSION_OK : st;
+}
+
 esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks)
 {
     if (ctx == NULL || ks == NULL)
@@ -261,22 +287,64 @@ esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore
         return ESESSION_OK; /* nothing was withdrawn */
     if (rc != ESESSION_OK)
         return rc;
-    const uint8_t *p = (const uint8_t *)list.data;
-    size_t i = 0;
-    while (rc == ESESSION_OK && i < list.len) {
-        size_t nl = p[i++];
-        if (nl > list.len - i) {
-            rc = es_fail(ctx, ESESSION_ERR_CORRUPT, "retired option set list is damaged");
-            break;
-        }
-        esession_status st = es_ks_optset_destroy_secrets(ks, p + i, nl);
-        if (st != ESESSION_OK && st != ESESSION_ERR_UNKNOWN_OPTIONS)
-            rc = st; /* a set purged meanwhile is fine */
-        i += nl;
-    }
+    rc = each_withdrawn(ctx, &list, destroy_one, ks);
     if (rc == ESESSION_OK)
         rc = es_ks_blob_delete(ks, RETIRED_BLOB);
     esession_buf_free(&list);
+    return rc;
+}
+
+typedef struct find_arg {
+    const uint8_t *nonce;
+    size_t len;
+    int found;
+} find_arg;
+
+static esession_status match_one(void *arg, const uint8_t *nonce, size_t len)
+{
+    find_arg *f = arg;
+    if (len == f->len && memcmp(nonce, f->nonce, len) == 0)
+        f->found = 1;
+    return ESESSION_OK;
+}
+
+size_t esession_optset_count(const esession_keystore *ks)
+{
+    return ks != NULL ? es_ks_optset_count(ks) : 0;
+}
+
+esession_status esession_optset_at(const esession_keystore *ks, size_t index,
+                                   esession_optset_info *out)
+{
+    if (ks == NULL || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    const es_optset *set = es_ks_optset_at(ks, index);
+    if (set == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_optset_info info;
+    memset(&info, 0, sizeof info);
+    memcpy(info.nonce, set->nonce, set->nonce_len);
+    info.nonce_len = set->nonce_len;
+    info.created = set->created;
+    info.expires = set->expires;
+    info.secrets_destroyed = set->secrets_destroyed;
+    info.n_groups = set->n_groups;
+    for (size_t i = 0; i < set->n_groups && i < ES_ARRAY_LEN(info.groups); i++)
+        info.groups[i] = set->groups[i];
+    info.sessions = set->n_replay;
+
+    esession_buf list = {0};
+    esession_status rc = es_ks_blob_get(ks, RETIRED_BLOB, &list);
+    if (rc == ESESSION_OK) {
+        find_arg f = {set->nonce, set->nonce_len, 0};
+        rc = each_withdrawn(es_ks_ctx(ks), &list, match_one, &f);
+        info.withdrawn = f.found && !set->secrets_destroyed;
+        esession_buf_free(&list);
+    } else if (rc == ESESSION_ERR_NO_SESSION) {
+        rc = ESESSION_OK;
+    }
+    if (rc == ESESSION_OK)
+        *out = info;
     return rc;
 }
 

@@ -234,3 +234,38 @@ Test(publish, expired_sets_are_purged_with_an_event)
     esession_publication_free(&p);
     teardown(&f);
 }
+
+Test(publish, option_sets_are_listed_with_their_state)
+{
+    fixture f;
+    setup(&f, 1);
+    cr_assert_eq(esession_optset_count(f.ks), 0);
+    esession_optset_info info;
+    cr_assert_eq(esession_optset_at(f.ks, 0, &info), ESESSION_ERR_INVALID_ARGUMENT);
+    esession_publication p;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, NULL, &p), ESESSION_OK);
+    cr_assert_eq(esession_optset_count(f.ks), 1);
+    cr_assert_eq(esession_optset_at(f.ks, 0, &info), ESESSION_OK);
+    cr_assert_eq(info.nonce_len, p.nonce_len);
+    cr_assert_eq(memcmp(info.nonce, p.nonce, p.nonce_len), 0);
+    cr_assert_eq(info.created, clock_now);
+    cr_assert_eq(info.expires, p.expires);
+    cr_assert_eq(info.n_groups, 3);
+    cr_assert_eq(info.groups[2], 16);
+    cr_assert_eq(info.withdrawn, 0);
+    cr_assert_eq(info.secrets_destroyed, 0);
+    cr_assert_eq(info.sessions, 0);
+
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_online(f.ctx, f.ks, &iq, id), ESESSION_OK);
+    cr_assert_eq(esession_optset_at(f.ks, 0, &info), ESESSION_OK);
+    cr_assert_eq(info.withdrawn, 1);
+    cr_assert_eq(esession_offline_queue_done(f.ctx, f.ks), ESESSION_OK);
+    cr_assert_eq(esession_optset_at(f.ks, 0, &info), ESESSION_OK);
+    cr_assert_eq(info.withdrawn, 0);
+    cr_assert_eq(info.secrets_destroyed, 1);
+    esession_buf_free(&iq);
+    esession_publication_free(&p);
+    teardown(&f);
+}

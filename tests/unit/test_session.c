@@ -217,6 +217,12 @@ Test(session, replay_rejected_after_reopen)
     esession_sender_free(s);
     alice_opens(&w, &t);
 
+    /* The accepted session is in the option set's replay memory. */
+    esession_optset_info info;
+    cr_assert_eq(esession_optset_count(w.alice.ks), 1);
+    cr_assert_eq(esession_optset_at(w.alice.ks, 0, &info), ESESSION_OK);
+    cr_assert_eq(info.sessions, 1);
+
     esession_keystore_close(w.alice.ks);
     w.alice.ks = kt_open(w.alice.ctx, w.alice.path);
     esession_receiver *r = NULL;
