@@ -80,7 +80,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: FORCE all lib test test-run demo demo-run deps ensure-deps install uninstall \
+.PHONY: FORCE bench all lib test test-run demo demo-run deps ensure-deps install uninstall \
         clean unit vectors asan valgrind tests-build
 
 all: lib $(HARNESS) $(CLI)
@@ -182,6 +182,14 @@ install-check: lib
 	  echo "install-check: a program built with pkg-config --cflags --libs esession runs"
 	@if nm -D --defined-only $(SHARED_LIB) | awk '$$2 == "T" {print $$3}' | grep -v '^esession_'; then \
 	  echo "install-check: the symbols above are exported but not public API"; exit 1; fi
+
+# ---- benchmarks (not part of make test: no timing assertions) ----------
+
+$(BUILD)/esession-bench: $(BUILD)/obj/bench/bench.o $(STATIC_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(PC_LIBS)
+
+bench: $(BUILD)/esession-bench
+	$(BUILD)/esession-bench $(BENCH_MESSAGES)
 
 # ---- demo ---------------------------------------------------------------
 
