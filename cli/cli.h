@@ -226,28 +226,12 @@ int xs_find(const char *text, const xs_elem *parent, const char *local, xs_elem 
  * five predefined entities; 1 if found. */
 int xs_attr(const char *text, const xs_elem *e, const char *name, char *out, size_t n);
 
-/* ---- the option set ledger (ledger.c) */
-typedef struct ledger_entry {
-    char node[16];       /* "presence" or "open" */
-    char nonce[96];      /* base64 N_A */
-    int64_t created;
-    int64_t expires;
-    char state[16];      /* offered, withdrawn, destroyed */
-    unsigned long sessions;
-    unsigned long replays;
-} ledger_entry;
-
-typedef struct ledger {
-    ledger_entry *e;
-    size_t n;
-    size_t cap;
-} ledger;
-
-int ledger_load(cli *c, ledger *l);
-int ledger_save(cli *c, const ledger *l);
-int ledger_add(ledger *l, const ledger_entry *e);
-ledger_entry *ledger_find(ledger *l, const char *nonce);
-void ledger_free(ledger *l);
+/* ---- option sets (cmd_offline.c), read through the public listing */
+/* "offered", "withdrawn" or "destroyed" (its exponents are gone). */
+const char *cli_optset_state(const esession_optset_info *info);
+/* All option sets of the open keystore of c, in *out (free() it); *n may
+ * be 0 (then *out is NULL). On failure the message is printed. */
+int cli_optsets_read(cli *c, esession_optset_info **out, size_t *n);
 
 /* 'purge --withdrawn' on the open keystore of c (for 'open --done'). */
 int cli_queue_done(cli *c);

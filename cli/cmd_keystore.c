@@ -239,22 +239,24 @@ int cmd_status(int argc, char **argv)
         if (esession_trust_at(c.ks, i, &e) == ESESSION_OK && e.verified)
             nverified++;
     }
-    ledger l = {0};
-    if ((rc = ledger_load(&c, &l)) != CLI_OK)
+    esession_optset_info *sets;
+    size_t nsets;
+    if ((rc = cli_optsets_read(&c, &sets, &nsets)) != CLI_OK)
         return cli_end(&c, rc);
     size_t offered = 0, withdrawn = 0, destroyed = 0, expired = 0;
     int64_t now = cli_now();
-    for (size_t i = 0; i < l.n; i++) {
-        if (l.e[i].expires < now)
+    for (size_t i = 0; i < nsets; i++) {
+        const char *state = cli_optset_state(&sets[i]);
+        if (sets[i].expires < now)
             expired++;
-        if (strcmp(l.e[i].state, "offered") == 0)
+        if (strcmp(state, "offered") == 0)
             offered++;
-        else if (strcmp(l.e[i].state, "withdrawn") == 0)
+        else if (strcmp(state, "withdrawn") == 0)
             withdrawn++;
         else
             destroyed++;
     }
-    ledger_free(&l);
+    free(sets);
     if (c.json) {
         int first = 1;
         printf("{");

@@ -30,7 +30,7 @@ static const char publish_usage[] =
     "                          the node of presence subscribers\n"
     "  --allow-weak-groups     allow groups 1, 2 and 5 (below 2048 bits)\n"
     "  --create, --no-create   print the node creation IQ or not (default: only when\n"
-    "                          nothing was published to the node before)\n" KS_OPTS
+    "                          the keystore holds no option set yet)\n" KS_OPTS
     "  --json                  one JSON object: IQs, their ids, nonce, expiry\n";
 
 static const char online_usage[] =
@@ -42,11 +42,9 @@ static const char online_usage[] =
 
 static const char optsets_usage[] =
     "Usage: esessionctl optsets [-k PATH] [--json]\n"
-    "List the option sets published with this keystore: nonce, node, expiry, state\n"
-    "(offered, withdrawn, destroyed), sessions accepted and replays refused.\n"
-    "Read from KEYSTORE.optsets; no passphrase needed (the passphrase options are\n"
-    "accepted and not used).\n"
-    "  -k, --keystore PATH     the keystore (default: $ESESSION_KEYSTORE)\n"
+    "List the option sets the keystore holds: nonce, expiry, state (offered,\n"
+    "withdrawn, destroyed), groups, and the sessions accepted under each (the\n"
+    "entries of its replay memory, kept until it expires).\n" KS_OPTS
     "  --json                  a JSON array\n";
 
 static const char purge_usage[] =
@@ -199,6 +197,14 @@ static int parse(cli *c, int argc, char **argv, const cli_optdef *defs, pub_opts
     return CLI_OK;
 }
 
+/* N_A in base64 (96 octets hold the largest, 64 octets), as published. */
+#define NONCE_TEXT 96
+static void nonce_text(const uint8_t *nonce, size_t len, size_t cap, char out[NONCE_TEXT])
+{
+    sodium_bin2base64(out, NONCE_TEXT, nonce, len <= cap ? len : cap,
+                      sodium_base64_VARIANT_ORIGINAL);
+}
+
 static void print_iq_json(FILE *f, int *first, const char *key, const esession_buf *iq)
 {
     json_key(f, first, key);
@@ -234,21 +240,16 @@ int cmd_publish(int argc, char **argv)
         return rc;
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
-    ledger l;
-    if ((rc = ledger_load(&c, &l)) != CLI_OK)
-        return cli_end(&c, rc);
     const char *node = o.po.open_node ? "open" : "presence";
-    if (o.create < 0) {
-        o.create = 1;
-        for (size_t i = 0; i < l.n; i++)
-            if (strcmp(l.e[i].node, node) == 0)
-                o.create = 0;
-    }
+    /* The keystore does not record nodes: an empty one has never published
+     * (or every set has expired since, and creating the node again is
+     * harmless). */
+    if (o.create < 0)
+        o.create = esession_optset_count(c.ks) == 0;
     esession_publication pub;
     memset(&pub, 0, sizeof pub);
     esession_status st = esession_publish(c.ctx, c.ks, &o.po, &pub);
     if (st != ESESSION_OK) {
-        ledger_free(&l);
         if (st == ESESSION_ERR_STATE)
             cli_err(&c, "cannot publish: %s (create a key with 'esessionctl genkey')",
                     esession_ctx_error_detail(c.ctx));
@@ -256,20 +257,9 @@ int cmd_publish(int argc, char **argv)
             rc = cli_fail(&c, st, "cannot publish");
         return cli_end(&c, st == ESESSION_ERR_STATE ? CLI_EXIT_CONFLICT : rc);
     }
-    ledger_entry e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.node, sizeof e.node, "%s", node);
-    sodium_bin2base64(e.nonce, sizeof e.nonce, pub.nonce, pub.nonce_len,
-                      sodium_base64_VARIANT_ORIGINAL);
-    e.created = cli_now();
-    e.expires = pub.expires;
-    snprintf(e.state, sizeof e.state, "offered");
-    /* The set is stored and must be published: a ledger failure only
-     * means 'optsets' will not list it. */
-    if (ledger_add(&l, &e) != 0 || ledger_save(&c, &l) != CLI_OK)
-        cli_warn(&c, "the option set is stored but 'optsets' will not list it");
-    ledger_free(&l);
-    if (rc == CLI_OK && c.json) {
+    if (c.json) {
+        char nonce[NONCE_TEXT];
+        nonce_text(pub.nonce, pub.nonce_len, sizeof pub.nonce, nonce);
         int first = 1;
         char when[40];
         cli_time_text(pub.expires, when, sizeof when);
@@ -285,34 +275,17 @@ int cmd_publish(int argc, char **argv)
         json_key(stdout, &first, "node");
         json_str(stdout, node);
         json_key(stdout, &first, "nonce");
-        json_str(stdout, e.nonce);
+        json_str(stdout, nonce);
         json_key(stdout, &first, "expires");
         json_str(stdout, when);
         printf("}\n");
-    } else if (rc == CLI_OK) {
+    } else {
         if (o.create)
             printf("%s\n", pub.create_iq.data);
         printf("%s\n", pub.publish_iq.data);
     }
     esession_publication_free(&pub);
     return cli_end(&c, rc);
-}
-
-/* Ledger bookkeeping after the library has acted. */
-static void ledger_drop_expired(ledger *l, int64_t now)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (l->e[i].expires >= now)
-            l->e[k++] = l->e[i];
-    l->n = k;
-}
-
-static void ledger_set_state(ledger *l, const char *from, const char *to)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->e[i].state, from) == 0)
-            snprintf(l->e[i].state, sizeof l->e[i].state, "%s", to);
 }
 
 int cmd_online(int argc, char **argv)
@@ -339,13 +312,6 @@ int cmd_online(int argc, char **argv)
     st = esession_purge_expired(c.ctx, c.ks, &removed);
     if (st != ESESSION_OK)
         rc = cli_fail(&c, st, "cannot destroy the expired option sets");
-    ledger l;
-    if (rc == CLI_OK && (rc = ledger_load(&c, &l)) == CLI_OK) {
-        ledger_drop_expired(&l, cli_now());
-        ledger_set_state(&l, "offered", "withdrawn");
-        rc = ledger_save(&c, &l);
-        ledger_free(&l);
-    }
     if (c.json) {
         int first = 1;
         printf("{");
@@ -374,10 +340,83 @@ static void remaining(int64_t secs, char *out, size_t n)
         snprintf(out, n, "%lldm%02llds left", (long long)(secs / 60), (long long)(secs % 60));
 }
 
+const char *cli_optset_state(const esession_optset_info *info)
+{
+    if (info->secrets_destroyed)
+        return "destroyed";
+    return info->withdrawn ? "withdrawn" : "offered";
+}
+
+int cli_optsets_read(cli *c, esession_optset_info **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t count = esession_optset_count(c->ks);
+    if (count == 0)
+        return CLI_OK;
+    esession_optset_info *v = calloc(count, sizeof *v);
+    if (v == NULL) {
+        cli_err(c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        esession_status st = esession_optset_at(c->ks, i, &v[i]);
+        if (st != ESESSION_OK) {
+            free(v);
+            return cli_fail(c, st, "cannot read the option sets");
+        }
+    }
+    *out = v;
+    *n = count;
+    return CLI_OK;
+}
+
+/* "14,15,16" */
+static void groups_text(const esession_optset_info *info, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < info->n_groups && i < sizeof info->groups / sizeof info->groups[0]; i++) {
+        size_t k = strlen(out);
+        snprintf(out + k, n - k, "%s%d", k ? "," : "", info->groups[i]);
+    }
+}
+
+static void optset_json(const esession_optset_info *e, int64_t now)
+{
+    char nonce[NONCE_TEXT], created[40], expires[40];
+    int first = 1;
+    nonce_text(e->nonce, e->nonce_len, sizeof e->nonce, nonce);
+    cli_time_text(e->created, created, sizeof created);
+    cli_time_text(e->expires, expires, sizeof expires);
+    printf("{");
+    json_key(stdout, &first, "nonce");
+    json_str(stdout, nonce);
+    json_key(stdout, &first, "created");
+    json_str(stdout, created);
+    json_key(stdout, &first, "expires");
+    json_str(stdout, expires);
+    printf(",\"expired\":%s", e->expires < now ? "true" : "false");
+    json_key(stdout, &first, "state");
+    json_str(stdout, cli_optset_state(e));
+    printf(",\"groups\":[");
+    for (size_t i = 0; i < e->n_groups && i < sizeof e->groups / sizeof e->groups[0]; i++)
+        printf("%s%d", i ? "," : "", e->groups[i]);
+    printf("],\"sessions\":%zu}", e->sessions);
+}
+
+static void optset_text(const esession_optset_info *e, int64_t now)
+{
+    char nonce[NONCE_TEXT], expires[40], left[40], groups[64];
+    nonce_text(e->nonce, e->nonce_len, sizeof e->nonce, nonce);
+    cli_time_text(e->expires, expires, sizeof expires);
+    remaining(e->expires - now, left, sizeof left);
+    groups_text(e, groups, sizeof groups);
+    printf("%.12s…  %-9s  expires %s (%s)  groups %s  sessions %zu\n", nonce,
+           cli_optset_state(e), expires, left, groups, e->sessions);
+}
+
 int cmd_optsets(int argc, char **argv)
 {
-    /* The passphrase options are accepted (and unused) so that one set of
-     * options works for every command. */
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
     cli c;
@@ -389,41 +428,26 @@ int cmd_optsets(int argc, char **argv)
         return cli_help(&c);
     if (rc != CLI_OK)
         return rc;
-    ledger l;
-    if ((rc = ledger_load(&c, &l)) != CLI_OK)
+    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+        return cli_end(&c, rc);
+    esession_optset_info *sets;
+    size_t n;
+    if ((rc = cli_optsets_read(&c, &sets, &n)) != CLI_OK)
         return cli_end(&c, rc);
     int64_t now = cli_now();
     if (c.json)
         printf("[");
-    for (size_t i = 0; i < l.n; i++) {
-        const ledger_entry *e = &l.e[i];
-        char created[40], expires[40], left[40];
-        cli_time_text(e->created, created, sizeof created);
-        cli_time_text(e->expires, expires, sizeof expires);
+    for (size_t i = 0; i < n; i++) {
         if (c.json) {
-            int first = 1;
-            printf("%s{", i ? "," : "");
-            json_key(stdout, &first, "nonce");
-            json_str(stdout, e->nonce);
-            json_key(stdout, &first, "node");
-            json_str(stdout, e->node);
-            json_key(stdout, &first, "created");
-            json_str(stdout, created);
-            json_key(stdout, &first, "expires");
-            json_str(stdout, expires);
-            printf(",\"expired\":%s", e->expires < now ? "true" : "false");
-            json_key(stdout, &first, "state");
-            json_str(stdout, e->state);
-            printf(",\"sessions\":%lu,\"replays\":%lu}", e->sessions, e->replays);
+            printf("%s", i ? "," : "");
+            optset_json(&sets[i], now);
         } else {
-            remaining(e->expires - now, left, sizeof left);
-            printf("%.12s…  %-8s  expires %s (%s)  %-9s  sessions %lu  replays %lu\n", e->nonce,
-                   e->node, expires, left, e->state, e->sessions, e->replays);
+            optset_text(&sets[i], now);
         }
     }
     if (c.json)
         printf("]\n");
-    ledger_free(&l);
+    free(sets);
     return cli_end(&c, CLI_OK);
 }
 
@@ -452,15 +476,7 @@ int cmd_purge(int argc, char **argv)
         if (st != ESESSION_OK)
             return cli_end(&c, cli_fail(&c, st, "cannot destroy the withdrawn option sets"));
     }
-    ledger l;
-    if ((rc = ledger_load(&c, &l)) == CLI_OK) {
-        ledger_drop_expired(&l, cli_now());
-        if (o.withdrawn)
-            ledger_set_state(&l, "withdrawn", "destroyed");
-        rc = ledger_save(&c, &l);
-        ledger_free(&l);
-    }
-    return cli_end(&c, rc);
+    return cli_end(&c, CLI_OK);
 }
 
 int cli_queue_done(cli *c)
@@ -468,12 +484,5 @@ int cli_queue_done(cli *c)
     esession_status st = esession_offline_queue_done(c->ctx, c->ks);
     if (st != ESESSION_OK)
         return cli_fail(c, st, "cannot destroy the withdrawn option sets");
-    ledger l;
-    int rc = ledger_load(c, &l);
-    if (rc == CLI_OK) {
-        ledger_set_state(&l, "withdrawn", "destroyed");
-        rc = ledger_save(c, &l);
-        ledger_free(&l);
-    }
-    return rc;
+    return CLI_OK;
 }

@@ -2,7 +2,6 @@
 /* Alice's side (XEP-0187 §3.4, §6): open received stanzas. */
 #include "cli.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +25,6 @@ enum { O_DONE = 1 };
 
 typedef struct stanza_info {
     char source[300];
-    char nonce[96]; /* base64 N_A of an init stanza, else "" */
     int final;      /* last result kind seen for this stanza */
 } stanza_info;
 
@@ -36,8 +34,6 @@ typedef struct open_run {
     size_t n;
     int first_json;
     int rc;          /* exit code of the first failure */
-    ledger l;
-    int ledger_ok;
 } open_run;
 
 static const char *kind_word(esession_result_kind k)
@@ -67,35 +63,6 @@ static void profile_words(unsigned p, char *out, size_t n)
     }
     if (out[0] == '\0')
         snprintf(out, n, "none");
-}
-
-/* The N_A an init stanza names (its <field var='nonce'>), canonical base64. */
-static void init_nonce(const char *text, const xs_elem *msg, char *out, size_t n)
-{
-    xs_elem init, x, field, value;
-    out[0] = '\0';
-    if (!xs_find(text, msg, "init", &init) || !xs_find(text, &init, "x", &x))
-        return;
-    size_t pos = x.inner;
-    while (pos < x.inner_end) {
-        xs_elem scope = x;
-        scope.inner = pos;
-        if (!xs_find(text, &scope, "field", &field))
-            return;
-        char var[16];
-        if (xs_attr(text, &field, "var", var, sizeof var) && strcmp(var, "nonce") == 0) {
-            if (!xs_find(text, &field, "value", &value))
-                return;
-            uint8_t bin[64];
-            size_t blen = 0;
-            if (sodium_base642bin(bin, sizeof bin, text + value.inner, value.inner_end - value.inner,
-                                  " \t\r\n", &blen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
-                return;
-            sodium_bin2base64(out, n, bin, blen, sodium_base64_VARIANT_ORIGINAL);
-            return;
-        }
-        pos = field.end;
-    }
 }
 
 static void banner(const char *title)
@@ -259,17 +226,6 @@ static void print_result(open_run *r, const esession_result *res)
         si->final = (int)res->kind;
     if (res->kind == ESESSION_RESULT_ERROR && r->rc == CLI_OK)
         r->rc = cli_exit_code(res->error);
-    /* Ledger: a new session or a refused replay under a known option set. */
-    if (si != NULL && si->nonce[0] != '\0' && r->ledger_ok) {
-        ledger_entry *e = ledger_find(&r->l, si->nonce);
-        if (e != NULL && (res->kind == ESESSION_RESULT_MESSAGE ||
-                          res->kind == ESESSION_RESULT_TERMINATED))
-            e->sessions++;
-        else if (e != NULL && res->kind == ESESSION_RESULT_ERROR &&
-                 res->error == ESESSION_ERR_REPLAY)
-            e->replays++;
-        si->nonce[0] = '\0'; /* count each stanza once */
-    }
 }
 
 static int feed_text(open_run *r, esession_receiver *rcv, const char *name, const char *text,
@@ -299,7 +255,6 @@ static int feed_text(open_run *r, esession_receiver *rcv, const char *name, cons
             snprintf(si->source, sizeof si->source, "%s", name);
         else
             snprintf(si->source, sizeof si->source, "%s#%d", name, i + 1);
-        init_nonce(text, &e[i], si->nonce, sizeof si->nonce);
         c->seen.set = 0;
         esession_status st = esession_receiver_feed(rcv, text + e[i].start, e[i].end - e[i].start,
                                                     (uint64_t)r->n);
@@ -372,8 +327,6 @@ int cmd_open(int argc, char **argv)
         if (st != ESESSION_OK)
             rc = cli_fail(c, st, "cannot start receiving");
     }
-    if (rc == CLI_OK)
-        r.ledger_ok = ledger_load(c, &r.l) == CLI_OK;
     if (rc == CLI_OK && c->json)
         printf("[");
     size_t inputs = nfiles ? nfiles : 1;
@@ -403,14 +356,11 @@ int cmd_open(int argc, char **argv)
         cli_warn(c, "a contact presented a key other than the one you trust for it");
     if (c->alerts & ESESSION_ALERT_KEY_OTHER_JID)
         cli_warn(c, "a key you trust for one JID was presented by another JID");
-    if (r.ledger_ok && r.n > 0)
-        (void)ledger_save(c, &r.l);
     if (rc == CLI_OK && done)
         rc = cli_queue_done(c);
     if (rc == CLI_OK)
         rc = r.rc;
     esession_receiver_free(rcv);
-    ledger_free(&r.l);
     free(r.info);
     free(files);
     return cli_end(c, rc);

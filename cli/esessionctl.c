@@ -32,7 +32,7 @@ static const command commands[] = {
     {"publish", cmd_publish, "Create an offline option set and print its PEP IQs",
      "Offline options (Alice)"},
     {"online", cmd_online, "Withdraw the offline options: print the empty-item IQ", NULL},
-    {"optsets", cmd_optsets, "List option sets with expiry and replay counts", NULL},
+    {"optsets", cmd_optsets, "List the option sets: state, expiry, sessions accepted", NULL},
     {"purge", cmd_purge, "Destroy expired (and, with --withdrawn, withdrawn) option sets", NULL},
     {"fetch", cmd_fetch, "Print the PEP request for a contact's offline options", "Sending (Bob)"},
     {"seal", cmd_seal, "Encrypt messages for an offline contact and print the stanzas", NULL},

@@ -141,9 +141,16 @@ step "Alice opens her offline queue, then destroys the DH exponents she no longe
 alice open --done $(server queue "$A") > opened.txt
 summary < opened.txt
 
-step "Her option set now: withdrawn, exponents destroyed; the replay memory stays until expiry"
+step "Her option set now: withdrawn, then its exponents destroyed; its replay memory stays until expiry"
 line=$(alice optsets)
 say "$line"
+# Read back from the keystore: the state, and the sessions in its replay memory.
+state=$(printf '%s\n' "$line" | awk '{ print $2 }')
+sessions=$(printf '%s\n' "$line" | awk '{ print $NF }')
+[ "$state" = destroyed ] && [ "$sessions" = 1 ] ||
+    { echo "demo: the option set is $state with $sessions sessions, not destroyed with 1" >&2; exit 1; }
+say "(destroyed: no new session can start under it; its one session, Bob's, stays in its"
+say " replay memory so that a replay of it is refused)"
 
 step "An identical copy of message 1 changes nothing; an altered copy is refused as a replay"
 alice open server/offline/"$A"/000001.xml > again.txt

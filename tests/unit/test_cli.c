@@ -294,6 +294,31 @@ static const char *jstr(const json_t *o, const char *key)
     return s;
 }
 
+/* How many files in dir end with suffix. */
+static size_t files_ending(const char *dir, const char *suffix)
+{
+    size_t n = 0, k = strlen(suffix);
+    DIR *dh = opendir(dir);
+    cr_assert_not_null(dh, "%s: %s", dir, strerror(errno));
+    for (struct dirent *e; (e = readdir(dh)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len >= k && strcmp(e->d_name + len - k, suffix) == 0)
+            n++;
+    }
+    closedir(dh);
+    return n;
+}
+
+/* The one option set of an optsets --json listing of n. */
+static json_t *one_optset(const run *r, size_t n, size_t i)
+{
+    json_t *j = parse_json(r);
+    cr_assert_eq(json_array_size(j), n, "%s", r->out);
+    json_t *set = json_incref(json_array_get(j, i));
+    json_decref(j);
+    return set;
+}
+
 /* A keystore with a passphrase file beside it and a fixture key in it. */
 static void keystore(const tdir *d, const char *name, const char *pass, const char *pem)
 {
@@ -675,6 +700,16 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     EXPECT(&r, CX_OK);
     cr_assert_not_null(strstr(r.out, "<item id='current'/>"), "%s", r.out);
     run_free(&r);
+    /* Listed from the keystore: withdrawn, and the stanza refused above
+     * (untrusted key) opened no session. */
+    ctl(&r, NULL, "optsets", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "  withdrawn  "), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "  groups 14  sessions 0\n"), "%s", r.out);
+    cr_assert_null(strchr(strchr(r.out, '\n') + 1, '\n'), "one line: %s", r.out);
+    char nonce_start[13];
+    snprintf(nonce_start, sizeof nonce_start, "%s", r.out);
+    run_free(&r);
     ctl(&r, NULL, "open", KS(&d, "alice"), "--json", "--done",
         at(&d, "srv/offline/" ALICE "/000001.xml"), at(&d, "srv/offline/" ALICE "/000002.xml"),
         at(&d, "srv/offline/" ALICE "/000003.xml"), NULL);
@@ -717,17 +752,70 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     json_decref(j);
     run_free(&r);
 
-    /* Her option set: withdrawn, destroyed, one session, one replay. */
-    ctl(&r, NULL, "optsets", "-k", at(&d, "alice.ks"), "--json", NULL);
+    /* Her option set, as the keystore holds it: exponents destroyed by
+     * --done, and exactly one session (Bob's) in its replay memory; the
+     * refused replay added none. */
+    ctl(&r, NULL, "optsets", KS(&d, "alice"), "--json", NULL);
     EXPECT(&r, CX_OK);
-    j = parse_json(&r);
-    cr_assert_eq(json_array_size(j), 1);
-    res = json_array_get(j, 0);
+    res = one_optset(&r, 1, 0);
     cr_assert_str_eq(jstr(res, "state"), "destroyed");
     cr_assert_eq(json_integer_value(json_object_get(res, "sessions")), 1);
-    cr_assert_eq(json_integer_value(json_object_get(res, "replays")), 1);
     cr_assert(json_is_false(json_object_get(res, "expired")));
+    json_t *groups = json_object_get(res, "groups");
+    cr_assert_eq(json_array_size(groups), 1);
+    cr_assert_eq(json_integer_value(json_array_get(groups, 0)), 14);
+    cr_assert_eq(strlen(jstr(res, "nonce")), 44); /* 32 octets */
+    cr_assert_eq(strncmp(jstr(res, "nonce"), nonce_start, 12), 0);
+    cr_assert_eq(strlen(jstr(res, "created")), 20);
+    cr_assert_gt(strcmp(jstr(res, "expires"), jstr(res, "created")), 0);
+    cr_assert_null(json_object_get(res, "replays"));
+    cr_assert_null(json_object_get(res, "node"));
+    char first_nonce[45];
+    snprintf(first_nonce, sizeof first_nonce, "%s", jstr(res, "nonce"));
+    json_decref(res);
+    run_free(&r);
+
+    /* status counts the same states; two hours on, the set has expired. */
+    o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
+    ctl(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    json_t *counts = json_object_get(j, "optsets");
+    cr_assert_eq(json_integer_value(json_object_get(counts, "offered")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(counts, "withdrawn")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(counts, "destroyed")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(counts, "expired")), 1);
     json_decref(j);
     run_free(&r);
+
+    /* The keystore holds a set: the node exists, no creation IQ. */
+    ctl(&r, NULL, "publish", KS(&d, "alice"), "--groups", "15", "--json", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_null(json_object_get(j, "create_iq"));
+    cr_assert_not_null(strstr(jstr(j, "publish_iq"), "<publish node="));
+    char second_nonce[45];
+    snprintf(second_nonce, sizeof second_nonce, "%s", jstr(j, "nonce"));
+    json_decref(j);
+    run_free(&r);
+    /* Two hours on, purge removes the expired set (and its replay memory);
+     * the new one is offered. */
+    o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
+    ctl(&r, &o, "purge", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    ctl(&r, NULL, "optsets", KS(&d, "alice"), "--json", NULL);
+    EXPECT(&r, CX_OK);
+    res = one_optset(&r, 1, 0);
+    cr_assert_str_eq(jstr(res, "nonce"), second_nonce);
+    cr_assert_str_neq(second_nonce, first_nonce);
+    cr_assert_str_eq(jstr(res, "state"), "offered");
+    cr_assert_eq(json_integer_value(json_object_get(res, "sessions")), 0);
+    cr_assert_eq(json_integer_value(json_array_get(json_object_get(res, "groups"), 0)), 15);
+    json_decref(res);
+    run_free(&r);
+
+    /* Nothing about the option sets is kept outside the keystore. */
+    cr_assert_eq(files_ending(d.path, ".optsets"), 0);
     rm_tree(d.path);
 }
