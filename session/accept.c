@@ -12,23 +12,14 @@
 static esession_status rekey(esession_receiver *r, const es_rx_session *s, const uint8_t *d,
                              size_t d_len, uint64_t start, es_rx_epoch **out)
 {
-    const es_optset *set = es_ks_optset_find(r->ks, s->n_a, s->n_a_len);
     es_dir_keys *keys = NULL;
-    es_dh *dh = NULL;
-    esession_status rc;
-    size_t i = 0;
+    const es_dh *dh = NULL;
+    esession_status rc = es_rx_dh(r, s->n_a, s->n_a_len, s->group, &dh);
 
-    if (set == NULL || set->secrets_destroyed)
-        return es_fail(r->ctx, ESESSION_ERR_UNKNOWN_OPTIONS,
-                       "re-key: the exponent of this option set was destroyed");
-    while (i < set->n_groups && set->groups[i] != s->group)
-        i++;
-    if (i == set->n_groups)
-        return es_fail(r->ctx, ESESSION_ERR_INTERNAL, "re-key: the session's group is not in its set");
-    rc = es_dh_from_private(r->ctx, &dh, s->group, (const uint8_t *)set->x[i].data, set->x[i].len);
+    if (rc == ESESSION_ERR_UNKNOWN_OPTIONS)
+        return es_fail(r->ctx, rc, "re-key: the exponent of this option set was destroyed");
     if (rc == ESESSION_OK)
         rc = es_rekey_accept(r->ctx, s->suite, dh, d, d_len, &keys);
-    es_dh_free(dh);
     if (rc == ESESSION_OK)
         rc = es_rx_epoch_new(r->ctx, keys, start, out);
     es_dir_keys_free(keys);

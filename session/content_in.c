@@ -97,7 +97,8 @@ static int is_termination(esession_ctx *ctx, const xmlNode *f)
     }
     if (x == NULL || es_form_parse(ctx, x, &form) != ESESSION_OK)
         return 0;
-    if (form->type == ES_FORM_SUBMIT && es_form_value(ctx, form, "FORM_TYPE", &type) == ESESSION_OK &&
+    if (form->type == ES_FORM_SUBMIT &&
+        es_form_value(ctx, form, "FORM_TYPE", &type) == ESESSION_OK &&
         strcmp(type, ES_SSN_FORM_TYPE) == 0 &&
         es_form_value(ctx, form, "terminate", &term) == ESESSION_OK)
         yes = strcmp(term, "1") == 0 || strcmp(term, "true") == 0;

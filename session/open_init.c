@@ -83,7 +83,8 @@ static esession_status read_form(esession_ctx *ctx, const xmlNode *x, init_form 
     for (size_t i = 0; i < ES_ARRAY_LEN(es_options_list_fields); i++) {
         if (strcmp(es_options_list_fields[i], "stanzas") == 0)
             continue;
-        if ((rc = es_form_value(ctx, f->form, es_options_list_fields[i], &f->value[i])) != ESESSION_OK)
+        rc = es_form_value(ctx, f->form, es_options_list_fields[i], &f->value[i]);
+        if (rc != ESESSION_OK)
             return rc;
     }
     if ((rc = es_form_get(ctx, f->form, "stanzas", &f->stanzas)) != ESESSION_OK)
@@ -99,7 +100,8 @@ static esession_status read_form(esession_ctx *ctx, const xmlNode *x, init_form 
         (rc = b64_field(ctx, f->form, "dhkeys", 0, SIZE_MAX, &f->d, &f->d_len)) != ESESSION_OK ||
         (rc = b64_field(ctx, f->form, "counter", ES_AES_BLOCK, ES_AES_BLOCK, &f->c_a,
                         &f->c_a_len)) != ESESSION_OK ||
-        (rc = b64_field(ctx, f->form, "identity", 0, SIZE_MAX, &f->idb, &f->idb_len)) != ESESSION_OK ||
+        (rc = b64_field(ctx, f->form, "identity", 0, SIZE_MAX, &f->idb, &f->idb_len)) !=
+            ESESSION_OK ||
         (rc = b64_field(ctx, f->form, "mac", 0, SIZE_MAX, &f->mb, &f->mb_len)) != ESESSION_OK)
         return rc;
     if (f->d_len > 0 && f->d[0] == 0)
@@ -176,14 +178,15 @@ static esession_status check_offer(esession_ctx *ctx, const es_optset *set, cons
         if (f->value[i] != NULL && !offered(l, f->value[i]))
             rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "%s was not offered",
                          es_options_list_fields[i]);
-        for (size_t k = 0; rc == ESESSION_OK && f->value[i] == NULL && k < f->stanzas->n_values; k++)
-            if (!offered(l, f->stanzas->values[k]))
+        for (size_t k = 0; f->value[i] == NULL && k < f->stanzas->n_values; k++)
+            if (rc == ESESSION_OK && !offered(l, f->stanzas->values[k]))
                 rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "stanzas: %s was not offered",
                              k == 0 ? "the first value" : "a value");
     }
     if (rc == ESESSION_OK && (!decimal(f->rekey_freq, &freq) || freq < opt->offer.rekey_freq ||
                               freq > UINT32_MAX))
-        rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "rekey_freq below Alice's or not in 1..2^32-1");
+        rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION,
+                     "rekey_freq below Alice's or not in 1..2^32-1");
     es_options_free(opt);
     xmlFreeDoc(doc);
     if (rc != ESESSION_OK)
@@ -215,27 +218,19 @@ static esession_status trusted(esession_receiver *r, const char *bare, const ese
 }
 
 /* Steps 6 and 7: keys, MB, IDB, signB, trust. */
-static esession_status identity(esession_receiver *r, const es_rx_stanza *st, const es_optset *set,
-                                const init_form *f, const choice *ch, es_session_keys **keys,
-                                es_chan **chan, uint8_t c_b[ES_AES_BLOCK],
-                                uint8_t after[ES_AES_BLOCK])
+static esession_status identity(esession_receiver *r, const es_rx_stanza *st, const init_form *f,
+                                const choice *ch, es_session_keys **keys, es_chan **chan,
+                                uint8_t c_b[ES_AES_BLOCK], uint8_t after[ES_AES_BLOCK])
 {
     esession_ctx *ctx = r->ctx;
     es_id_input in = {f->n_a, f->n_a_len, f->n_b, f->n_b_len, f->d, f->d_len,
                       f->form_b.data, f->form_b.len};
     esession_key *bob = NULL;
-    es_dh *dh = NULL;
-    esession_status rc;
-    size_t i = 0;
+    const es_dh *dh = NULL;
+    esession_status rc = es_rx_dh(r, f->n_a, f->n_a_len, ch->group, &dh);
 
-    while (i < set->n_groups && set->groups[i] != ch->group)
-        i++;
-    if (i == set->n_groups)
-        return es_fail(ctx, ESESSION_ERR_INTERNAL, "no exponent stored for the offered group");
-    rc = es_dh_from_private(ctx, &dh, ch->group, (const uint8_t *)set->x[i].data, set->x[i].len);
     if (rc == ESESSION_OK)
         rc = es_session_keys_dh(ctx, ch->suite, dh, f->d, f->d_len, keys);
-    es_dh_free(dh);
     if (rc == ESESSION_OK && (rc = es_chan_new(ctx, &(*keys)->b, chan)) == ESESSION_OK) {
         es_counter_b(f->c_a, c_b);
         rc = es_identity_open(ctx, *keys, *chan, ch->sign_type, &in, c_b, f->idb, f->idb_len,
@@ -325,11 +320,12 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         goto out;
     }
     if (set->secrets_destroyed) {
-        rc = es_fail(ctx, ESESSION_ERR_UNKNOWN_OPTIONS, "the option set's exponents were destroyed");
+        rc = es_fail(ctx, ESESSION_ERR_UNKNOWN_OPTIONS,
+                     "the option set's exponents were destroyed");
         goto out;
     }
     /* 6, 7. */
-    if ((rc = identity(r, st, set, &f, &ch, &keys, &chan, c_b, after)) != ESESSION_OK)
+    if ((rc = identity(r, st, &f, &ch, &keys, &chan, c_b, after)) != ESESSION_OK)
         goto out;
     /* 8. d and N_B on file before any content is decrypted. */
     if ((rc = es_ks_replay_record(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash)) !=

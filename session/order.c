@@ -309,7 +309,10 @@ int es_rx_search(es_rx_session *s, const es_rx_stanza *st, uint64_t window, es_r
     if (hit == 0 && memo != NULL) {
         memo->tried = 1;
         memo->tried_gen = c->epoch_gen;
-        memo->tried_hi = c->terminated ? n : (n < UINT64_MAX - window ? n + window + 1 : UINT64_MAX);
+        if (c->terminated)
+            memo->tried_hi = n;
+        else
+            memo->tried_hi = n < UINT64_MAX - window ? n + window + 1 : UINT64_MAX;
     }
     for (size_t i = 0; i < c->n_epochs; i++)
         if (q.prefixed[i])

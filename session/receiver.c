@@ -183,7 +183,8 @@ esession_status es_rx_end_session(esession_receiver *r, size_t i, int erase)
     /* Everything that can fail comes before the record goes. */
     while (rc == ESESSION_OK && made < n) {
         const es_rx_held *h = s->core.held[made];
-        rc = es_rx_result_init(&res[made], h->tag, ESESSION_RESULT_ERROR, ESESSION_ERR_BAD_MAC, h->st);
+        rc = es_rx_result_init(&res[made], h->tag, ESESSION_RESULT_ERROR, ESESSION_ERR_BAD_MAC,
+                               h->st);
         if (rc == ESESSION_OK)
             made++;
     }
@@ -242,7 +243,8 @@ static esession_status release_duplicate(esession_receiver *r, es_rx_session *s,
     esession_result res;
     es_rx_core before = s->core;
     es_rx_held *h = s->core.held[i];
-    esession_status rc = es_rx_result_init(&res, h->tag, ESESSION_RESULT_DUPLICATE, ESESSION_OK, h->st);
+    esession_status rc =
+        es_rx_result_init(&res, h->tag, ESESSION_RESULT_DUPLICATE, ESESSION_OK, h->st);
 
     if (rc != ESESSION_OK)
         return rc;
@@ -347,7 +349,9 @@ static esession_status on_c(esession_receiver *r, es_rx_stanza **stp, const char
     set = es_ks_optset_find(r->ks, s->n_a, s->n_a_len);
     if (set == NULL || es_now(r->ctx) > set->expires) {
         /* Discarded undecrypted; the session ends with its option set. */
-        rc = push_error(r, tag, es_fail(r->ctx, ESESSION_ERR_EXPIRED, "the session's option set expired"), st);
+        rc = push_error(r, tag,
+                        es_fail(r->ctx, ESESSION_ERR_EXPIRED, "the session's option set expired"),
+                        st);
         if (rc == ESESSION_OK)
             (void)es_rx_end_session(r, (size_t)i, 1);
         return rc;
@@ -376,8 +380,10 @@ static esession_status on_c(esession_receiver *r, es_rx_stanza **stp, const char
     }
     if (s->core.terminated) {
         free(h);
-        return push_error(r, tag, es_fail(r->ctx, ESESSION_ERR_NO_SESSION,
-                                          "the session was terminated and the stanza fits no gap"), st);
+        return push_error(r, tag,
+                          es_fail(r->ctx, ESESSION_ERR_NO_SESSION,
+                                  "the session was terminated and the stanza fits no gap"),
+                          st);
     }
     rc = hold(r, s, stp, h, text, len, tag);
     if (*stp != NULL) { /* not held */
@@ -422,6 +428,7 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
     }
     es_rx_stanza_free(st);
     sweep_expired(r);
+    es_rx_dh_sweep(r, 0);
     return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
 }
 
@@ -506,8 +513,9 @@ esession_status esession_receiver_end(esession_receiver *r, const char *bare_jid
     es_clear_detail(r->ctx);
     while (i < r->n_sessions) {
         const es_rx_session *s = r->sessions[i];
-        if (bare_jid == NULL ||
-            (strcmp(s->bare, bare_jid) == 0 && (thread == NULL || strcmp(s->thread, thread) == 0))) {
+        int match = bare_jid == NULL || (strcmp(s->bare, bare_jid) == 0 &&
+                                         (thread == NULL || strcmp(s->thread, thread) == 0));
+        if (match) {
             if ((rc = es_rx_end_session(r, i, 1)) != ESESSION_OK)
                 return es_fail(r->ctx, rc, "a session could not be ended");
             matched++;
@@ -526,6 +534,7 @@ void esession_receiver_free(esession_receiver *r)
         return;
     for (size_t i = 0; i < r->n_sessions; i++)
         es_rx_session_free(r->sessions[i]);
+    es_rx_dh_sweep(r, 1);
     for (size_t i = 0; i < r->q_len; i++)
         esession_result_free(&r->queue[(r->q_head + i) % r->q_cap]);
     free(r->sessions);

@@ -207,6 +207,15 @@ esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s)
 
 /* ---- the receiver (receiver.c, accept.c, open_init.c) ------------------ */
 
+#define ES_RX_DH_CACHE 8u /* Alice's exponents kept ready (option set, group) */
+
+typedef struct es_rx_dh_entry {
+    uint8_t nonce[ES_NONCE_MAX];
+    size_t nonce_len;
+    int group;
+    es_dh *dh;
+} es_rx_dh_entry;
+
 struct esession_receiver {
     esession_ctx *ctx;
     esession_keystore *ks;
@@ -215,7 +224,20 @@ struct esession_receiver {
     esession_result *queue;       /* ring of results not yet taken */
     size_t q_head, q_len, q_cap;
     uint64_t window;
+    es_rx_dh_entry dh[ES_RX_DH_CACHE];
+    size_t n_dh;
 };
+
+/* ---- Alice's exponents (rx_dh.c) --------------------------------------- */
+
+/* Alice's x for (N_A, group) as an es_dh, loaded from the option set once
+ * (es_dh_from_private also computes e, an exponentiation) and kept while
+ * the set keeps its secrets. ESESSION_ERR_UNKNOWN_OPTIONS if the set is
+ * gone or its exponents were destroyed. Valid until the next call. */
+esession_status es_rx_dh(esession_receiver *r, const uint8_t *n_a, size_t n_a_len, int group,
+                         const es_dh **out);
+/* Drop the exponents of sets that are gone or destroyed (all: everything). */
+void es_rx_dh_sweep(esession_receiver *r, int all);
 
 /* Room for n more results (so that a result is never lost after the
  * state it reports was written). */

@@ -249,7 +249,8 @@ static esession_status read_epochs(esession_ctx *ctx, reader *r, es_rx_session *
         k->suite = s->suite;
         uint64_t start = get_u(r, 8);
         k->kc_len = (size_t)get_u(r, 1);
-        const uint8_t *kc = k->kc_len == es_cipher_key_size(s->suite.cipher) ? take(r, k->kc_len) : NULL;
+        const uint8_t *kc =
+            k->kc_len == es_cipher_key_size(s->suite.cipher) ? take(r, k->kc_len) : NULL;
         k->km_len = (size_t)get_u(r, 1);
         const uint8_t *km = k->km_len == s->mac_len ? take(r, k->km_len) : NULL;
         if (r->bad || kc == NULL || km == NULL || (i > 0 && c->epochs[i - 1]->start >= start)) {
@@ -292,8 +293,8 @@ static esession_status read_held(esession_ctx *ctx, reader *r, es_rx_session *s)
         const uint8_t *b;
         es_rx_held *h;
 
-        if (r->bad || len == 0 || len > ES_XML_MAX_BYTES || len > ES_RX_HELD_BYTES - c->held_bytes ||
-            (b = take(r, len)) == NULL)
+        if (r->bad || len == 0 || len > ES_XML_MAX_BYTES ||
+            len > ES_RX_HELD_BYTES - c->held_bytes || (b = take(r, len)) == NULL)
             return CORRUPT(ctx, "held stanza");
         if ((h = calloc(1, sizeof *h)) == NULL || (h->text = malloc(len + 1)) == NULL) {
             free(h);
@@ -363,7 +364,8 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
         rc = read_held(ctx, &r, s);
     if (rc == ESESSION_OK && r.at != r.n)
         rc = CORRUPT(ctx, "trailing octets");
-    if (rc == ESESSION_OK && (rc = es_rx_state_name(s)) == ESESSION_OK && strcmp(s->name, name) != 0)
+    if (rc == ESESSION_OK && (rc = es_rx_state_name(s)) == ESESSION_OK &&
+        strcmp(s->name, name) != 0)
         rc = CORRUPT(ctx, "record name does not match its session");
 out:
     free(bare);

@@ -226,7 +226,8 @@ static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza
     if (from_rc != ESESSION_OK)
         return es_fail(ctx, from_rc, "stanza without a usable from address");
     if (n_thread != 1)
-        return es_fail(ctx, ESESSION_ERR_MALFORMED, "%s <thread>", n_thread ? "more than one" : "no");
+        return es_fail(ctx, ESESSION_ERR_MALFORMED, "%s <thread>",
+                       n_thread ? "more than one" : "no");
     if (has_attr(msg, "type")) {
         if ((type = attr_of(msg, "type")) == NULL)
             return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");

@@ -140,7 +140,8 @@ static const char *load_group(esession_ctx *ctx, json_t *group, acc_group *g)
         return "bad alice.signKeys";
     for (size_t i = 0; i < json_array_size(keys); i++) {
         const char *pem = ju_string(json_array_get(keys, i), "privatePem");
-        if (pem == NULL || esession_key_from_pem(ctx, &g->keys[g->n_keys], pem, strlen(pem)) != ESESSION_OK)
+        if (pem == NULL ||
+            esession_key_from_pem(ctx, &g->keys[g->n_keys], pem, strlen(pem)) != ESESSION_OK)
             return "cannot load a signing key of Alice";
         g->n_keys++;
     }
@@ -153,7 +154,8 @@ static const char *load_group(esession_ctx *ctx, json_t *group, acc_group *g)
         return "bad bob.jid, bob.publicKeyPem or bob.trusted";
     g->trusted = json_is_true(trusted);
     g->bob_bare = strndup(jid, strcspn(jid, "/"));
-    if (g->bob_bare == NULL || esession_key_from_pem(ctx, &g->bob_key, pem, strlen(pem)) != ESESSION_OK)
+    if (g->bob_bare == NULL ||
+        esession_key_from_pem(ctx, &g->bob_key, pem, strlen(pem)) != ESESSION_OK)
         return "cannot load Bob's public key";
     return NULL;
 }
@@ -275,13 +277,15 @@ static const char *compare(acc_run *t, const esession_result *res, json_t *want,
                      esession_ctx_error_detail(t->ctx));
             return t->why;
         }
-        if (res->plaintext.len != strlen(text) || memcmp(res->plaintext.data, text, res->plaintext.len) != 0) {
+        if (res->plaintext.len != strlen(text) ||
+            memcmp(res->plaintext.data, text, res->plaintext.len) != 0) {
             snprintf(t->why, sizeof t->why, "stanza %lld: plaintext differs (%zu octets, want %zu)",
                      index, res->plaintext.len, strlen(text));
             return t->why;
         }
     } else if (err != NULL) {
-        if (res->kind != ESESSION_RESULT_ERROR || strcmp(esession_status_name(res->error), err) != 0) {
+        if (res->kind != ESESSION_RESULT_ERROR ||
+            strcmp(esession_status_name(res->error), err) != 0) {
             snprintf(t->why, sizeof t->why, "stanza %lld: %s, want error %s (%s)", index, got, err,
                      esession_ctx_error_detail(t->ctx));
             return t->why;
@@ -378,7 +382,8 @@ static const char *run_test(acc_run *t, json_t *test)
     size_t i;
     json_t *s;
 
-    if (stanzas == NULL || expected == NULL || json_array_size(stanzas) != json_array_size(expected))
+    if (stanzas == NULL || expected == NULL ||
+        json_array_size(stanzas) != json_array_size(expected))
         return "stanzas and expected missing or of different lengths";
     t->g->discarded = 0;
     if (!set_up(t))
@@ -433,9 +438,10 @@ void hv_esession_accept(hv_report *r, json_t *group, size_t gi)
     memset(&g, 0, sizeof g);
     co.ops = &ops;
     co.user = &g;
-    load = esession_ctx_new(&ctx, &co, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR) == ESESSION_OK
-               ? load_group(ctx, group, &g)
-               : "cannot create a context";
+    if (esession_ctx_new(&ctx, &co, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR) == ESESSION_OK)
+        load = load_group(ctx, group, &g);
+    else
+        load = "cannot create a context";
     json_array_foreach(tests, ti, test)
     {
         char id[HV_ID_MAX];
