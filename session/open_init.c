@@ -202,6 +202,34 @@ static esession_status check_offer(esession_ctx *ctx, const es_optset *set, cons
     return ESESSION_OK;
 }
 
+/* XEP-0116 "Key Associations": an untrusted key that contradicts the trust
+ * store (the JID has another key, or the key belongs to another JID) is
+ * something the user must see, beyond the discarded stanza. */
+static void key_alert(esession_receiver *r, const char *bare, const esession_key *key)
+{
+    esession_ctx *ctx = r->ctx;
+    uint8_t fp[ESESSION_FINGERPRINT_BYTES];
+    if (ctx->ops.event == NULL || esession_key_fingerprint(ctx, key, fp) != ESESSION_OK)
+        return;
+    unsigned alerts = 0;
+    for (size_t i = 0; i < esession_trust_count(r->ks); i++) {
+        esession_trust_entry e;
+        if (esession_trust_at(r->ks, i, &e) != ESESSION_OK)
+            continue;
+        int same_jid = strcmp(e.jid, bare) == 0;
+        int same_key = sodium_memcmp(e.fingerprint, fp, sizeof fp) == 0;
+        if (same_jid && !same_key)
+            alerts |= ESESSION_ALERT_JID_NEW_KEY;
+        if (!same_jid && same_key)
+            alerts |= ESESSION_ALERT_KEY_OTHER_JID;
+    }
+    if (alerts != 0) {
+        esession_event ev = {ESESSION_EVENT_KEY_ALERT, ESESSION_ERR_UNTRUSTED_KEY, bare, NULL,
+                             alerts, 0};
+        ctx->ops.event(ctx->user, &ev);
+    }
+}
+
 static esession_status trusted(esession_receiver *r, const char *bare, const esession_key *key)
 {
     esession_ctx *ctx = r->ctx;
@@ -212,8 +240,10 @@ static esession_status trusted(esession_receiver *r, const char *bare, const ese
     if (t == 0)
         return es_fail(ctx, ESESSION_ERR_UNTRUSTED_KEY, "the host does not trust Bob's key");
     esession_status rc = esession_trust_check(r->ks, bare, key);
-    if (rc == ESESSION_ERR_UNTRUSTED_KEY)
+    if (rc == ESESSION_ERR_UNTRUSTED_KEY) {
+        key_alert(r, bare, key);
         return es_fail(ctx, rc, "Bob's key is not trusted for his bare JID");
+    }
     return rc;
 }
 

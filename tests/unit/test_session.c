@@ -363,3 +363,77 @@ Test(session, sessions_in_parallel_threads)
         kt_rmdir(flows[i].dir);
     }
 }
+
+/* XEP-0116 key associations: Bob presents a key Alice does not trust for
+ * him; the stanza is discarded and, because the key contradicts her trust
+ * store, a key-association alert is raised. */
+static unsigned seen_alerts;
+static int seen_discarded;
+
+static void record_event(void *user, const esession_event *ev)
+{
+    (void)user;
+    if (ev->type == ESESSION_EVENT_KEY_ALERT && ev->jid != NULL && strcmp(ev->jid, BOB) == 0)
+        seen_alerts |= ev->alerts;
+    if (ev->type == ESESSION_EVENT_DISCARDED && ev->status == ESESSION_ERR_UNTRUSTED_KEY)
+        seen_discarded++;
+}
+
+static void alert_case(const char *trusted_for_bob, const char *bob_key_owner, unsigned want)
+{
+    world w;
+    kt_mkdir(w.dir, sizeof w.dir);
+    static const esession_host_ops ops = {.event = record_event};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    o.ops = &ops;
+    cr_assert_eq(esession_ctx_new(&w.alice.ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    snprintf(w.alice.path, sizeof w.alice.path, "%s/alice.ks", w.dir);
+    w.alice.ks = kt_create(w.alice.ctx, w.alice.path);
+    w.alice.key = kt_key(w.alice.ctx, "vec_rsa_alice.pem");
+    cr_assert_eq(esession_keystore_add_key(w.alice.ks, w.alice.key), ESESSION_OK);
+    party_open(&w.bob, w.dir, "bob", "vec_rsa_bob.pem");
+    unsigned alerts = 0;
+    cr_assert_eq(esession_trust_add(w.bob.ks, ALICE, w.alice.key, "", &alerts), ESESSION_OK);
+    if (trusted_for_bob != NULL) {
+        esession_key *other = kt_key(w.alice.ctx, trusted_for_bob);
+        cr_assert_eq(esession_trust_add(w.alice.ks, BOB, other, "", &alerts), ESESSION_OK);
+        esession_key_free(other);
+    }
+    if (bob_key_owner != NULL)
+        cr_assert_eq(esession_trust_add(w.alice.ks, bob_key_owner, w.bob.key, "", &alerts),
+                     ESESSION_OK);
+
+    esession_publication pub;
+    cr_assert_eq(esession_publish(w.alice.ctx, w.alice.ks, NULL, &pub), ESESSION_OK);
+    esession_sender *s = bob_starts(&w, &pub, NULL);
+    transcript t;
+    bob_sends(&w, s, 1, &t);
+    esession_sender_free(s);
+
+    seen_alerts = 0;
+    seen_discarded = 0;
+    esession_receiver *r = NULL;
+    cr_assert_eq(esession_receiver_new(w.alice.ctx, w.alice.ks, &r), ESESSION_OK);
+    cr_assert_eq(esession_receiver_feed(r, t.stanza[0].data, t.stanza[0].len, 0), ESESSION_OK);
+    esession_result res;
+    cr_assert_eq(esession_receiver_next(r, &res), 1);
+    cr_assert_eq(res.kind, ESESSION_RESULT_ERROR);
+    cr_assert_eq(res.error, ESESSION_ERR_UNTRUSTED_KEY, "%s", esession_status_name(res.error));
+    esession_result_free(&res);
+    cr_assert_eq(seen_discarded, 1);
+    cr_assert_eq(seen_alerts, want, "alerts %u, want %u", seen_alerts, want);
+    esession_receiver_free(r);
+    transcript_free(&t);
+    esession_publication_free(&pub);
+    world_close(&w);
+}
+
+Test(session, key_association_alerts)
+{
+    alert_case(NULL, NULL, 0);                                 /* simply unknown */
+    alert_case("rsa2048.pem", NULL, ESESSION_ALERT_JID_NEW_KEY);  /* Bob had another key */
+    alert_case(NULL, "carol@example.net", ESESSION_ALERT_KEY_OTHER_JID); /* the key is Carol's */
+    alert_case("rsa2048.pem", "carol@example.net",
+               ESESSION_ALERT_JID_NEW_KEY | ESESSION_ALERT_KEY_OTHER_JID);
+}
