@@ -118,6 +118,8 @@ ESESSION_EXPORT void esession_buf_free(esession_buf *b);
 typedef struct esession_ctx esession_ctx;
 typedef struct esession_key esession_key;
 struct esession_event;
+struct _xmlNode; /* libxml2 trees, for clients that already hold one */
+struct _xmlDoc;
 
 /* Modular exponentiation backend used for Diffie-Hellman. */
 typedef enum esession_dh_backend {
@@ -444,6 +446,12 @@ esession_receiver_new(esession_ctx *ctx, esession_keystore *ks, esession_receive
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_receiver_feed(esession_receiver *r, const char *stanza, size_t len, uint64_t tag);
 
+/* The same for a client that already holds the stanza as a libxml2 tree:
+ * the node is serialized once and fed as text, so "byte-identical" (an
+ * init redelivered as a duplicate) refers to that serialization. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_receiver_feed_node(esession_receiver *r, const struct _xmlNode *message, uint64_t tag);
+
 /* Take the next queued result: 1 if *out was filled, 0 if none. */
 ESESSION_EXPORT int esession_receiver_next(esession_receiver *r, esession_result *out);
 ESESSION_EXPORT void esession_result_free(esession_result *res);
@@ -497,6 +505,13 @@ esession_sender_resume(esession_ctx *ctx, esession_keystore *ks, const char *ali
  * content made only of chat states is ESESSION_ERR_STATE (not sent). */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_sender_seal(esession_sender *s, const char *message, size_t len, esession_buf *out);
+
+/* The same for a client holding libxml2 trees: message is the <message/>
+ * element; *out is a new document holding the stanza to send (free it with
+ * xmlFreeDoc). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_seal_node(esession_sender *s, const struct _xmlNode *message,
+                          struct _xmlDoc **out);
 
 /* End the session: the termination stanza to send; the state is erased. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status

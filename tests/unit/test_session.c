@@ -5,6 +5,7 @@
  * types; replays after the keystore is reopened; sessions in threads. */
 #include "ks_test.h"
 
+#include <libxml/parser.h>
 #include <pthread.h>
 
 #define ALICE "alice@example.org"
@@ -436,4 +437,48 @@ Test(session, key_association_alerts)
     alert_case(NULL, "carol@example.net", ESESSION_ALERT_KEY_OTHER_JID); /* the key is Carol's */
     alert_case("rsa2048.pem", "carol@example.net",
                ESESSION_ALERT_JID_NEW_KEY | ESESSION_ALERT_KEY_OTHER_JID);
+}
+
+/* Clients holding libxml2 trees: seal a parsed <message/>, get a tree back,
+ * feed that tree to Alice. */
+Test(session, libxml2_trees_in_and_out)
+{
+    world w;
+    world_open(&w, "vec_rsa_alice.pem", "vec_rsa_bob.pem");
+    esession_publication pub;
+    cr_assert_eq(esession_publish(w.alice.ctx, w.alice.ks, NULL, &pub), ESESSION_OK);
+    esession_sender *s = bob_starts(&w, &pub, NULL);
+    const char *text = "<message xmlns='jabber:client' to='" ALICE "' type='normal'>"
+                       "<body>from a tree</body></message>";
+    xmlDocPtr in = xmlReadMemory(text, (int)strlen(text), NULL, NULL, XML_PARSE_NONET);
+    cr_assert_not_null(in);
+    xmlDocPtr sealed = NULL;
+    cr_assert_eq(esession_sender_seal_node(s, xmlDocGetRootElement(in), &sealed), ESESSION_OK,
+                 "%s", esession_ctx_error_detail(w.bob.ctx));
+    cr_assert_not_null(sealed);
+    cr_assert_str_eq((const char *)xmlDocGetRootElement(sealed)->name, "message");
+    cr_assert_eq(esession_sender_seal_node(s, NULL, &sealed), ESESSION_ERR_INVALID_ARGUMENT);
+
+    esession_receiver *r = NULL;
+    cr_assert_eq(esession_receiver_new(w.alice.ctx, w.alice.ks, &r), ESESSION_OK);
+    cr_assert_eq(esession_receiver_feed_node(r, xmlDocGetRootElement(sealed), 1), ESESSION_OK);
+    esession_result res;
+    cr_assert_eq(esession_receiver_next(r, &res), 1);
+    cr_assert_eq(res.kind, ESESSION_RESULT_MESSAGE, "kind %d: %s", res.kind,
+                 esession_status_name(res.error));
+    cr_assert_not_null(strstr(res.plaintext.data, "<body>from a tree</body>"));
+    esession_result_free(&res);
+    /* The same tree again is the same serialization: a duplicate. */
+    cr_assert_eq(esession_receiver_feed_node(r, xmlDocGetRootElement(sealed), 2), ESESSION_OK);
+    cr_assert_eq(esession_receiver_next(r, &res), 1);
+    cr_assert_eq(res.kind, ESESSION_RESULT_DUPLICATE, "kind %d", res.kind);
+    esession_result_free(&res);
+    cr_assert_eq(esession_receiver_feed_node(r, NULL, 3), ESESSION_ERR_INVALID_ARGUMENT);
+
+    esession_receiver_free(r);
+    xmlFreeDoc(sealed);
+    xmlFreeDoc(in);
+    esession_sender_free(s);
+    esession_publication_free(&pub);
+    world_close(&w);
 }
