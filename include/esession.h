@@ -422,7 +422,7 @@ typedef struct esession_result {
     uint64_t tag;               /* the tag given to esession_receiver_feed */
     esession_result_kind kind;
     esession_status error;      /* ERROR: the reason */
-    esession_buf plaintext;     /* MESSAGE: the content as XML (secret) */
+    esession_buf plaintext;     /* MESSAGE: the content as XML (secret); empty otherwise */
     esession_buf from;          /* Bob's full JID as received */
     esession_buf from_bare;     /* Bob's bare JID */
     esession_buf thread;
@@ -435,6 +435,8 @@ typedef struct esession_result {
     unsigned profile;           /* ESESSION_PROFILE_* bits of the content */
 } esession_result;
 
+/* One receiver per keystore; ks must outlive it. Sessions stored in ks
+ * (from an earlier run) are picked up again. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_receiver_new(esession_ctx *ctx, esession_keystore *ks, esession_receiver **out);
 
@@ -442,7 +444,9 @@ esession_receiver_new(esession_ctx *ctx, esession_keystore *ks, esession_receive
  * stanza in results and events. Never produces a stanza to send. Results
  * are queued: the stanza's own first, then those of held stanzas it
  * released, in the order they opened. Returns ESESSION_OK when results were
- * queued (even if the result is an ERROR) and an error only for misuse. */
+ * queued (even if the result is an ERROR; storage failures are ERROR
+ * results too) and otherwise ESESSION_ERR_INVALID_ARGUMENT (misuse) or
+ * ESESSION_ERR_NO_MEMORY (not even a result could be queued). */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_receiver_feed(esession_receiver *r, const char *stanza, size_t len, uint64_t tag);
 
@@ -456,8 +460,10 @@ esession_receiver_feed_node(esession_receiver *r, const struct _xmlNode *message
 ESESSION_EXPORT int esession_receiver_next(esession_receiver *r, esession_result *out);
 ESESSION_EXPORT void esession_result_free(esession_result *res);
 
-/* End one session (or every session with bare_jid NULL): stanzas still held
- * are reported as ERROR bad-mac results; keys are wiped. */
+/* End one session (or every session with bare_jid and thread NULL):
+ * stanzas still held are reported as ERROR bad-mac results; keys are wiped;
+ * replay memory stays. A named session that does not exist is
+ * ESESSION_ERR_NO_SESSION; a thread without a JID is invalid. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_receiver_end(esession_receiver *r, const char *bare_jid, const char *thread);
 ESESSION_EXPORT void esession_receiver_free(esession_receiver *r);
@@ -513,7 +519,9 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_sender_seal_node(esession_sender *s, const struct _xmlNode *message,
                           struct _xmlDoc **out);
 
-/* End the session: the termination stanza to send; the state is erased. */
+/* End the session: the termination stanza to send; the state is erased.
+ * If no stanza was sent yet, Alice knows nothing of the session: out stays
+ * empty. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_sender_terminate(esession_sender *s, esession_buf *out);
 
