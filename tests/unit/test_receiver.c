@@ -390,10 +390,15 @@ static void every_error_code(fx *f)
         cr_assert_str_neq(esession_ctx_error_detail(f->ctx), "", "no detail for %s",
                           esession_status_name(c->want));
         cr_assert_eq(count_events(f, ESESSION_EVENT_DISCARDED), 1);
-        cr_assert_eq(f->ev[0].status, c->want);
-        cr_assert_eq(f->ev[0].tag, 7);
+        /* An untrusted key may also raise a key-association alert first. */
+        size_t d = 0;
+        while (d < f->n_ev && f->ev[d].type != ESESSION_EVENT_DISCARDED)
+            d++;
+        cr_assert_lt(d, f->n_ev);
+        cr_assert_eq(f->ev[d].status, c->want);
+        cr_assert_eq(f->ev[d].tag, 7);
         if (c->want != ESESSION_ERR_MALFORMED) { /* tc 63 is cut short before its from */
-            cr_assert_str_eq(f->ev[0].jid, "bob@example.com");
+            cr_assert_str_eq(f->ev[d].jid, "bob@example.com");
             cr_assert_str_eq(res->from.data, "bob@example.com/laptop");
             cr_assert_str_eq(res->from_bare.data, "bob@example.com");
         }
