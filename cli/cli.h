@@ -135,6 +135,17 @@ int cli_ctx(cli *c);
 /* Open the keystore, asking for its passphrase. */
 int cli_open_keystore(cli *c);
 const char *cli_keystore_path(cli *c);
+/* An option of one command (opts.c): 0 if taken, else an exit code (message
+ * printed); ids it does not know go to cli_common_opt. */
+typedef int (*cli_opt_fn)(cli *c, int id, const char *arg, void *u);
+/* Parse a command line: positional arguments into pos (at most npos, counted
+ * in *got; got NULL: none taken), options to opt (NULL: the common ones only).
+ * -1 for --help, CLI_OK, or an exit code after a message. */
+int cli_parse_args(cli *c, int argc, char **argv, const cli_optdef *defs, const char **pos,
+                   size_t npos, size_t *got, cli_opt_fn opt, void *u);
+/* What a command returns when cli_parse_args did not give CLI_OK: the help
+ * for -1, else that exit code. */
+int cli_parse_exit(const cli *c, int rc);
 /* Release everything the run holds; returns rc. */
 int cli_end(cli *c, int rc);
 
@@ -238,5 +249,12 @@ int cli_queue_done(cli *c);
 /* A key from text: a normalized <KeyValue> or PEM (public or private). */
 esession_status cli_key_from_text(esession_ctx *ctx, const char *text, size_t len,
                                   esession_key **out);
+
+/* Read a key from path (NULL or "-": stdin; at most 1 MiB) and wipe the text:
+ * a PKCS#8 PEM private key if pem_only, else as cli_key_from_text; with fp,
+ * its fingerprint too. CLI_OK with *st the library's answer (*k for the
+ * caller to free), or the exit code of a failed read. */
+int cli_read_key(const cli *c, const char *path, int pem_only, esession_key **k,
+                 uint8_t fp[ESESSION_FINGERPRINT_BYTES], esession_status *st);
 
 #endif

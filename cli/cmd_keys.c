@@ -47,36 +47,6 @@ static const char delkey_usage[] =
     "Delete a signing key (FINGERPRINT: all of it or a unique prefix of at least\n"
     "8 hex digits). Its private part is wiped.\n" KS_OPTS;
 
-/* Parse the options every keystore command shares; positional arguments go
- * to pos (at most npos). */
-static int parse(cli *c, int argc, char **argv, const cli_optdef *defs, const char **pos,
-                 size_t npos, size_t *got, int (*extra)(cli *, int, const char *, void *), void *u)
-{
-    cli_parse p;
-    const char *arg;
-    int id;
-    *got = 0;
-    cli_parse_init(&p, argc, argv);
-    while ((id = cli_next(&p, defs, &arg)) != -1) {
-        if (id == -2)
-            return CLI_EXIT_USAGE;
-        if (id == O_HELP)
-            return -1;
-        if (id == 0) {
-            if (*got >= npos)
-                return cli_usage_error(c, "unexpected argument '%s'", arg);
-            pos[(*got)++] = arg;
-            continue;
-        }
-        int r = cli_common_opt(c, id, arg);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r == 0 && (extra == NULL || extra(c, id, arg, u) != 0))
-            return CLI_EXIT_USAGE;
-    }
-    return CLI_OK;
-}
-
 static const char *type_name(const esession_key *k)
 {
     return esession_key_get_type(k) == ESESSION_KEY_DSA ? "dsa" : "rsa";
@@ -152,11 +122,9 @@ int cmd_genkey(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     size_t got;
     cli_begin(&c, "genkey", genkey_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 2, &got, NULL, NULL);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 2, &got, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     esession_key_type type = ESESSION_KEY_RSA;
     unsigned bits = 3072;
     if (got >= 1) {
@@ -201,11 +169,9 @@ int cmd_keys(int argc, char **argv)
     cli c;
     size_t got;
     cli_begin(&c, "keys", keys_usage);
-    int rc = parse(&c, argc, argv, defs, NULL, 0, &got, NULL, NULL);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, &got, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     size_t n = esession_keystore_key_count(c.ks);
@@ -251,6 +217,23 @@ esession_status cli_key_from_text(esession_ctx *ctx, const char *text, size_t le
     return ESESSION_ERR_MALFORMED;
 }
 
+int cli_read_key(const cli *c, const char *path, int pem_only, esession_key **k,
+                 uint8_t fp[ESESSION_FINGERPRINT_BYTES], esession_status *st)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cli_read_input(c, path, 1u << 20, &text, &len);
+    if (rc != CLI_OK)
+        return rc;
+    *st = pem_only ? esession_key_from_pem(c->ctx, k, text, len)
+                   : cli_key_from_text(c->ctx, text, len, k);
+    sodium_memzero(text, len); /* it may have been a private key */
+    free(text);
+    if (*st == ESESSION_OK && fp != NULL)
+        *st = esession_key_fingerprint(c->ctx, *k, fp);
+    return CLI_OK;
+}
+
 int cmd_fingerprint(int argc, char **argv)
 {
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_JSON, CLI_OPT_END};
@@ -258,24 +241,16 @@ int cmd_fingerprint(int argc, char **argv)
     const char *pos[1] = {NULL};
     size_t got;
     cli_begin(&c, "fingerprint", fingerprint_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 1, &got, NULL, NULL);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_ctx(&c)) != CLI_OK)
-        return cli_end(&c, rc);
-    char *text = NULL;
-    size_t len = 0;
-    if ((rc = cli_read_input(&c, pos[0], 1u << 20, &text, &len)) != CLI_OK)
         return cli_end(&c, rc);
     esession_key *k = NULL;
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
-    esession_status st = cli_key_from_text(c.ctx, text, len, &k);
-    sodium_memzero(text, len); /* it may have been a private key */
-    free(text);
-    if (st == ESESSION_OK)
-        st = esession_key_fingerprint(c.ctx, k, fp);
+    esession_status st;
+    if ((rc = cli_read_key(&c, pos[0], 0, &k, fp, &st)) != CLI_OK)
+        return cli_end(&c, rc);
     if (st != ESESSION_OK) {
         rc = cli_fail(&c, st, "not a usable key (expected a <KeyValue> or a PEM key)");
     } else if (c.json) {
@@ -300,13 +275,12 @@ enum { O_KEYVALUE = 1, O_PEM, O_PRIVATE, O_OUTPUT };
 static int export_extra(cli *c, int id, const char *arg, void *u)
 {
     export_opts *o = u;
-    (void)c;
     switch (id) {
     case O_KEYVALUE: o->form = 0; return 0;
     case O_PEM: o->form = 1; return 0;
     case O_PRIVATE: o->form = 2; return 0;
     case O_OUTPUT: o->output = arg; return 0;
-    default: return -1;
+    default: return cli_common_opt(c, id, arg) < 0 ? CLI_EXIT_USAGE : 0;
     }
 }
 
@@ -324,11 +298,9 @@ int cmd_export(int argc, char **argv)
     const char *pos[1] = {NULL};
     size_t got;
     cli_begin(&c, "export", export_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 1, &got, export_extra, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, export_extra, &o);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     /* Check where a private key would go before unlocking anything. */
     if (o.form == 2 && o.output == NULL &&
         (rc = cli_secret_fd_ok(&c, STDOUT_FILENO, "a private key")) != CLI_OK)
@@ -375,23 +347,17 @@ int cmd_import(int argc, char **argv)
     const char *pos[1] = {NULL};
     size_t got;
     cli_begin(&c, "import", import_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 1, &got, NULL, NULL);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     /* The passphrase first: with --passphrase-fd 0 it is the first line of
      * stdin and the key follows. */
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
-    char *text = NULL;
-    size_t len = 0;
-    if ((rc = cli_read_input(&c, pos[0], 1u << 20, &text, &len)) != CLI_OK)
-        return cli_end(&c, rc);
     esession_key *k = NULL;
-    esession_status st = esession_key_from_pem(c.ctx, &k, text, len);
-    sodium_memzero(text, len);
-    free(text);
+    esession_status st;
+    if ((rc = cli_read_key(&c, pos[0], 1, &k, NULL, &st)) != CLI_OK)
+        return cli_end(&c, rc);
     if (st != ESESSION_OK)
         return cli_end(&c, cli_fail(&c, st, "not a usable private key (PKCS#8 PEM expected)"));
     if (!esession_key_has_private(k)) {
@@ -421,11 +387,9 @@ int cmd_delkey(int argc, char **argv)
     const char *pos[1] = {NULL};
     size_t got;
     cli_begin(&c, "delkey", delkey_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 1, &got, NULL, NULL);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if (got != 1)
         return cli_usage_error(&c, "which key? give its fingerprint");
     if ((rc = cli_open_keystore(&c)) != CLI_OK)

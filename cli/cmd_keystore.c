@@ -82,21 +82,11 @@ int cmd_init(int argc, char **argv)
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE, CLI_OPT_KDF_COST, CLI_OPT_END};
     cli c;
-    cli_parse p;
-    const char *arg;
-    int id, rc;
+    int rc;
     cli_begin(&c, "init", init_usage);
-    cli_parse_init(&p, argc, argv);
-    while ((id = cli_next(&p, defs, &arg)) != -1) {
-        if (id == -2)
-            return CLI_EXIT_USAGE;
-        if (id == O_HELP)
-            return cli_help(&c);
-        if (id == 0)
-            return cli_usage_error(&c, "unexpected argument '%s'", arg);
-        if (cli_common_opt(&c, id, arg) < 0)
-            return CLI_EXIT_USAGE;
-    }
+    rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, NULL, NULL);
+    if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
     if ((rc = kdf_from_env(&c)) != CLI_OK)
         return rc;
     const char *path = cli_keystore_path(&c);
@@ -125,43 +115,46 @@ int cmd_init(int argc, char **argv)
     return cli_end(&c, rc);
 }
 
+enum { O_NEW_FD = 1, O_NEW_FILE };
+
+typedef struct new_pass {
+    int fd; /* -1 if not given */
+    const char *file;
+} new_pass;
+
+static int passwd_opt(cli *c, int id, const char *arg, void *u)
+{
+    new_pass *np = u;
+    unsigned long long v;
+    if (id == O_NEW_FD) {
+        if (cli_parse_uint(arg, 0, 1023, &v) != 0)
+            return cli_usage_error(c, "--new-passphrase-fd needs a file descriptor number");
+        np->fd = (int)v;
+    } else if (id == O_NEW_FILE) {
+        np->file = arg;
+    } else if (cli_common_opt(c, id, arg) < 0) {
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cmd_passwd(int argc, char **argv)
 {
-    enum { O_NEW_FD = 1, O_NEW_FILE };
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE, CLI_OPT_KDF_COST,
                                       {"new-passphrase-fd", 0, OPT_ARG_REQUIRED, O_NEW_FD},
                                       {"new-passphrase-file", 0, OPT_ARG_REQUIRED, O_NEW_FILE},
                                       CLI_OPT_END};
     cli c;
-    cli_parse p;
-    const char *arg;
-    int id, rc, new_fd = -1;
-    const char *new_file = NULL;
-    unsigned long long v;
+    new_pass np = {-1, NULL};
     cli_begin(&c, "passwd", passwd_usage);
-    cli_parse_init(&p, argc, argv);
-    while ((id = cli_next(&p, defs, &arg)) != -1) {
-        if (id == -2)
-            return CLI_EXIT_USAGE;
-        if (id == O_HELP)
-            return cli_help(&c);
-        if (id == 0)
-            return cli_usage_error(&c, "unexpected argument '%s'", arg);
-        if (id == O_NEW_FD) {
-            if (cli_parse_uint(arg, 0, 1023, &v) != 0)
-                return cli_usage_error(&c, "--new-passphrase-fd needs a file descriptor number");
-            new_fd = (int)v;
-        } else if (id == O_NEW_FILE) {
-            new_file = arg;
-        } else if (cli_common_opt(&c, id, arg) < 0) {
-            return CLI_EXIT_USAGE;
-        }
-    }
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, passwd_opt, &np);
+    if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     cli_pass pass = {0};
-    rc = cli_pass_new(&c, new_fd, new_file, "New passphrase: ", &pass);
+    rc = cli_pass_new(&c, np.fd, np.file, "New passphrase: ", &pass);
     if (rc != CLI_OK)
         return cli_end(&c, rc);
     esession_status st = esession_keystore_change_passphrase(c.ks, pass.data, pass.len,
@@ -208,21 +201,11 @@ int cmd_status(int argc, char **argv)
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
     cli c;
-    cli_parse p;
-    const char *arg;
-    int id, rc;
+    int rc;
     cli_begin(&c, "status", status_usage);
-    cli_parse_init(&p, argc, argv);
-    while ((id = cli_next(&p, defs, &arg)) != -1) {
-        if (id == -2)
-            return CLI_EXIT_USAGE;
-        if (id == O_HELP)
-            return cli_help(&c);
-        if (id == 0)
-            return cli_usage_error(&c, "unexpected argument '%s'", arg);
-        if (cli_common_opt(&c, id, arg) < 0)
-            return CLI_EXIT_USAGE;
-    }
+    rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, NULL, NULL);
+    if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     const char *path = cli_keystore_path(&c);

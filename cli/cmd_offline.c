@@ -114,8 +114,9 @@ static int split_list(char *buf, const char **items, size_t *n)
     return *n == 0 ? -1 : 0;
 }
 
-static int pub_opt(cli *c, pub_opts *o, int id, const char *arg)
+static int pub_opt(cli *c, int id, const char *arg, void *u)
 {
+    pub_opts *o = u;
     unsigned long long v;
     const char *items[LIST_MAX];
     size_t n;
@@ -177,26 +178,6 @@ static int pub_opt(cli *c, pub_opts *o, int id, const char *arg)
     }
 }
 
-static int parse(cli *c, int argc, char **argv, const cli_optdef *defs, pub_opts *o)
-{
-    cli_parse p;
-    const char *arg;
-    int id;
-    cli_parse_init(&p, argc, argv);
-    while ((id = cli_next(&p, defs, &arg)) != -1) {
-        if (id == -2)
-            return CLI_EXIT_USAGE;
-        if (id == O_HELP)
-            return -1;
-        if (id == 0)
-            return cli_usage_error(c, "unexpected argument '%s'", arg);
-        int r = pub_opt(c, o, id, arg);
-        if (r != 0)
-            return r;
-    }
-    return CLI_OK;
-}
-
 /* N_A in base64 (96 octets hold the largest, 64 octets), as published. */
 #define NONCE_TEXT 96
 static void nonce_text(const uint8_t *nonce, size_t len, size_t cap, char out[NONCE_TEXT])
@@ -233,11 +214,9 @@ int cmd_publish(int argc, char **argv)
     o.po = init;
     o.create = -1;
     cli_begin(&c, "publish", publish_usage);
-    int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, pub_opt, &o);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     const char *node = o.po.open_node ? "open" : "presence";
@@ -293,14 +272,10 @@ int cmd_online(int argc, char **argv)
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
     cli c;
-    pub_opts o;
-    memset(&o, 0, sizeof o);
     cli_begin(&c, "online", online_usage);
-    int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     esession_buf iq = {0};
@@ -420,14 +395,10 @@ int cmd_optsets(int argc, char **argv)
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE, CLI_OPT_JSON, CLI_OPT_END};
     cli c;
-    pub_opts o;
-    memset(&o, 0, sizeof o);
     cli_begin(&c, "optsets", optsets_usage);
-    int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, NULL, NULL);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     esession_optset_info *sets;
@@ -460,11 +431,9 @@ int cmd_purge(int argc, char **argv)
     pub_opts o;
     memset(&o, 0, sizeof o);
     cli_begin(&c, "purge", purge_usage);
-    int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, pub_opt, &o);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     size_t removed = 0;

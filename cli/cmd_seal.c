@@ -105,6 +105,18 @@ static int parse(cli *c, int argc, char **argv, const cli_optdef *defs, seal_opt
     return CLI_OK;
 }
 
+/* The contact of fetch and terminate: --to or the one argument. */
+static int contact_jid(const cli *c, seal_opts *o)
+{
+    if (o->to == NULL && o->n_msgs == 1)
+        o->to = o->msgs[0];
+    else if (o->n_msgs > 0)
+        return cli_usage_error(c, "give one JID");
+    if (o->to == NULL || !cli_bare_jid_ok(o->to))
+        return cli_usage_error(c, "give the contact's bare JID (user@domain)");
+    return CLI_OK;
+}
+
 int cmd_fetch(int argc, char **argv)
 {
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_JSON,
@@ -114,16 +126,10 @@ int cmd_fetch(int argc, char **argv)
     memset(&o, 0, sizeof o);
     cli_begin(&c, "fetch", fetch_usage);
     int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
     if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
+    if ((rc = contact_jid(&c, &o)) != CLI_OK)
         return rc;
-    if (o.to == NULL && o.n_msgs == 1)
-        o.to = o.msgs[0];
-    else if (o.n_msgs > 0)
-        return cli_usage_error(&c, "give one JID");
-    if (o.to == NULL || !cli_bare_jid_ok(o.to))
-        return cli_usage_error(&c, "give the contact's bare JID (user@domain)");
     if ((rc = cli_ctx(&c)) != CLI_OK)
         return cli_end(&c, rc);
     esession_buf iq = {0};
@@ -244,10 +250,8 @@ int cmd_seal(int argc, char **argv)
     memset(&o, 0, sizeof o);
     cli_begin(&c, "seal", seal_usage);
     int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if (o.to == NULL || !cli_bare_jid_ok(o.to))
         return cli_usage_error(&c, "--to needs the contact's bare JID (user@domain)");
     if (o.items != NULL && (o.from == NULL || !cli_full_jid_ok(o.from)))
@@ -385,16 +389,10 @@ int cmd_terminate(int argc, char **argv)
     memset(&o, 0, sizeof o);
     cli_begin(&c, "terminate", terminate_usage);
     int rc = parse(&c, argc, argv, defs, &o);
-    if (rc < 0)
-        return cli_help(&c);
     if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
+    if ((rc = contact_jid(&c, &o)) != CLI_OK)
         return rc;
-    if (o.to == NULL && o.n_msgs == 1)
-        o.to = o.msgs[0];
-    else if (o.n_msgs > 0)
-        return cli_usage_error(&c, "give one JID");
-    if (o.to == NULL || !cli_bare_jid_ok(o.to))
-        return cli_usage_error(&c, "give the contact's bare JID (user@domain)");
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     esession_buf out = {0};

@@ -111,6 +111,17 @@ static int escape_attr(const cli *c, const char *v, char **out)
     return CLI_OK;
 }
 
+/* The inputs of publish and deliver: the arguments, or stdin if none. */
+static size_t input_count(const srv *s)
+{
+    return s->nargs ? s->nargs : 1;
+}
+
+static int read_nth_input(const srv *s, size_t i, char **text, size_t *len)
+{
+    return cli_read_input(&s->c, s->nargs ? s->args[i] : "-", CLI_INPUT_MAX, text, len);
+}
+
 static int read_file_opt(const srv *s, const char *path, char **text, size_t *len, int *exists)
 {
     struct stat sb;
@@ -190,12 +201,12 @@ static int do_publish(srv *s)
 {
     if (s->jid == NULL || !jid_dir_ok(s->jid))
         return cli_usage_error(&s->c, "publish needs --jid with the publishing bare JID");
-    size_t n = s->nargs ? s->nargs : 1;
+    size_t n = input_count(s);
     int rc = CLI_OK;
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         char *text = NULL;
         size_t len = 0;
-        rc = cli_read_input(&s->c, s->nargs ? s->args[i] : "-", CLI_INPUT_MAX, &text, &len);
+        rc = read_nth_input(s, i, &text, &len);
         xs_elem e[16];
         int k = rc == CLI_OK ? xs_split(text, len, e, 16) : 0;
         if (rc == CLI_OK && (k < 0 || k > 16)) {
@@ -434,12 +445,12 @@ static int do_deliver(srv *s)
 {
     if (s->from != NULL && !cli_full_jid_ok(s->from) && !cli_bare_jid_ok(s->from))
         return cli_usage_error(&s->c, "--from needs a JID");
-    size_t n = s->nargs ? s->nargs : 1;
+    size_t n = input_count(s);
     int rc = CLI_OK;
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         char *text = NULL;
         size_t len = 0;
-        rc = cli_read_input(&s->c, s->nargs ? s->args[i] : "-", CLI_INPUT_MAX, &text, &len);
+        rc = read_nth_input(s, i, &text, &len);
         int k = rc == CLI_OK ? xs_split(text, len, NULL, 0) : 0;
         xs_elem *e = NULL;
         if (rc == CLI_OK && (k < 0 || k > 100000)) {

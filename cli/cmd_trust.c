@@ -45,33 +45,27 @@ typedef struct trust_opts {
     int unset;
 } trust_opts;
 
-static int parse(cli *c, int argc, char **argv, const cli_optdef *defs, const char **pos,
-                 size_t npos, size_t *got, trust_opts *o)
+static int trust_opt(cli *c, int id, const char *arg, void *u)
 {
-    cli_parse p;
-    const char *arg;
-    int id;
-    *got = 0;
-    cli_parse_init(&p, argc, argv);
-    while ((id = cli_next(&p, defs, &arg)) != -1) {
-        if (id == -2)
-            return CLI_EXIT_USAGE;
-        if (id == O_HELP)
-            return -1;
-        if (id == 0) {
-            if (*got >= npos)
-                return cli_usage_error(c, "unexpected argument '%s'", arg);
-            pos[(*got)++] = arg;
-        } else if (id == O_NAME) {
-            o->name = arg;
-        } else if (id == O_FORCE) {
-            o->force = 1;
-        } else if (id == O_UNSET) {
-            o->unset = 1;
-        } else if (cli_common_opt(c, id, arg) < 0) {
-            return CLI_EXIT_USAGE;
-        }
-    }
+    trust_opts *o = u;
+    if (id == O_NAME)
+        o->name = arg;
+    else if (id == O_FORCE)
+        o->force = 1;
+    else if (id == O_UNSET)
+        o->unset = 1;
+    else if (cli_common_opt(c, id, arg) < 0)
+        return CLI_EXIT_USAGE;
+    return 0;
+}
+
+/* The peer's bare JID, the first argument; hint ends the message. */
+static int peer_arg(const cli *c, size_t got, const char *jid, const char *hint)
+{
+    if (got < 1)
+        return cli_usage_error(c, "whose key? give the peer's bare JID");
+    if (!cli_bare_jid_ok(jid))
+        return cli_usage_error(c, "'%s' is not a bare JID%s", jid, hint);
     return CLI_OK;
 }
 
@@ -145,30 +139,20 @@ int cmd_trust(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     size_t got;
     cli_begin(&c, "trust", trust_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 2, &got, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 2, &got, trust_opt, &o);
     if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
+    if ((rc = peer_arg(&c, got, pos[0], " (user@domain, no resource)")) != CLI_OK)
         return rc;
-    if (got < 1)
-        return cli_usage_error(&c, "whose key? give the peer's bare JID");
-    if (!cli_bare_jid_ok(pos[0]))
-        return cli_usage_error(&c, "'%s' is not a bare JID (user@domain, no resource)", pos[0]);
     if (o.name != NULL && (strlen(o.name) > 1024 || strchr(o.name, '\n') != NULL))
         return cli_usage_error(&c, "the petname is one line of at most 1024 octets");
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
-    char *text = NULL;
-    size_t len = 0;
-    if ((rc = cli_read_input(&c, pos[1], 1u << 20, &text, &len)) != CLI_OK)
-        return cli_end(&c, rc);
     esession_key *k = NULL;
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
-    esession_status st = cli_key_from_text(c.ctx, text, len, &k);
-    sodium_memzero(text, len);
-    free(text);
-    if (st == ESESSION_OK)
-        st = esession_key_fingerprint(c.ctx, k, fp);
+    esession_status st;
+    if ((rc = cli_read_key(&c, pos[1], 0, &k, fp, &st)) != CLI_OK)
+        return cli_end(&c, rc);
     if (st != ESESSION_OK) {
         esession_key_free(k);
         return cli_end(&c, cli_fail(&c, st, "not a usable public key (expected <KeyValue> or PEM)"));
@@ -217,11 +201,9 @@ int cmd_peers(int argc, char **argv)
     const char *pos[1] = {NULL};
     size_t got;
     cli_begin(&c, "peers", peers_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 1, &got, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, trust_opt, &o);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     size_t n = esession_trust_count(c.ks);
@@ -305,15 +287,13 @@ int cmd_verify(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     size_t got;
     cli_begin(&c, "verify", verify_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 2, &got, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 2, &got, trust_opt, &o);
     if (rc != CLI_OK)
-        return rc;
+        return cli_parse_exit(&c, rc);
     if (got != 2)
         return cli_usage_error(&c, "give the JID and the fingerprint you compared");
-    if (!cli_bare_jid_ok(pos[0]))
-        return cli_usage_error(&c, "'%s' is not a bare JID", pos[0]);
+    if ((rc = peer_arg(&c, got, pos[0], "")) != CLI_OK)
+        return rc;
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
@@ -334,15 +314,11 @@ int cmd_untrust(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     size_t got;
     cli_begin(&c, "untrust", untrust_usage);
-    int rc = parse(&c, argc, argv, defs, pos, 2, &got, &o);
-    if (rc < 0)
-        return cli_help(&c);
+    int rc = cli_parse_args(&c, argc, argv, defs, pos, 2, &got, trust_opt, &o);
     if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
+    if ((rc = peer_arg(&c, got, pos[0], "")) != CLI_OK)
         return rc;
-    if (got < 1)
-        return cli_usage_error(&c, "whose key? give the peer's bare JID");
-    if (!cli_bare_jid_ok(pos[0]))
-        return cli_usage_error(&c, "'%s' is not a bare JID", pos[0]);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];

@@ -93,3 +93,35 @@ int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max
     *out = v;
     return 0;
 }
+
+int cli_parse_args(cli *c, int argc, char **argv, const cli_optdef *defs, const char **pos,
+                   size_t npos, size_t *got, cli_opt_fn opt, void *u)
+{
+    cli_parse p;
+    const char *arg;
+    int id;
+    if (got != NULL)
+        *got = 0;
+    cli_parse_init(&p, argc, argv);
+    while ((id = cli_next(&p, defs, &arg)) != -1) {
+        if (id == -2)
+            return CLI_EXIT_USAGE;
+        if (id == O_HELP)
+            return -1;
+        if (id == 0) {
+            if (got == NULL || *got >= npos)
+                return cli_usage_error(c, "unexpected argument '%s'", arg);
+            pos[(*got)++] = arg;
+            continue;
+        }
+        int r = opt != NULL ? opt(c, id, arg, u) : cli_common_opt(c, id, arg) < 0 ? CLI_EXIT_USAGE : 0;
+        if (r != 0)
+            return r;
+    }
+    return CLI_OK;
+}
+
+int cli_parse_exit(const cli *c, int rc)
+{
+    return rc < 0 ? cli_help(c) : rc;
+}
