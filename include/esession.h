@@ -141,6 +141,18 @@ typedef struct esession_host_ops {
      * 0 (not trusted) or -1 (no opinion: ask the keystore's trust store).
      * Default: the keystore's trust store. */
     int (*trust)(void *user, const char *bare_jid, const esession_key *key);
+    /* Storage of keystores, for hosts that keep them elsewhere than in
+     * files. Only the encrypted keystore image ever reaches these; `name`
+     * is the path given to esession_keystore_create/open. Both NULL (the
+     * default): the file system, written atomically (temporary file,
+     * fsync, rename, directory fsync). Set both or neither.
+     * store_load: 0 and a malloc'ed copy in *data, *len (the library frees
+     * it); 1 if name does not exist; -1 on error.
+     * store_save: replace name's content atomically (create = 0), or create
+     * it (create = 1, failing if it exists); 0 on success, -1 on error. */
+    int (*store_load)(void *user, const char *name, uint8_t **data, size_t *len);
+    int (*store_save)(void *user, const char *name, const uint8_t *data, size_t len,
+                      int create);
 } esession_host_ops;
 
 typedef struct esession_ctx_options {

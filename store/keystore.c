@@ -34,6 +34,47 @@ void esession_keystore_close(esession_keystore *ks)
     free(ks);
 }
 
+/* The keystore image goes to the host's storage when it has one, else to
+ * the file system. */
+static int host_storage(const esession_ctx *ctx)
+{
+    return ctx->ops.store_load != NULL && ctx->ops.store_save != NULL;
+}
+
+static esession_status store_save(esession_keystore *ks, const uint8_t *file, size_t len,
+                                  int create)
+{
+    esession_ctx *ctx = ks->ctx;
+    if (!host_storage(ctx))
+        return es_file_write(ctx, ks->path, file, len, create, &ks->hooks);
+    if (ctx->ops.store_save(ctx->user, ks->path, file, len, create) != 0)
+        return es_fail(ctx, ESESSION_ERR_IO, create ? "host storage: cannot create the keystore"
+                                                    : "host storage: cannot save the keystore");
+    return ESESSION_OK;
+}
+
+static esession_status store_load(esession_ctx *ctx, const char *path, uint8_t **file,
+                                  size_t *len)
+{
+    if (!host_storage(ctx))
+        return es_file_read(ctx, path, ES_KS_FILE_MAX, file, len);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    int r = ctx->ops.store_load(ctx->user, path, &data, &n);
+    if (r != 0) {
+        free(data);
+        return es_fail(ctx, ESESSION_ERR_IO, r == 1 ? "host storage: no such keystore"
+                                                    : "host storage: cannot load the keystore");
+    }
+    if (data == NULL || n > ES_KS_FILE_MAX) {
+        free(data);
+        return es_fail(ctx, ESESSION_ERR_CORRUPT, "host storage: keystore image too large");
+    }
+    *file = data;
+    *len = n;
+    return ESESSION_OK;
+}
+
 /* Serialize, encrypt under (kdf, key) and write the file. */
 static esession_status ks_write(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *key,
                                 int create)
@@ -47,7 +88,7 @@ static esession_status ks_write(esession_keystore *ks, const es_ks_kdf *kdf, uin
     es_secret_free(body);
     if (rc != ESESSION_OK)
         return rc;
-    rc = es_file_write(ks->ctx, ks->path, file, file_len, create, &ks->hooks);
+    rc = store_save(ks, file, file_len, create);
     free(file);
     return rc;
 }
@@ -88,7 +129,7 @@ esession_status esession_keystore_create(esession_ctx *ctx, esession_keystore **
         return rc;
     /* Fail before the costly derivation; link() in the writer is what
      * actually guarantees that no file is replaced. */
-    if (es_file_exists(path))
+    if (!host_storage(ctx) && es_file_exists(path))
         return es_fail(ctx, ESESSION_ERR_IO, "the file already exists");
 
     esession_keystore *ks = ks_new(ctx, path);
@@ -127,7 +168,7 @@ esession_status esession_keystore_open(esession_ctx *ctx, esession_keystore **ou
         (rc = es_file_check_path(ctx, path)) != ESESSION_OK)
         return rc;
 
-    rc = es_file_read(ctx, path, ES_KS_FILE_MAX, &file, &file_len);
+    rc = store_load(ctx, path, &file, &file_len);
     if (rc != ESESSION_OK)
         return rc;
     ks = ks_new(ctx, path);
@@ -149,7 +190,8 @@ esession_status esession_keystore_open(esession_ctx *ctx, esession_keystore **ou
         goto out;
     /* Left by a crash between writing and renaming: they may hold option
      * set secrets destroyed since, so they do not outlive an open. */
-    es_file_remove_stale(path);
+    if (!host_storage(ctx))
+        es_file_remove_stale(path);
     *out = ks;
     ks = NULL;
 out:
