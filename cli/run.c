@@ -221,7 +221,7 @@ static int hook_trust(void *user, const char *bare_jid, const esession_key *key)
 
 int cli_ctx(cli *c)
 {
-    static const esession_host_ops ops = {NULL, hook_now, hook_event, hook_trust};
+    static const esession_host_ops ops = {.now = hook_now, .event = hook_event, .trust = hook_trust};
     esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
     o.ops = &ops;
     o.user = c;

@@ -209,7 +209,12 @@ static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza
     esession_status from_rc = read_from(ctx, msg, s);
     if (from_rc == ESESSION_ERR_NO_MEMORY)
         return from_rc;
+    unsigned n_text = 0;
     for (const xmlNode *k = msg->children; k != NULL; k = k->next) {
+        /* A <message/> has no text of its own (RFC 6120): stray text is
+         * outside every MAC, so it is refused rather than ignored. */
+        if (is_text(k) && !all_space(k->content))
+            n_text++;
         if (es_xml_is(k, "thread", NULL) && client_ns(k)) {
             n_thread++;
             thread = thread != NULL ? thread : k;
@@ -223,6 +228,8 @@ static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza
     }
     if (thread != NULL && (rc = read_thread(ctx, thread, s)) != ESESSION_OK)
         return rc;
+    if (n_text != 0)
+        return es_fail(ctx, ESESSION_ERR_MALFORMED, "text directly inside <message>");
     if (from_rc != ESESSION_OK)
         return es_fail(ctx, from_rc, "stanza without a usable from address");
     if (n_thread != 1)

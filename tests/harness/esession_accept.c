@@ -429,7 +429,7 @@ void hv_esession_accept(hv_report *r, json_t *group, size_t gi)
 {
     json_t *tests = ju_array(group, "tests"), *test;
     acc_group g;
-    esession_host_ops ops = {NULL, acc_now, acc_event, NULL};
+    esession_host_ops ops = {.now = acc_now, .event = acc_event};
     esession_ctx_options co = ESESSION_CTX_OPTIONS_INIT;
     esession_ctx *ctx = NULL;
     const char *load;
