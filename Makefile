@@ -31,6 +31,7 @@ PC_TEST     := criterion jansson
 
 BUILD       ?= build
 SAN         ?=
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
 V           ?=
 Q           := $(if $(V),,@)
 
@@ -145,7 +146,11 @@ ensure-deps:
 test: ensure-deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: unit vectors
+# Builds use every core; test runs stay in sequence so their output reads.
+test-run:
+	@$(MAKE) --no-print-directory -j$(NPROC) tests-build
+	@$(MAKE) --no-print-directory unit vectors
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory install-check
@@ -198,6 +203,7 @@ bench: $(BUILD)/esession-bench
 # ---- demo ---------------------------------------------------------------
 
 demo: ensure-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: all
