@@ -272,13 +272,23 @@ typedef struct export_opts {
 
 enum { O_KEYVALUE = 1, O_PEM, O_PRIVATE, O_OUTPUT };
 
+/* One output form; asking for two (say --private --pem) is a usage error
+ * rather than a silent choice, since one of them is a secret. */
+static int set_form(cli *c, export_opts *o, int form)
+{
+    if (o->form != -1 && o->form != form)
+        return cli_usage_error(c, "--keyvalue, --pem and --private exclude each other");
+    o->form = form;
+    return 0;
+}
+
 static int export_extra(cli *c, int id, const char *arg, void *u)
 {
     export_opts *o = u;
     switch (id) {
-    case O_KEYVALUE: o->form = 0; return 0;
-    case O_PEM: o->form = 1; return 0;
-    case O_PRIVATE: o->form = 2; return 0;
+    case O_KEYVALUE: return set_form(c, o, 0);
+    case O_PEM: return set_form(c, o, 1);
+    case O_PRIVATE: return set_form(c, o, 2);
     case O_OUTPUT: o->output = arg; return 0;
     default: return cli_common_opt(c, id, arg) < 0 ? CLI_EXIT_USAGE : 0;
     }
@@ -294,13 +304,15 @@ int cmd_export(int argc, char **argv)
                                       {"output", 'o', OPT_ARG_REQUIRED, O_OUTPUT},
                                       CLI_OPT_END};
     cli c;
-    export_opts o = {0, NULL};
+    export_opts o = {-1, NULL};
     const char *pos[1] = {NULL};
     size_t got;
     cli_begin(&c, "export", export_usage);
     int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, export_extra, &o);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
+    if (o.form == -1)
+        o.form = 0; /* <KeyValue> by default */
     /* Check where a private key would go before unlocking anything. */
     if (o.form == 2 && o.output == NULL &&
         (rc = cli_secret_fd_ok(&c, STDOUT_FILENO, "a private key")) != CLI_OK)

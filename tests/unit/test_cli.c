@@ -540,6 +540,12 @@ Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
     char *pem = read_all(at(&d, "key.pem"), NULL);
     cr_assert_not_null(strstr(pem, "-----BEGIN PRIVATE KEY-----"));
     free(pem);
+    /* Two output forms, one of them secret: refused, nothing printed. */
+    ctl(&r, NULL, "export", KS(&d, "a"), "--private", "--pem", NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "exclude each other"), "%s", r.err);
+    cr_assert_null(strstr(r.out, "-----BEGIN"), "%s", r.out);
+    run_free(&r);
 
     /* A new passphrase (the file is re-encrypted: the old one fails, as
      * 'wrong passphrase' above shows for any other). */
