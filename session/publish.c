@@ -354,15 +354,16 @@ esession_status esession_purge_expired(esession_ctx *ctx, esession_keystore *ks,
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
     int64_t now = es_now(ctx);
-    /* Tell the host about each set before it goes. */
-    if (ctx->ops.event != NULL) {
-        for (size_t i = 0; i < es_ks_optset_count(ks); i++) {
-            const es_optset *set = es_ks_optset_at(ks, i);
-            if (set != NULL && set->expires < now) {
-                esession_event ev = {ESESSION_EVENT_EXPIRED, ESESSION_OK, NULL, NULL, 0, 0};
-                ctx->ops.event(ctx->user, &ev);
-            }
-        }
+    size_t gone = 0;
+    esession_status rc = es_ks_optset_purge_expired(ks, now, &gone);
+    if (rc != ESESSION_OK)
+        return rc; /* nothing was removed: no event */
+    /* Tell the host once per set actually destroyed. */
+    for (size_t i = 0; ctx->ops.event != NULL && i < gone; i++) {
+        esession_event ev = {ESESSION_EVENT_EXPIRED, ESESSION_OK, NULL, NULL, 0, 0};
+        ctx->ops.event(ctx->user, &ev);
     }
-    return es_ks_optset_purge_expired(ks, now, removed);
+    if (removed != NULL)
+        *removed = gone;
+    return ESESSION_OK;
 }
