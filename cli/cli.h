@@ -166,6 +166,63 @@ int cli_exit_code(esession_status st);
 /* The current time as the tool sees it (ESESSIONCTL_NOW or the clock). */
 int64_t cli_now(void);
 
+/* ---- publication options (pubopts.c) */
+enum {
+    PO_LIFETIME = 1, /* ids 1..99 belong to the publication options */
+    PO_GROUPS,
+    PO_CIPHERS,
+    PO_HASHES,
+    PO_REKEY,
+    PO_MATCH,
+    PO_OPEN_NODE,
+    PO_WEAK,
+    PO_CREATE,
+    PO_NO_CREATE,
+    PO_WITHDRAWN
+};
+
+#define CLI_LIST_MAX 8
+
+/* Alice's publication options, shared by publish and xmpp-publish (and purge
+ * for --withdrawn); parsed by cli_pub_opt (pubopts.c). */
+typedef struct cli_pub_opts {
+    esession_publish_options po;
+    int groups[CLI_LIST_MAX];
+    char list_buf[2][256];
+    const char *ciphers[CLI_LIST_MAX];
+    const char *hashes[CLI_LIST_MAX];
+    int create; /* -1 default, 0 no, 1 yes */
+    int withdrawn;
+} cli_pub_opts;
+
+#define CLI_PUB_OPTDEFS                                                        \
+    {"lifetime", 'l', OPT_ARG_REQUIRED, PO_LIFETIME},                           \
+    {"groups", 0, OPT_ARG_REQUIRED, PO_GROUPS},                                 \
+    {"ciphers", 0, OPT_ARG_REQUIRED, PO_CIPHERS},                               \
+    {"hashes", 0, OPT_ARG_REQUIRED, PO_HASHES},                                 \
+    {"rekey-freq", 0, OPT_ARG_REQUIRED, PO_REKEY},                              \
+    {"match-resource", 0, OPT_ARG_REQUIRED, PO_MATCH},                          \
+    {"open-node", 0, OPT_ARG_NONE, PO_OPEN_NODE},                               \
+    {"allow-weak-groups", 0, OPT_ARG_NONE, PO_WEAK}
+
+/* Option help lines for CLI_PUB_OPTDEFS. */
+#define CLI_PUB_OPTHELP                                                                 \
+    "  -l, --lifetime TIME     until the options expire: N[s|m|h|d] (default 7d)\n"       \
+    "  --groups LIST           MODP groups, e.g. 14,15,16 (default)\n"                    \
+    "  --ciphers LIST          default aes256-ctr,aes128-ctr\n"                           \
+    "  --hashes LIST           default sha256,sha512\n"                                   \
+    "  --rekey-freq N          the least number of stanzas between re-keys (default 1)\n" \
+    "  --match-resource RES    only this resource may read the stanzas\n"                 \
+    "  --open-node             publish to the open node (anyone may fetch) instead of\n"  \
+    "                          the node of presence subscribers\n"                        \
+    "  --allow-weak-groups     allow groups 1, 2 and 5 (below 2048 bits)\n"
+
+/* Defaults: the library's, create -1 (decide from the keystore). */
+void cli_pub_opts_init(cli_pub_opts *o);
+/* A cli_opt_fn for the options above (u: a cli_pub_opts); other ids go to
+ * cli_common_opt. */
+int cli_pub_opt(cli *c, int id, const char *arg, void *u);
+
 /* ---- passphrases (pass.c); returned in guarded memory, freed with
  * cli_pass_free */
 typedef struct cli_pass {

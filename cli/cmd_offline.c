@@ -20,15 +20,7 @@ static const char publish_usage[] =
     "it encrypted in the keystore, sign it with every signing key, and print the PEP\n"
     "IQs to send, each followed by a newline: the node creation (first publication\n"
     "only) and the publication of the item.\n"
-    "  -l, --lifetime TIME     until the options expire: N[s|m|h|d] (default 7d)\n"
-    "  --groups LIST           MODP groups, e.g. 14,15,16 (default)\n"
-    "  --ciphers LIST          default aes256-ctr,aes128-ctr\n"
-    "  --hashes LIST           default sha256,sha512\n"
-    "  --rekey-freq N          the least number of stanzas between re-keys (default 1)\n"
-    "  --match-resource RES    only this resource may read the stanzas\n"
-    "  --open-node             publish to the open node (anyone may fetch) instead of\n"
-    "                          the node of presence subscribers\n"
-    "  --allow-weak-groups     allow groups 1, 2 and 5 (below 2048 bits)\n"
+    CLI_PUB_OPTHELP
     "  --create, --no-create   print the node creation IQ or not (default: only when\n"
     "                          the keystore holds no option set yet)\n" KS_OPTS
     "  --json                  one JSON object: IQs, their ids, nonce, expiry\n";
@@ -53,131 +45,6 @@ static const char purge_usage[] =
     "  --withdrawn             also destroy the exponents of the sets withdrawn by\n"
     "                          'online' (do this once the offline queue is opened)\n" KS_OPTS;
 
-enum {
-    O_LIFETIME = 1,
-    O_GROUPS,
-    O_CIPHERS,
-    O_HASHES,
-    O_REKEY,
-    O_MATCH,
-    O_OPEN_NODE,
-    O_WEAK,
-    O_CREATE,
-    O_NO_CREATE,
-    O_WITHDRAWN
-};
-
-#define LIST_MAX 8
-
-typedef struct pub_opts {
-    esession_publish_options po;
-    int groups[LIST_MAX];
-    char list_buf[2][256];
-    const char *ciphers[LIST_MAX];
-    const char *hashes[LIST_MAX];
-    int create; /* -1 default, 0 no, 1 yes */
-    int withdrawn;
-} pub_opts;
-
-static int parse_duration(const char *s, int64_t *out)
-{
-    char num[32];
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof num)
-        return -1;
-    int64_t mult = 1;
-    memcpy(num, s, n + 1);
-    switch (num[n - 1]) {
-    case 's': mult = 1; num[n - 1] = '\0'; break;
-    case 'm': mult = 60; num[n - 1] = '\0'; break;
-    case 'h': mult = 3600; num[n - 1] = '\0'; break;
-    case 'd': mult = 86400; num[n - 1] = '\0'; break;
-    default: break;
-    }
-    unsigned long long v;
-    if (cli_parse_uint(num, 1, 400ull * 86400, &v) != 0 || v * (unsigned long long)mult > 400ull * 86400)
-        return -1;
-    *out = (int64_t)v * mult;
-    return 0;
-}
-
-/* Split a comma list in place into at most LIST_MAX items. */
-static int split_list(char *buf, const char **items, size_t *n)
-{
-    *n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-        if (*n == LIST_MAX)
-            return -1;
-        items[(*n)++] = t;
-    }
-    return *n == 0 ? -1 : 0;
-}
-
-static int pub_opt(cli *c, int id, const char *arg, void *u)
-{
-    pub_opts *o = u;
-    unsigned long long v;
-    const char *items[LIST_MAX];
-    size_t n;
-    char tmp[256];
-    switch (id) {
-    case O_LIFETIME:
-        if (parse_duration(arg, &o->po.lifetime) != 0)
-            return cli_usage_error(c, "--lifetime is N[s|m|h|d], e.g. 12h");
-        return 0;
-    case O_GROUPS:
-        if (strlen(arg) >= sizeof tmp)
-            return cli_usage_error(c, "--groups: list too long");
-        memcpy(tmp, arg, strlen(arg) + 1);
-        if (split_list(tmp, items, &n) != 0)
-            return cli_usage_error(c, "--groups is a comma list of 1 to %d MODP groups", LIST_MAX);
-        for (size_t i = 0; i < n; i++) {
-            if (cli_parse_uint(items[i], 1, 18, &v) != 0)
-                return cli_usage_error(c, "--groups: '%s' is not a MODP group number", items[i]);
-            o->groups[i] = (int)v;
-        }
-        o->po.groups = o->groups;
-        o->po.n_groups = n;
-        return 0;
-    case O_CIPHERS:
-    case O_HASHES: {
-        int which = id == O_CIPHERS ? 0 : 1;
-        if (strlen(arg) >= sizeof o->list_buf[which])
-            return cli_usage_error(c, "list too long");
-        memcpy(o->list_buf[which], arg, strlen(arg) + 1);
-        const char **dst = which == 0 ? o->ciphers : o->hashes;
-        if (split_list(o->list_buf[which], dst, &n) != 0)
-            return cli_usage_error(c, "a comma list of 1 to %d names is expected", LIST_MAX);
-        if (which == 0) {
-            o->po.ciphers = o->ciphers;
-            o->po.n_ciphers = n;
-        } else {
-            o->po.hashes = o->hashes;
-            o->po.n_hashes = n;
-        }
-        return 0;
-    }
-    case O_REKEY:
-        if (cli_parse_uint(arg, 1, 0xffffffffull, &v) != 0)
-            return cli_usage_error(c, "--rekey-freq is a number from 1 to 4294967295");
-        o->po.rekey_freq = (uint32_t)v;
-        return 0;
-    case O_MATCH:
-        if (arg[0] == '\0' || strlen(arg) > 1023)
-            return cli_usage_error(c, "--match-resource needs a resource");
-        o->po.match_resource = arg;
-        return 0;
-    case O_OPEN_NODE: o->po.open_node = 1; return 0;
-    case O_WEAK: o->po.allow_weak_groups = 1; return 0;
-    case O_CREATE: o->create = 1; return 0;
-    case O_NO_CREATE: o->create = 0; return 0;
-    case O_WITHDRAWN: o->withdrawn = 1; return 0;
-    default:
-        return cli_common_opt(c, id, arg) < 0 ? CLI_EXIT_USAGE : 0;
-    }
-}
-
 /* N_A in base64 (96 octets hold the largest, 64 octets), as published. */
 #define NONCE_TEXT 96
 static void nonce_text(const uint8_t *nonce, size_t len, size_t cap, char out[NONCE_TEXT])
@@ -196,25 +63,15 @@ int cmd_publish(int argc, char **argv)
 {
     static const cli_optdef defs[] = {
         CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD, CLI_OPT_PASS_FILE, CLI_OPT_JSON,
-        {"lifetime", 'l', OPT_ARG_REQUIRED, O_LIFETIME},
-        {"groups", 0, OPT_ARG_REQUIRED, O_GROUPS},
-        {"ciphers", 0, OPT_ARG_REQUIRED, O_CIPHERS},
-        {"hashes", 0, OPT_ARG_REQUIRED, O_HASHES},
-        {"rekey-freq", 0, OPT_ARG_REQUIRED, O_REKEY},
-        {"match-resource", 0, OPT_ARG_REQUIRED, O_MATCH},
-        {"open-node", 0, OPT_ARG_NONE, O_OPEN_NODE},
-        {"allow-weak-groups", 0, OPT_ARG_NONE, O_WEAK},
-        {"create", 0, OPT_ARG_NONE, O_CREATE},
-        {"no-create", 0, OPT_ARG_NONE, O_NO_CREATE},
+        CLI_PUB_OPTDEFS,
+        {"create", 0, OPT_ARG_NONE, PO_CREATE},
+        {"no-create", 0, OPT_ARG_NONE, PO_NO_CREATE},
         CLI_OPT_END};
     cli c;
-    pub_opts o;
-    memset(&o, 0, sizeof o);
-    esession_publish_options init = ESESSION_PUBLISH_OPTIONS_INIT;
-    o.po = init;
-    o.create = -1;
+    cli_pub_opts o;
+    cli_pub_opts_init(&o);
     cli_begin(&c, "publish", publish_usage);
-    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, pub_opt, &o);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, cli_pub_opt, &o);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
@@ -426,12 +283,12 @@ int cmd_purge(int argc, char **argv)
 {
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
                                       CLI_OPT_PASS_FILE,
-                                      {"withdrawn", 0, OPT_ARG_NONE, O_WITHDRAWN}, CLI_OPT_END};
+                                      {"withdrawn", 0, OPT_ARG_NONE, PO_WITHDRAWN}, CLI_OPT_END};
     cli c;
-    pub_opts o;
+    cli_pub_opts o;
     memset(&o, 0, sizeof o);
     cli_begin(&c, "purge", purge_usage);
-    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, pub_opt, &o);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, cli_pub_opt, &o);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
