@@ -24,10 +24,12 @@ VERSION     := 0.1.0
 
 # Debian packages: what `make deps` installs.
 DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
-                libxml2-dev libjansson-dev libcriterion-dev valgrind
+                libxml2-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind \
+                openssl ejabberd prosody
 # pkg-config modules that must be found before building.
 PC_LIB      := libsodium gmp libcrypto libxml-2.0
 PC_TEST     := criterion jansson
+PC_CLI      := libstrophe
 
 BUILD       ?= build
 SAN         ?=
@@ -51,6 +53,8 @@ endif
 
 PC_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PC_LIB) 2>/dev/null)
 PC_LIBS     = $(shell $(PKG_CONFIG) --libs $(PC_LIB) 2>/dev/null)
+CLI_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PC_CLI) 2>/dev/null)
+CLI_LIBS    = $(shell $(PKG_CONFIG) --libs $(PC_CLI) 2>/dev/null)
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_TEST) 2>/dev/null)
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(PC_TEST) 2>/dev/null)
 
@@ -66,7 +70,7 @@ HARNESS_SRCS := $(wildcard tests/harness/*.c) $(wildcard tests/common/*.c)
 HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 HARNESS     := $(BUILD)/esession-vectors
 
-CLI_SRCS    := $(wildcard cli/*.c)
+CLI_SRCS    := $(wildcard cli/*.c cli/xmpp/*.c)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI         := $(if $(CLI_SRCS),$(BUILD)/esessionctl)
 
@@ -82,7 +86,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
 .PHONY: FORCE bench all lib test test-run demo demo-run deps ensure-deps install uninstall \
-        clean unit vectors asan valgrind tests-build
+        clean unit vectors asan valgrind tests-build xmpp
 
 all: lib $(HARNESS) $(CLI)
 
@@ -106,8 +110,10 @@ $(SHARED_LIB): $(LIB_OBJS)
 $(HARNESS): $(HARNESS_OBJS) $(STATIC_LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(HARNESS_OBJS) $(STATIC_LIB) $(PC_LIBS) $(TEST_LIBS)
 
+$(BUILD)/obj/cli/%.o: ALL_CFLAGS += $(CLI_CFLAGS)
+
 $(BUILD)/esessionctl: $(CLI_OBJS) $(STATIC_LIB)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(PC_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(PC_LIBS) $(CLI_LIBS)
 
 $(BUILD)/obj/tests/%.o: ALL_CFLAGS += $(TEST_CFLAGS)
 
@@ -137,8 +143,10 @@ deps:
 # Install only when pkg-config (or valgrind) is missing something.
 ensure-deps:
 	@if command -v $(PKG_CONFIG) >/dev/null 2>&1 && \
-	    $(PKG_CONFIG) --exists $(PC_LIB) $(PC_TEST) && \
-	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1; then :; \
+	    $(PKG_CONFIG) --exists $(PC_LIB) $(PC_CLI) $(PC_TEST) && \
+	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1 && \
+	    command -v openssl >/dev/null 2>&1 && [ -x /usr/sbin/ejabberdctl ] && \
+	    [ -x /usr/bin/prosody ]; then :; \
 	else $(MAKE) --no-print-directory deps; fi
 
 # ---- tests --------------------------------------------------------------
@@ -152,6 +160,7 @@ test-run:
 	@$(MAKE) --no-print-directory unit vectors
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 xmpp
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory install-check
 	@echo "make test: all suites passed"
@@ -169,6 +178,13 @@ asan: tests-build
 	for t in $(UNIT_BINS); do echo "== asan $$t"; $$t --jobs 2; done; \
 	echo "== asan harness"; $(HARNESS) $(VECTOR_FILES) > $(BUILD)/harness.log || { tail -40 $(BUILD)/harness.log; exit 1; }; \
 	tail -1 $(BUILD)/harness.log
+
+# The offline flow through real servers (tests/xmpp/): ejabberd with
+# XEP-0013, Prosody with flood delivery, each started on loopback and
+# stopped again. make test runs it with the ASan+UBSan build.
+xmpp: $(CLI)
+	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
+	for s in ejabberd prosody; do bash tests/xmpp/run.sh $(BUILD) $$s; done
 
 # Every unit test binary under valgrind, two at a time, and the harness over
 # the protocol and text vectors. Left to the native and ASan runs above: the

@@ -50,6 +50,10 @@ int cmd_seal(int argc, char **argv);
 int cmd_terminate(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_xmpp_publish(int argc, char **argv);
+int cmd_xmpp_send(int argc, char **argv);
+int cmd_xmpp_receive(int argc, char **argv);
+int cmd_xmpp_raw(int argc, char **argv);
 
 /* ---- option parsing (opts.c) */
 enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1 };
@@ -234,6 +238,9 @@ typedef struct cli_pass {
 int cli_pass_get(const cli *c, cli_pass *out);
 /* A new passphrase: from fd or file as given, or asked twice on the terminal. */
 int cli_pass_new(const cli *c, int fd, const char *file, const char *prompt, cli_pass *out);
+/* Another secret (an account password): from fd or file as given, else asked
+ * once on the terminal. */
+int cli_secret_read(const cli *c, int fd, const char *file, const char *prompt, cli_pass *out);
 void cli_pass_free(cli_pass *p);
 
 /* ---- input and output (io.c) */
@@ -303,6 +310,12 @@ int cli_optsets_read(cli *c, esession_optset_info **out, size_t *n);
 
 /* 'purge --withdrawn' on the open keystore of c (for 'open --done'). */
 int cli_queue_done(cli *c);
+/* Bob's side (cmd_seal.c), for seal and xmpp-send. */
+/* Explain why esession_sender_start failed; the exit code. */
+int cli_start_failed(cli *c, esession_status st, const char *to);
+/* A text message becomes a chat <message/> to `to` with a <body> (free()). */
+int cli_text_message(cli *c, const char *to, const char *text, size_t len, char **out,
+                     size_t *outlen);
 /* A key from text: a normalized <KeyValue> or PEM (public or private). */
 esession_status cli_key_from_text(esession_ctx *ctx, const char *text, size_t len,
                                   esession_key **out);

@@ -173,7 +173,7 @@ static int request_id(cli *c, const char *path, const char *to, char *id, size_t
     return rc;
 }
 
-static int start_failed(cli *c, esession_status st, const char *to)
+int cli_start_failed(cli *c, esession_status st, const char *to)
 {
     const char *detail = esession_ctx_error_detail(c->ctx);
     switch (st) {
@@ -203,8 +203,7 @@ static int start_failed(cli *c, esession_status st, const char *to)
     }
 }
 
-/* A text message becomes a chat <message/> with a <body>. */
-static int text_message(cli *c, const char *to, const char *text, size_t len, char **out,
+int cli_text_message(cli *c, const char *to, const char *text, size_t len, char **out,
                         size_t *outlen)
 {
     char *body = NULL, *jid = NULL;
@@ -304,7 +303,7 @@ int cmd_seal(int argc, char **argv)
         st = esession_sender_start(c.ctx, c.ks, o.from, o.to, id, items, len, &so, &s);
         free(items);
         if (st != ESESSION_OK)
-            return cli_end(&c, start_failed(&c, st, o.to));
+            return cli_end(&c, cli_start_failed(&c, st, o.to));
     } else {
         st = esession_sender_resume(c.ctx, c.ks, o.to, &s);
         if (st == ESESSION_ERR_NO_SESSION) {
@@ -347,7 +346,7 @@ int cmd_seal(int argc, char **argv)
             mlen = inlen;
             in = NULL;
         } else if (rc == CLI_OK) {
-            rc = text_message(&c, o.to, in, inlen, &msg, &mlen);
+            rc = cli_text_message(&c, o.to, in, inlen, &msg, &mlen);
         }
         esession_buf out = {0};
         if (rc == CLI_OK) {

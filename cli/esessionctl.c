@@ -38,6 +38,13 @@ static const command commands[] = {
     {"seal", cmd_seal, "Encrypt messages for an offline contact and print the stanzas", NULL},
     {"terminate", cmd_terminate, "End the session with a contact and print its last stanza", NULL},
     {"open", cmd_open, "Open received stanzas: plaintext and metadata", "Receiving (Alice)"},
+    {"xmpp-publish", cmd_xmpp_publish, "Log in and publish offline options (PEP), before going offline",
+     "Over a real XMPP server"},
+    {"xmpp-send", cmd_xmpp_send, "Log in, fetch a contact's options and send encrypted messages",
+     NULL},
+    {"xmpp-receive", cmd_xmpp_receive, "Log in, withdraw the options, open what the server stored",
+     NULL},
+    {"xmpp-raw", cmd_xmpp_raw, "Log in and send stanzas printed by the commands above", NULL},
     {"server", cmd_server, "File-backed stand-in for a server's PEP node and offline store",
      "Testing"},
 };

@@ -97,7 +97,7 @@ static int read_from_fd(const cli *c, int fd, cli_pass *p)
     char what[32];
     snprintf(what, sizeof what, "file descriptor %d", fd);
     if (fcntl(fd, F_GETFD) < 0) {
-        cli_err(c, "--passphrase-fd %d: not an open file descriptor", fd);
+        cli_err(c, "file descriptor %d is not open", fd);
         return CLI_EXIT_USAGE;
     }
     return read_line_fd(c, fd, what, p);
@@ -112,7 +112,7 @@ static int read_from_file(const cli *c, const char *path, cli_pass *p)
     }
     struct stat sb;
     if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        cli_warn(c, "the passphrase file %s can be read by others (chmod 600 it)", path);
+        cli_warn(c, "%s holds a secret but can be read by others (chmod 600 it)", path);
     int rc = read_line_fd(c, fd, path, p);
     close(fd);
     return rc;
@@ -208,4 +208,13 @@ int cli_pass_new(const cli *c, int fd, const char *file, const char *prompt, cli
     }
     *out = p;
     return CLI_OK;
+}
+
+int cli_secret_read(const cli *c, int fd, const char *file, const char *prompt, cli_pass *out)
+{
+    if (fd >= 0)
+        return read_from_fd(c, fd, out);
+    if (file != NULL)
+        return read_from_file(c, file, out);
+    return ask_tty(c, prompt, out);
 }

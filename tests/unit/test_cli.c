@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -414,8 +416,14 @@ Test(cli, every_command_option_and_exit_status_is_in_the_man_page)
     size_t commands = 0;
     char *save = NULL;
     for (char *name = strtok_r(r.out, "\n", &save); name != NULL; name = strtok_r(NULL, "\n", &save)) {
-        char want[64];
-        snprintf(want, sizeof want, "\n.SS %s\n", name);
+        char want[96] = "\n.SS ";
+        size_t k = strlen(want);
+        for (const char *c = name; *c != '\0' && k < sizeof want - 4; c++) {
+            if (*c == '-') /* roff: a hyphen in a name is written \- */
+                want[k++] = '\\';
+            want[k++] = *c;
+        }
+        memcpy(want + k, "\n", 2);
         cr_assert_not_null(strstr(man, want), "command '%s' is not in docs/esessionctl.1", name);
         commands++;
     }
@@ -459,6 +467,72 @@ Test(cli, every_command_option_and_exit_status_is_in_the_man_page)
     cr_assert_not_null(strstr(r.err, "not a command"));
     cr_assert_eq(r.out_len, 0);
     run_free(&r);
+}
+
+/* ---- the xmpp-* commands: what can be checked without a server (the
+ * flows through real servers are tests/xmpp/run.sh) */
+
+/* A loopback port nobody listens on: bound, then released. */
+static unsigned closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+Test(cli, xmpp_commands_refuse_bad_arguments_and_report_a_refused_connection)
+{
+    tdir d;
+    tdir_make(&d);
+    write_file(at(&d, "pw"), "secret\n", 7, 0600);
+    write_file(at(&d, "m.xml"), "<message to='a@localhost'/>", 27, 0600);
+    static const struct {
+        const char *args[8];
+        const char *says;
+    } bad[] = {
+        {{"xmpp-raw", "m.xml"}, "--jid is required"},
+        {{"xmpp-raw", "-j", "not a jid", "m.xml"}, "is not a JID"},
+        {{"xmpp-raw", "-j", "a@localhost"}, "no FILE"},
+        {{"xmpp-send", "-j", "b@localhost", "--port", "70000", "a@localhost"}, "--port"},
+        {{"xmpp-send", "-j", "b@localhost", "a@localhost/res"}, "not a bare JID"},
+        {{"xmpp-receive", "-j", "a@localhost", "--mode", "imap"}, "--mode"},
+        {{"xmpp-receive", "-j", "a@localhost", "--password-fd", "0", "--password-file", "pw"},
+         "not both"},
+        {{"xmpp-publish", "-j", "a@localhost", "--lifetime", "forever"}, "--lifetime"},
+    };
+    run r;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[12] = {(char *)(uintptr_t)tool()};
+        size_t n = 1;
+        for (size_t k = 0; k < 8 && bad[i].args[k] != NULL; k++)
+            argv[n++] = (char *)(uintptr_t)(strcmp(bad[i].args[k], "m.xml") == 0 ||
+                                                     strcmp(bad[i].args[k], "pw") == 0
+                                                 ? at(&d, bad[i].args[k])
+                                                 : bad[i].args[k]);
+        run_argv(&r, NULL, argv);
+        EXPECT(&r, CX_USAGE);
+        cr_assert_not_null(strstr(r.err, bad[i].says), "%s: %s", bad[i].args[0], r.err);
+        run_free(&r);
+    }
+
+    /* Nobody listens: a clear failure, exit status 5, nothing printed. */
+    char port[16];
+    snprintf(port, sizeof port, "%u", closed_port());
+    ctl(&r, NULL, "xmpp-raw", "-j", "a@localhost", "--password-file", at(&d, "pw"), "--host",
+        "127.0.0.1", "--port", port, "--timeout", "5", at(&d, "m.xml"), NULL);
+    EXPECT(&r, CX_IO);
+    cr_assert_not_null(strstr(r.err, "a@localhost"), "%s", r.err);
+    cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+    rm_tree(d.path);
 }
 
 /* ---- the keystore: wrong passphrase, damage, secrets, passphrase change */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: ISC */
+/* xmpp-publish: Alice, before going offline (XEP-0187 §3.1), over a real
+ * server: create and configure the PEP node, publish signed options. */
+#include "xcmd.h"
+
+#include <string.h>
+
+static const char usage[] =
+    "Usage: esessionctl xmpp-publish -j JID [account options] [-k PATH]\n"
+    "                                [publication options]\n"
+    "Before going offline: log in, draw a new option set (stored encrypted in the\n"
+    "keystore), create and configure the PEP node if it does not exist yet, publish\n"
+    "the signed options, and log out.\n" CLI_PUB_OPTHELP XOPT_HELP XCMD_KS_HELP;
+
+typedef struct xpub {
+    cli_pub_opts pub;
+    xopts x;
+} xpub;
+
+static int opt(cli *c, int id, const char *arg, void *u)
+{
+    xpub *o = u;
+    int r = xopts_take(c, &o->x, id, arg);
+    return r >= 0 ? r : cli_pub_opt(c, id, arg, &o->pub);
+}
+
+int cmd_xmpp_publish(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, CLI_PUB_OPTDEFS, XOPT_DEFS, CLI_OPT_END};
+    cli c;
+    xpub o;
+    cli_pub_opts_init(&o.pub);
+    xopts_init(&o.x);
+    cli_begin(&c, "xmpp-publish", usage);
+    int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, opt, &o);
+    if (rc == CLI_OK)
+        rc = xopts_check(&c, &o.x);
+    if (rc != CLI_OK)
+        return cli_parse_exit(&c, rc);
+    xconn *x = NULL;
+    if ((rc = cli_open_keystore(&c)) != CLI_OK || (rc = xopts_connect(&c, &o.x, &x)) != CLI_OK)
+        return cli_end(&c, rc);
+
+    esession_publication pub;
+    memset(&pub, 0, sizeof pub);
+    esession_status st = esession_publish(c.ctx, c.ks, &o.pub.po, &pub);
+    if (st != ESESSION_OK) {
+        xconn_close(x);
+        if (st == ESESSION_ERR_STATE) {
+            cli_err(&c, "cannot publish: %s (create a key with 'esessionctl genkey')",
+                    esession_ctx_error_detail(c.ctx));
+            return cli_end(&c, CLI_EXIT_CONFLICT);
+        }
+        return cli_end(&c, cli_fail(&c, st, "cannot publish"));
+    }
+    /* The node may exist from an earlier publication: conflict is fine. */
+    xconn_answer ans;
+    rc = xconn_iq(x, pub.create_iq.data, pub.create_iq.len, pub.create_id, &ans);
+    if (rc == CLI_OK) {
+        if (ans.is_error && strcmp(ans.condition, "conflict") != 0)
+            rc = xcmd_refused(&c, "creating the PEP node", &ans);
+        xconn_answer_free(&ans);
+    }
+    if (rc == CLI_OK)
+        rc = xconn_iq(x, pub.publish_iq.data, pub.publish_iq.len, pub.publish_id, &ans);
+    if (rc == CLI_OK) {
+        if (ans.is_error)
+            rc = xcmd_refused(&c, "publishing the options", &ans);
+        xconn_answer_free(&ans);
+    }
+    if (rc == CLI_OK) {
+        char when[40];
+        cli_time_text(pub.expires, when, sizeof when);
+        printf("published offline options for %s (%s node), valid until %s\n", xconn_jid(x),
+               o.pub.po.open_node ? "open" : "presence subscribers'", when);
+    } else {
+        cli_warn(&c, "the new option set stays in the keystore unpublished; it expires unused");
+    }
+    esession_publication_free(&pub);
+    xconn_close(x);
+    return cli_end(&c, rc);
+}

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: ISC */
+/* xmpp-receive: Alice back online (XEP-0187 §3.4) on a real server. She
+ * withdraws her options (the empty item), then takes what the server stored
+ * for her: with XEP-0013 (headers, then presence, then view each, open it,
+ * hand the plaintext to durable output, and only then remove it), or by
+ * plain flood delivery on presence (XEP-0160). */
+#include "xcmd.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "Usage: esessionctl xmpp-receive -j JID [account options] [-k PATH]\n"
+    "                                [--mode auto|pop3|flood] [--deliver CMD]\n"
+    "                                [--idle SECONDS]\n"
+    "Back online: log in, withdraw the offline options (publish the empty item),\n"
+    "open every stanza the server stored, hand each message to the output, and only\n"
+    "then let the server drop it. Once nothing is left unopened, the Diffie-Hellman\n"
+    "exponents of the withdrawn options are destroyed.\n"
+    "  --mode MODE             pop3: XEP-0013 (view, then remove each stanza after its\n"
+    "                          message is stored); flood: the server sends everything\n"
+    "                          on presence and forgets it; auto (default): pop3 when\n"
+    "                          the server offers it\n"
+    "  --deliver CMD           run CMD (by /bin/sh) for each message: plaintext on its\n"
+    "                          standard input; ESESSION_FROM, ESESSION_FROM_BARE,\n"
+    "                          ESESSION_THREAD, ESESSION_POSITION, ESESSION_CREATED and\n"
+    "                          ESESSION_DELAY in its environment; exit status 0 means\n"
+    "                          stored. Default: standard output (synced if a file)\n"
+    "  --idle SECONDS          flood: stop after this long without a message (default 2)\n"
+    "In flood mode, stanzas that cannot be opened yet are saved (encrypted) in\n"
+    "KEYSTORE.unopened.xml for 'esessionctl open'.\n" XOPT_HELP XCMD_KS_HELP;
+
+#define NS_OFFLINE "http://jabber.org/protocol/offline"
+/* The subscribers' node of XEP-0187, where the options are published. */
+#define NODE_OPTIONS "http://www.xmpp.org/extensions/xep-0187.html#ns"
+#define HEADERS_MAX 4096u
+#define NODE_MAX 256u
+
+enum { O_MODE = 1, O_DELIVER, O_IDLE };
+enum { MODE_AUTO = 0, MODE_POP3, MODE_FLOOD };
+
+typedef struct rx_item {
+    char node[NODE_MAX]; /* XEP-0013 node, "" for a flooded stanza */
+    char *text;          /* flooded stanzas: the text, until handled */
+    size_t len;
+    int final;           /* last result kind; 0: none yet */
+    int keep;            /* stays on the server / is saved */
+} rx_item;
+
+typedef struct xrecv {
+    cli c;
+    xopts x;
+    int mode;
+    const char *deliver;
+    unsigned idle_ms;
+    xconn *conn;
+    esession_receiver *r;
+    rx_item *items;
+    size_t n, cap;
+    /* the view being waited for */
+    const char *want_node;
+    char *viewed;
+    size_t viewed_len;
+    uint32_t run;  /* tags are run << 32 | index + 1: held stanzas outlive a run */
+    char (*ended)[2][CLI_JID_MAX + 1]; /* sessions Bob terminated: bare JID, thread */
+    size_t n_ended;
+    size_t opened, duplicates, terminated, rejected;
+    int rc;        /* the exit code of the first rejected stanza */
+    int fatal;     /* output or connection failure: stop */
+} xrecv;
+
+static int opt(cli *c, int id, const char *arg, void *u)
+{
+    xrecv *o = u;
+    unsigned long long v;
+    int r = xopts_take(c, &o->x, id, arg);
+    if (r >= 0)
+        return r;
+    switch (id) {
+    case O_MODE:
+        if (strcmp(arg, "auto") == 0)
+            o->mode = MODE_AUTO;
+        else if (strcmp(arg, "pop3") == 0)
+            o->mode = MODE_POP3;
+        else if (strcmp(arg, "flood") == 0)
+            o->mode = MODE_FLOOD;
+        else
+            return cli_usage_error(c, "--mode is auto, pop3 or flood");
+        return 0;
+    case O_DELIVER:
+        o->deliver = arg;
+        return 0;
+    case O_IDLE:
+        if (cli_parse_uint(arg, 1, 600, &v) != 0)
+            return cli_usage_error(c, "--idle is a number of seconds from 1 to 600");
+        o->idle_ms = (unsigned)v * 1000u;
+        return 0;
+    default:
+        return cli_common_opt(c, id, arg) < 0 ? CLI_EXIT_USAGE : 0;
+    }
+}
+
+static rx_item *add_item(xrecv *o)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 64;
+        if (cap > HEADERS_MAX * 2)
+            return NULL;
+        rx_item *p = realloc(o->items, cap * sizeof *p);
+        if (p == NULL)
+            return NULL;
+        o->items = p;
+        o->cap = cap;
+    }
+    rx_item *it = &o->items[o->n++];
+    memset(it, 0, sizeof *it);
+    return it;
+}
+
+/* ---- talking to the server */
+
+/* Send <iq id='...' HEAD ARG TAIL, ARG escaped for an attribute value. */
+static int send_iq(xrecv *o, const char *head, const char *arg, const char *tail,
+                   xconn_answer *ans)
+{
+    char id[33], *esc = NULL;
+    size_t elen = 0;
+    xconn_new_id(id);
+    if (cli_xml_escape(arg, strlen(arg), 1, &esc, &elen) != 0) {
+        cli_err(&o->c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    size_t n = strlen(head) + elen + strlen(tail) + sizeof id + 16;
+    char *iq = malloc(n);
+    if (iq == NULL) {
+        free(esc);
+        cli_err(&o->c, "out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    int k = snprintf(iq, n, "<iq id='%s' %s%s%s", id, head, esc, tail);
+    free(esc);
+    int rc = xconn_iq(o->conn, iq, (size_t)k, id, ans);
+    free(iq);
+    return rc;
+}
+
+/* The children of the <query/> (or other first child) of an IQ answer. */
+static int answer_children(const xconn_answer *ans, const char *child, const char **base,
+                           xs_elem **out, int *n)
+{
+    xs_elem iq, q;
+    *out = NULL;
+    *n = 0;
+    if (xs_split(ans->text, ans->len, &iq, 1) != 1 || !xs_find(ans->text, &iq, child, &q))
+        return 0;
+    *base = ans->text + q.inner;
+    int k = xs_split(*base, q.inner_end - q.inner, NULL, 0);
+    if (k <= 0)
+        return 0;
+    *out = calloc((size_t)k, sizeof **out);
+    if (*out == NULL)
+        return -1;
+    *n = xs_split(*base, q.inner_end - q.inner, *out, (size_t)k);
+    return 0;
+}
+
+static int offers_pop3(xrecv *o, int *yes)
+{
+    char domain[CLI_JID_MAX + 1];
+    const char *at = strchr(xconn_jid(o->conn), '@');
+    xcmd_bare(at ? at + 1 : xconn_jid(o->conn), domain, sizeof domain);
+    xconn_answer ans;
+    int rc = send_iq(o, "type='get' to='", domain,
+                     "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", &ans);
+    if (rc != CLI_OK)
+        return rc;
+    *yes = 0;
+    const char *base = NULL;
+    xs_elem *e = NULL;
+    int n = 0;
+    if (!ans.is_error && answer_children(&ans, "query", &base, &e, &n) == 0) {
+        for (int i = 0; i < n; i++) {
+            char var[128];
+            if (xs_attr(base, &e[i], "var", var, sizeof var) && strcmp(var, NS_OFFLINE) == 0)
+                *yes = 1;
+        }
+    }
+    free(e);
+    xconn_answer_free(&ans);
+    return CLI_OK;
+}
+
+/* XEP-0013 §2.3: the headers, before presence so that nothing is flooded. */
+static int get_headers(xrecv *o)
+{
+    xconn_answer ans;
+    int rc = send_iq(o, "type='get'><query xmlns='http://jabber.org/protocol/disco#items' node='",
+                 NS_OFFLINE, "'/></iq>", &ans);
+    if (rc != CLI_OK)
+        return rc;
+    if (ans.is_error) {
+        rc = xcmd_refused(&o->c, "listing the stored messages (XEP-0013)", &ans);
+        xconn_answer_free(&ans);
+        return rc;
+    }
+    const char *base = NULL;
+    xs_elem *e = NULL;
+    int n = 0;
+    if (answer_children(&ans, "query", &base, &e, &n) != 0)
+        rc = CLI_EXIT_INTERNAL;
+    for (int i = 0; rc == CLI_OK && i < n && o->n < HEADERS_MAX; i++) {
+        char node[NODE_MAX];
+        if (!xs_attr(base, &e[i], "node", node, sizeof node) || node[0] == '\0')
+            continue;
+        rx_item *it = add_item(o);
+        if (it == NULL)
+            rc = CLI_EXIT_INTERNAL;
+        else
+            memcpy(it->node, node, sizeof node);
+    }
+    if (rc == CLI_EXIT_INTERNAL)
+        cli_err(&o->c, "out of memory");
+    free(e);
+    xconn_answer_free(&ans);
+    return rc;
+}
+
+/* A message that came with an XEP-0013 marker answers the view being
+ * waited for; any other is flooded or live and handled afterwards. */
+static void on_message(void *user, const char *text, size_t len)
+{
+    xrecv *o = user;
+    xs_elem m, off, item;
+    char node[NODE_MAX] = "";
+    if (xs_split(text, len, &m, 1) == 1 && xs_find(text, &m, "offline", &off) &&
+        xs_find(text, &off, "item", &item))
+        (void)xs_attr(text, &item, "node", node, sizeof node);
+    if (o->want_node != NULL && o->viewed == NULL && strcmp(node, o->want_node) == 0) {
+        o->viewed = malloc(len + 1);
+        if (o->viewed != NULL) {
+            memcpy(o->viewed, text, len);
+            o->viewed[len] = '\0';
+            o->viewed_len = len;
+        }
+        return;
+    }
+    rx_item *it = add_item(o);
+    char *copy = it ? malloc(len + 1) : NULL;
+    if (copy == NULL) {
+        if (it != NULL)
+            o->n--;
+        cli_err(&o->c, "out of memory: a received stanza was dropped");
+        o->fatal = CLI_EXIT_INTERNAL;
+        return;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    it->text = copy;
+    it->len = len;
+}
+
+static int remove_node(xrecv *o, const char *node)
+{
+    xconn_answer ans;
+    int rc = send_iq(o, "type='set'><offline xmlns='" NS_OFFLINE "'><item action='remove' node='",
+                     node, "'/></offline></iq>", &ans);
+    if (rc != CLI_OK)
+        return rc;
+    if (ans.is_error)
+        rc = xcmd_refused(&o->c, "removing a stored message", &ans);
+    xconn_answer_free(&ans);
+    return rc;
+}
+
+/* ---- results */
+
+static int permanent(esession_status e)
+{
+    switch (e) {
+    case ESESSION_ERR_UNTRUSTED_KEY: /* trusting the key later opens it */
+    case ESESSION_ERR_IO:
+    case ESESSION_ERR_NO_MEMORY:
+    case ESESSION_ERR_INTERNAL:
+    case ESESSION_ERR_RANDOM:
+    case ESESSION_ERR_CORRUPT:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static rx_item *item_of(xrecv *o, uint64_t tag)
+{
+    uint64_t i = tag & 0xffffffffu;
+    return tag >> 32 == o->run && i >= 1 && i <= o->n ? &o->items[i - 1] : NULL;
+}
+
+static uint64_t tag_of(const xrecv *o, size_t index)
+{
+    return (uint64_t)o->run << 32 | (uint64_t)(index + 1);
+}
+
+static void source_name(const xrecv *o, const rx_item *it, char *out, size_t n)
+{
+    if (it == NULL)
+        snprintf(out, n, "held since an earlier run");
+    else if (it->node[0] != '\0')
+        snprintf(out, n, "stored %s", it->node);
+    else
+        snprintf(out, n, "received #%zu", (size_t)(it - o->items) + 1);
+}
+
+/* Remember a terminated session, to end it once the queue is drained. */
+static void note_ended(xrecv *o, const esession_result *res)
+{
+    if (res->from_bare.data == NULL || res->thread.data == NULL ||
+        res->from_bare.len > CLI_JID_MAX || res->thread.len > CLI_JID_MAX)
+        return;
+    void *p = realloc(o->ended, (o->n_ended + 1) * sizeof *o->ended);
+    if (p == NULL)
+        return; /* the session then simply stays, as Bob's may */
+    o->ended = p;
+    memcpy(o->ended[o->n_ended][0], res->from_bare.data, res->from_bare.len + 1);
+    memcpy(o->ended[o->n_ended][1], res->thread.data, res->thread.len + 1);
+    o->n_ended++;
+}
+
+/* One result. A message goes to the output whatever run its stanza came
+ * in; a stanza of this run leaves the server only once it is settled. */
+static int act(xrecv *o, const esession_result *res)
+{
+    cli *c = &o->c;
+    rx_item *it = item_of(o, res->tag);
+    char source[NODE_MAX + 32];
+    source_name(o, it, source, sizeof source);
+    int done = 1;
+    switch (res->kind) {
+    case ESESSION_RESULT_MESSAGE: {
+        int rc = xdeliver(c, o->deliver, source, res);
+        if (rc != CLI_OK) {
+            if (it != NULL)
+                it->keep = 1;
+            return rc;
+        }
+        if (o->deliver != NULL)
+            printf("== %s: opened\n", source);
+        o->opened++;
+        break;
+    }
+    case ESESSION_RESULT_DUPLICATE:
+        printf("== %s: duplicate\n", source);
+        o->duplicates++;
+        break;
+    case ESESSION_RESULT_TERMINATED:
+        printf("== %s: terminated\n", source);
+        o->terminated++;
+        note_ended(o, res);
+        break;
+    case ESESSION_RESULT_HELD:
+        printf("== %s: held\n", source);
+        done = 0;
+        break;
+    default:
+        printf("== %s: rejected (%s)\n", source, esession_status_name(res->error));
+        cli_warn(c, "%s: %s", source, esession_status_string(res->error));
+        if (o->rc == CLI_OK)
+            o->rc = cli_exit_code(res->error);
+        o->rejected++;
+        done = permanent(res->error);
+        break;
+    }
+    if (fflush(stdout) != 0)
+        return CLI_EXIT_IO;
+    if (it == NULL)
+        return CLI_OK;
+    it->final = (int)res->kind;
+    it->keep = !done;
+    return done && it->node[0] != '\0' ? remove_node(o, it->node) : CLI_OK;
+}
+
+static int drain(xrecv *o)
+{
+    int rc = CLI_OK;
+    esession_result res;
+    while (esession_receiver_next(o->r, &res)) {
+        if (rc == CLI_OK) {
+            rc = act(o, &res);
+        } else {
+            rx_item *it = item_of(o, res.tag);
+            if (it != NULL)
+                it->keep = 1; /* not handed out: keep it */
+        }
+        esession_result_free(&res);
+    }
+    return rc;
+}
+
+static int feed(xrecv *o, const char *text, size_t len, size_t index)
+{
+    esession_status st = esession_receiver_feed(o->r, text, len, tag_of(o, index));
+    if (st != ESESSION_OK)
+        return cli_fail(&o->c, st, "cannot process a stanza");
+    return drain(o);
+}
+
+/* The queue is drained: a stanza still held in a session Bob terminated
+ * fits none of its gaps and no other copy can come. End those sessions
+ * (their held stanzas are given up as bad-mac; replay memory stays). */
+static int end_terminated(xrecv *o)
+{
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && i < o->n_ended; i++) {
+        esession_status st = esession_receiver_end(o->r, o->ended[i][0], o->ended[i][1]);
+        if (st != ESESSION_OK && st != ESESSION_ERR_NO_SESSION)
+            rc = cli_fail(&o->c, st, "cannot end a terminated session");
+        else
+            rc = drain(o);
+    }
+    return rc;
+}
+
+static int view_all(xrecv *o, size_t headers)
+{
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && !o->fatal && i < headers; i++) {
+        rx_item *it = &o->items[i];
+        xconn_answer ans;
+        o->want_node = it->node;
+        rc = send_iq(o, "type='get'><offline xmlns='" NS_OFFLINE "'><item action='view' node='",
+                     it->node, "'/></offline></iq>", &ans);
+        o->want_node = NULL;
+        if (rc != CLI_OK)
+            break;
+        int gone = ans.is_error;
+        xconn_answer_free(&ans);
+        if (o->viewed == NULL) {
+            if (!gone)
+                cli_warn(&o->c, "stored %s: the server sent no message for it", it->node);
+            it->final = -1;
+            continue;
+        }
+        rc = feed(o, o->viewed, o->viewed_len, i);
+        free(o->viewed);
+        o->viewed = NULL;
+    }
+    return rc;
+}
+
+static int handle_flooded(xrecv *o, size_t from)
+{
+    int rc = CLI_OK;
+    for (size_t i = from; rc == CLI_OK && i < o->n; i++) {
+        if (o->items[i].text == NULL || o->items[i].final != 0)
+            continue;
+        rc = feed(o, o->items[i].text, o->items[i].len, i);
+    }
+    return rc;
+}
+
+/* Flooded stanzas not opened are gone from the server: keep them here. */
+static int save_unopened(xrecv *o, size_t *saved)
+{
+    char path[4200];
+    *saved = 0;
+    snprintf(path, sizeof path, "%s.unopened.xml", cli_keystore_path(&o->c));
+    int fd = -1;
+    for (size_t i = 0; i < o->n; i++) {
+        rx_item *it = &o->items[i];
+        /* held stanzas are kept by the library, in the keystore */
+        if (it->text == NULL || it->final == ESESSION_RESULT_HELD || (!it->keep && it->final != 0))
+            continue;
+        if (fd < 0)
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, it->text, it->len) != (ssize_t)it->len || write(fd, "\n", 1) != 1) {
+            cli_err(&o->c, "cannot save unopened stanzas in %s: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return CLI_EXIT_IO;
+        }
+        (*saved)++;
+    }
+    if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0)) {
+        cli_err(&o->c, "cannot save unopened stanzas in %s: %s", path, strerror(errno));
+        return CLI_EXIT_IO;
+    }
+    if (*saved > 0)
+        cli_warn(&o->c, "%zu stanza%s could not be opened yet; saved in %s ('esessionctl open' "
+                        "it later)", *saved, *saved == 1 ? "" : "s", path);
+    return CLI_OK;
+}
+
+static int withdraw(xrecv *o)
+{
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    esession_status st = esession_online(o->c.ctx, o->c.ks, &iq, id);
+    if (st != ESESSION_OK)
+        return cli_fail(&o->c, st, "cannot withdraw the options");
+    xconn_answer ans;
+    int rc = xconn_iq(o->conn, iq.data, iq.len, id, &ans);
+    esession_buf_free(&iq);
+    if (rc != CLI_OK)
+        return rc;
+    if (ans.is_error) {
+        /* Prosody 0.12 refuses an item without payload (bad-request):
+         * retract the item instead, which empties the node just as well. */
+        char cond[sizeof ans.condition];
+        memcpy(cond, ans.condition, sizeof cond);
+        xconn_answer_free(&ans);
+        rc = send_iq(o, "type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+                        "<retract node='", NODE_OPTIONS, "'><item id='current'/></retract>"
+                        "</pubsub></iq>", &ans);
+        if (rc != CLI_OK)
+            return rc;
+        if (ans.is_error)
+            cli_warn(&o->c, "the server refused the empty item (%s) and the retraction (%s); "
+                            "the options stay published until they expire", cond,
+                     ans.condition);
+    }
+    xconn_answer_free(&ans);
+    if ((st = esession_purge_expired(o->c.ctx, o->c.ks, NULL)) != ESESSION_OK)
+        return cli_fail(&o->c, st, "cannot destroy the expired option sets");
+    return CLI_OK;
+}
+
+static int receive(xrecv *o)
+{
+    o->run = (uint32_t)randombytes_uniform(0xffffffffu) + 1u;
+    int rc = withdraw(o);
+    int pop3 = o->mode == MODE_POP3;
+    if (rc == CLI_OK && o->mode == MODE_AUTO)
+        rc = offers_pop3(o, &pop3);
+    if (rc == CLI_OK && pop3)
+        rc = get_headers(o);
+    size_t headers = o->n;
+    xconn_on_message(o->conn, on_message, o);
+    if (rc == CLI_OK)
+        rc = xconn_send(o->conn, "<presence/>", 11);
+    if (rc == CLI_OK && pop3)
+        rc = view_all(o, headers);
+    /* Flooded (or live) messages: wait until the server is quiet. */
+    if (rc == CLI_OK && !o->fatal)
+        rc = xconn_sync(o->conn);
+    if (rc == CLI_OK && !o->fatal)
+        rc = xconn_idle(o->conn, pop3 ? 200 : (o->idle_ms ? o->idle_ms : 2000));
+    xconn_on_message(o->conn, NULL, NULL);
+    if (rc == CLI_OK && !o->fatal)
+        rc = handle_flooded(o, headers);
+    if (rc == CLI_OK && !o->fatal)
+        rc = end_terminated(o);
+    if (rc == CLI_OK && o->fatal)
+        rc = o->fatal;
+    return rc;
+}
+
+int cmd_xmpp_receive(int argc, char **argv)
+{
+    static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
+                                      CLI_OPT_PASS_FILE, XOPT_DEFS,
+                                      {"mode", 0, OPT_ARG_REQUIRED, O_MODE},
+                                      {"deliver", 0, OPT_ARG_REQUIRED, O_DELIVER},
+                                      {"idle", 0, OPT_ARG_REQUIRED, O_IDLE},
+                                      CLI_OPT_END};
+    xrecv o;
+    memset(&o, 0, sizeof o);
+    xopts_init(&o.x);
+    cli *c = &o.c;
+    cli_begin(c, "xmpp-receive", usage);
+    int rc = cli_parse_args(c, argc, argv, defs, NULL, 0, NULL, opt, &o);
+    if (rc == CLI_OK)
+        rc = xopts_check(c, &o.x);
+    if (rc != CLI_OK)
+        return cli_parse_exit(c, rc);
+    if ((rc = cli_open_keystore(c)) == CLI_OK && (rc = xopts_connect(c, &o.x, &o.conn)) == CLI_OK) {
+        esession_status st = esession_receiver_new(c->ctx, c->ks, &o.r);
+        rc = st == ESESSION_OK ? receive(&o) : cli_fail(c, st, "cannot start receiving");
+    }
+    size_t held = 0, on_server = 0, saved = 0;
+    for (size_t i = 0; i < o.n; i++) {
+        const rx_item *it = &o.items[i];
+        held += it->final == ESESSION_RESULT_HELD;
+        on_server += it->node[0] != '\0' && (it->keep || it->final == 0);
+    }
+    if (o.r != NULL) {
+        int r = save_unopened(&o, &saved);
+        if (rc == CLI_OK)
+            rc = r;
+    }
+    /* The exponents go only when nothing may still need them. */
+    if (rc == CLI_OK && held == 0 && on_server == 0 && saved == 0) {
+        esession_status st = esession_offline_queue_done(c->ctx, c->ks);
+        if (st != ESESSION_OK)
+            rc = cli_fail(c, st, "cannot destroy the withdrawn exponents");
+    } else if (o.r != NULL && (held > 0 || on_server > 0)) {
+        cli_warn(c, "%zu stanza%s wait%s (held: %zu, left on the server: %zu); run xmpp-receive "
+                    "again later (the withdrawn exponents are kept until then)",
+                 held + on_server, held + on_server == 1 ? "" : "s",
+                 held + on_server == 1 ? "s" : "", held, on_server);
+    }
+    if (o.r != NULL)
+        printf("opened %zu, duplicates %zu, terminated %zu, rejected %zu, waiting %zu\n",
+               o.opened, o.duplicates, o.terminated, o.rejected, held + on_server + saved);
+    esession_receiver_free(o.r);
+    xconn_close(o.conn);
+    for (size_t i = 0; i < o.n; i++)
+        free(o.items[i].text);
+    free(o.items);
+    free(o.viewed);
+    free(o.ended);
+    if (rc == CLI_OK)
+        rc = o.rc;
+    return cli_end(c, rc);
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: ISC */
+/* Handing an opened message to durable output: a delivery command (plaintext
+ * on its standard input, metadata in its environment; exit status 0 means
+ * stored), or standard output, synced when it is a file. Only after this
+ * succeeds may the stanza leave the server. */
+#include "xcmd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void meta(const esession_result *res, xdeliver_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    cli_hex(res->counter, sizeof res->counter, m->position);
+    if (res->has_created)
+        cli_time_text(res->created, m->created, sizeof m->created);
+    if (res->has_delay)
+        cli_time_text(res->delay, m->delay, sizeof m->delay);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void child_env(const esession_result *res, const xdeliver_meta *m)
+{
+    setenv("ESESSION_FROM", res->from.data ? res->from.data : "", 1);
+    setenv("ESESSION_FROM_BARE", res->from_bare.data ? res->from_bare.data : "", 1);
+    setenv("ESESSION_THREAD", res->thread.data ? res->thread.data : "", 1);
+    setenv("ESESSION_POSITION", m->position, 1);
+    setenv("ESESSION_CREATED", m->created, 1);
+    setenv("ESESSION_DELAY", m->delay, 1);
+}
+
+static int run_command(const cli *c, const char *cmd, const esession_result *res)
+{
+    xdeliver_meta m;
+    meta(res, &m);
+    int p[2];
+    if (pipe(p) != 0) {
+        cli_err(c, "cannot start the delivery command: %s", strerror(errno));
+        return CLI_EXIT_IO;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_err(c, "cannot start the delivery command: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return CLI_EXIT_IO;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        if (dup2(p[0], STDIN_FILENO) < 0)
+            _exit(126);
+        close(p[0]);
+        child_env(res, &m);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    /* A command that stops reading must not kill us: SIGPIPE is ignored
+     * for the write, and the exit status decides. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old);
+    int wrc = write_all(p[1], res->plaintext.data ? res->plaintext.data : "", res->plaintext.len);
+    close(p[1]);
+    sigaction(SIGPIPE, &old, NULL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            cli_err(c, "the delivery command: %s", strerror(errno));
+            return CLI_EXIT_IO;
+        }
+    }
+    if (wrc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        cli_err(c, "the delivery command failed (%s %d); the message stays on the server",
+                WIFEXITED(status) ? "exit status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return CLI_EXIT_IO;
+    }
+    return CLI_OK;
+}
+
+static int print_stdout(const cli *c, const char *source, const esession_result *res)
+{
+    xdeliver_meta m;
+    meta(res, &m);
+    printf("== %s: opened\nfrom:     %s\nthread:   %s\nposition: %s\n", source,
+           res->from.data ? res->from.data : "", res->thread.data ? res->thread.data : "",
+           m.position);
+    if (res->has_created)
+        printf("created:  %s (signed by the sender)\n", m.created);
+    if (res->has_delay)
+        printf("delay:    %s (server stamp, not authenticated)\n", m.delay);
+    printf("%s\n", res->plaintext.data ? res->plaintext.data : "");
+    /* Durable before the server may drop its copy. A pipe or terminal
+     * cannot be synced; that is the caller's choice of output. */
+    if (fflush(stdout) != 0 ||
+        (fsync(STDOUT_FILENO) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)) {
+        cli_err(c, "cannot write the output: %s; the message stays on the server",
+                strerror(errno));
+        return CLI_EXIT_IO;
+    }
+    return CLI_OK;
+}
+
+int xdeliver(const cli *c, const char *cmd, const char *source, const esession_result *res)
+{
+    return cmd != NULL ? run_command(c, cmd, res) : print_stdout(c, source, res);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: ISC */
+/* A blocking XMPP client connection on libstrophe, for the xmpp-* commands:
+ * log in, send stanzas as text, wait for IQ answers, collect messages. */
+#ifndef ESESSIONCTL_XCONN_H
+#define ESESSIONCTL_XCONN_H
+
+#include "../cli.h"
+
+#include <stddef.h>
+
+typedef struct xconn xconn;
+
+typedef struct xconn_opts {
+    const char *jid;       /* the account: bare or full JID */
+    const char *password;  /* NUL-terminated; copied into wiped memory */
+    const char *host;      /* NULL: the JID's domain (DNS SRV) */
+    unsigned port;         /* 0: the default */
+    const char *cafile;    /* trust anchors for the server's certificate, or NULL */
+    unsigned timeout_ms;   /* the longest wait for any answer */
+    int verbose;           /* libstrophe's warnings and errors on stderr */
+} xconn_opts;
+
+/* A received message stanza, serialized; the callback may keep nothing. */
+typedef void (*xconn_message_fn)(void *user, const char *stanza, size_t len);
+
+/* Connect, require TLS, authenticate, bind; CLI_OK or an exit code after a
+ * message. */
+int xconn_open(const cli *c, const xconn_opts *o, xconn **out);
+/* Messages received from now on go to fn (NULL: dropped). */
+void xconn_on_message(xconn *x, xconn_message_fn fn, void *user);
+/* The full JID the server bound. */
+const char *xconn_jid(const xconn *x);
+
+/* Queue a stanza given as text. */
+int xconn_send(xconn *x, const char *text, size_t len);
+
+/* The answer to an IQ. */
+typedef struct xconn_answer {
+    int is_error;          /* type='error' */
+    char condition[64];    /* the error's defined condition, or "" */
+    char *text;            /* the whole answer, serialized (free()) */
+    size_t len;
+} xconn_answer;
+
+/* Send an IQ (text, with this id) and wait for its answer. CLI_OK with *ans
+ * filled (an error answer included), or an exit code after a message. */
+int xconn_iq(xconn *x, const char *text, size_t len, const char *id, xconn_answer *ans);
+void xconn_answer_free(xconn_answer *ans);
+
+/* A ping round trip: every stanza sent before it has been processed by the
+ * server, and every stanza it sent before its answer has been received. */
+int xconn_sync(xconn *x);
+/* Keep receiving until idle_ms pass without a message. */
+int xconn_idle(xconn *x, unsigned idle_ms);
+
+/* Message errors (type='error') the server returned so far. */
+size_t xconn_message_errors(const xconn *x);
+
+/* Close the stream and release everything. NULL-safe. */
+void xconn_close(xconn *x);
+
+/* A fresh id for a stanza: 16 random octets in hex. */
+void xconn_new_id(char out[33]);
+
+#endif

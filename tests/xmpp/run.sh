@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# The offline flow through a real XMPP server with esessionctl's xmpp-*
+# commands (libstrophe): Alice publishes and goes offline, an eavesdropper
+# without a presence subscription is refused her options, Bob sends (one
+# stanza tampered with on its way), Alice comes back and opens everything.
+# ejabberd: XEP-0013 retrieval, and a receiver killed between handing a
+# message to the output and removing it from the server. Prosody: flood
+# delivery.
+# Usage: tests/xmpp/run.sh BUILD_DIR ejabberd|prosody
+set -euo pipefail
+build=${1:?usage: run.sh BUILD_DIR ejabberd|prosody}
+server=${2:?usage: run.sh BUILD_DIR ejabberd|prosody}
+here=$(cd "$(dirname "$0")" && pwd)
+ctl=$(cd "$build" && pwd)/esessionctl
+[ -x "$ctl" ] || { echo "xmpp test: $ctl not found" >&2; exit 1; }
+
+umask 077
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/esession-xmpp.XXXXXX")
+cleanup() {
+    "$here/server.sh" stop "$tmp/srv" >/dev/null 2>&1 || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir "$tmp/srv"
+cd "$tmp"
+
+fail() { echo "xmpp test ($server): FAIL: $*" >&2; exit 1; }
+ok() { echo "xmpp test ($server): ok: $*"; }
+
+"$here/server.sh" start "$server" "$tmp/srv" >server-start.log 2>&1 ||
+    { cat server-start.log >&2; fail "the server did not start"; }
+# shellcheck disable=SC1091
+. "$tmp/srv/env"
+D=$XMPP_DOMAIN
+A=alice@$D B=bob@$D E=eve@$D
+
+export ESESSIONCTL_KDF_COST=min
+for who in alice bob eve; do
+    printf '%s keystore passphrase\n' "$who" > "$who.pass"
+done
+printf '%s\n' "$ALICE_PASS" > alice.xpass
+printf '%s\n' "$BOB_PASS" > bob.xpass
+printf '%s\n' "$EVE_PASS" > eve.xpass
+conn=(--host 127.0.0.1 --port "$XMPP_PORT" --cafile "$XMPP_CAFILE" --timeout 20)
+# who CMD ARGS...: esessionctl as alice, bob or eve, keystore and account set.
+as() {
+    local who=$1 cmd=$2
+    shift 2
+    case $cmd in
+    xmpp-raw) "$ctl" "$cmd" -j "$who@$D/test" --password-file "$who.xpass" "${conn[@]}" "$@" ;;
+    xmpp-*) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" -j "$who@$D/test" \
+                --password-file "$who.xpass" "${conn[@]}" "$@" ;;
+    *) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" "$@" ;;
+    esac
+}
+
+# ---- keys and trust: Alice and Bob trust each other; Eve trusts Alice's
+# key too, so that what stops her is the server's access control.
+for who in alice bob eve; do
+    as "$who" init
+    as "$who" genkey rsa 2048 >/dev/null
+    as "$who" export > "$who.key"
+done
+as bob trust "$A" alice.key >/dev/null
+as eve trust "$A" alice.key >/dev/null
+as alice trust "$B" bob.key >/dev/null
+
+# ---- Alice publishes and goes offline.
+as alice xmpp-publish --lifetime 1d > publish.out || fail "xmpp-publish"
+grep -q "published offline options for $A" publish.out || fail "publish: $(cat publish.out)"
+# A second publication reuses the node (conflict on creation is fine).
+as alice xmpp-publish --lifetime 1d > publish2.out || fail "xmpp-publish again"
+ok "Alice published her options twice (node created, then reused)"
+
+# ---- TLS is checked: without the test CA the certificate is refused; a
+# wrong password is refused too. Both before anything is sent.
+if "$ctl" xmpp-raw -j "$E/test" --password-file eve.xpass --host 127.0.0.1 \
+    --port "$XMPP_PORT" --timeout 20 publish.out > tls.out 2> tls.err; then
+    fail "connected without trusting the server's certificate"
+fi
+grep -q "certificate could not be verified" tls.err || fail "TLS: $(cat tls.err)"
+printf 'wrong\n' > wrong.xpass
+if "$ctl" xmpp-raw -j "$E/test" --password-file wrong.xpass "${conn[@]}" publish.out \
+    > auth.out 2> auth.err; then
+    fail "logged in with a wrong password"
+fi
+grep -q "authentication failed" auth.err || fail "auth: $(cat auth.err)"
+ok "an unverified certificate and a wrong password are refused"
+
+# ---- Eve has no presence subscription: the server refuses the node.
+if as eve xmpp-send "$A" "let me in" > eve.out 2> eve.err; then
+    fail "the eavesdropper read Alice's options: $(cat eve.out)"
+fi
+grep -q "the server refused" eve.err || fail "eavesdropper: $(cat eve.err)"
+as eve optsets >/dev/null
+ok "an eavesdropper without subscription is refused: $(sed -n 's/.*refused: //p' eve.err | head -1)"
+
+# ---- Bob writes: two messages (a new session, re-keying every 2 stanzas)...
+as bob xmpp-send --rekey-freq 2 "$A" "message one" "message two" > send1.out ||
+    fail "xmpp-send: $(cat send1.out)"
+grep -q "sent 2 messages to $A" send1.out || fail "send1: $(cat send1.out)"
+# ... one sealed offline and damaged on its way: one bit of its ciphertext
+# flipped before it reaches the server ...
+as bob seal --to "$A" "message three, damaged" > three.xml
+awk -v alpha='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/' '
+    !done && (i = index($0, "<data>")) > 0 {
+        p = i + 6; c = substr($0, p, 1); k = index(alpha, c) - 1
+        f = k - k % 2 + (1 - k % 2)   # flip the low bit of this sextet
+        $0 = substr($0, 1, p - 1) substr(alpha, f + 1, 1) substr($0, p + 1); done = 1
+    } { print }' three.xml > three-damaged.xml
+cmp -s three.xml three-damaged.xml && fail "the damaged copy is not damaged"
+as bob xmpp-raw three-damaged.xml > raw.out || fail "xmpp-raw: $(cat raw.out)"
+# ... and two more, then the end of the session.
+as bob xmpp-send --terminate "$A" "message four" "message five" > send2.out ||
+    fail "xmpp-send again: $(cat send2.out)"
+grep -q "sent 2 messages to $A (thread .*); session ended" send2.out || fail "send2: $(cat send2.out)"
+ok "Bob sent five messages in one session (one damaged) and ended it"
+
+# ---- Alice comes back. The delivery command stores each message in out/
+# (one file per position, written then renamed) and, when told to, kills
+# the receiver right after storing: before the server's copy is removed.
+mkdir out
+cat > deliver.sh <<'EOF'
+set -eu
+f=out/$ESESSION_POSITION
+cat > "$f.tmp"
+sync "$f.tmp" 2>/dev/null || sync
+mv "$f.tmp" "$f"
+n=$(ls out | wc -l)
+if [ -f kill-after ] && [ "$n" -ge "$(cat kill-after)" ]; then
+    rm -f kill-after
+    [ "$(cat /proc/$PPID/comm)" = esessionctl ] && kill -KILL "$PPID"
+fi
+EOF
+expected="message one|message two|message four|message five"
+check_output() {
+    local got
+    got=$(for f in out/*; do sed -n 's|.*<body>\(.*\)</body>.*|\1|p' "$f"; echo; done |
+        sed '/^$/d' | sort | paste -sd'|')
+    [ "$got" = "$(printf '%s\n' "${expected//|/$'\n'}" | sort | paste -sd'|')" ] ||
+        fail "the output holds: $got"
+    [ "$(ls out | wc -l)" -eq 4 ] || fail "the output holds $(ls out | wc -l) messages, not 4"
+}
+
+if [ "$server" = ejabberd ]; then
+    echo 2 > kill-after
+    set +e
+    as alice xmpp-receive --mode pop3 --deliver 'exec sh deliver.sh' > recv1.out 2> recv1.err
+    st=$?
+    set -e
+    [ "$st" -eq 137 ] || fail "the receiver was not killed (status $st): $(cat recv1.out recv1.err)"
+    [ "$(ls out | wc -l)" -eq 2 ] || fail "after the kill the output holds $(ls out | wc -l)"
+    ok "the receiver was killed after storing message 2, before removing it"
+    as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv2.out 2> recv2.err && st=0 || st=$?
+    grep -q '^== stored .*: duplicate$' recv2.out || fail "no duplicate: $(cat recv2.out)"
+    [ "$(grep -c ': duplicate$' recv2.out)" -eq 1 ] || fail "duplicates: $(cat recv2.out)"
+else
+    as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv2.out 2> recv2.err && st=0 || st=$?
+    grep -q '^== received ' recv2.out || fail "not flood delivery: $(cat recv2.out)"
+fi
+# The damaged stanza fails verification (exit status 3), everything else opens.
+[ "$st" -eq 3 ] || fail "receive: status $st: $(cat recv2.out recv2.err)"
+[ "$(grep -c ': rejected (' recv2.out)" -eq 1 ] || fail "rejections: $(cat recv2.out)"
+grep -q ': terminated$' recv2.out || fail "no termination: $(cat recv2.out)"
+check_output
+ok "every message stored exactly once; the damaged one rejected ($(sed -n 's/.*: rejected (\(.*\))$/\1/p' recv2.out))"
+
+# Nothing is left on the server, the exponents are destroyed, and the
+# options are withdrawn: Bob finds none.
+as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv3.out 2> recv3.err ||
+    fail "receive again: $(cat recv3.out recv3.err)"
+grep -q '^opened 0, duplicates 0, terminated 0, rejected 0, waiting 0' recv3.out ||
+    fail "receive again: $(cat recv3.out)"
+check_output
+as alice optsets > optsets.out
+grep -q destroyed optsets.out || fail "option sets: $(cat optsets.out)"
+grep -q -v destroyed optsets.out && fail "option sets not destroyed: $(cat optsets.out)"
+if as bob xmpp-send "$A" "are you there?" > send3.out 2> send3.err; then
+    fail "Bob found options after Alice withdrew them"
+fi
+grep -q "no offline options" send3.err || fail "after withdrawal: $(cat send3.err)"
+ok "queue empty, exponents destroyed, options withdrawn"
+
+"$here/server.sh" stop "$tmp/srv"
+ok "all passed"
