@@ -24,8 +24,10 @@ VERSION     := 0.1.0
 
 # Debian packages: what `make deps` installs.
 DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
-                libxml2-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind \
-                openssl ejabberd prosody
+                libxml2-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind
+# What only make test needs: the XMPP servers of tests/xmpp/.
+DEB_SERVERS  := openssl ejabberd prosody
+DEPS_PACKAGES ?= $(DEB_PACKAGES) $(DEB_SERVERS)
 # pkg-config modules that must be found before building.
 PC_LIB      := libsodium gmp libcrypto libxml-2.0
 PC_TEST     := criterion jansson
@@ -85,7 +87,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: FORCE bench all lib test test-run demo demo-run deps ensure-deps install uninstall \
+.PHONY: FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
         clean unit vectors asan valgrind tests-build xmpp
 
 all: lib $(HARNESS) $(CLI)
@@ -126,7 +128,7 @@ tests-build: all $(UNIT_BINS)
 # ---- set-up -------------------------------------------------------------
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEPS_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
@@ -140,18 +142,22 @@ deps:
 	    exit 1; \
 	fi
 
-# Install only when pkg-config (or valgrind) is missing something.
+# Install only when pkg-config (or valgrind) is missing something; make
+# test also needs the XMPP servers.
 ensure-deps:
 	@if command -v $(PKG_CONFIG) >/dev/null 2>&1 && \
 	    $(PKG_CONFIG) --exists $(PC_LIB) $(PC_CLI) $(PC_TEST) && \
-	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1 && \
-	    command -v openssl >/dev/null 2>&1 && [ -x /usr/sbin/ejabberdctl ] && \
+	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1; then :; \
+	else $(MAKE) --no-print-directory deps DEPS_PACKAGES="$(DEB_PACKAGES)"; fi
+
+ensure-test-deps: ensure-deps
+	@if command -v openssl >/dev/null 2>&1 && [ -x /usr/sbin/ejabberdctl ] && \
 	    [ -x /usr/bin/prosody ]; then :; \
 	else $(MAKE) --no-print-directory deps; fi
 
 # ---- tests --------------------------------------------------------------
 
-test: ensure-deps
+test: ensure-test-deps
 	@$(MAKE) --no-print-directory test-run
 
 # Builds use every core; test runs stay in sequence so their output reads.

@@ -70,7 +70,7 @@ int cli_read_input(const cli *c, const char *path, size_t max, char **out, size_
     return CLI_OK;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+int cli_write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {
         ssize_t w = write(fd, data, len);
@@ -119,7 +119,7 @@ int cli_write_new_file(const cli *c, const char *path, const char *data, size_t 
         return CLI_EXIT_IO;
     }
     int rc = CLI_OK;
-    if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0600) != 0 || cli_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         cli_err(c, "cannot write %s: %s", path, strerror(errno));
         rc = CLI_EXIT_IO;
     }

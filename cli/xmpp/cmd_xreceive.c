@@ -61,8 +61,8 @@ typedef struct xrecv {
     esession_receiver *r;
     rx_item *items;
     size_t n, cap;
-    /* the view being waited for */
-    const char *want_node;
+    /* the view being waited for ("" if none) */
+    char want_node[NODE_MAX];
     char *viewed;
     size_t viewed_len;
     uint32_t run;  /* tags are run << 32 | index + 1: held stanzas outlive a run */
@@ -239,7 +239,7 @@ static void on_message(void *user, const char *text, size_t len)
     if (xs_split(text, len, &m, 1) == 1 && xs_find(text, &m, "offline", &off) &&
         xs_find(text, &off, "item", &item))
         (void)xs_attr(text, &item, "node", node, sizeof node);
-    if (o->want_node != NULL && o->viewed == NULL && strcmp(node, o->want_node) == 0) {
+    if (o->want_node[0] != '\0' && o->viewed == NULL && strcmp(node, o->want_node) == 0) {
         o->viewed = malloc(len + 1);
         if (o->viewed != NULL) {
             memcpy(o->viewed, text, len);
@@ -427,26 +427,27 @@ static int view_all(xrecv *o, size_t headers)
 {
     int rc = CLI_OK;
     for (size_t i = 0; rc == CLI_OK && !o->fatal && i < headers; i++) {
-        rx_item *it = &o->items[i];
+        /* o->items may move while waiting: messages arriving are added */
         xconn_answer ans;
-        o->want_node = it->node;
+        memcpy(o->want_node, o->items[i].node, NODE_MAX);
         rc = send_iq(o, "type='get'><offline xmlns='" NS_OFFLINE "'><item action='view' node='",
-                     it->node, "'/></offline></iq>", &ans);
-        o->want_node = NULL;
+                     o->want_node, "'/></offline></iq>", &ans);
         if (rc != CLI_OK)
             break;
         int gone = ans.is_error;
         xconn_answer_free(&ans);
         if (o->viewed == NULL) {
             if (!gone)
-                cli_warn(&o->c, "stored %s: the server sent no message for it", it->node);
-            it->final = -1;
-            continue;
+                cli_warn(&o->c, "stored %s: the server sent no message for it", o->want_node);
+            o->items[i].final = -1;
+        } else {
+            rc = feed(o, o->viewed, o->viewed_len, i);
+            free(o->viewed);
+            o->viewed = NULL;
         }
-        rc = feed(o, o->viewed, o->viewed_len, i);
-        free(o->viewed);
-        o->viewed = NULL;
+        o->want_node[0] = '\0';
     }
+    o->want_node[0] = '\0';
     return rc;
 }
 

@@ -22,20 +22,6 @@ static void meta(const esession_result *res, xdeliver_meta *m)
         cli_time_text(res->delay, m->delay, sizeof m->delay);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void child_env(const esession_result *res, const xdeliver_meta *m)
 {
     setenv("ESESSION_FROM", res->from.data ? res->from.data : "", 1);
@@ -67,6 +53,10 @@ static int run_command(const cli *c, const char *cmd, const esession_result *res
         if (dup2(p[0], STDIN_FILENO) < 0)
             _exit(126);
         close(p[0]);
+        /* Nothing else of ours (the server connection, files) goes along. */
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = STDERR_FILENO + 1; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
         child_env(res, &m);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
@@ -78,7 +68,7 @@ static int run_command(const cli *c, const char *cmd, const esession_result *res
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old);
-    int wrc = write_all(p[1], res->plaintext.data ? res->plaintext.data : "", res->plaintext.len);
+    int wrc = cli_write_all(p[1], res->plaintext.data ? res->plaintext.data : "", res->plaintext.len);
     close(p[1]);
     sigaction(SIGPIPE, &old, NULL);
     int status;

@@ -228,6 +228,15 @@ waitall() {
     return "$rc"
 }
 
+# The three accounts, side by side: each control call may boot a VM.
+register_all() {
+    local ctl=$1 p1 p2 p3
+    "$ctl" register alice localhost "$ALICE_PASS" & p1=$!
+    "$ctl" register bob localhost "$BOB_PASS" & p2=$!
+    "$ctl" register eve localhost "$EVE_PASS" & p3=$!
+    waitall "$p1" "$p2" "$p3" || die "$ctl register failed"
+}
+
 # ---- ejabberd
 
 ejctl() {
@@ -330,11 +339,8 @@ EOF
         sleep 0.5
     done
     # Each ejabberdctl call boots an Erlang VM (~1 s): run them side by side.
-    local p1 p2 p3
-    ejctl register alice localhost "$ALICE_PASS" & p1=$!
-    ejctl register bob localhost "$BOB_PASS" & p2=$!
-    ejctl register eve localhost "$EVE_PASS" & p3=$!
-    waitall "$p1" "$p2" "$p3" || die "ejabberdctl register failed"
+    local p1 p2
+    register_all ejctl
     ejctl add_rosteritem alice localhost bob localhost Bob Friends both & p1=$!
     ejctl add_rosteritem bob localhost alice localhost Alice Friends both & p2=$!
     waitall "$p1" "$p2" || die "ejabberdctl add_rosteritem failed"
@@ -384,11 +390,7 @@ VirtualHost "localhost"
 EOF
     launch "$PROSODY" --config "$DIR/prosody.cfg.lua" -F
     wait_port
-    local p1 p2 p3
-    pctl register alice localhost "$ALICE_PASS" & p1=$!
-    pctl register bob localhost "$BOB_PASS" & p2=$!
-    pctl register eve localhost "$EVE_PASS" & p3=$!
-    waitall "$p1" "$p2" "$p3" || die "prosodyctl register failed"
+    register_all pctl
     XMPP_POP3=0
 }
 
