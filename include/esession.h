@@ -267,7 +267,25 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_change_passphrase(esession_keystore *ks, const char *passphrase,
                                     size_t passphrase_len, const esession_keystore_options *opt);
 
-/* Wipe everything held in memory and release it. NULL-safe. */
+/* Defer the keystore's writes (on = 1) until esession_keystore_flush(), or
+ * until deferral is turned off (on = 0, which flushes first). For Alice's
+ * client, which must store an opened message elsewhere before the keystore
+ * records it as opened: defer, feed the stanza, store each plaintext,
+ * flush, and only then let the server drop the stanza. A crash or a close
+ * before the flush loses the deferred changes, so those stanzas open again
+ * (a client's output should therefore keep one copy per sender, thread and
+ * position). What must be on disk before it returns refuses to run while
+ * writes are deferred (ESESSION_ERR_STATE): esession_publish,
+ * esession_online, esession_offline_queue_done, esession_purge_expired,
+ * and the sender's start, seal, terminate and peer_online. A failed flush
+ * leaves the changes pending (flush again, or close and start over). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_defer_writes(esession_keystore *ks, int on);
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_flush(esession_keystore *ks);
+
+/* Wipe everything held in memory and release it (deferred changes not yet
+ * flushed are dropped). NULL-safe. */
 ESESSION_EXPORT void esession_keystore_close(esession_keystore *ks);
 
 /* Signing keys. add: the key must hold its private part; a key already

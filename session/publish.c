@@ -158,6 +158,8 @@ esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
     if (ctx == NULL || ks == NULL || out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
+    if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     const esession_publish_options *o = opt ? opt : &defaults;
     esession_status rc = check_publish_options(ctx, o);
     if (rc != ESESSION_OK)
@@ -220,6 +222,8 @@ esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esessi
     if (ctx == NULL || ks == NULL || iq == NULL || id == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
+    if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     /* Remember which sets were offered while offline: their nonces, one
      * after another, each preceded by its length. */
     size_t n = es_ks_optset_count(ks);
@@ -281,6 +285,8 @@ esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore
     if (ctx == NULL || ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
+    if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     esession_buf list = {0};
     esession_status rc = es_ks_blob_get(ks, RETIRED_BLOB, &list);
     if (rc == ESESSION_ERR_NO_SESSION)
@@ -353,6 +359,8 @@ esession_status esession_purge_expired(esession_ctx *ctx, esession_keystore *ks,
     if (ctx == NULL || ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
+    if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     int64_t now = es_now(ctx);
     size_t gone = 0;
     esession_status rc = es_ks_optset_purge_expired(ks, now, &gone);

@@ -638,6 +638,8 @@ esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
     es_clear_detail(ctx);
     if (ks == NULL || iq_id == NULL || items_result == NULL || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "start: bad arguments");
+    if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     if (!bare_jid_ok(alice_bare_jid) || strlen(alice_bare_jid) > ES_PEP_JID_MAX)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "Alice's JID is not a bare JID");
     size_t id_len = strnlen(iq_id, ES_PEP_ID_LEN + 1);
@@ -710,6 +712,8 @@ esession_status esession_sender_seal(esession_sender *s, const char *message, si
     es_clear_detail(s->ctx);
     if (message == NULL || out == NULL)
         return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "seal: bad arguments");
+    if (es_ks_require_durable(s->ctx, s->ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     if (s->ended)
         return es_fail(s->ctx, ESESSION_ERR_STATE, "the session has ended");
     char type[ES_SENDER_TYPE_MAX];
@@ -728,6 +732,8 @@ esession_status esession_sender_terminate(esession_sender *s, esession_buf *out)
     if (s == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(s->ctx);
+    if (es_ks_require_durable(s->ctx, s->ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     return es_sender_terminate_traced(s, NULL, out);
 }
 
@@ -739,6 +745,8 @@ esession_status esession_sender_peer_online(esession_ctx *ctx, esession_keystore
     es_clear_detail(ctx);
     if (out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "peer_online: bad arguments");
+    if (ks != NULL && es_ks_require_durable(ctx, ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     esession_sender *s = NULL;
     esession_status rc = esession_sender_resume(ctx, ks, alice_bare_jid, &s);
     if (rc == ESESSION_ERR_NO_SESSION) {

@@ -95,7 +95,47 @@ static esession_status ks_write(esession_keystore *ks, const es_ks_kdf *kdf, uin
 
 esession_status es_ks_persist(esession_keystore *ks)
 {
+    if (ks->deferred) {
+        ks->dirty = 1;
+        return ESESSION_OK;
+    }
     return ks_write(ks, &ks->kdf, ks->key, 0);
+}
+
+esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks)
+{
+    if (!ks->deferred)
+        return ESESSION_OK;
+    return es_fail(ctx, ESESSION_ERR_STATE,
+                   "not while the keystore's writes are deferred: this must be written at once");
+}
+
+esession_status esession_keystore_flush(esession_keystore *ks)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (!ks->dirty)
+        return ESESSION_OK;
+    esession_status rc = ks_write(ks, &ks->kdf, ks->key, 0);
+    if (rc == ESESSION_OK)
+        ks->dirty = 0;
+    return rc;
+}
+
+esession_status esession_keystore_defer_writes(esession_keystore *ks, int on)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (on) {
+        es_clear_detail(ks->ctx);
+        ks->deferred = 1;
+        return ESESSION_OK;
+    }
+    esession_status rc = esession_keystore_flush(ks);
+    if (rc == ESESSION_OK)
+        ks->deferred = 0;
+    return rc;
 }
 
 static esession_status check_pass(esession_ctx *ctx, const char *pass, size_t len)
@@ -225,6 +265,7 @@ esession_status esession_keystore_change_passphrase(esession_keystore *ks,
     es_secret_free(ks->key);
     ks->key = key;
     ks->kdf = kdf;
+    ks->dirty = 0; /* the whole state was written */
     return ESESSION_OK;
 }
 

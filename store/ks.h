@@ -91,9 +91,12 @@ struct esession_keystore {
     es_vec optsets;
     es_vec blobs;
     es_file_hooks hooks; /* all NULL except in tests */
+    int deferred;        /* esession_keystore_defer_writes: changes wait for a flush */
+    int dirty;           /* a deferred change is not written yet */
 };
 
-/* Write the whole in-memory state to the file, atomically. */
+/* Write the whole in-memory state to the file, atomically (while writes
+ * are deferred: only remember that a flush is due). */
 esession_status es_ks_persist(esession_keystore *ks);
 
 /* Serialize the items (body in guarded memory, freed with es_secret_free)

@@ -80,4 +80,8 @@ const char *es_ks_blob_name_at(const esession_keystore *ks, const char *prefix, 
 /* The context the keystore was opened with. */
 esession_ctx *es_ks_ctx(const esession_keystore *ks);
 
+/* ESESSION_OK, or ESESSION_ERR_STATE (detail in ctx) while the keystore's
+ * writes are deferred: for what must be durable before it returns. */
+esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks);
+
 #endif

@@ -29,7 +29,9 @@ static const char usage[] =
     "                          standard input; ESESSION_FROM, ESESSION_FROM_BARE,\n"
     "                          ESESSION_THREAD, ESESSION_POSITION, ESESSION_CREATED and\n"
     "                          ESESSION_DELAY in its environment; exit status 0 means\n"
-    "                          stored. Default: standard output (synced if a file)\n"
+    "                          stored. A message may come again after an interrupted\n"
+    "                          run: keep one per FROM_BARE, THREAD and POSITION.\n"
+    "                          Default: standard output (synced if a file)\n"
     "  --idle SECONDS          flood: stop after this long without a message (default 2)\n"
     "In flood mode, stanzas that cannot be opened yet are saved (encrypted) in\n"
     "KEYSTORE.unopened.xml for 'esessionctl open'.\n" XOPT_HELP XCMD_KS_HELP;
@@ -49,6 +51,7 @@ typedef struct rx_item {
     size_t len;
     int final;           /* last result kind; 0: none yet */
     int keep;            /* stays on the server / is saved */
+    int settled;         /* may leave the server once the keystore is flushed */
 } rx_item;
 
 typedef struct xrecv {
@@ -379,7 +382,28 @@ static int act(xrecv *o, const esession_result *res)
         return CLI_OK;
     it->final = (int)res->kind;
     it->keep = !done;
-    return done && it->node[0] != '\0' ? remove_node(o, it->node) : CLI_OK;
+    it->settled = done && it->node[0] != '\0';
+    return CLI_OK;
+}
+
+/* Record what was handed out, then let the server drop those stanzas:
+ * a crash before the flush opens them again (the output keeps one copy
+ * per position), a crash after it finds them as duplicates. */
+static int commit(xrecv *o)
+{
+    esession_status st = esession_keystore_flush(o->c.ks);
+    if (st != ESESSION_OK)
+        return cli_fail(&o->c, st, "cannot record the opened stanzas; they stay on the server");
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && i < o->n; i++) {
+        if (!o->items[i].settled)
+            continue;
+        char node[NODE_MAX];
+        memcpy(node, o->items[i].node, NODE_MAX); /* items may move meanwhile */
+        o->items[i].settled = 0;
+        rc = remove_node(o, node);
+    }
+    return rc;
 }
 
 static int drain(xrecv *o)
@@ -404,7 +428,8 @@ static int feed(xrecv *o, const char *text, size_t len, size_t index)
     esession_status st = esession_receiver_feed(o->r, text, len, tag_of(o, index));
     if (st != ESESSION_OK)
         return cli_fail(&o->c, st, "cannot process a stanza");
-    return drain(o);
+    int rc = drain(o);
+    return rc == CLI_OK ? commit(o) : rc;
 }
 
 /* The queue is drained: a stanza still held in a session Bob terminated
@@ -417,8 +442,8 @@ static int end_terminated(xrecv *o)
         esession_status st = esession_receiver_end(o->r, o->ended[i][0], o->ended[i][1]);
         if (st != ESESSION_OK && st != ESESSION_ERR_NO_SESSION)
             rc = cli_fail(&o->c, st, "cannot end a terminated session");
-        else
-            rc = drain(o);
+        else if ((rc = drain(o)) == CLI_OK)
+            rc = commit(o);
     }
     return rc;
 }
@@ -517,7 +542,8 @@ static int withdraw(xrecv *o)
                         "</pubsub></iq>", &ans);
         if (rc != CLI_OK)
             return rc;
-        if (ans.is_error)
+        /* item-not-found: nothing is published (withdrawn before) */
+        if (ans.is_error && strcmp(ans.condition, "item-not-found") != 0)
             cli_warn(&o->c, "the server refused the empty item (%s) and the retraction (%s); "
                             "the options stay published until they expire", cond,
                      ans.condition);
@@ -532,6 +558,11 @@ static int receive(xrecv *o)
 {
     o->run = (uint32_t)randombytes_uniform(0xffffffffu) + 1u;
     int rc = withdraw(o);
+    /* From here the keystore records a stanza as opened only once its
+     * message is in the output (commit). */
+    esession_status st = rc == CLI_OK ? esession_keystore_defer_writes(o->c.ks, 1) : ESESSION_OK;
+    if (st != ESESSION_OK)
+        rc = cli_fail(&o->c, st, "cannot defer the keystore's writes");
     int pop3 = o->mode == MODE_POP3;
     if (rc == CLI_OK && o->mode == MODE_AUTO)
         rc = offers_pop3(o, &pop3);
@@ -584,12 +615,19 @@ int cmd_xmpp_receive(int argc, char **argv)
     for (size_t i = 0; i < o.n; i++) {
         const rx_item *it = &o.items[i];
         held += it->final == ESESSION_RESULT_HELD;
-        on_server += it->node[0] != '\0' && (it->keep || it->final == 0);
+        on_server += it->node[0] != '\0' && (it->keep || it->final == 0 || it->settled);
     }
     if (o.r != NULL) {
         int r = save_unopened(&o, &saved);
         if (rc == CLI_OK)
             rc = r;
+    }
+    /* Deferral ends with a last flush, unless something failed: then what
+     * was not committed is dropped with the keystore, and opens again. */
+    if (rc == CLI_OK && c->ks != NULL) {
+        esession_status st = esession_keystore_defer_writes(c->ks, 0);
+        if (st != ESESSION_OK)
+            rc = cli_fail(c, st, "cannot write the keystore");
     }
     /* The exponents go only when nothing may still need them. */
     if (rc == CLI_OK && held == 0 && on_server == 0 && saved == 0) {

@@ -230,7 +230,8 @@ static const char *failure(const xconn *x)
     if (strncmp(x->last_error, "auth:", 5) == 0)
         return "authentication failed (wrong JID or password, or no common method)";
     if (x->last_error[0] == '\0')
-        return "refused, unreachable, or closed by the server";
+        return x->state == XC_CLOSED ? "closed by the server"
+                                     : "refused, unreachable, or closed by the server";
     return x->last_error;
 }
 

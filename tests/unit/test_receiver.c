@@ -574,9 +574,76 @@ static void destroyed_exponents(fx *f)
     expect_error(feed(f, 10, 0, 3), ESESSION_ERR_UNKNOWN_OPTIONS);
 }
 
+static char *file_bytes(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    char *b = malloc(1 << 20);
+    cr_assert_not_null(b);
+    *n = fread(b, 1, 1 << 20, fp);
+    fclose(fp);
+    return b;
+}
+
+static int file_is(const char *path, const char *before, size_t len)
+{
+    size_t n;
+    char *now = file_bytes(path, &n);
+    int same = n == len && memcmp(now, before, len) == 0;
+    free(now);
+    return same;
+}
+
+/* Deferred writes: nothing is recorded until the flush, so a restart
+ * before it opens the same stanzas again (the client had not stored them
+ * yet); after it, they are duplicates. What must be durable refuses. */
+static void deferred_writes(fx *f)
+{
+    size_t len;
+    char *before = file_bytes(f->path, &len);
+    cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_OK, "nothing due: nothing written");
+    cr_assert(file_is(f->path, before, len));
+    cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
+    expect_message(feed(f, 1, 0, 0), plaintext(f, 1, 0));
+    expect_message(feed(f, 1, 1, 1), plaintext(f, 1, 1));
+    cr_assert(file_is(f->path, before, len), "written while deferred");
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_online(f->ctx, f->ks, &iq, id), ESESSION_ERR_STATE);
+    cr_assert_eq(esession_offline_queue_done(f->ctx, f->ks), ESESSION_ERR_STATE);
+    cr_assert_eq(esession_purge_expired(f->ctx, f->ks, NULL), ESESSION_ERR_STATE);
+    esession_publication pub;
+    memset(&pub, 0, sizeof pub);
+    cr_assert_eq(esession_publish(f->ctx, f->ks, NULL, &pub), ESESSION_ERR_STATE);
+    cr_assert_null(iq.data);
+    cr_assert_null(pub.publish_iq.data);
+
+    fx_restart(f); /* closed unflushed: as after a crash */
+    expect_message(feed(f, 1, 0, 10), plaintext(f, 1, 0));
+    expect_message(feed(f, 1, 1, 11), plaintext(f, 1, 1));
+    fx_restart(f);
+    expect_kind(feed(f, 1, 1, 12), ESESSION_RESULT_DUPLICATE);
+
+    /* Flushed, and turned off (which flushes): recorded. */
+    cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
+    expect_message(feed(f, 1, 2, 13), plaintext(f, 1, 2));
+    cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_OK);
+    fx_restart(f);
+    expect_kind(feed(f, 1, 2, 14), ESESSION_RESULT_DUPLICATE);
+    cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
+    cr_assert_eq(esession_receiver_end(f->r, NULL, NULL), ESESSION_OK);
+    cr_assert_eq(esession_keystore_defer_writes(f->ks, 0), ESESSION_OK);
+    fx_restart(f);
+    expect_error(feed(f, 1, 2, 15), ESESSION_ERR_NO_SESSION);
+    free(before);
+}
+
 Test(receiver, persistence_ending_expiry)
 {
     fx f;
+    fx_open(&f, NEG, 0);
+    deferred_writes(&f);
+    fx_close(&f);
     fx_open(&f, NEG, 0);
     state_survives_keystore_close_and_reopen(&f);
     end_and_reopen_by_the_same_init(&f);

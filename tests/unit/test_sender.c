@@ -1162,6 +1162,43 @@ static void write_failure_leaves_no_stanza(void)
     fx_free(&f);
 }
 
+/* Deferred keystore writes are for Alice's receiver: nothing of Bob's may
+ * leave before its counter is on disk, so every writing call refuses, and
+ * works again once deferral is off. */
+static void deferred_writes_are_refused(void)
+{
+    fx f;
+    fx_init(&f);
+    fx_publish(&f);
+    esession_sender *s = fx_start(&f, NULL);
+    esession_buf first = seal(s, MSG("<body>one</body>"));
+    cr_assert_eq(esession_keystore_defer_writes(f.ks, 1), ESESSION_OK);
+    uint8_t c0[16], c1[16];
+    counter_of(s, c0);
+    esession_buf out = {0};
+    cr_assert_eq(esession_sender_seal(s, MSG("<body>two</body>"), strlen(MSG("<body>two</body>")),
+                                      &out),
+                 ESESSION_ERR_STATE);
+    cr_assert_null(out.data);
+    cr_assert(strstr(esession_ctx_error_detail(f.ctx), "deferred") != NULL);
+    cr_assert_eq(esession_sender_terminate(s, &out), ESESSION_ERR_STATE);
+    cr_assert_eq(esession_sender_peer_online(f.ctx, f.ks, ALICE, &out), ESESSION_ERR_STATE);
+    cr_assert_null(out.data);
+    counter_of(s, c1);
+    cr_assert_arr_eq(c0, c1, 16, "a refused seal moved the counter");
+    esession_sender *again = (esession_sender *)(uintptr_t)0x5a5a;
+    cr_assert_eq(fx_start_with(&f, f.form.data, NULL, &again), ESESSION_ERR_STATE);
+    cr_assert_eq(again, (esession_sender *)(uintptr_t)0x5a5a);
+    cr_assert_eq(esession_keystore_defer_writes(f.ks, 0), ESESSION_OK);
+    esession_buf second = seal(s, MSG("<body>two</body>"));
+    esession_buf_free(&first);
+    esession_buf_free(&second);
+    esession_sender_free(s);
+    cr_assert_eq(esession_keystore_defer_writes(NULL, 1), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_keystore_flush(NULL), ESESSION_ERR_INVALID_ARGUMENT);
+    fx_free(&f);
+}
+
 static void two_handles_never_share_counters(void)
 {
     fx f;
@@ -1474,6 +1511,7 @@ Test(sender, rekeys_block_bound_and_persistence)
     init_survives_resume();
     write_failure_leaves_no_stanza();
     two_handles_never_share_counters();
+    deferred_writes_are_refused();
     state_record_is_checked();
 }
 

@@ -121,9 +121,12 @@ as bob xmpp-send --terminate "$A" "message four" "message five" > send2.out ||
 grep -q "sent 2 messages to $A (thread .*); session ended" send2.out || fail "send2: $(cat send2.out)"
 ok "Bob sent five messages in one session (one damaged) and ended it"
 
-# ---- Alice comes back. The delivery command stores each message in out/
-# (one file per position, written then renamed) and, when told to, kills
-# the receiver right after storing: before the server's copy is removed.
+# ---- Alice comes back. The delivery command stores each message in out/,
+# one file per position (written, synced, renamed: a second delivery of the
+# same message leaves one copy), and logs every call. When told to, it
+# then kills the receiver (before the keystore records the message), or
+# has the server drop the receiver's connection (after the keystore
+# records it, before the server's copy is removed).
 mkdir out
 cat > deliver.sh <<'EOF'
 set -eu
@@ -131,11 +134,14 @@ f=out/$ESESSION_POSITION
 cat > "$f.tmp"
 sync "$f.tmp" 2>/dev/null || sync
 mv "$f.tmp" "$f"
-n=$(ls out | wc -l)
-if [ -f kill-after ] && [ "$n" -ge "$(cat kill-after)" ]; then
-    rm -f kill-after
+echo "$ESESSION_POSITION" >> deliveries.log
+n=$(wc -l < deliveries.log)
+if [ -f kill-at ] && [ "$n" -eq "$(cat kill-at)" ]; then
     # the receiver itself (or valgrind running it), never anything else
     case $(cat "/proc/$PPID/comm") in esessionctl | memcheck*) kill -KILL "$PPID" ;; esac
+fi
+if [ -f drop-at ] && [ "$n" -eq "$(cat drop-at)" ]; then
+    sh drop.sh
 fi
 EOF
 expected="message one|message two|message four|message five"
@@ -147,36 +153,59 @@ check_output() {
         fail "the output holds: $got"
     [ "$(ls out | wc -l)" -eq 4 ] || fail "the output holds $(ls out | wc -l) messages, not 4"
 }
+# receive N [OPTIONS]: run the receiver; output in recvN.out and .err, status in $st.
+receive() {
+    local n=$1
+    shift
+    as alice xmpp-receive --deliver 'exec sh deliver.sh' "$@" > "recv$n.out" 2> "recv$n.err" &&
+        st=0 || st=$?
+}
 
 if [ "$server" = ejabberd ]; then
-    echo 2 > kill-after
-    set +e
-    as alice xmpp-receive --mode pop3 --deliver 'exec sh deliver.sh' > recv1.out 2> recv1.err
-    st=$?
-    set -e
+    # ejabberd: XEP-0013. Run 1: killed while message 2 is being stored.
+    echo 2 > kill-at
+    receive 1 --mode pop3
     [ "$st" -eq 137 ] || fail "the receiver was not killed (status $st): $(cat recv1.out recv1.err)"
     [ "$(ls out | wc -l)" -eq 2 ] || fail "after the kill the output holds $(ls out | wc -l)"
-    ok "the receiver was killed after storing message 2, before removing it"
-    as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv2.out 2> recv2.err && st=0 || st=$?
-    grep -q '^== stored .*: duplicate$' recv2.out || fail "no duplicate: $(cat recv2.out)"
-    [ "$(grep -c ': duplicate$' recv2.out)" -eq 1 ] || fail "duplicates: $(cat recv2.out)"
+    ok "run 1: killed while handing message 2 to the output"
+    # Run 2: message 2 opens again (it was never recorded) and is stored
+    # again in place; the connection drops while message 4 is stored.
+    cat > drop.sh <<EOF
+HOME="$tmp/srv" "$tmp/srv/ejabberdctl" --config-dir "$tmp/srv" \
+    kick_session alice localhost test "connection lost" > /dev/null 2>&1
+EOF
+    echo 4 > drop-at
+    receive 2
+    [ "$st" -eq 5 ] || fail "run 2: status $st: $(cat recv2.out recv2.err)"
+    [ "$(sort deliveries.log | uniq -d | wc -l)" -eq 1 ] || fail "run 2: $(cat deliveries.log)"
+    grep -q 'connection closed' recv2.err || fail "run 2: $(cat recv2.err)"
+    ok "run 2: message 2 opened again and stored in place; connection lost after message 4"
+    # Run 3: message 4 was recorded: a duplicate, and it leaves the server.
+    receive 3
+    grep -q '^== stored .*: duplicate$' recv3.out || fail "no duplicate: $(cat recv3.out)"
+    [ "$(grep -c ': duplicate$' recv3.out)" -eq 1 ] || fail "duplicates: $(cat recv3.out)"
+    deliveries=5
 else
-    as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv2.out 2> recv2.err && st=0 || st=$?
-    grep -q '^== received ' recv2.out || fail "not flood delivery: $(cat recv2.out)"
+    # Prosody: flood delivery, one run.
+    receive 3
+    grep -q '^== received ' recv3.out || fail "not flood delivery: $(cat recv3.out)"
+    deliveries=4
 fi
 # The damaged stanza fails verification (exit status 3), everything else opens.
-[ "$st" -eq 3 ] || fail "receive: status $st: $(cat recv2.out recv2.err)"
-[ "$(grep -c ': rejected (' recv2.out)" -eq 1 ] || fail "rejections: $(cat recv2.out)"
-grep -q ': terminated$' recv2.out || fail "no termination: $(cat recv2.out)"
+[ "$st" -eq 3 ] || fail "receive: status $st: $(cat recv3.out recv3.err)"
+[ "$(grep -c -E '^== (stored|received) .*: rejected \(' recv3.out)" -eq 1 ] ||
+    fail "rejections: $(cat recv3.out)"
+grep -q ': terminated$' recv3.out || fail "no termination: $(cat recv3.out)"
 check_output
-ok "every message stored exactly once; the damaged one rejected ($(sed -n 's/.*: rejected (\(.*\))$/\1/p' recv2.out))"
+[ "$(wc -l < deliveries.log)" -eq "$deliveries" ] || fail "deliveries: $(cat deliveries.log)"
+ok "every message stored exactly once; the damaged one rejected ($(sed -n 's/^== [sr].*: rejected (\(.*\))$/\1/p' recv3.out))"
 
 # Nothing is left on the server, the exponents are destroyed, and the
 # options are withdrawn: Bob finds none.
-as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv3.out 2> recv3.err ||
-    fail "receive again: $(cat recv3.out recv3.err)"
-grep -q '^opened 0, duplicates 0, terminated 0, rejected 0, waiting 0' recv3.out ||
-    fail "receive again: $(cat recv3.out)"
+as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv4.out 2> recv4.err ||
+    fail "receive again: $(cat recv4.out recv4.err)"
+grep -q '^opened 0, duplicates 0, terminated 0, rejected 0, waiting 0' recv4.out ||
+    fail "receive again: $(cat recv4.out)"
 check_output
 as alice optsets > optsets.out
 grep -q destroyed optsets.out || fail "option sets: $(cat optsets.out)"
