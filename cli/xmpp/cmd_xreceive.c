@@ -33,8 +33,9 @@ static const char usage[] =
     "                          run: keep one per FROM_BARE, THREAD and POSITION.\n"
     "                          Default: standard output (synced if a file)\n"
     "  --idle SECONDS          flood: stop after this long without a message (default 2)\n"
-    "In flood mode, stanzas that cannot be opened yet are saved (encrypted) in\n"
-    "KEYSTORE.unopened.xml for 'esessionctl open'.\n" XOPT_HELP XCMD_KS_HELP;
+    "In flood mode the server forgets what it sent: the stanzas are kept (encrypted)\n"
+    "in KEYSTORE.unopened.xml until settled, and the next run opens them first.\n"
+    XOPT_HELP XCMD_KS_HELP;
 
 #define NS_OFFLINE "http://jabber.org/protocol/offline"
 /* The subscribers' node of XEP-0187, where the options are published. */
@@ -448,10 +449,10 @@ static int end_terminated(xrecv *o)
     return rc;
 }
 
-static int view_all(xrecv *o, size_t headers)
+static int view_all(xrecv *o, size_t from, size_t headers)
 {
     int rc = CLI_OK;
-    for (size_t i = 0; rc == CLI_OK && !o->fatal && i < headers; i++) {
+    for (size_t i = from; rc == CLI_OK && !o->fatal && i < headers; i++) {
         /* o->items may move while waiting: messages arriving are added */
         xconn_answer ans;
         memcpy(o->want_node, o->items[i].node, NODE_MAX);
@@ -476,10 +477,10 @@ static int view_all(xrecv *o, size_t headers)
     return rc;
 }
 
-static int handle_flooded(xrecv *o, size_t from)
+static int handle_flooded(xrecv *o)
 {
     int rc = CLI_OK;
-    for (size_t i = from; rc == CLI_OK && i < o->n; i++) {
+    for (size_t i = 0; rc == CLI_OK && i < o->n; i++) {
         if (o->items[i].text == NULL || o->items[i].final != 0)
             continue;
         rc = feed(o, o->items[i].text, o->items[i].len, i);
@@ -487,36 +488,97 @@ static int handle_flooded(xrecv *o, size_t from)
     return rc;
 }
 
-/* Flooded stanzas not opened are gone from the server: keep them here. */
-static int save_unopened(xrecv *o, size_t *saved)
+/* ---- the journal of flooded stanzas
+ * The server forgets a flooded stanza once sent: its text goes to
+ * KEYSTORE.unopened.xml (encrypted as received) before anything is opened,
+ * and stays there until it is settled, so that neither a crash nor a failed
+ * delivery loses it. The next run reads it back first. */
+
+static void journal_path(xrecv *o, char *out, size_t n)
 {
-    char path[4200];
-    *saved = 0;
-    snprintf(path, sizeof path, "%s.unopened.xml", cli_keystore_path(&o->c));
-    int fd = -1;
-    for (size_t i = 0; i < o->n; i++) {
-        rx_item *it = &o->items[i];
-        /* held stanzas are kept by the library, in the keystore */
-        if (it->text == NULL || it->final == ESESSION_RESULT_HELD || (!it->keep && it->final != 0))
-            continue;
-        if (fd < 0)
-            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, it->text, it->len) != (ssize_t)it->len || write(fd, "\n", 1) != 1) {
-            cli_err(&o->c, "cannot save unopened stanzas in %s: %s", path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
+    snprintf(out, n, "%s.unopened.xml", cli_keystore_path(&o->c));
+}
+
+/* Flooded stanzas still to be settled: never fed, or fed and kept (a
+ * failed delivery, a local error). Held ones are kept by the library. */
+static int in_journal(const rx_item *it)
+{
+    return it->text != NULL && it->final != ESESSION_RESULT_HELD && (it->final == 0 || it->keep);
+}
+
+/* Replace the journal with the stanzas still to be settled (none: remove
+ * it), atomically. */
+static int journal_write(xrecv *o, size_t *count)
+{
+    char path[4200], tmp[4220];
+    journal_path(o, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    *count = 0;
+    for (size_t i = 0; i < o->n; i++)
+        *count += in_journal(&o->items[i]);
+    if (*count == 0) {
+        if (unlink(path) != 0 && errno != ENOENT) {
+            cli_err(&o->c, "cannot remove %s: %s", path, strerror(errno));
             return CLI_EXIT_IO;
         }
-        (*saved)++;
+        return CLI_OK;
     }
-    if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0)) {
-        cli_err(&o->c, "cannot save unopened stanzas in %s: %s", path, strerror(errno));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int ok = fd >= 0;
+    for (size_t i = 0; ok && i < o->n; i++) {
+        const rx_item *it = &o->items[i];
+        if (in_journal(it))
+            ok = cli_write_all(fd, it->text, it->len) == 0 && cli_write_all(fd, "\n", 1) == 0;
+    }
+    ok = ok && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_err(&o->c, "cannot write %s: %s", path, strerror(errno));
+        (void)unlink(tmp);
         return CLI_EXIT_IO;
     }
-    if (*saved > 0)
-        cli_warn(&o->c, "%zu stanza%s could not be opened yet; saved in %s ('esessionctl open' "
-                        "it later)", *saved, *saved == 1 ? "" : "s", path);
     return CLI_OK;
+}
+
+/* The stanzas an earlier run kept, as flooded stanzas of this one. */
+static int journal_read(xrecv *o)
+{
+    char path[4200];
+    journal_path(o, path, sizeof path);
+    if (access(path, F_OK) != 0)
+        return CLI_OK;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = cli_read_input(&o->c, path, CLI_INPUT_MAX, &text, &len);
+    if (rc != CLI_OK)
+        return rc;
+    int n = xs_split(text, len, NULL, 0);
+    xs_elem *e = n > 0 ? calloc((size_t)n, sizeof *e) : NULL;
+    if (n < 0 || (n > 0 && e == NULL)) {
+        cli_err(&o->c, "%s: %s", path, n < 0 ? "damaged (not a sequence of stanzas)" : "out of memory");
+        free(text);
+        return n < 0 ? CLI_EXIT_REJECTED : CLI_EXIT_INTERNAL;
+    }
+    (void)xs_split(text, len, e, (size_t)n);
+    for (int i = 0; rc == CLI_OK && i < n; i++) {
+        rx_item *it = add_item(o);
+        char *copy = it ? malloc(e[i].end - e[i].start + 1) : NULL;
+        if (copy == NULL) {
+            cli_err(&o->c, "out of memory");
+            rc = CLI_EXIT_INTERNAL;
+            break;
+        }
+        it->len = e[i].end - e[i].start;
+        memcpy(copy, text + e[i].start, it->len);
+        copy[it->len] = '\0';
+        it->text = copy;
+    }
+    free(e);
+    free(text);
+    if (rc == CLI_OK && n > 0)
+        printf("%d stanza%s kept by an earlier run\n", n, n == 1 ? "" : "s");
+    return rc;
 }
 
 static int withdraw(xrecv *o)
@@ -557,7 +619,10 @@ static int withdraw(xrecv *o)
 static int receive(xrecv *o)
 {
     o->run = (uint32_t)randombytes_uniform(0xffffffffu) + 1u;
-    int rc = withdraw(o);
+    int rc = journal_read(o);
+    size_t kept_before = o->n;
+    if (rc == CLI_OK)
+        rc = withdraw(o);
     /* From here the keystore records a stanza as opened only once its
      * message is in the output (commit). */
     esession_status st = rc == CLI_OK ? esession_keystore_defer_writes(o->c.ks, 1) : ESESSION_OK;
@@ -568,20 +633,23 @@ static int receive(xrecv *o)
         rc = offers_pop3(o, &pop3);
     if (rc == CLI_OK && pop3)
         rc = get_headers(o);
-    size_t headers = o->n;
+    size_t headers = o->n; /* journal, then headers, then flooded stanzas */
     xconn_on_message(o->conn, on_message, o);
     if (rc == CLI_OK)
         rc = xconn_send(o->conn, "<presence/>", 11);
     if (rc == CLI_OK && pop3)
-        rc = view_all(o, headers);
+        rc = view_all(o, kept_before, headers);
     /* Flooded (or live) messages: wait until the server is quiet. */
     if (rc == CLI_OK && !o->fatal)
         rc = xconn_sync(o->conn);
     if (rc == CLI_OK && !o->fatal)
         rc = xconn_idle(o->conn, pop3 ? 200 : (o->idle_ms ? o->idle_ms : 2000));
     xconn_on_message(o->conn, NULL, NULL);
+    size_t journaled = 0;
     if (rc == CLI_OK && !o->fatal)
-        rc = handle_flooded(o, headers);
+        rc = journal_write(o, &journaled);
+    if (rc == CLI_OK && !o->fatal)
+        rc = handle_flooded(o);
     if (rc == CLI_OK && !o->fatal)
         rc = end_terminated(o);
     if (rc == CLI_OK && o->fatal)
@@ -618,9 +686,15 @@ int cmd_xmpp_receive(int argc, char **argv)
         on_server += it->node[0] != '\0' && (it->keep || it->final == 0 || it->settled);
     }
     if (o.r != NULL) {
-        int r = save_unopened(&o, &saved);
+        int r = journal_write(&o, &saved);
         if (rc == CLI_OK)
             rc = r;
+        if (saved > 0) {
+            char path[4200];
+            journal_path(&o, path, sizeof path);
+            cli_warn(c, "%zu received stanza%s not settled yet, kept in %s for the next run", saved,
+                     saved == 1 ? "" : "s", path);
+        }
     }
     /* Deferral ends with a last flush, unless something failed: then what
      * was not committed is dropped with the keystore, and opens again. */

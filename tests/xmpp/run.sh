@@ -130,6 +130,12 @@ ok "Bob sent five messages in one session (one damaged) and ended it"
 mkdir out
 cat > deliver.sh <<'EOF'
 set -eu
+done_so_far=$(cat deliveries.log 2>/dev/null | wc -l)
+if [ -f fail-at ] && [ "$((done_so_far + 1))" -eq "$(cat fail-at)" ]; then
+    rm fail-at
+    echo "deliver.sh: no space left (simulated)" >&2
+    exit 1
+fi
 f=out/$ESESSION_POSITION
 cat > "$f.tmp"
 sync "$f.tmp" 2>/dev/null || sync
@@ -186,9 +192,19 @@ EOF
     [ "$(grep -c ': duplicate$' recv3.out)" -eq 1 ] || fail "duplicates: $(cat recv3.out)"
     deliveries=5
 else
-    # Prosody: flood delivery, one run.
+    # Prosody: flood delivery. Run 1: the output fails at message 2; what
+    # the server sent is kept (encrypted) for the next run.
+    echo 2 > fail-at
+    receive 1
+    [ "$st" -eq 5 ] || fail "run 1: status $st: $(cat recv1.out recv1.err)"
+    grep -q '^== received .*: opened$' recv1.out || fail "run 1: $(cat recv1.out)"
+    grep -q '5 received stanzas not settled yet, kept in alice.ks.unopened.xml' recv1.err ||
+        fail "run 1: $(cat recv1.err)"
+    ok "run 1: the output failed at message 2; five stanzas kept"
+    # Run 3: the kept stanzas are opened first; message 2 opens again.
     receive 3
-    grep -q '^== received ' recv3.out || fail "not flood delivery: $(cat recv3.out)"
+    grep -q '^5 stanzas kept by an earlier run$' recv3.out || fail "run 3: $(cat recv3.out)"
+    [ ! -e alice.ks.unopened.xml ] || fail "still kept: $(cat alice.ks.unopened.xml)"
     deliveries=4
 fi
 # The damaged stanza fails verification (exit status 3), everything else opens.
