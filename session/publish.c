@@ -198,8 +198,15 @@ esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
         p.nonce_len = sizeof d.nonce;
         *out = p;
     } else {
-        if (stored)
-            (void)es_ks_optset_remove(ks, d.nonce, sizeof d.nonce);
+        /* The first error is the answer; a failed rollback is told too
+         * (the set was never published and only waits for its expiry). */
+        if (stored && es_ks_optset_remove(ks, d.nonce, sizeof d.nonce) != ESESSION_OK) {
+            char first[ES_DETAIL_MAX];
+            memcpy(first, ctx->detail, sizeof first);
+            first[sizeof first - 1] = '\0';
+            es_fail(ctx, rc, "%s (and the unpublished option set stays stored until it expires)",
+                    first);
+        }
         esession_publication_free(&p);
     }
     release(&d);
