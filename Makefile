@@ -88,7 +88,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
 .PHONY: FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
-        clean unit vectors asan valgrind tests-build xmpp
+        clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp
 
 all: lib $(HARNESS) $(CLI)
 
@@ -191,6 +191,20 @@ asan: tests-build
 xmpp: $(CLI)
 	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
 	for s in ejabberd prosody; do bash tests/xmpp/run.sh $(BUILD) $$s; done
+
+# The same flows with every esessionctl call under valgrind: about three
+# minutes a server, so not part of make test.
+# Each call logs to a file of its own: a report fails the target even
+# where the flow expects the command to fail.
+VG_XMPP = $(CURDIR)/$(BUILD)/vg
+valgrind-xmpp: $(CLI)
+	@rm -rf $(VG_XMPP) && mkdir -p $(VG_XMPP)
+	@printf '#!/bin/sh\nexec $(VALGRIND) -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file="%s/log.%%p" "%s" "$$@"\n' \
+	    "$(VG_XMPP)" "$(CURDIR)/$(BUILD)/esessionctl" > $(VG_XMPP)/esessionctl && chmod +x $(VG_XMPP)/esessionctl
+	@for s in ejabberd prosody; do bash tests/xmpp/run.sh $(VG_XMPP) $$s; done
+	@reports=$$(find $(VG_XMPP) -name 'log.*' -size +0); \
+	if [ -n "$$reports" ]; then cat $$reports; echo "valgrind-xmpp: reports above"; exit 1; fi; \
+	echo "valgrind-xmpp: $$(ls $(VG_XMPP) | grep -c '^log') calls, no valgrind report"
 
 # Every unit test binary under valgrind, two at a time, and the harness over
 # the protocol and text vectors. Left to the native and ASan runs above: the
