@@ -233,4 +233,12 @@ grep -q "no offline options" send3.err || fail "after withdrawal: $(cat send3.er
 ok "queue empty, exponents destroyed, options withdrawn"
 
 "$here/server.sh" stop "$tmp/srv"
-ok "all passed"
+# Nothing left behind: the port is closed and the server is gone (at most
+# a zombie until init reaps it).
+if (exec 3<>"/dev/tcp/127.0.0.1/$XMPP_PORT") 2>/dev/null; then
+    fail "port $XMPP_PORT still accepts connections after the stop"
+fi
+if [ -r "/proc/$XMPP_PID/stat" ] && ! awk '{ exit $3 != "Z" }' "/proc/$XMPP_PID/stat"; then
+    fail "the server (pid $XMPP_PID) still runs after the stop"
+fi
+ok "all passed; the server is stopped and its port closed"
