@@ -401,6 +401,23 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
                 char id[ESESSION_IQ_ID_MAX]);
 
+/* The creation and configuration IQ of one of the two PEP nodes (open_node
+ * 0: the presence subscribers' node; 1: the open node), like
+ * esession_publication.create_iq: for a client that sets up both nodes
+ * (XEP-0187 §3.1) whichever it publishes to. A conflict answer means the
+ * node exists. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_node_create_iq(esession_ctx *ctx, int open_node, esession_buf *iq,
+                        char id[ESESSION_IQ_ID_MAX]);
+
+/* The same withdrawal for servers that refuse esession_online's empty item
+ * (Prosody 0.12 answers bad-request: an item must hold a payload): the IQ
+ * retracting the options item, which leaves the node just as empty. Send
+ * it when the empty item is refused; an item-not-found answer means there
+ * was nothing left to withdraw. Call esession_online first. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_retract(esession_ctx *ctx, esession_buf *iq, char id[ESESSION_IQ_ID_MAX]);
+
 /* The stored offline queue has been processed: securely destroy the
  * exponents of every option set published before esession_online(); their
  * replay memory is kept until they expire. */

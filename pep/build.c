@@ -260,6 +260,20 @@ esession_status es_pep_build_publish_empty(esession_ctx *ctx, es_pep_node node,
     return publish(ctx, ES_PEP_PUBLISH_EMPTY, node, NULL, 0, out, req);
 }
 
+esession_status es_pep_build_retract(esession_ctx *ctx, es_pep_node node, esession_buf *out,
+                                     es_pep_request *req)
+{
+    sb s = {0};
+    es_pep_request made;
+    esession_status rc = begin(ctx, ES_PEP_RETRACT, node, out, req, NULL, 0, &s, &made);
+    if (rc != ESESSION_OK)
+        return rc;
+    sb_str(&s, "<retract node='");
+    sb_str(&s, es_pep_node_name(node));
+    sb_str(&s, "'><item id='" ES_PEP_ITEM_ID "'/></retract></pubsub></iq>");
+    return sb_finish(ctx, &s, out, req, &made);
+}
+
 /* Length of the UTF-8 sequence at s (at most n octets) if it encodes an XML
  * Char, else 0. */
 static size_t utf8_char(const unsigned char *s, size_t n)

@@ -191,7 +191,7 @@ static int req_ok(const es_pep_request *req, int items)
     if (items)
         return req->kind == ES_PEP_ITEMS && req->to[0] != '\0';
     return req->kind == ES_PEP_CREATE || req->kind == ES_PEP_PUBLISH ||
-           req->kind == ES_PEP_PUBLISH_EMPTY;
+           req->kind == ES_PEP_PUBLISH_EMPTY || req->kind == ES_PEP_RETRACT;
 }
 
 esession_status es_pep_check_ack(esession_ctx *ctx, const es_pep_request *req,

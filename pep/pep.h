@@ -40,7 +40,8 @@ typedef enum es_pep_kind {
     ES_PEP_CREATE = 1,        /* create-node with configuration (Alice) */
     ES_PEP_PUBLISH = 2,       /* publish an options form (Alice) */
     ES_PEP_PUBLISH_EMPTY = 3, /* publish the empty item (Alice, Listing 8) */
-    ES_PEP_ITEMS = 4          /* fetch the options of a contact (Bob) */
+    ES_PEP_ITEMS = 4,         /* fetch the options of a contact (Bob) */
+    ES_PEP_RETRACT = 5        /* retract the options item (Alice, where the empty item is refused) */
 } es_pep_kind;
 
 /* What one built IQ asked; filled by a builder, read by the parsers to
@@ -127,6 +128,12 @@ esession_status es_pep_build_publish(esession_ctx *ctx, es_pep_node node,
  * to `node`; XEP-0187 Listing 8 uses ES_PEP_NODE_SUBSCRIBERS. */
 esession_status es_pep_build_publish_empty(esession_ctx *ctx, es_pep_node node,
                                            esession_buf *out, es_pep_request *req);
+
+/* Alice back online, on a server that refuses an item without payload
+ * (Prosody 0.12: bad-request): retract item ES_PEP_ITEM_ID of `node`
+ * (XEP-0060 §7.2), which leaves the node just as empty. */
+esession_status es_pep_build_retract(esession_ctx *ctx, es_pep_node node, esession_buf *out,
+                                     es_pep_request *req);
 
 /* Bob: ask `jid` (a bare JID: no '/', no spaces or control characters,
  * valid UTF-8, at most ES_PEP_JID_MAX octets) for the last item of `node`

@@ -261,6 +261,38 @@ esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esessi
     return ESESSION_OK;
 }
 
+/* One IQ of the builders above, handed out with its id. */
+static esession_status hand_out(esession_ctx *ctx, esession_buf *iq, char id[ESESSION_IQ_ID_MAX],
+                                esession_status (*build)(esession_ctx *, es_pep_node,
+                                                         esession_buf *, es_pep_request *),
+                                es_pep_node node)
+{
+    if (ctx == NULL || iq == NULL || id == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    esession_buf out = {0};
+    es_pep_request req;
+    esession_status rc = build(ctx, node, &out, &req);
+    if (rc != ESESSION_OK)
+        return rc;
+    *iq = out;
+    memcpy(id, req.id, sizeof req.id);
+    return ESESSION_OK;
+}
+
+esession_status esession_online_retract(esession_ctx *ctx, esession_buf *iq,
+                                        char id[ESESSION_IQ_ID_MAX])
+{
+    return hand_out(ctx, iq, id, es_pep_build_retract, ES_PEP_NODE_SUBSCRIBERS);
+}
+
+esession_status esession_node_create_iq(esession_ctx *ctx, int open_node, esession_buf *iq,
+                                        char id[ESESSION_IQ_ID_MAX])
+{
+    return hand_out(ctx, iq, id, es_pep_build_create,
+                    open_node ? ES_PEP_NODE_OPEN : ES_PEP_NODE_SUBSCRIBERS);
+}
+
 /* The withdrawn list: nonces one after another, each preceded by its
  * length. Calls fn for each; ESESSION_ERR_CORRUPT if the list is damaged. */
 static esession_status each_withdrawn(esession_ctx *ctx, const esession_buf *list,

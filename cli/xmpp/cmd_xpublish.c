@@ -9,8 +9,8 @@ static const char usage[] =
     "Usage: esessionctl xmpp-publish -j JID [account options] [-k PATH]\n"
     "                                [publication options]\n"
     "Before going offline: log in, draw a new option set (stored encrypted in the\n"
-    "keystore), create and configure the PEP node if it does not exist yet, publish\n"
-    "the signed options, and log out.\n" CLI_PUB_OPTHELP XOPT_HELP XCMD_KS_HELP;
+    "keystore), create and configure both PEP nodes (presence subscribers', open) if\n"
+    "they do not exist yet, publish the signed options, and log out.\n" CLI_PUB_OPTHELP XOPT_HELP XCMD_KS_HELP;
 
 typedef struct xpub {
     cli_pub_opts pub;
@@ -22,6 +22,25 @@ static int opt(cli *c, int id, const char *arg, void *u)
     xpub *o = u;
     int r = xopts_take(c, &o->x, id, arg);
     return r >= 0 ? r : cli_pub_opt(c, id, arg, &o->pub);
+}
+
+static int create_other_node(cli *c, xconn *x, int open_node)
+{
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    esession_status st = esession_node_create_iq(c->ctx, open_node, &iq, id);
+    if (st != ESESSION_OK)
+        return cli_fail(c, st, "cannot build the node creation");
+    xconn_answer ans;
+    int rc = xconn_iq(x, iq.data, iq.len, id, &ans);
+    esession_buf_free(&iq);
+    if (rc != CLI_OK)
+        return rc;
+    if (ans.is_error && strcmp(ans.condition, "conflict") != 0)
+        rc = xcmd_refused(c, open_node ? "creating the open PEP node"
+                                       : "creating the subscribers' PEP node", &ans);
+    xconn_answer_free(&ans);
+    return rc;
 }
 
 int cmd_xmpp_publish(int argc, char **argv)
@@ -54,7 +73,8 @@ int cmd_xmpp_publish(int argc, char **argv)
         }
         return cli_end(&c, cli_fail(&c, st, "cannot publish"));
     }
-    /* The node may exist from an earlier publication: conflict is fine. */
+    /* Both nodes (XEP-0187 §3.1), the one published to first; either may
+     * exist from an earlier publication: conflict is fine. */
     xconn_answer ans;
     rc = xconn_iq(x, pub.create_iq.data, pub.create_iq.len, pub.create_id, &ans);
     if (rc == CLI_OK) {
@@ -62,6 +82,8 @@ int cmd_xmpp_publish(int argc, char **argv)
             rc = xcmd_refused(&c, "creating the PEP node", &ans);
         xconn_answer_free(&ans);
     }
+    if (rc == CLI_OK)
+        rc = create_other_node(&c, x, !o.pub.po.open_node);
     if (rc == CLI_OK)
         rc = xconn_iq(x, pub.publish_iq.data, pub.publish_iq.len, pub.publish_id, &ans);
     if (rc == CLI_OK) {

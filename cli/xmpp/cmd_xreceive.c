@@ -38,9 +38,9 @@ static const char usage[] =
     XOPT_HELP XCMD_KS_HELP;
 
 #define NS_OFFLINE "http://jabber.org/protocol/offline"
-/* The subscribers' node of XEP-0187, where the options are published. */
-#define NODE_OPTIONS "http://www.xmpp.org/extensions/xep-0187.html#ns"
 #define HEADERS_MAX 4096u
+/* The journal holds at most what one run keeps: read back whole. */
+#define JOURNAL_MAX (64u << 20)
 #define NODE_MAX 256u
 
 enum { O_MODE = 1, O_DELIVER, O_IDLE };
@@ -514,8 +514,15 @@ static int journal_write(xrecv *o, size_t *count)
     journal_path(o, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     *count = 0;
-    for (size_t i = 0; i < o->n; i++)
+    size_t bytes = 0;
+    for (size_t i = 0; i < o->n; i++) {
         *count += in_journal(&o->items[i]);
+        bytes += in_journal(&o->items[i]) ? o->items[i].len + 1 : 0;
+    }
+    if (bytes > JOURNAL_MAX) {
+        cli_err(&o->c, "%s: the %zu stanzas to keep exceed %u MiB", path, *count, JOURNAL_MAX >> 20);
+        return CLI_EXIT_IO;
+    }
     if (*count == 0) {
         if (unlink(path) != 0 && errno != ENOENT) {
             cli_err(&o->c, "cannot remove %s: %s", path, strerror(errno));
@@ -550,7 +557,7 @@ static int journal_read(xrecv *o)
         return CLI_OK;
     char *text = NULL;
     size_t len = 0;
-    int rc = cli_read_input(&o->c, path, CLI_INPUT_MAX, &text, &len);
+    int rc = cli_read_input(&o->c, path, JOURNAL_MAX, &text, &len);
     if (rc != CLI_OK)
         return rc;
     int n = xs_split(text, len, NULL, 0);
@@ -599,9 +606,10 @@ static int withdraw(xrecv *o)
         char cond[sizeof ans.condition];
         memcpy(cond, ans.condition, sizeof cond);
         xconn_answer_free(&ans);
-        rc = send_iq(o, "type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-                        "<retract node='", NODE_OPTIONS, "'><item id='current'/></retract>"
-                        "</pubsub></iq>", &ans);
+        if ((st = esession_online_retract(o->c.ctx, &iq, id)) != ESESSION_OK)
+            return cli_fail(&o->c, st, "cannot withdraw the options");
+        rc = xconn_iq(o->conn, iq.data, iq.len, id, &ans);
+        esession_buf_free(&iq);
         if (rc != CLI_OK)
             return rc;
         /* item-not-found: nothing is published (withdrawn before) */

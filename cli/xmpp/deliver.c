@@ -12,6 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Metadata of an opened message, as text. */
+typedef struct xdeliver_meta {
+    char position[33];
+    char created[40];
+    char delay[40];
+} xdeliver_meta;
+
 static void meta(const esession_result *res, xdeliver_meta *m)
 {
     memset(m, 0, sizeof *m);

@@ -18,13 +18,6 @@ int xcmd_refused(const cli *c, const char *what, const xconn_answer *ans);
 /* The bare part of a JID, into out (n octets). */
 void xcmd_bare(const char *jid, char *out, size_t n);
 
-/* Metadata of an opened message, as text. */
-typedef struct xdeliver_meta {
-    char position[33];
-    char created[40];
-    char delay[40];
-} xdeliver_meta;
-
 /* Hand an opened message to durable output: cmd run by /bin/sh with the
  * plaintext on stdin and ESESSION_FROM, ESESSION_FROM_BARE, ESESSION_THREAD,
  * ESESSION_POSITION, ESESSION_CREATED, ESESSION_DELAY set (exit status 0:

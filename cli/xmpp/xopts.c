@@ -65,10 +65,9 @@ int xopts_check(cli *c, const xopts *o)
 
 int xopts_connect(cli *c, xopts *o, xconn **out)
 {
-    /* The library context initializes libsodium (guarded memory, random). */
-    int rc = xopts_check(c, o);
-    if (rc == CLI_OK && c->ctx == NULL)
-        rc = cli_ctx(c);
+    /* xopts_check ran after parsing. The library context initializes
+     * libsodium (guarded memory, random). */
+    int rc = c->ctx == NULL ? cli_ctx(c) : CLI_OK;
     if (rc != CLI_OK)
         return rc;
     char prompt[CLI_JID_MAX + 32];

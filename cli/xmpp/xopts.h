@@ -49,9 +49,9 @@ void xopts_init(xopts *o);
 /* An option above: 0 if taken, an exit code after a usage error, or -1 if
  * id is not one of them. */
 int xopts_take(cli *c, xopts *o, int id, const char *arg);
-/* The required options are there (right after parsing). */
+/* The required options are there: call right after parsing. */
 int xopts_check(cli *c, const xopts *o);
-/* Check the options, read the password and connect. */
+/* Read the password and connect (after xopts_check). */
 int xopts_connect(cli *c, xopts *o, xconn **out);
 
 #endif

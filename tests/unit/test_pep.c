@@ -465,6 +465,49 @@ static void publish_empty_item(void)
     esession_ctx_free(ctx);
 }
 
+/* The retraction, for servers that refuse the empty item; and the public
+ * call that hands it out. */
+static void retract_item(void)
+{
+    esession_ctx *ctx = new_ctx();
+    esession_buf out = {0};
+    es_pep_request req;
+    cr_assert_eq(es_pep_build_retract(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req), ESESSION_OK);
+    cr_assert_eq(req.kind, ES_PEP_RETRACT);
+    xmlDocPtr doc = parse_buf(&out);
+    xmlNodePtr pubsub = check_envelope(doc, &req, "set", NULL);
+    xmlNodePtr retract = only_child(pubsub, "retract", NS_PUBSUB);
+    expect_attr(retract, "node", ES_PEP_NODE_SUBSCRIBERS_NAME);
+    xmlNodePtr item = only_child(retract, "item", NS_PUBSUB);
+    expect_attr(item, "id", ES_PEP_ITEM_ID);
+    cr_assert_null(item->children);
+    xmlFreeDoc(doc);
+    esession_buf_free(&out);
+
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_online_retract(ctx, &out, id), ESESSION_OK);
+    cr_assert_not_null(strstr(out.data, "<retract node='" ES_PEP_NODE_SUBSCRIBERS_NAME "'>"));
+    cr_assert_not_null(strstr(out.data, id));
+    esession_buf_free(&out);
+    for (int open_node = 0; open_node <= 1; open_node++) {
+        cr_assert_eq(esession_node_create_iq(ctx, open_node, &out, id), ESESSION_OK);
+        char *want = fmt("<create node='%s'/>", open_node ? ES_PEP_NODE_OPEN_NAME
+                                                          : ES_PEP_NODE_SUBSCRIBERS_NAME);
+        cr_assert_not_null(strstr(out.data, want), "%s", out.data);
+        cr_assert_not_null(strstr(out.data, open_node ? "<value>open</value>"
+                                                      : "<value>presence</value>"));
+        free(want);
+        esession_buf_free(&out);
+    }
+    cr_assert_eq(esession_node_create_iq(ctx, 0, NULL, id), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_online_retract(ctx, NULL, id), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_online_retract(NULL, &out, id), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_pep_build_retract(ctx, (es_pep_node)99, &out, &req),
+                 ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_null(out.data);
+    esession_ctx_free(ctx);
+}
+
 static void expect_bad_payload(const char *form, size_t len, esession_status want)
 {
     esession_ctx *ctx = new_ctx();
@@ -1178,14 +1221,18 @@ static es_pep_request alice_req(esession_ctx *ctx, es_pep_kind kind)
     else if (kind == ES_PEP_PUBLISH)
         rc = es_pep_build_publish(ctx, ES_PEP_NODE_SUBSCRIBERS, escaped_form,
                                   strlen(escaped_form), &out, &req);
-    else
+    else if (kind == ES_PEP_PUBLISH_EMPTY)
         rc = es_pep_build_publish_empty(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req);
+    else
+        rc = es_pep_build_retract(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req);
     cr_assert_eq(rc, ESESSION_OK);
     esession_buf_free(&out);
     return req;
 }
 
-static const es_pep_kind alice_kinds[] = {ES_PEP_CREATE, ES_PEP_PUBLISH, ES_PEP_PUBLISH_EMPTY};
+static const es_pep_kind alice_kinds[] = {ES_PEP_CREATE, ES_PEP_PUBLISH, ES_PEP_PUBLISH_EMPTY,
+                                          ES_PEP_RETRACT};
+#define N_ALICE_KINDS (sizeof alice_kinds / sizeof alice_kinds[0])
 
 static void ack_results(void)
 {
@@ -1201,7 +1248,7 @@ static void ack_results(void)
         "<iq xmlns='jabber:client' type='result' id='@I@'>\n</iq>",
     };
     esession_ctx *ctx = new_ctx();
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
             char *resp = fill(ok[i], &req, "");
@@ -1252,7 +1299,7 @@ static void ack_errors_yield_their_condition(void)
          ES_PEP_COND_SERVICE_UNAVAILABLE, "service-unavailable", "cancel", "", ""},
     };
     esession_ctx *ctx = new_ctx();
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             expect_error(&cases[i], &req, 0);
@@ -1278,7 +1325,7 @@ static void malformed_acks(void)
         "not xml",
     };
     esession_ctx *ctx = new_ctx();
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             char *resp = fill(bad[i], &req, "");
@@ -1334,6 +1381,7 @@ Test(pep, publish)
     publish_vector_forms_to_both_nodes();
     publish_keeps_escaped_payload();
     publish_empty_item();
+    retract_item();
 }
 
 Test(pep, publish_rejections)

@@ -72,7 +72,14 @@ as alice xmpp-publish --lifetime 1d > publish.out || fail "xmpp-publish"
 grep -q "published offline options for $A" publish.out || fail "publish: $(cat publish.out)"
 # A second publication reuses the node (conflict on creation is fine).
 as alice xmpp-publish --lifetime 1d > publish2.out || fail "xmpp-publish again"
-ok "Alice published her options twice (node created, then reused)"
+# Both nodes of XEP-0187 §3.1 exist: the subscribers' one and the open one.
+printf "<iq type='get' id='nodes1' to='%s'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>" \
+    "$A" > nodes.xml
+as alice xmpp-raw nodes.xml > nodes.out || fail "listing Alice's nodes: $(cat nodes.out)"
+for n in xep-0187.html#ns xep-0116.html#ns; do
+    grep -q "http://www.xmpp.org/extensions/$n" nodes.out || fail "no node $n: $(cat nodes.out)"
+done
+ok "Alice published her options twice (both nodes created, then reused)"
 
 # ---- TLS is checked: without the test CA the certificate is refused; a
 # wrong password is refused too. Both before anything is sent.
