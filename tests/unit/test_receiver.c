@@ -26,52 +26,7 @@
 #define MAX_EVENTS 256
 #define MAX_RESULTS 128
 
-/* The keystore helpers of ks_test.h, which cannot be included together
- * with session/scrypto.h (store/crypt.h's es_kdf type and the es_kdf
- * function share a name). */
-#define KT_PASS "correct horse battery staple"
-#define KT_SENTINEL ((uintptr_t)0x5a5a)
-
-static void kt_mkdir(char *dir, size_t n)
-{
-    snprintf(dir, n, "/tmp/esession-rx-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-}
-
-static void kt_rmdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        (void)unlink(path);
-    }
-    closedir(d);
-    (void)rmdir(dir);
-}
-
-static esession_keystore *kt_create(esession_ctx *ctx, const char *path)
-{
-    esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
-    esession_keystore *ks = NULL;
-    o.kdf_opslimit = crypto_pwhash_argon2id_OPSLIMIT_MIN;
-    o.kdf_memlimit = crypto_pwhash_argon2id_MEMLIMIT_MIN;
-    cr_assert_eq(esession_keystore_create(ctx, &ks, path, KT_PASS, strlen(KT_PASS), &o),
-                 ESESSION_OK);
-    return ks;
-}
-
-static esession_keystore *kt_open(esession_ctx *ctx, const char *path)
-{
-    esession_keystore *ks = NULL;
-    cr_assert_eq(esession_keystore_open(ctx, &ks, path, KT_PASS, strlen(KT_PASS)), ESESSION_OK);
-    return ks;
-}
+#include "ks_test.h"
 
 typedef struct event_copy {
     esession_event_type type;
@@ -467,13 +422,13 @@ static void termination_and_single_stanza(fx *f)
 
 static void misuse(fx *f)
 {
-    esession_receiver *r = (esession_receiver *)KT_SENTINEL;
+    esession_receiver *r = (esession_receiver *)(uintptr_t)0x5a5a;
     esession_result res;
     fx_drop_results(f);
     cr_assert_eq(esession_receiver_new(NULL, f->ks, &r), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(esession_receiver_new(f->ctx, NULL, &r), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(esession_receiver_new(f->ctx, f->ks, NULL), ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(r, (esession_receiver *)KT_SENTINEL);
+    cr_assert_eq(r, (esession_receiver *)(uintptr_t)0x5a5a);
     cr_assert_eq(esession_receiver_feed(NULL, "x", 1, 0), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(esession_receiver_feed(f->r, NULL, 1, 0), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(esession_receiver_next(NULL, &res), 0);
@@ -574,39 +529,19 @@ static void destroyed_exponents(fx *f)
     expect_error(feed(f, 10, 0, 3), ESESSION_ERR_UNKNOWN_OPTIONS);
 }
 
-static char *file_bytes(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    cr_assert_not_null(fp);
-    char *b = malloc(1 << 20);
-    cr_assert_not_null(b);
-    *n = fread(b, 1, 1 << 20, fp);
-    fclose(fp);
-    return b;
-}
-
-static int file_is(const char *path, const char *before, size_t len)
-{
-    size_t n;
-    char *now = file_bytes(path, &n);
-    int same = n == len && memcmp(now, before, len) == 0;
-    free(now);
-    return same;
-}
-
 /* Deferred writes: nothing is recorded until the flush, so a restart
  * before it opens the same stanzas again (the client had not stored them
  * yet); after it, they are duplicates. What must be durable refuses. */
 static void deferred_writes(fx *f)
 {
     size_t len;
-    char *before = file_bytes(f->path, &len);
+    uint8_t *before = kt_slurp(f->path, &len);
     cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_OK, "nothing due: nothing written");
-    cr_assert(file_is(f->path, before, len));
+    kt_expect_file(f->path, before, len);
     cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
     expect_message(feed(f, 1, 0, 0), plaintext(f, 1, 0));
     expect_message(feed(f, 1, 1, 1), plaintext(f, 1, 1));
-    cr_assert(file_is(f->path, before, len), "written while deferred");
+    kt_expect_file(f->path, before, len); /* nothing written while deferred */
     esession_buf iq = {0};
     char id[ESESSION_IQ_ID_MAX];
     cr_assert_eq(esession_online(f->ctx, f->ks, &iq, id), ESESSION_ERR_STATE);

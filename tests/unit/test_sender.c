@@ -19,91 +19,13 @@
 #include "../../store/file.h"
 #include "../common/vecfile.h"
 
-/* store/ks.h (and so ks_test.h) cannot be included beside scrypto.h: its
- * es_kdf type has the name of the key-derivation function. */
-void es_ks_set_file_hooks(esession_keystore *ks, const es_file_hooks *hooks);
+#include "ks_test.h"
 
 #define ALICE "alice@example.org"
 #define BOB "bob@example.com/laptop"
 #define T0 1800000000 /* 2027-01-15T08:00:00Z */
 #define T0_TEXT "2027-01-15T08:00:00Z"
 #define MAX_GROUPS 4
-
-/* ---- keystore helpers ------------------------------------------------ */
-
-#define KT_PASS "correct horse battery staple"
-
-static void kt_mkdir(char *dir, size_t n)
-{
-    snprintf(dir, n, "/tmp/esession-bob-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-}
-
-static void kt_rmdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        (void)unlink(path);
-    }
-    closedir(d);
-    (void)rmdir(dir);
-}
-
-static esession_keystore *kt_create(esession_ctx *ctx, const char *path)
-{
-    esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
-    o.kdf_opslimit = crypto_pwhash_argon2id_OPSLIMIT_MIN;
-    o.kdf_memlimit = crypto_pwhash_argon2id_MEMLIMIT_MIN;
-    esession_keystore *ks = NULL;
-    cr_assert_eq(esession_keystore_create(ctx, &ks, path, KT_PASS, strlen(KT_PASS), &o),
-                 ESESSION_OK);
-    return ks;
-}
-
-static esession_keystore *kt_open(esession_ctx *ctx, const char *path)
-{
-    esession_keystore *ks = NULL;
-    cr_assert_eq(esession_keystore_open(ctx, &ks, path, KT_PASS, strlen(KT_PASS)), ESESSION_OK);
-    return ks;
-}
-
-static esession_key *kt_key(esession_ctx *ctx, const char *name)
-{
-    char path[256];
-    size_t len;
-    esession_key *k = NULL;
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *pem = vec_read_file(path, &len);
-    cr_assert_not_null(pem, "fixture %s", path);
-    cr_assert_eq(esession_key_from_pem(ctx, &k, pem, len), ESESSION_OK, "%s", name);
-    free(pem);
-    return k;
-}
-
-static void kt_fingerprint(esession_ctx *ctx, const esession_key *k, uint8_t fp[32])
-{
-    cr_assert_eq(esession_key_fingerprint(ctx, k, fp), ESESSION_OK);
-}
-
-static int kt_fail_commit(void *user, const char *tmp_path)
-{
-    (void)tmp_path;
-    (*(int *)user)++;
-    return 1;
-}
-
-static void kt_break_writes(esession_keystore *ks, int *calls)
-{
-    es_file_hooks h = {kt_fail_commit, calls};
-    es_ks_set_file_hooks(ks, &h);
-}
 
 static uint8_t *find_bytes(uint8_t *hay, size_t n, const char *needle)
 {
