@@ -246,6 +246,8 @@ void cli_pass_free(cli_pass *p);
 /* ---- input and output (io.c) */
 /* Read a whole file ("-" or NULL: stdin), at most max octets; NUL-terminated. */
 int cli_read_input(const cli *c, const char *path, size_t max, char **out, size_t *len);
+/* Wipe the first n octets of p (plaintext, say), then free it. NULL-safe. */
+void cli_free_wiped(void *p, size_t n);
 /* Write all of data to fd (retrying short writes and EINTR); 0 or -1. */
 int cli_write_all(int fd, const char *data, size_t len);
 /* Write to stdout; a failed write is reported. */

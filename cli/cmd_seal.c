@@ -210,20 +210,20 @@ int cli_text_message(cli *c, const char *to, const char *text, size_t len, char 
     size_t blen, jlen;
     if (cli_xml_escape(text, len, 0, &body, &blen) != 0 ||
         cli_xml_escape(to, strlen(to), 1, &jid, &jlen) != 0) {
-        free(body);
+        cli_free_wiped(body, body != NULL ? blen : 0);
         cli_err(c, "out of memory");
         return CLI_EXIT_INTERNAL;
     }
     size_t n = blen + jlen + 64;
     char *m = malloc(n);
     if (m == NULL) {
-        free(body);
+        cli_free_wiped(body, blen);
         free(jid);
         cli_err(c, "out of memory");
         return CLI_EXIT_INTERNAL;
     }
     int k = snprintf(m, n, "<message to='%s' type='chat'><body>%s</body></message>", jid, body);
-    free(body);
+    cli_free_wiped(body, blen);
     free(jid);
     *out = m;
     *outlen = (size_t)k;
@@ -368,8 +368,8 @@ int cmd_seal(int argc, char **argv)
                 rc = cli_write_stdout(&c, "\n", 1);
         }
         esession_buf_free(&out);
-        free(in);
-        free(msg);
+        cli_free_wiped(in, inlen);
+        cli_free_wiped(msg, mlen);
     }
     if (c.json)
         printf("]}\n");

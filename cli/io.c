@@ -70,6 +70,14 @@ int cli_read_input(const cli *c, const char *path, size_t max, char **out, size_
     return CLI_OK;
 }
 
+void cli_free_wiped(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    sodium_memzero(p, n);
+    free(p);
+}
+
 int cli_write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {

@@ -86,7 +86,7 @@ static int send_sealed(cli *c, xconn *x, esession_sender *s, const char *to, con
         return rc;
     esession_buf out = {0};
     esession_status st = esession_sender_seal(s, msg, mlen, &out);
-    free(msg);
+    cli_free_wiped(msg, mlen);
     if (st != ESESSION_OK)
         return cli_fail(c, st, "cannot seal the message");
     rc = xconn_send(x, out.data, out.len);
@@ -111,7 +111,7 @@ static int send_lines(cli *c, xconn *x, esession_sender *s, const char *to, size
         }
         i = k + 1;
     }
-    free(text);
+    cli_free_wiped(text, len); /* the messages, in the clear */
     return rc;
 }
 
