@@ -559,9 +559,16 @@ static void deferred_writes(fx *f)
     fx_restart(f);
     expect_kind(feed(f, 1, 1, 12), ESESSION_RESULT_DUPLICATE);
 
-    /* Flushed, and turned off (which flushes): recorded. */
+    /* A failed flush keeps the changes pending (and deferral on); the next
+     * flush writes them. Turning deferral off also flushes. */
     cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
     expect_message(feed(f, 1, 2, 13), plaintext(f, 1, 2));
+    int calls = 0;
+    kt_break_writes(f->ks, &calls);
+    cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_ERR_IO);
+    cr_assert_eq(esession_keystore_defer_writes(f->ks, 0), ESESSION_ERR_IO);
+    cr_assert_eq(calls, 2);
+    es_ks_set_file_hooks(f->ks, NULL);
     cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_OK);
     fx_restart(f);
     expect_kind(feed(f, 1, 2, 14), ESESSION_RESULT_DUPLICATE);

@@ -102,9 +102,10 @@ if as eve xmpp-send "$A" "let me in" > eve.out 2> eve.err; then
 fi
 grep -q "the server refused" eve.err || fail "eavesdropper: $(cat eve.err)"
 # ... and she has no session with Alice to send anything in.
-if as eve seal --to "$A" "still trying" > /dev/null 2>&1; then
+if as eve seal --to "$A" "still trying" > /dev/null 2> eve-seal.err; then
     fail "the eavesdropper has a session with Alice"
 fi
+grep -q "no open session with $A" eve-seal.err || fail "eavesdropper: $(cat eve-seal.err)"
 ok "an eavesdropper without subscription is refused: $(sed -n 's/.*refused: //p' eve.err | head -1)"
 
 # ---- Bob writes: two messages (a new session, re-keying every 2 stanzas)...
