@@ -14,6 +14,7 @@
  * Decoding is strict and bounded; anything unexpected is
  * ESESSION_ERR_CORRUPT (the record is authenticated by the keystore, so
  * that means a bug, not an attack). */
+#include "../core/bytes.h"
 #include "receiver.h"
 
 #include "../crypto/dh.h"
@@ -65,27 +66,6 @@ esession_status es_rx_state_name(es_rx_session *s)
 
 /* ---- encoding ------------------------------------------------------ */
 
-typedef struct writer {
-    uint8_t *p;
-    size_t at, cap;
-} writer;
-
-static void put(writer *w, const void *d, size_t n)
-{
-    if (n > w->cap - w->at)
-        return; /* sizes are computed beforehand; never reached */
-    memcpy(w->p + w->at, d, n);
-    w->at += n;
-}
-
-static void put_u(writer *w, uint64_t v, size_t n)
-{
-    uint8_t b[8];
-    for (size_t i = 0; i < n; i++)
-        b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    put(w, b, n);
-}
-
 static size_t encoded_size(const es_rx_session *s)
 {
     const es_rx_core *c = &s->core;
@@ -107,53 +87,53 @@ esession_status es_rx_state_save(esession_keystore *ks, const es_rx_session *s)
     const es_rx_core *c = &s->core;
     esession_buf b = {NULL, 0, 0};
     esession_status rc;
-    writer w;
+    es_wr w;
 
     if (ks == NULL || s == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if ((rc = es_buf_alloc(&b, encoded_size(s), 1)) != ESESSION_OK)
         return es_fail(es_ks_ctx(ks), rc, "out of secure memory");
-    w = (writer){(uint8_t *)b.data, 0, b.len};
-    put(&w, MAGIC, 4);
-    put_u(&w, VERSION, 1);
-    put_u(&w, s->n_a_len, 1);
-    put(&w, s->n_a, s->n_a_len);
-    put_u(&w, strlen(s->bare), 2);
-    put(&w, s->bare, strlen(s->bare));
-    put_u(&w, strlen(s->thread), 2);
-    put(&w, s->thread, strlen(s->thread));
-    put(&w, s->init_hash, ES_REPLAY_HASH);
-    put_u(&w, (uint64_t)s->opened, 8);
-    put(&w, s->c_b, ES_AES_BLOCK);
-    put_u(&w, (uint64_t)s->suite.hash, 1);
-    put_u(&w, (uint64_t)s->suite.cipher, 1);
-    put_u(&w, (uint64_t)s->group, 2);
-    put_u(&w, c->terminated ? FLAG_TERMINATED : 0, 1);
-    put_u(&w, c->n_ranges, 1);
+    w = (es_wr){(uint8_t *)b.data, 0, b.len, 0};
+    es_wr_put(&w, MAGIC, 4);
+    es_wr_be(&w, VERSION, 1);
+    es_wr_be(&w, s->n_a_len, 1);
+    es_wr_put(&w, s->n_a, s->n_a_len);
+    es_wr_be(&w, strlen(s->bare), 2);
+    es_wr_put(&w, s->bare, strlen(s->bare));
+    es_wr_be(&w, strlen(s->thread), 2);
+    es_wr_put(&w, s->thread, strlen(s->thread));
+    es_wr_put(&w, s->init_hash, ES_REPLAY_HASH);
+    es_wr_be(&w, (uint64_t)s->opened, 8);
+    es_wr_put(&w, s->c_b, ES_AES_BLOCK);
+    es_wr_be(&w, (uint64_t)s->suite.hash, 1);
+    es_wr_be(&w, (uint64_t)s->suite.cipher, 1);
+    es_wr_be(&w, (uint64_t)s->group, 2);
+    es_wr_be(&w, c->terminated ? FLAG_TERMINATED : 0, 1);
+    es_wr_be(&w, c->n_ranges, 1);
     for (size_t i = 0; i < c->n_ranges; i++) {
-        put_u(&w, c->ranges[i].lo, 8);
-        put_u(&w, c->ranges[i].hi, 8);
+        es_wr_be(&w, c->ranges[i].lo, 8);
+        es_wr_be(&w, c->ranges[i].hi, 8);
     }
-    put_u(&w, c->n_epochs, 1);
+    es_wr_be(&w, c->n_epochs, 1);
     for (size_t i = 0; i < c->n_epochs; i++) {
         const es_dir_keys *k = c->epochs[i]->keys;
-        put_u(&w, c->epochs[i]->start, 8);
-        put_u(&w, k->kc_len, 1);
-        put(&w, k->kc, k->kc_len);
-        put_u(&w, k->km_len, 1);
-        put(&w, k->km, k->km_len);
+        es_wr_be(&w, c->epochs[i]->start, 8);
+        es_wr_be(&w, k->kc_len, 1);
+        es_wr_put(&w, k->kc, k->kc_len);
+        es_wr_be(&w, k->km_len, 1);
+        es_wr_put(&w, k->km, k->km_len);
     }
-    put_u(&w, s->mac_len, 1);
-    put_u(&w, c->n_macs, 2);
+    es_wr_be(&w, s->mac_len, 1);
+    es_wr_be(&w, c->n_macs, 2);
     for (size_t k = 0; k < c->n_macs; k++)
-        put(&w, s->macs + ((c->mac_head + k) % ES_RX_MACS_MAX) * s->mac_len, s->mac_len);
-    put_u(&w, c->n_held, 1);
+        es_wr_put(&w, s->macs + ((c->mac_head + k) % ES_RX_MACS_MAX) * s->mac_len, s->mac_len);
+    es_wr_be(&w, c->n_held, 1);
     for (size_t i = 0; i < c->n_held; i++) {
-        put_u(&w, c->held[i]->tag, 8);
-        put_u(&w, c->held[i]->len, 4);
-        put(&w, c->held[i]->text, c->held[i]->len);
+        es_wr_be(&w, c->held[i]->tag, 8);
+        es_wr_be(&w, c->held[i]->len, 4);
+        es_wr_put(&w, c->held[i]->text, c->held[i]->len);
     }
-    if (w.at != b.len)
+    if (w.err || w.pos != b.len)
         rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "session record size mismatch");
     else
         rc = es_ks_blob_put(ks, s->name, (const uint8_t *)b.data, b.len);
@@ -170,39 +150,14 @@ esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s)
 
 /* ---- decoding ------------------------------------------------------ */
 
-typedef struct reader {
-    const uint8_t *p;
-    size_t at, n;
-    int bad;
-} reader;
-
-static const uint8_t *take(reader *r, size_t n)
-{
-    if (r->bad || n > r->n - r->at) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->at += n;
-    return r->p + r->at - n;
-}
-
-static uint64_t get_u(reader *r, size_t n)
-{
-    const uint8_t *b = take(r, n);
-    uint64_t v = 0;
-    for (size_t i = 0; b != NULL && i < n; i++)
-        v = (v << 8) | b[i];
-    return v;
-}
-
 /* A length-prefixed text of 1..max octets without NUL, as a string. */
-static char *get_text(reader *r, size_t width, size_t max)
+static char *get_text(es_rd *r, size_t width, size_t max)
 {
-    size_t n = (size_t)get_u(r, width);
+    size_t n = (size_t)es_rd_be(r, width);
     const uint8_t *b;
     char *t;
 
-    if (r->bad || n == 0 || n > max || (b = take(r, n)) == NULL || memchr(b, '\0', n) != NULL) {
+    if (r->bad || n == 0 || n > max || (b = es_rd_take(r, n)) == NULL || memchr(b, '\0', n) != NULL) {
         r->bad = 1;
         return NULL;
     }
@@ -217,14 +172,14 @@ static char *get_text(reader *r, size_t width, size_t max)
 
 #define CORRUPT(ctx, what) es_fail((ctx), ESESSION_ERR_CORRUPT, "session record: %s", (what))
 
-static esession_status read_ranges(esession_ctx *ctx, reader *r, es_rx_core *c)
+static esession_status read_ranges(esession_ctx *ctx, es_rd *r, es_rx_core *c)
 {
-    size_t n = (size_t)get_u(r, 1);
+    size_t n = (size_t)es_rd_be(r, 1);
     if (r->bad || n == 0 || n > ES_RX_RANGES_MAX)
         return CORRUPT(ctx, "range count");
     for (size_t i = 0; i < n; i++) {
-        c->ranges[i].lo = get_u(r, 8);
-        c->ranges[i].hi = get_u(r, 8);
+        c->ranges[i].lo = es_rd_be(r, 8);
+        c->ranges[i].hi = es_rd_be(r, 8);
         if (r->bad || c->ranges[i].lo >= c->ranges[i].hi ||
             (i > 0 && c->ranges[i - 1].hi >= c->ranges[i].lo))
             return CORRUPT(ctx, "ranges");
@@ -233,10 +188,10 @@ static esession_status read_ranges(esession_ctx *ctx, reader *r, es_rx_core *c)
     return ESESSION_OK;
 }
 
-static esession_status read_epochs(esession_ctx *ctx, reader *r, es_rx_session *s)
+static esession_status read_epochs(esession_ctx *ctx, es_rd *r, es_rx_session *s)
 {
     es_rx_core *c = &s->core;
-    size_t n = (size_t)get_u(r, 1);
+    size_t n = (size_t)es_rd_be(r, 1);
     es_dir_keys *k;
     esession_status rc = ESESSION_OK;
 
@@ -247,12 +202,12 @@ static esession_status read_epochs(esession_ctx *ctx, reader *r, es_rx_session *
     for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
         memset(k, 0, sizeof *k);
         k->suite = s->suite;
-        uint64_t start = get_u(r, 8);
-        k->kc_len = (size_t)get_u(r, 1);
+        uint64_t start = es_rd_be(r, 8);
+        k->kc_len = (size_t)es_rd_be(r, 1);
         const uint8_t *kc =
-            k->kc_len == es_cipher_key_size(s->suite.cipher) ? take(r, k->kc_len) : NULL;
-        k->km_len = (size_t)get_u(r, 1);
-        const uint8_t *km = k->km_len == s->mac_len ? take(r, k->km_len) : NULL;
+            k->kc_len == es_cipher_key_size(s->suite.cipher) ? es_rd_take(r, k->kc_len) : NULL;
+        k->km_len = (size_t)es_rd_be(r, 1);
+        const uint8_t *km = k->km_len == s->mac_len ? es_rd_take(r, k->km_len) : NULL;
         if (r->bad || kc == NULL || km == NULL || (i > 0 && c->epochs[i - 1]->start >= start)) {
             rc = CORRUPT(ctx, "epoch");
             break;
@@ -267,12 +222,12 @@ static esession_status read_epochs(esession_ctx *ctx, reader *r, es_rx_session *
     return rc;
 }
 
-static esession_status read_macs(esession_ctx *ctx, reader *r, es_rx_session *s)
+static esession_status read_macs(esession_ctx *ctx, es_rd *r, es_rx_session *s)
 {
-    size_t len = (size_t)get_u(r, 1), n = (size_t)get_u(r, 2);
+    size_t len = (size_t)es_rd_be(r, 1), n = (size_t)es_rd_be(r, 2);
     const uint8_t *b;
 
-    if (r->bad || len != s->mac_len || n > ES_RX_MACS_MAX || (b = take(r, n * len)) == NULL)
+    if (r->bad || len != s->mac_len || n > ES_RX_MACS_MAX || (b = es_rd_take(r, n * len)) == NULL)
         return CORRUPT(ctx, "a_macs");
     memcpy(s->macs, b, n * len);
     s->core.mac_head = 0;
@@ -280,21 +235,21 @@ static esession_status read_macs(esession_ctx *ctx, reader *r, es_rx_session *s)
     return ESESSION_OK;
 }
 
-static esession_status read_held(esession_ctx *ctx, reader *r, es_rx_session *s)
+static esession_status read_held(esession_ctx *ctx, es_rd *r, es_rx_session *s)
 {
     es_rx_core *c = &s->core;
-    size_t n = (size_t)get_u(r, 1);
+    size_t n = (size_t)es_rd_be(r, 1);
 
     if (r->bad || n > ES_RX_HELD_MAX)
         return CORRUPT(ctx, "held count");
     for (size_t i = 0; i < n; i++) {
-        uint64_t tag = get_u(r, 8);
-        size_t len = (size_t)get_u(r, 4);
+        uint64_t tag = es_rd_be(r, 8);
+        size_t len = (size_t)es_rd_be(r, 4);
         const uint8_t *b;
         es_rx_held *h;
 
         if (r->bad || len == 0 || len > ES_XML_MAX_BYTES ||
-            len > ES_RX_HELD_BYTES - c->held_bytes || (b = take(r, len)) == NULL)
+            len > ES_RX_HELD_BYTES - c->held_bytes || (b = es_rd_take(r, len)) == NULL)
             return CORRUPT(ctx, "held stanza");
         if ((h = calloc(1, sizeof *h)) == NULL || (h->text = malloc(len + 1)) == NULL) {
             free(h);
@@ -319,7 +274,7 @@ static esession_status read_held(esession_ctx *ctx, reader *r, es_rx_session *s)
 esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,
                                  size_t len, es_rx_session **out)
 {
-    reader r = {data, 0, len, 0};
+    es_rd r = {data, len, 0, 0};
     const uint8_t *magic, *n_a, *init_hash, *c_b;
     size_t n_a_len;
     char *bare = NULL, *thread = NULL;
@@ -330,20 +285,20 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
 
     if (name == NULL || (data == NULL && len > 0) || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "session record: bad arguments");
-    magic = take(&r, 4);
-    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || get_u(&r, 1) != VERSION)
+    magic = es_rd_take(&r, 4);
+    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || es_rd_be(&r, 1) != VERSION)
         return CORRUPT(ctx, "not a version 1 session record");
-    n_a_len = (size_t)get_u(&r, 1);
-    n_a = n_a_len >= 1 && n_a_len <= ES_NONCE_MAX ? take(&r, n_a_len) : NULL;
+    n_a_len = (size_t)es_rd_be(&r, 1);
+    n_a = n_a_len >= 1 && n_a_len <= ES_NONCE_MAX ? es_rd_take(&r, n_a_len) : NULL;
     bare = get_text(&r, 2, ES_RX_JID_MAX);
     thread = get_text(&r, 2, ES_RX_THREAD_MAX);
-    init_hash = take(&r, ES_REPLAY_HASH);
-    int64_t opened = (int64_t)get_u(&r, 8);
-    c_b = take(&r, ES_AES_BLOCK);
-    suite.hash = (es_hash_alg)get_u(&r, 1);
-    suite.cipher = (es_cipher_alg)get_u(&r, 1);
-    group = (int)get_u(&r, 2);
-    uint64_t flags = get_u(&r, 1);
+    init_hash = es_rd_take(&r, ES_REPLAY_HASH);
+    int64_t opened = (int64_t)es_rd_be(&r, 8);
+    c_b = es_rd_take(&r, ES_AES_BLOCK);
+    suite.hash = (es_hash_alg)es_rd_be(&r, 1);
+    suite.cipher = (es_cipher_alg)es_rd_be(&r, 1);
+    group = (int)es_rd_be(&r, 2);
+    uint64_t flags = es_rd_be(&r, 1);
     if (r.bad || n_a == NULL || bare == NULL || thread == NULL || strchr(bare, '/') != NULL ||
         es_hash_size(suite.hash) == 0 || es_cipher_key_size(suite.cipher) == 0 ||
         !es_modp_supported(group) || flags > FLAG_TERMINATED) {
@@ -362,7 +317,7 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
         (rc = read_epochs(ctx, &r, s)) == ESESSION_OK &&
         (rc = read_macs(ctx, &r, s)) == ESESSION_OK)
         rc = read_held(ctx, &r, s);
-    if (rc == ESESSION_OK && r.at != r.n)
+    if (rc == ESESSION_OK && r.pos != r.len)
         rc = CORRUPT(ctx, "trailing octets");
     if (rc == ESESSION_OK && (rc = es_rx_state_name(s)) == ESESSION_OK &&
         strcmp(s->name, name) != 0)

@@ -11,6 +11,7 @@
  *   init (u32 len, only while it is pending)
  *
  * Integers are big-endian. */
+#include "../core/bytes.h"
 #include "sender.h"
 
 #include "../forms/xml.h"
@@ -30,65 +31,45 @@
 
 /* ---- writing ---------------------------------------------------------- */
 
-typedef struct wr {
-    uint8_t *p;
-    size_t len;
-} wr;
-
-static void put(wr *w, const void *s, size_t n)
+static void put_field(es_wr *w, const void *s, size_t n, unsigned len_octets)
 {
-    if (w->p != NULL && n > 0)
-        memcpy(w->p + w->len, s, n);
-    w->len += n;
+    es_wr_be(w, n, len_octets);
+    es_wr_put(w, s, n);
 }
 
-static void put_uint(wr *w, uint64_t v, unsigned octets)
-{
-    uint8_t b[8];
-    for (unsigned i = 0; i < octets; i++)
-        b[i] = (uint8_t)(v >> (8 * (octets - 1 - i)));
-    put(w, b, octets);
-}
-
-static void put_field(wr *w, const void *s, size_t n, unsigned len_octets)
-{
-    put_uint(w, n, len_octets);
-    put(w, s, n);
-}
-
-static void put_str(wr *w, const char *s, unsigned len_octets)
+static void put_str(es_wr *w, const char *s, unsigned len_octets)
 {
     put_field(w, s, s != NULL ? strlen(s) : 0, len_octets);
 }
 
 /* Run once to measure (w->p NULL), once to write. */
-static void write_all(wr *w, const es_sender_info *info, const es_sender_progress *prog)
+static void write_all(es_wr *w, const es_sender_info *info, const es_sender_progress *prog)
 {
     unsigned flags = (info->single_stanza ? FLAG_SINGLE : 0) |
                      (prog->init_pending ? FLAG_INIT : 0) |
                      (info->match_resource != NULL ? FLAG_RESOURCE : 0);
-    put(w, MAGIC, 4);
-    put_uint(w, VERSION, 1);
-    put_uint(w, flags, 1);
-    put_uint(w, prog->seq, 8);
+    es_wr_put(w, MAGIC, 4);
+    es_wr_be(w, VERSION, 1);
+    es_wr_be(w, flags, 1);
+    es_wr_be(w, prog->seq, 8);
     for (size_t i = 0; i < ES_CH_COUNT; i++)
         put_str(w, info->choice.value[i], 1);
-    put_uint(w, info->choice.rekey_freq, 4);
+    es_wr_be(w, info->choice.rekey_freq, 4);
     put_field(w, info->e, info->e_len, 2);
     put_field(w, prog->keys.kc, prog->keys.kc_len, 1);
     put_field(w, prog->keys.km, prog->keys.km_len, 1);
-    put(w, prog->ctr, ES_AES_BLOCK);
-    put_uint(w, prog->stanzas, 8);
-    put_uint(w, prog->blocks, 8);
-    put_uint(w, prog->epoch, 4);
-    put(w, info->thread, ES_SENDER_THREAD_HEX);
+    es_wr_put(w, prog->ctr, ES_AES_BLOCK);
+    es_wr_be(w, prog->stanzas, 8);
+    es_wr_be(w, prog->blocks, 8);
+    es_wr_be(w, prog->epoch, 4);
+    es_wr_put(w, info->thread, ES_SENDER_THREAD_HEX);
     put_str(w, info->bob_jid, 2);
     put_str(w, info->alice_jid, 2);
     put_str(w, info->match_resource, 2);
     if (prog->init_pending)
         put_field(w, info->init, info->init_len, 4);
     else
-        put_uint(w, 0, 4);
+        es_wr_be(w, 0, 4);
 }
 
 esession_status es_sender_state_encode(esession_ctx *ctx, const es_sender_info *info,
@@ -97,14 +78,13 @@ esession_status es_sender_state_encode(esession_ctx *ctx, const es_sender_info *
     if (info == NULL || prog == NULL || out == NULL || info->bob_jid == NULL ||
         info->alice_jid == NULL || (prog->init_pending && info->init == NULL))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "session record: bad arguments");
-    wr w = {NULL, 0};
+    es_wr w = {NULL, 0, SIZE_MAX, 0};
     write_all(&w, info, prog);
     esession_buf tmp;
-    esession_status rc = es_buf_alloc(&tmp, w.len, 1);
+    esession_status rc = es_buf_alloc(&tmp, w.pos, 1);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "out of memory for the session record");
-    w.p = (uint8_t *)tmp.data;
-    w.len = 0;
+    w = (es_wr){(uint8_t *)tmp.data, 0, tmp.len, 0};
     write_all(&w, info, prog);
     *out = tmp;
     return ESESSION_OK;
@@ -112,47 +92,20 @@ esession_status es_sender_state_encode(esession_ctx *ctx, const es_sender_info *
 
 /* ---- reading ---------------------------------------------------------- */
 
-typedef struct rd {
-    const uint8_t *p;
-    size_t len;
-    size_t pos;
-    int bad;
-} rd;
-
-static const uint8_t *take(rd *r, size_t n)
-{
-    if (r->bad || n > r->len - r->pos) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *s = r->p + r->pos;
-    r->pos += n;
-    return s;
-}
-
-static uint64_t get_uint(rd *r, unsigned octets)
-{
-    const uint8_t *b = take(r, octets);
-    uint64_t v = 0;
-    for (unsigned i = 0; b != NULL && i < octets; i++)
-        v = (v << 8) | b[i];
-    return v;
-}
-
 /* A length-prefixed field of at most max octets. */
-static const uint8_t *get_field(rd *r, unsigned len_octets, size_t max, size_t *n)
+static const uint8_t *get_field(es_rd *r, unsigned len_octets, size_t max, size_t *n)
 {
-    uint64_t l = get_uint(r, len_octets);
+    uint64_t l = es_rd_be(r, len_octets);
     if (r->bad || l > max) {
         r->bad = 1;
         return NULL;
     }
     *n = (size_t)l;
-    return take(r, (size_t)l);
+    return es_rd_take(r, (size_t)l);
 }
 
 /* A text field: no NUL inside, copied with a NUL. */
-static char *get_str(rd *r, unsigned len_octets, size_t min, size_t max)
+static char *get_str(es_rd *r, unsigned len_octets, size_t min, size_t max)
 {
     size_t n = 0;
     const uint8_t *s = get_field(r, len_octets, max, &n);
@@ -180,7 +133,7 @@ static int thread_ok(const char *t)
 
 /* The choice, rebuilt through the chooser from the stored names so that
  * only values Bob supports come back. */
-static int read_choice(esession_ctx *ctx, rd *r, es_choice *c)
+static int read_choice(esession_ctx *ctx, es_rd *r, es_choice *c)
 {
     char names[ES_CH_COUNT][VALUE_MAX + 1];
     const char *one[ES_CH_COUNT];
@@ -193,7 +146,7 @@ static int read_choice(esession_ctx *ctx, rd *r, es_choice *c)
         names[i][n] = '\0';
         one[i] = names[i];
     }
-    uint32_t freq = (uint32_t)get_uint(r, 4);
+    uint32_t freq = (uint32_t)es_rd_be(r, 4);
     if (r->bad || freq == 0)
         return 0;
     es_offer offer;
@@ -211,17 +164,17 @@ static int read_choice(esession_ctx *ctx, rd *r, es_choice *c)
     return es_sender_choose(ctx, &offer, &caps, c) == ESESSION_OK;
 }
 
-static int read_all(esession_ctx *ctx, rd *r, es_sender_info *info, es_sender_progress *prog)
+static int read_all(esession_ctx *ctx, es_rd *r, es_sender_info *info, es_sender_progress *prog)
 {
-    const uint8_t *magic = take(r, 4);
-    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || get_uint(r, 1) != VERSION)
+    const uint8_t *magic = es_rd_take(r, 4);
+    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || es_rd_be(r, 1) != VERSION)
         return 0;
-    unsigned flags = (unsigned)get_uint(r, 1);
+    unsigned flags = (unsigned)es_rd_be(r, 1);
     if (r->bad || (flags & ~FLAGS_KNOWN) != 0)
         return 0;
     info->single_stanza = (flags & FLAG_SINGLE) != 0;
     prog->init_pending = (flags & FLAG_INIT) != 0;
-    prog->seq = get_uint(r, 8);
+    prog->seq = es_rd_be(r, 8);
     if (!read_choice(ctx, r, &info->choice))
         return 0;
 
@@ -241,15 +194,15 @@ static int read_all(esession_ctx *ctx, rd *r, es_sender_info *info, es_sender_pr
     if ((s = get_field(r, 1, ES_HASH_MAX_BYTES, &n)) == NULL || n != prog->keys.km_len)
         return 0;
     memcpy(prog->keys.km, s, n);
-    if ((s = take(r, ES_AES_BLOCK)) == NULL)
+    if ((s = es_rd_take(r, ES_AES_BLOCK)) == NULL)
         return 0;
     memcpy(prog->ctr, s, ES_AES_BLOCK);
-    prog->stanzas = get_uint(r, 8);
-    prog->blocks = get_uint(r, 8);
-    prog->epoch = (uint32_t)get_uint(r, 4);
+    prog->stanzas = es_rd_be(r, 8);
+    prog->blocks = es_rd_be(r, 8);
+    prog->epoch = (uint32_t)es_rd_be(r, 4);
     if (r->bad || prog->blocks >= ES_SENDER_BLOCK_LIMIT)
         return 0;
-    if ((s = take(r, ES_SENDER_THREAD_HEX)) == NULL)
+    if ((s = es_rd_take(r, ES_SENDER_THREAD_HEX)) == NULL)
         return 0;
     memcpy(info->thread, s, ES_SENDER_THREAD_HEX);
     info->thread[ES_SENDER_THREAD_HEX] = '\0';
@@ -274,7 +227,7 @@ static int read_all(esession_ctx *ctx, rd *r, es_sender_info *info, es_sender_pr
         if (info->init == NULL)
             return 0;
         info->init_len = strlen(info->init);
-    } else if (get_uint(r, 4) != 0) {
+    } else if (es_rd_be(r, 4) != 0) {
         return 0;
     }
     return !r->bad && r->pos == r->len;
@@ -291,7 +244,7 @@ esession_status es_sender_state_decode(esession_ctx *ctx, const uint8_t *data, s
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     memset(&i, 0, sizeof i);
     memset(p, 0, sizeof *p);
-    rd r = {data, len, 0, 0};
+    es_rd r = {data, len, 0, 0};
     int ok = read_all(ctx, &r, &i, p);
     if (ok) {
         *info = i;
@@ -310,8 +263,8 @@ esession_status es_sender_state_seq(const uint8_t *data, size_t len, uint64_t *s
     if (data == NULL || seq == NULL || len < SEQ_OFFSET + 8 || memcmp(data, MAGIC, 4) != 0 ||
         data[4] != VERSION)
         return ESESSION_ERR_CORRUPT;
-    rd r = {data, len, SEQ_OFFSET, 0};
-    *seq = get_uint(&r, 8);
+    es_rd r = {data, len, SEQ_OFFSET, 0};
+    *seq = es_rd_be(&r, 8);
     return ESESSION_OK;
 }
 

@@ -3,6 +3,7 @@
  * (docs/keystore.md), decoded with a bound check before every read. The
  * body is authenticated before it is decoded, so a malformed one means a
  * bug or a hostile passphrase holder; either way it is only ever CORRUPT. */
+#include "../core/bytes.h"
 #include "ks.h"
 
 #include <limits.h>
@@ -15,90 +16,63 @@
 
 /* ---- writing ------------------------------------------------------- */
 
-/* With p == NULL only counts; err is set once anything would pass cap. */
-typedef struct wbuf {
-    uint8_t *p;
-    size_t pos;
-    size_t cap;
-    int err;
-} wbuf;
-
-static void put(wbuf *w, const void *data, size_t n)
-{
-    if (w->err || n > w->cap - w->pos) {
-        w->err = 1;
-        return;
-    }
-    if (w->p != NULL && n > 0)
-        memcpy(w->p + w->pos, data, n);
-    w->pos += n;
-}
-
-static void put_be(wbuf *w, uint64_t v, unsigned n)
-{
-    uint8_t b[8];
-    for (unsigned i = 0; i < n; i++)
-        b[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-    put(w, b, n);
-}
-
-static void put_bytes(wbuf *w, const void *data, size_t n)
+static void put_bytes(es_wr *w, const void *data, size_t n)
 {
     if (n > UINT32_MAX) {
         w->err = 1;
         return;
     }
-    put_be(w, n, 4);
-    put(w, data, n);
+    es_wr_be(w, n, 4);
+    es_wr_put(w, data, n);
 }
 
-static void emit(const esession_keystore *ks, wbuf *w)
+static void emit(const esession_keystore *ks, es_wr *w)
 {
-    put(w, BODY_MAGIC, BODY_MAGIC_BYTES);
+    es_wr_put(w, BODY_MAGIC, BODY_MAGIC_BYTES);
 
-    put_be(w, ks->keys.n, 4);
+    es_wr_be(w, ks->keys.n, 4);
     for (size_t i = 0; i < ks->keys.n; i++) {
         const es_ks_key *k = ks->keys.v[i];
-        put(w, k->fp, sizeof k->fp);
+        es_wr_put(w, k->fp, sizeof k->fp);
         put_bytes(w, k->pem.data, k->pem.len);
     }
 
-    put_be(w, ks->trust.n, 4);
+    es_wr_be(w, ks->trust.n, 4);
     for (size_t i = 0; i < ks->trust.n; i++) {
         const es_ks_trust *t = ks->trust.v[i];
         put_bytes(w, t->jid, strlen(t->jid));
         put_bytes(w, t->petname, strlen(t->petname));
         put_bytes(w, t->keyvalue, t->keyvalue_len);
-        put(w, t->fp, sizeof t->fp);
-        put_be(w, t->verified ? 1u : 0u, 1);
+        es_wr_put(w, t->fp, sizeof t->fp);
+        es_wr_be(w, t->verified ? 1u : 0u, 1);
     }
 
-    put_be(w, ks->optsets.n, 4);
+    es_wr_be(w, ks->optsets.n, 4);
     for (size_t i = 0; i < ks->optsets.n; i++) {
         const es_ks_optset *o = ks->optsets.v[i];
         const es_optset *p = &o->pub;
         put_bytes(w, p->nonce, p->nonce_len);
-        put_be(w, (uint64_t)p->created, 8);
-        put_be(w, (uint64_t)p->expires, 8);
-        put_be(w, p->secrets_destroyed ? 1u : 0u, 1);
-        put_be(w, p->n_groups, 1);
+        es_wr_be(w, (uint64_t)p->created, 8);
+        es_wr_be(w, (uint64_t)p->expires, 8);
+        es_wr_be(w, p->secrets_destroyed ? 1u : 0u, 1);
+        es_wr_be(w, p->n_groups, 1);
         for (size_t g = 0; g < p->n_groups; g++) {
-            put_be(w, (uint32_t)p->groups[g], 4);
+            es_wr_be(w, (uint32_t)p->groups[g], 4);
             if (p->secrets_destroyed)
                 put_bytes(w, NULL, 0);
             else
                 put_bytes(w, p->x[g].data, p->x[g].len);
         }
         put_bytes(w, p->form.data, p->form.len);
-        put_be(w, p->n_replay, 4);
+        es_wr_be(w, p->n_replay, 4);
         for (size_t r = 0; r < p->n_replay; r++) {
-            put(w, o->replay[r].d, ES_REPLAY_HASH);
-            put(w, o->replay[r].nb, ES_REPLAY_HASH);
-            put(w, o->replay[r].init, ES_REPLAY_HASH);
+            es_wr_put(w, o->replay[r].d, ES_REPLAY_HASH);
+            es_wr_put(w, o->replay[r].nb, ES_REPLAY_HASH);
+            es_wr_put(w, o->replay[r].init, ES_REPLAY_HASH);
         }
     }
 
-    put_be(w, ks->blobs.n, 4);
+    es_wr_be(w, ks->blobs.n, 4);
     for (size_t i = 0; i < ks->blobs.n; i++) {
         const es_ks_blob *b = ks->blobs.v[i];
         put_bytes(w, b->name, b->name_len);
@@ -108,7 +82,7 @@ static void emit(const esession_keystore *ks, wbuf *w)
 
 esession_status es_ks_encode(const esession_keystore *ks, uint8_t **body, size_t *len)
 {
-    wbuf size = {NULL, 0, ES_KS_BODY_MAX, 0};
+    es_wr size = {NULL, 0, ES_KS_BODY_MAX, 0};
     emit(ks, &size);
     if (size.err)
         return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "keystore larger than %u octets",
@@ -116,7 +90,7 @@ esession_status es_ks_encode(const esession_keystore *ks, uint8_t **body, size_t
     uint8_t *p = es_secret_alloc(size.pos);
     if (p == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    wbuf w = {p, 0, size.pos, 0};
+    es_wr w = {p, 0, size.pos, 0};
     emit(ks, &w);
     if (w.err || w.pos != size.pos) {
         es_secret_free(p);
@@ -129,40 +103,19 @@ esession_status es_ks_encode(const esession_keystore *ks, uint8_t **body, size_t
 
 /* ---- reading ------------------------------------------------------- */
 
-typedef struct rbuf {
-    const uint8_t *p;
-    size_t len;
-    size_t pos;
-} rbuf;
-
-/* The next n octets, or NULL if fewer remain. */
-static const uint8_t *take(rbuf *r, size_t n)
+static int get_be(es_rd *r, unsigned n, uint64_t *v)
 {
-    if (n > r->len - r->pos)
-        return NULL;
-    const uint8_t *p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
-static int get_be(rbuf *r, unsigned n, uint64_t *v)
-{
-    const uint8_t *p = take(r, n);
-    if (p == NULL)
-        return 0;
-    *v = 0;
-    for (unsigned i = 0; i < n; i++)
-        *v = (*v << 8) | p[i];
-    return 1;
+    *v = es_rd_be(r, n);
+    return !r->bad;
 }
 
 /* A length-prefixed field of min..max octets. */
-static int get_bytes(rbuf *r, size_t min, size_t max, const uint8_t **data, size_t *n)
+static int get_bytes(es_rd *r, size_t min, size_t max, const uint8_t **data, size_t *n)
 {
     uint64_t len;
     if (!get_be(r, 4, &len) || len < min || len > max)
         return 0;
-    const uint8_t *p = take(r, (size_t)len);
+    const uint8_t *p = es_rd_take(r, (size_t)len);
     if (p == NULL)
         return 0;
     *data = p;
@@ -171,7 +124,7 @@ static int get_bytes(rbuf *r, size_t min, size_t max, const uint8_t **data, size
 }
 
 /* A count of at most max items of at least item_min octets each. */
-static int get_count(rbuf *r, size_t max, size_t item_min, size_t *count)
+static int get_count(es_rd *r, size_t max, size_t item_min, size_t *count)
 {
     uint64_t n;
     if (!get_be(r, 4, &n) || n > max || n > (r->len - r->pos) / item_min)
@@ -194,13 +147,13 @@ static char *dup_text(const uint8_t *p, size_t n)
 #define CORRUPT(what) es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "keystore body: %s", what)
 #define NO_MEMORY() es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory")
 
-static esession_status decode_keys(esession_keystore *ks, rbuf *r)
+static esession_status decode_keys(esession_keystore *ks, es_rd *r)
 {
     size_t n;
     if (!get_count(r, ES_KS_MAX_KEYS, ESESSION_FINGERPRINT_BYTES + 5, &n))
         return CORRUPT("key count");
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *fp = take(r, ESESSION_FINGERPRINT_BYTES);
+        const uint8_t *fp = es_rd_take(r, ESESSION_FINGERPRINT_BYTES);
         const uint8_t *pem;
         size_t len;
         if (fp == NULL || !get_bytes(r, 1, ES_KS_PEM_MAX, &pem, &len) ||
@@ -220,7 +173,7 @@ static esession_status decode_keys(esession_keystore *ks, rbuf *r)
     return ESESSION_OK;
 }
 
-static esession_status decode_trust(esession_keystore *ks, rbuf *r)
+static esession_status decode_trust(esession_keystore *ks, es_rd *r)
 {
     size_t n;
     if (!get_count(r, ES_KS_MAX_TRUST, 13 + ESESSION_FINGERPRINT_BYTES, &n))
@@ -236,7 +189,7 @@ static esession_status decode_trust(esession_keystore *ks, rbuf *r)
             !es_ks_text_ok((const char *)pet, pet_len) ||
             !get_bytes(r, 1, ES_KS_KEYVALUE_MAX, &kv, &kv_len) ||
             !es_ks_text_ok((const char *)kv, kv_len) ||
-            (fp = take(r, ESESSION_FINGERPRINT_BYTES)) == NULL || !get_be(r, 1, &verified) ||
+            (fp = es_rd_take(r, ESESSION_FINGERPRINT_BYTES)) == NULL || !get_be(r, 1, &verified) ||
             verified > 1)
             return CORRUPT("trust entry");
         /* The fingerprint is the SHA-256 of the stored <KeyValue>. */
@@ -263,7 +216,7 @@ static esession_status decode_trust(esession_keystore *ks, rbuf *r)
 }
 
 /* The fixed part of one option set, groups and replay memory aside. */
-static esession_status decode_optset_head(esession_keystore *ks, rbuf *r, es_optset *p)
+static esession_status decode_optset_head(esession_keystore *ks, es_rd *r, es_optset *p)
 {
     const uint8_t *nonce;
     uint64_t created, expires, destroyed, n_groups;
@@ -280,7 +233,7 @@ static esession_status decode_optset_head(esession_keystore *ks, rbuf *r, es_opt
     return ESESSION_OK;
 }
 
-static esession_status decode_optset(esession_keystore *ks, rbuf *r, es_ks_optset *o)
+static esession_status decode_optset(esession_keystore *ks, es_rd *r, es_ks_optset *o)
 {
     es_optset *p = &o->pub;
     esession_status rc = decode_optset_head(ks, r, p);
@@ -317,7 +270,7 @@ static esession_status decode_optset(esession_keystore *ks, rbuf *r, es_ks_optse
         o->replay_cap = n_replay;
     }
     for (size_t i = 0; i < n_replay; i++) {
-        const uint8_t *e = take(r, REPLAY_ENTRY_BYTES);
+        const uint8_t *e = es_rd_take(r, REPLAY_ENTRY_BYTES);
         if (e == NULL) /* get_count checked the room already */
             return CORRUPT("replay entry");
         memcpy(o->replay[i].d, e, ES_REPLAY_HASH);
@@ -328,7 +281,7 @@ static esession_status decode_optset(esession_keystore *ks, rbuf *r, es_ks_optse
     return ESESSION_OK;
 }
 
-static esession_status decode_optsets(esession_keystore *ks, rbuf *r)
+static esession_status decode_optsets(esession_keystore *ks, es_rd *r)
 {
     size_t n;
     if (!get_count(r, ES_KS_MAX_OPTSETS, 39, &n))
@@ -349,7 +302,7 @@ static esession_status decode_optsets(esession_keystore *ks, rbuf *r)
     return ESESSION_OK;
 }
 
-static esession_status decode_blobs(esession_keystore *ks, rbuf *r)
+static esession_status decode_blobs(esession_keystore *ks, es_rd *r)
 {
     size_t n;
     if (!get_count(r, ES_KS_MAX_BLOBS, 9, &n))
@@ -437,8 +390,8 @@ static esession_status unique(esession_keystore *ks, const es_vec *vec,
 
 esession_status es_ks_decode(esession_keystore *ks, const uint8_t *body, size_t len)
 {
-    rbuf r = {body, len, 0};
-    const uint8_t *magic = take(&r, BODY_MAGIC_BYTES);
+    es_rd r = {body, len, 0, 0};
+    const uint8_t *magic = es_rd_take(&r, BODY_MAGIC_BYTES);
     if (magic == NULL || memcmp(magic, BODY_MAGIC, BODY_MAGIC_BYTES) != 0)
         return CORRUPT("magic");
     esession_status rc = decode_keys(ks, &r);

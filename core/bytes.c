@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: ISC */
+/* Big-endian writing and reading of stored records. */
+#include "bytes.h"
+
+#include <string.h>
+
+void es_wr_put(es_wr *w, const void *data, size_t n)
+{
+    if (w->err || n > w->cap - w->pos) {
+        w->err = 1;
+        return;
+    }
+    if (w->p != NULL && n > 0)
+        memcpy(w->p + w->pos, data, n);
+    w->pos += n;
+}
+
+void es_wr_be(es_wr *w, uint64_t v, unsigned n)
+{
+    uint8_t b[8];
+    for (unsigned i = 0; i < n && i < sizeof b; i++)
+        b[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
+    es_wr_put(w, b, n <= sizeof b ? n : sizeof b);
+}
+
+const uint8_t *es_rd_take(es_rd *r, size_t n)
+{
+    if (r->bad || n > r->len - r->pos) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->pos;
+    r->pos += n;
+    return p;
+}
+
+uint64_t es_rd_be(es_rd *r, unsigned n)
+{
+    const uint8_t *b = es_rd_take(r, n);
+    uint64_t v = 0;
+    for (unsigned i = 0; b != NULL && i < n; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
