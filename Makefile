@@ -20,16 +20,16 @@ PKG_CONFIG  ?= pkg-config
 VALGRIND    ?= valgrind
 
 SOVERSION   := 0
-VERSION     := 0.1.0
+VERSION     := 0.2.0
 
 # Debian packages: what `make deps` installs.
 DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
-                libxml2-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind
+                libxml2-dev libsqlite3-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind
 # What only make test needs: the XMPP servers of tests/xmpp/.
 DEB_SERVERS  := openssl ejabberd prosody
 DEPS_PACKAGES ?= $(DEB_PACKAGES) $(DEB_SERVERS)
 # pkg-config modules that must be found before building.
-PC_LIB      := libsodium gmp libcrypto libxml-2.0
+PC_LIB      := libsodium gmp libcrypto libxml-2.0 sqlite3
 PC_TEST     := criterion jansson
 PC_CLI      := libstrophe
 

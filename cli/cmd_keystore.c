@@ -165,34 +165,27 @@ int cmd_passwd(int argc, char **argv)
     return cli_end(&c, rc);
 }
 
-/* The documented, unencrypted header (docs/keystore.md): format and costs. */
-typedef struct header_info {
-    unsigned version;
-    unsigned long long opslimit, memlimit;
+/* The file itself: size and mode (the store may keep a journal beside
+ * it, counted too). */
+typedef struct file_info {
     long long size;
     unsigned mode;
-} header_info;
+} file_info;
 
-static int read_header(const char *path, header_info *h)
+static int read_file_info(const char *path, file_info *f)
 {
-    uint8_t b[28];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -1;
+    static const char *const journals[] = {"-wal", "-shm"};
     struct stat sb;
-    ssize_t r = fstat(fd, &sb) == 0 ? read(fd, b, sizeof b) : -1;
-    close(fd);
-    if (r != (ssize_t)sizeof b)
+    if (stat(path, &sb) != 0)
         return -1;
-    h->version = (unsigned)b[8] << 8 | b[9];
-    h->opslimit = 0;
-    h->memlimit = 0;
-    for (int i = 0; i < 8; i++) {
-        h->opslimit = h->opslimit << 8 | b[12 + i];
-        h->memlimit = h->memlimit << 8 | b[20 + i];
+    f->size = (long long)sb.st_size;
+    f->mode = (unsigned)(sb.st_mode & 0777);
+    for (size_t i = 0; i < sizeof journals / sizeof journals[0]; i++) {
+        char p[4200];
+        if ((size_t)snprintf(p, sizeof p, "%s%s", path, journals[i]) < sizeof p &&
+            stat(p, &sb) == 0)
+            f->size += (long long)sb.st_size;
     }
-    h->size = (long long)sb.st_size;
-    h->mode = (unsigned)(sb.st_mode & 0777);
     return 0;
 }
 
@@ -209,12 +202,16 @@ int cmd_status(int argc, char **argv)
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
     const char *path = cli_keystore_path(&c);
-    header_info h;
+    file_info h;
+    esession_keystore_info info;
     memset(&h, 0, sizeof h);
-    if (read_header(path, &h) != 0) {
+    if (read_file_info(path, &h) != 0) {
         cli_err(&c, "cannot read %s: %s", path, strerror(errno));
         return cli_end(&c, CLI_EXIT_IO);
     }
+    esession_status st = esession_keystore_get_info(c.ks, &info);
+    if (st != ESESSION_OK)
+        return cli_end(&c, cli_fail(&c, st, "cannot read the keystore"));
     size_t nkeys = esession_keystore_key_count(c.ks);
     size_t npeers = esession_trust_count(c.ks), nverified = 0;
     for (size_t i = 0; i < npeers; i++) {
@@ -245,17 +242,20 @@ int cmd_status(int argc, char **argv)
         printf("{");
         json_key(stdout, &first, "path");
         json_str(stdout, path);
-        printf(",\"size\":%lld,\"mode\":\"%03o\",\"format\":%u", h.size, h.mode, h.version);
+        printf(",\"size\":%lld,\"mode\":\"%03o\",\"format\":%u", h.size, h.mode, info.format);
         printf(",\"kdf\":{\"algorithm\":\"argon2id13\",\"opslimit\":%llu,\"memlimit\":%llu}",
-               h.opslimit, h.memlimit);
+               (unsigned long long)info.kdf_opslimit, (unsigned long long)info.kdf_memlimit);
+        printf(",\"commits\":%llu", (unsigned long long)info.commits);
         printf(",\"cipher\":\"xchacha20poly1305-ietf\",\"keys\":%zu,\"peers\":%zu,\"verified\":%zu",
                nkeys, npeers, nverified);
         printf(",\"optsets\":{\"offered\":%zu,\"withdrawn\":%zu,\"destroyed\":%zu,\"expired\":%zu}}\n",
                offered, withdrawn, destroyed, expired);
     } else {
         printf("keystore: %s (mode %03o, %lld octets)\n", path, h.mode, h.size);
-        printf("format:   %u; Argon2id, %llu passes, %llu KiB; XChaCha20-Poly1305\n", h.version,
-               h.opslimit, h.memlimit / 1024);
+        printf("format:   %u (SQLite records); Argon2id, %llu passes, %llu KiB; "
+               "XChaCha20-Poly1305\n",
+               info.format, (unsigned long long)info.kdf_opslimit,
+               (unsigned long long)info.kdf_memlimit / 1024);
         printf("keys:     %zu signing key%s (private parts: (hidden))\n", nkeys,
                nkeys == 1 ? "" : "s");
         printf("peers:    %zu trusted key%s (%zu verified)\n", npeers, npeers == 1 ? "" : "s",

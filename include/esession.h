@@ -42,9 +42,9 @@ extern "C" {
 #endif
 
 #define ESESSION_VERSION_MAJOR 0
-#define ESESSION_VERSION_MINOR 1
+#define ESESSION_VERSION_MINOR 2
 #define ESESSION_VERSION_PATCH 0
-#define ESESSION_VERSION_STRING "0.1.0"
+#define ESESSION_VERSION_STRING "0.2.0"
 
 /* ------------------------------------------------------------------ */
 /* Status codes. Ranges: general 1-31, crypto 32-63, forms/XML 64-95,   */
@@ -127,6 +127,46 @@ typedef enum esession_dh_backend {
     ESESSION_DH_OPENSSL = 1  /* OpenSSL BN_mod_exp_mont_consttime */
 } esession_dh_backend;
 
+/* Record storage, for a client that keeps the keystore in its own
+ * database. The keystore is a set of records, each named by a 32-octet
+ * opaque id (a keyed hash) within a kind (a small integer), optionally
+ * tied to an owner id (records removed together). Only ciphertext ever
+ * reaches these operations. Every call returns 0 on success and -1 on
+ * failure unless said otherwise; `store` is the handle open returned.
+ *
+ * open: open the store called name (the path given to
+ *   esession_keystore_create/_open); with ESESSION_STORE_CREATE create it,
+ *   failing if it exists. Returns 1 if it does not exist (open only), 2
+ *   if it exists but is no store or a damaged one.
+ *   ESESSION_STORE_SYNC_FULL asks for durability across power loss.
+ * begin/commit/rollback: a transaction; every other call runs inside one.
+ *   write = 1 must exclude other writers of the same store (across
+ *   processes) until commit or rollback, waiting rather than failing while
+ *   another writer holds it; write = 0 must see one consistent snapshot.
+ * get: 0 and a malloc'ed copy in *data (the library frees it), 1 if absent.
+ * put: insert or replace. del: remove (absent is success).
+ * list: call each(arg, id, data, len) for every record of kind (and of
+ *   owner, when owner is not NULL); stop, returning -1, if each does not
+ *   return 0. */
+typedef struct esession_store_ops {
+    int (*open)(void *user, const char *name, unsigned flags, void **store);
+    void (*close)(void *user, void *store);
+    int (*begin)(void *user, void *store, int write);
+    int (*commit)(void *user, void *store);
+    void (*rollback)(void *user, void *store);
+    int (*get)(void *user, void *store, unsigned kind, const uint8_t id[32], uint8_t **data,
+               size_t *len);
+    int (*put)(void *user, void *store, unsigned kind, const uint8_t id[32],
+               const uint8_t *owner, const uint8_t *data, size_t len);
+    int (*del)(void *user, void *store, unsigned kind, const uint8_t id[32]);
+    int (*list)(void *user, void *store, unsigned kind, const uint8_t *owner,
+                int (*each)(void *arg, const uint8_t id[32], const uint8_t *data, size_t len),
+                void *arg);
+} esession_store_ops;
+
+#define ESESSION_STORE_CREATE 1u
+#define ESESSION_STORE_SYNC_FULL 2u
+
 /* Host operations. Every member may be NULL: a working default is used. */
 typedef struct esession_host_ops {
     /* Fill buf with len unpredictable octets; return 0 on success.
@@ -141,18 +181,10 @@ typedef struct esession_host_ops {
      * 0 (not trusted) or -1 (no opinion: ask the keystore's trust store).
      * Default: the keystore's trust store. */
     int (*trust)(void *user, const char *bare_jid, const esession_key *key);
-    /* Storage of keystores, for hosts that keep them elsewhere than in
-     * files. Only the encrypted keystore image ever reaches these; `name`
-     * is the path given to esession_keystore_create/open. Both NULL (the
-     * default): the file system, written atomically (temporary file,
-     * fsync, rename, directory fsync). Set both or neither.
-     * store_load: 0 and a malloc'ed copy in *data, *len (the library frees
-     * it); 1 if name does not exist; -1 on error.
-     * store_save: replace name's content atomically (create = 0), or create
-     * it (create = 1, failing if it exists); 0 on success, -1 on error. */
-    int (*store_load)(void *user, const char *name, uint8_t **data, size_t *len);
-    int (*store_save)(void *user, const char *name, const uint8_t *data, size_t len,
-                      int create);
+    /* Storage of keystores elsewhere than in the default SQLite database
+     * (see esession_store_ops). NULL: SQLite, one database file per
+     * keystore path. The table must outlive every context using it. */
+    const struct esession_store_ops *store;
 } esession_host_ops;
 
 typedef struct esession_ctx_options {
@@ -227,65 +259,92 @@ ESESSION_EXPORT int esession_key_has_private(const esession_key *key);
 ESESSION_EXPORT void esession_key_free(esession_key *key);
 
 /* ------------------------------------------------------------------ */
-/* Keystore: one encrypted file per account (long-term signing keys,    */
-/* offline option sets with their Diffie-Hellman exponents, replay      */
-/* memory, and the trust store). Encrypted at rest with a key derived    */
-/* from a passphrase (Argon2id) and XChaCha20-Poly1305; every change is  */
-/* written atomically before the call returns, so a crash leaves the     */
-/* old or the new file, never a mix. A failed call changes nothing, in   */
-/* memory or on disk.                                                     */
+/* Keystore: one encrypted record store per account (long-term signing  */
+/* keys, the trust store, offline option sets with their Diffie-Hellman */
+/* exponents, replay memory, and the sessions in flight). By default an */
+/* SQLite database; every record is sealed with XChaCha20-Poly1305 under */
+/* a random store key wrapped by a passphrase key (Argon2id). Every call */
+/* is one transaction: it reads what it needs inside the transaction and */
+/* writes only the records it changed, so several processes and threads */
+/* (each with its own esession_keystore) may use one store at once. A    */
+/* failed call changes nothing. Layout and guarantees: docs/keystore.md. */
 
 typedef struct esession_keystore esession_keystore;
+
+/* How much a committed change survives. */
+typedef enum esession_durability {
+    ESESSION_DURABILITY_PROCESS = 0, /* a crash of the process (default) */
+    ESESSION_DURABILITY_FULL = 1     /* also power loss: synced on every commit */
+} esession_durability;
 
 typedef struct esession_keystore_options {
     unsigned version;      /* ESESSION_KEYSTORE_OPTIONS_VERSION */
     uint64_t kdf_opslimit; /* Argon2id passes; 0: libsodium's MODERATE */
     size_t kdf_memlimit;   /* octets; 0: libsodium's MODERATE (256 MiB) */
+    esession_durability durability; /* for this handle; not stored */
 } esession_keystore_options;
 
-#define ESESSION_KEYSTORE_OPTIONS_VERSION 1
-#define ESESSION_KEYSTORE_OPTIONS_INIT { ESESSION_KEYSTORE_OPTIONS_VERSION, 0, 0 }
+#define ESESSION_KEYSTORE_OPTIONS_VERSION 2
+#define ESESSION_KEYSTORE_OPTIONS_INIT { ESESSION_KEYSTORE_OPTIONS_VERSION, 0, 0, \
+                                         ESESSION_DURABILITY_PROCESS }
 
-/* Create a new keystore file (mode 0600; an existing file is never
- * overwritten: ESESSION_ERR_IO). opt may be NULL. */
+/* Create a new keystore (mode 0600; an existing one is never replaced:
+ * ESESSION_ERR_IO). opt may be NULL. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_create(esession_ctx *ctx, esession_keystore **out, const char *path,
                          const char *passphrase, size_t passphrase_len,
                          const esession_keystore_options *opt);
 
-/* Open an existing keystore. A wrong passphrase or an altered file is
- * ESESSION_ERR_BAD_PASSPHRASE (the two cannot be told apart); a file that
- * is not a keystore or is truncated is ESESSION_ERR_CORRUPT. The file is
- * never modified by a failed open. */
+/* Open an existing keystore. A wrong passphrase or an altered header is
+ * ESESSION_ERR_BAD_PASSPHRASE (the two cannot be told apart); something
+ * that is not a keystore is ESESSION_ERR_CORRUPT. A keystore file of the
+ * earlier single-file format is converted once, in place: the new store is
+ * built beside it and only replaces it when complete. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_open(esession_ctx *ctx, esession_keystore **out, const char *path,
                        const char *passphrase, size_t passphrase_len);
 
-/* Re-encrypt under a new passphrase (new salt), atomically. opt may be NULL
- * to keep the current KDF cost. */
+/* The same with options (only durability is used). opt may be NULL. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out, const char *path,
+                            const char *passphrase, size_t passphrase_len,
+                            const esession_keystore_options *opt);
+
+/* Wrap the store key under a new passphrase (new salt): one record is
+ * rewritten, not the store. opt may be NULL to keep the KDF cost. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_change_passphrase(esession_keystore *ks, const char *passphrase,
                                     size_t passphrase_len, const esession_keystore_options *opt);
 
-/* Defer the keystore's writes (on = 1) until esession_keystore_flush(), or
- * until deferral is turned off (on = 0, which flushes first). For Alice's
- * client, which must store an opened message elsewhere before the keystore
- * records it as opened: defer, feed the stanza, store each plaintext,
- * flush, and only then let the server drop the stanza. A crash or a close
- * before the flush loses the deferred changes, so those stanzas open again
- * (a client's output should therefore keep one copy per sender, thread and
- * position). What must be on disk before it returns refuses to run while
- * writes are deferred (ESESSION_ERR_STATE): esession_publish,
- * esession_online, esession_offline_queue_done, esession_purge_expired,
- * and the sender's start, seal, terminate and peer_online. A failed flush
- * leaves the changes pending (flush again, or close and start over). */
+/* Group commit: the calls between begin and commit form one transaction,
+ * written (and synced) once. Other processes wait for it, so keep it
+ * short. For Alice's client: begin, feed stanzas, store each plaintext,
+ * commit, and only then let the server drop the stanzas; a crash or a
+ * rollback before the commit leaves them unopened, so they open again.
+ * What must be durable before its result is used refuses inside a batch
+ * (ESESSION_ERR_STATE): esession_publish, esession_online,
+ * esession_offline_queue_done, esession_purge_expired and the sender's
+ * start, seal, terminate and peer_online. A failed call inside a batch
+ * dooms it: commit then rolls back and returns the error. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
-esession_keystore_defer_writes(esession_keystore *ks, int on);
+esession_keystore_begin(esession_keystore *ks);
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
-esession_keystore_flush(esession_keystore *ks);
+esession_keystore_commit(esession_keystore *ks);
+ESESSION_EXPORT void esession_keystore_rollback(esession_keystore *ks);
 
-/* Wipe everything held in memory and release it (deferred changes not yet
- * flushed are dropped). NULL-safe. */
+/* What a keystore is made of, for display. */
+typedef struct esession_keystore_info {
+    unsigned format;       /* store format (2) */
+    uint64_t kdf_opslimit; /* Argon2id passes */
+    uint64_t kdf_memlimit; /* Argon2id memory, octets */
+    uint64_t commits;      /* transactions committed since creation */
+} esession_keystore_info;
+
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_get_info(esession_keystore *ks, esession_keystore_info *out);
+
+/* Release the handle, wiping what it holds in memory (a batch not
+ * committed is rolled back). NULL-safe. */
 ESESSION_EXPORT void esession_keystore_close(esession_keystore *ks);
 
 /* Signing keys. add: the key must hold its private part; a key already

@@ -151,8 +151,8 @@ static void fill_offer(const esession_publish_options *o, const draw *d, int64_t
     offer->match_resource = o->match_resource;
 }
 
-esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
-                                 const esession_publish_options *opt, esession_publication *out)
+static esession_status publish_tx(esession_ctx *ctx, esession_keystore *ks,
+                                  const esession_publish_options *opt, esession_publication *out)
 {
     static const esession_publish_options defaults = ESESSION_PUBLISH_OPTIONS_INIT;
     if (ctx == NULL || ks == NULL || out == NULL)
@@ -213,6 +213,26 @@ esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
     return rc;
 }
 
+/* The set and its exponents are committed before the IQs are handed out. */
+esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
+                                 const esession_publish_options *opt, esession_publication *out)
+{
+    esession_publication p;
+    if (ctx == NULL || ks == NULL || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    memset(&p, 0, sizeof p);
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    esession_status inner = publish_tx(ctx, ks, opt, &p);
+    rc = es_tx_end(ks, inner);
+    if (rc == ESESSION_OK)
+        *out = p;
+    else if (inner == ESESSION_OK)
+        esession_publication_free(&p); /* the commit failed: nothing was stored */
+    return rc;
+}
+
 void esession_publication_free(esession_publication *p)
 {
     if (p == NULL)
@@ -223,8 +243,8 @@ void esession_publication_free(esession_publication *p)
     sodium_memzero(p, sizeof *p);
 }
 
-esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
-                                char id[ESESSION_IQ_ID_MAX])
+static esession_status online_tx(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
+                                 char id[ESESSION_IQ_ID_MAX])
 {
     if (ctx == NULL || ks == NULL || iq == NULL || id == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
@@ -258,6 +278,26 @@ esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esessi
     }
     *iq = out;
     memcpy(id, req.id, sizeof req.id);
+    return ESESSION_OK;
+}
+
+esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
+                                char id[ESESSION_IQ_ID_MAX])
+{
+    esession_buf out = {NULL, 0, 0};
+    char oid[ESESSION_IQ_ID_MAX];
+    if (ctx == NULL || ks == NULL || iq == NULL || id == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    rc = es_tx_end(ks, online_tx(ctx, ks, &out, oid));
+    if (rc != ESESSION_OK) {
+        esession_buf_free(&out);
+        return rc;
+    }
+    *iq = out;
+    memcpy(id, oid, sizeof oid);
     return ESESSION_OK;
 }
 
@@ -319,7 +359,7 @@ static esession_status destroy_one(void *arg, const uint8_t *nonce, size_t len)
     return st == ESESSION_ERR_UNKNOWN_OPTIONS ? ESESSION_OK : st;
 }
 
-esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks)
+static esession_status queue_done_tx(esession_ctx *ctx, esession_keystore *ks)
 {
     if (ctx == NULL || ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
@@ -337,6 +377,16 @@ esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore
         rc = es_ks_blob_delete(ks, RETIRED_BLOB);
     esession_buf_free(&list);
     return rc;
+}
+
+esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks)
+{
+    if (ctx == NULL || ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, queue_done_tx(ctx, ks));
 }
 
 typedef struct find_arg {
@@ -378,8 +428,10 @@ esession_status esession_optset_at(const esession_keystore *ks, size_t index,
         info.groups[i] = set->groups[i];
     info.sessions = set->n_replay;
 
+    /* Reading the store changes nothing the caller holds. */
+    esession_keystore *mks = (esession_keystore *)(uintptr_t)ks;
     esession_buf list = {0};
-    esession_status rc = es_ks_blob_get(ks, RETIRED_BLOB, &list);
+    esession_status rc = es_ks_blob_get(mks, RETIRED_BLOB, &list);
     if (rc == ESESSION_OK) {
         find_arg f = {set->nonce, set->nonce_len, 0};
         rc = each_withdrawn(es_ks_ctx(ks), &list, match_one, &f);

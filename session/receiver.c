@@ -173,6 +173,51 @@ esession_status es_rx_sessions_reserve(esession_receiver *r)
     return ESESSION_OK;
 }
 
+/* Make the cached copy of the (bare, thread) session the stored one:
+ * another process, or a transaction rolled back, may have advanced,
+ * ended or replaced it since this receiver last looked. */
+static esession_status sync_session(esession_receiver *r, const char *bare, const char *thread)
+{
+    char name[ES_BLOB_NAME_MAX + 1];
+    long i = session_index(r, bare, thread);
+    uint64_t version = 0;
+    esession_status rc = es_rx_name_for(bare, thread, name);
+    if (rc == ESESSION_OK)
+        rc = es_ks_blob_version(r->ks, name, &version);
+    if (rc == ESESSION_ERR_NO_SESSION) {
+        es_clear_detail(r->ctx);
+        if (i >= 0) { /* ended elsewhere, which reported its stanzas */
+            es_rx_session_free(r->sessions[i]);
+            memmove(r->sessions + i, r->sessions + i + 1,
+                    (r->n_sessions - (size_t)i - 1) * sizeof *r->sessions);
+            r->n_sessions--;
+        }
+        return ESESSION_OK;
+    }
+    if (rc != ESESSION_OK)
+        return rc;
+    if (i >= 0 && r->sessions[i]->version == version &&
+        r->sessions[i]->rollbacks == es_tx_rollbacks(r->ks))
+        return ESESSION_OK;
+    esession_buf b = {NULL, 0, 0};
+    es_rx_session *s = NULL;
+    if ((rc = es_rx_sessions_reserve(r)) == ESESSION_OK &&
+        (rc = es_ks_blob_get_v(r->ks, name, &b, &version)) == ESESSION_OK)
+        rc = es_rx_state_load(r->ctx, name, (const uint8_t *)b.data, b.len, &s);
+    esession_buf_free(&b);
+    if (rc != ESESSION_OK)
+        return rc;
+    s->version = version;
+    s->rollbacks = es_tx_rollbacks(r->ks);
+    if (i >= 0) {
+        es_rx_session_free(r->sessions[i]);
+        r->sessions[i] = s;
+    } else {
+        r->sessions[r->n_sessions++] = s;
+    }
+    return ESESSION_OK;
+}
+
 esession_status es_rx_end_session(esession_receiver *r, size_t i, int erase)
 {
     es_rx_session *s = r->sessions[i];
@@ -414,6 +459,18 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
     rc = es_rx_stanza_read(r->ctx, stanza, len, &st);
     if (rc != ESESSION_OK || st->valid != ESESSION_OK) {
         rc = push_error(r, tag, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED, st);
+        es_rx_stanza_free(st);
+        return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
+    }
+    /* One transaction: the stored session is read, advanced and written
+     * while no other process can touch it. */
+    size_t mark = r->q_len;
+    esession_status tx = es_tx_begin(r->ks, 1);
+    if (tx == ESESSION_OK)
+        tx = sync_session(r, st->bare, st->thread);
+    if (tx != ESESSION_OK) {
+        rc = push_error(r, tag, tx, st);
+        (void)es_tx_end(r->ks, tx); /* nothing when the begin itself failed */
     } else if (st->init_x != NULL) {
         rc = es_rx_open_init(r, st, stanza, len, tag, &res, &opened);
         if (rc == ESESSION_OK) {
@@ -426,57 +483,51 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
     } else {
         rc = on_c(r, &st, stanza, len, tag);
     }
+    if (tx == ESESSION_OK) {
+        sweep_expired(r);
+        if ((tx = es_tx_end(r->ks, ESESSION_OK)) != ESESSION_OK) {
+            /* Nothing of this stanza was kept: its results go, and it
+             * will open again when fed again. */
+            while (r->q_len > mark)
+                esession_result_free(&r->queue[(r->q_head + --r->q_len) % r->q_cap]);
+            rc = push_error(r, tag, tx, st);
+        }
+    }
     es_rx_stanza_free(st);
-    sweep_expired(r);
     es_rx_dh_sweep(r, 0);
     return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
 }
 
 /* ---- life cycle ---------------------------------------------------- */
 
-/* Two records for one thread (a crash between writing a replacing
- * session and erasing the old one): the later one stays. */
-static void add_loaded(esession_receiver *r, es_rx_session *s)
+/* Every stored session into the cache (a copy already held is
+ * replaced). */
+static esession_status load_one(void *arg, const char *name, const uint8_t *data, size_t len)
 {
-    long i = session_index(r, s->bare, s->thread);
-
-    if (i >= 0 && r->sessions[i]->opened > s->opened) {
-        r->sessions[r->n_sessions++] = s;
-        (void)es_rx_end_session(r, r->n_sessions - 1, 1);
-        return;
+    esession_receiver *r = arg;
+    es_rx_session *s = NULL;
+    esession_status rc = es_rx_state_load(r->ctx, name, data, len, &s);
+    if (rc == ESESSION_OK && ((rc = es_rx_sessions_reserve(r)) != ESESSION_OK ||
+                              (rc = es_rx_queue_reserve(r, ES_RX_HELD_MAX)) != ESESSION_OK)) {
+        es_rx_session_free(s);
+        return rc;
     }
-    es_rx_add_session(r, s);
+    if (rc != ESESSION_OK)
+        return rc;
+    long i = session_index(r, s->bare, s->thread);
+    s->rollbacks = es_tx_rollbacks(r->ks); /* version 0: checked at first use */
+    if (i >= 0) {
+        es_rx_session_free(r->sessions[i]);
+        r->sessions[i] = s;
+    } else {
+        r->sessions[r->n_sessions++] = s;
+    }
+    return ESESSION_OK;
 }
 
 static esession_status load_sessions(esession_receiver *r)
 {
-    size_t n = es_ks_blob_count(r->ks, ES_RX_BLOB_PREFIX);
-    char **names = calloc(n + 1, sizeof *names);
-    esession_status rc = names != NULL ? ESESSION_OK : ESESSION_ERR_NO_MEMORY;
-
-    /* Names first: ending a duplicate below changes the record list. */
-    for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
-        const char *name = es_ks_blob_name_at(r->ks, ES_RX_BLOB_PREFIX, i);
-        if (name == NULL || (names[i] = strdup(name)) == NULL)
-            rc = name == NULL ? ESESSION_ERR_INTERNAL : ESESSION_ERR_NO_MEMORY;
-    }
-    for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
-        esession_buf b = {NULL, 0, 0};
-        es_rx_session *s = NULL;
-        rc = es_ks_blob_get(r->ks, names[i], &b);
-        if (rc == ESESSION_OK)
-            rc = es_rx_state_load(r->ctx, names[i], (const uint8_t *)b.data, b.len, &s);
-        esession_buf_free(&b);
-        if (rc == ESESSION_OK && (rc = es_rx_sessions_reserve(r)) == ESESSION_OK &&
-            (rc = es_rx_queue_reserve(r, ES_RX_HELD_MAX)) == ESESSION_OK)
-            add_loaded(r, s);
-        else
-            es_rx_session_free(s);
-    }
-    for (size_t i = 0; names != NULL && i < n; i++)
-        free(names[i]);
-    free(names);
-    return rc;
+    return es_ks_blob_list(r->ks, ES_RX_BLOB_PREFIX, load_one, r);
 }
 
 esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
@@ -493,24 +544,26 @@ esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
     r->ctx = ctx;
     r->ks = ks;
     r->window = ES_RX_WINDOW;
-    if ((rc = load_sessions(r)) != ESESSION_OK) {
+    if ((rc = es_tx_begin(ks, 1)) == ESESSION_OK) {
+        rc = load_sessions(r);
+        if (rc == ESESSION_OK)
+            sweep_expired(r);
+        rc = es_tx_end(ks, rc);
+    }
+    if (rc != ESESSION_OK) {
         esession_receiver_free(r);
         return es_fail(ctx, rc, "cannot load the stored sessions");
     }
-    sweep_expired(r);
     *out = r;
     return ESESSION_OK;
 }
 
-esession_status esession_receiver_end(esession_receiver *r, const char *bare_jid,
-                                      const char *thread)
+static esession_status end_tx(esession_receiver *r, const char *bare_jid, const char *thread)
 {
     size_t i = 0, matched = 0;
-    esession_status rc;
-
-    if (r == NULL || (bare_jid == NULL && thread != NULL))
-        return ESESSION_ERR_INVALID_ARGUMENT;
-    es_clear_detail(r->ctx);
+    esession_status rc = thread != NULL ? sync_session(r, bare_jid, thread) : load_sessions(r);
+    if (rc != ESESSION_OK)
+        return rc;
     while (i < r->n_sessions) {
         const es_rx_session *s = r->sessions[i];
         int match = bare_jid == NULL || (strcmp(s->bare, bare_jid) == 0 &&
@@ -526,6 +579,18 @@ esession_status esession_receiver_end(esession_receiver *r, const char *bare_jid
     if (bare_jid != NULL && matched == 0)
         return es_fail(r->ctx, ESESSION_ERR_NO_SESSION, "no such session");
     return ESESSION_OK;
+}
+
+esession_status esession_receiver_end(esession_receiver *r, const char *bare_jid,
+                                      const char *thread)
+{
+    if (r == NULL || (bare_jid == NULL && thread != NULL))
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(r->ctx);
+    esession_status rc = es_tx_begin(r->ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(r->ks, end_tx(r, bare_jid, thread));
 }
 
 void esession_receiver_free(esession_receiver *r)

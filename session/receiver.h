@@ -144,6 +144,8 @@ typedef struct es_rx_session {
     uint8_t *macs;                      /* ES_RX_MACS_MAX * mac_len octets */
     es_rx_core core;
     char name[ES_BLOB_NAME_MAX + 1];    /* its keystore record */
+    uint64_t version;                   /* of the record this copy matches; 0: unknown */
+    uint64_t rollbacks;                 /* es_tx_rollbacks when it was read or written */
 } es_rx_session;
 
 /* A new session without epochs, ranges or stanzas. */
@@ -192,13 +194,14 @@ int es_rx_search(es_rx_session *s, const es_rx_stanza *st, uint64_t window, es_r
 
 /* ---- persistence (recv_state.c) -------------------------------------- */
 
-/* The record name of a session: ES_RX_BLOB_PREFIX + hex(N_A) + "/" + bare
- * JID + "/" + thread, or, when that exceeds ES_BLOB_NAME_MAX, hex(N_A) +
- * "/#" + hex(SHA-256(bare JID || 0 || thread)). */
+/* The record name of a session: ES_RX_BLOB_PREFIX + bare JID + "/" +
+ * thread, or, when that exceeds ES_BLOB_NAME_MAX, ES_RX_BLOB_PREFIX + "#" +
+ * hex(SHA-256(bare JID || 0 || thread)): one session per JID and thread. */
+esession_status es_rx_name_for(const char *bare, const char *thread,
+                               char name[ES_BLOB_NAME_MAX + 1]);
 esession_status es_rx_state_name(es_rx_session *s);
-/* Write the whole session state into its record (atomically, with the
- * keystore). */
-esession_status es_rx_state_save(esession_keystore *ks, const es_rx_session *s);
+/* Write the whole session state into its record; s->version follows. */
+esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s);
 /* Decode one record (bounded, strict: anything unexpected is
  * ESESSION_ERR_CORRUPT); held stanzas are parsed again. */
 esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,

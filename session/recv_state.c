@@ -39,29 +39,33 @@ static void hex(char *out, const uint8_t *in, size_t n)
     out[2 * n] = '\0';
 }
 
-esession_status es_rx_state_name(es_rx_session *s)
+esession_status es_rx_name_for(const char *bare, const char *thread,
+                               char name[ES_BLOB_NAME_MAX + 1])
 {
-    char na[HEX_NA_MAX + 1];
-    size_t bl = strlen(s->bare), tl = strlen(s->thread);
-    size_t fixed = strlen(ES_RX_BLOB_PREFIX) + 2 * s->n_a_len + 2;
+    size_t bl = strlen(bare), tl = strlen(thread);
+    size_t fixed = strlen(ES_RX_BLOB_PREFIX) + 1;
 
-    hex(na, s->n_a, s->n_a_len);
     if (fixed + bl + tl <= ES_BLOB_NAME_MAX) {
-        snprintf(s->name, sizeof s->name, "%s%s/%s/%s", ES_RX_BLOB_PREFIX, na, s->bare, s->thread);
+        snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s/%s", ES_RX_BLOB_PREFIX, bare, thread);
         return ESESSION_OK;
     }
-    /* Too long to spell out: a bare JID never holds '/', so "#…" names
-     * cannot meet the spelt-out ones. */
+    /* Too long to spell out: a bare JID never holds '/' nor '#' first, so
+     * "#…" names cannot meet the spelt-out ones. */
     crypto_hash_sha256_state h;
     uint8_t d[crypto_hash_sha256_BYTES];
     char dh[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)s->bare, bl + 1); /* with its NUL */
-    crypto_hash_sha256_update(&h, (const uint8_t *)s->thread, tl);
+    crypto_hash_sha256_update(&h, (const uint8_t *)bare, bl + 1); /* with its NUL */
+    crypto_hash_sha256_update(&h, (const uint8_t *)thread, tl);
     crypto_hash_sha256_final(&h, d);
     hex(dh, d, sizeof d);
-    snprintf(s->name, sizeof s->name, "%s%s/#%s", ES_RX_BLOB_PREFIX, na, dh);
+    snprintf(name, ES_BLOB_NAME_MAX + 1, "%s#%s", ES_RX_BLOB_PREFIX, dh);
     return ESESSION_OK;
+}
+
+esession_status es_rx_state_name(es_rx_session *s)
+{
+    return es_rx_name_for(s->bare, s->thread, s->name);
 }
 
 /* ---- encoding ------------------------------------------------------ */
@@ -82,7 +86,7 @@ static size_t encoded_size(const es_rx_session *s)
     return n;
 }
 
-esession_status es_rx_state_save(esession_keystore *ks, const es_rx_session *s)
+esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
 {
     const es_rx_core *c = &s->core;
     esession_buf b = {NULL, 0, 0};
@@ -136,7 +140,9 @@ esession_status es_rx_state_save(esession_keystore *ks, const es_rx_session *s)
     if (w.err || w.pos != b.len)
         rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "session record size mismatch");
     else
-        rc = es_ks_blob_put(ks, s->name, (const uint8_t *)b.data, b.len);
+        rc = es_ks_blob_put_v(ks, s->name, (const uint8_t *)b.data, b.len, &s->version);
+    if (rc == ESESSION_OK)
+        s->rollbacks = es_tx_rollbacks(ks);
     esession_buf_free(&b);
     return rc;
 }

@@ -453,7 +453,7 @@ static void give_trace(start_work *w, es_sender_start_trace *t)
     memset(&w->id, 0, sizeof w->id);
 }
 
-esession_status es_sender_start_form(esession_ctx *ctx, esession_keystore *ks,
+static esession_status start_form_tx(esession_ctx *ctx, esession_keystore *ks,
                                      const char *bob_full_jid, const char *alice_bare_jid,
                                      const xmlNode *x, const esession_key *const *trusted,
                                      size_t n_trusted, int64_t now,
@@ -530,6 +530,32 @@ out:
     return rc;
 }
 
+/* The check that no session is open and the new session's record, in one
+ * transaction: two starts at once cannot both open one. */
+esession_status es_sender_start_form(esession_ctx *ctx, esession_keystore *ks,
+                                     const char *bob_full_jid, const char *alice_bare_jid,
+                                     const xmlNode *x, const esession_key *const *trusted,
+                                     size_t n_trusted, int64_t now,
+                                     const esession_sender_options *opt,
+                                     const es_sender_fixed *fixed,
+                                     es_sender_start_trace *trace, esession_sender **out)
+{
+    esession_sender *s = NULL;
+    if (ctx == NULL || ks == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "start: bad arguments");
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    esession_status inner = start_form_tx(ctx, ks, bob_full_jid, alice_bare_jid, x, trusted,
+                                          n_trusted, now, opt, fixed, trace, &s);
+    rc = es_tx_end(ks, inner);
+    if (rc == ESESSION_OK)
+        *out = s;
+    else if (inner == ESESSION_OK)
+        esession_sender_free(s); /* not committed: no session */
+    return rc;
+}
+
 void es_sender_start_trace_clear(es_sender_start_trace *t)
 {
     if (t == NULL)
@@ -567,8 +593,36 @@ esession_status es_sender_make(esession_ctx *ctx, esession_keystore *ks, es_send
     s->ctx = ctx;
     s->ks = ks;
     s->info = *info;
+    s->rollbacks = es_tx_rollbacks(ks);
     *out = s;
     return ESESSION_OK;
+}
+
+esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t len)
+{
+    es_sender_info info;
+    es_sender_progress *prog = es_secret_alloc(sizeof *prog);
+    es_chan *chan = NULL;
+    memset(&info, 0, sizeof info);
+    if (prog == NULL)
+        return es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
+    esession_status rc = es_sender_state_decode(s->ctx, data, len, &info, prog);
+    if (rc == ESESSION_OK && strcmp(info.alice_jid, s->info.alice_jid) != 0)
+        rc = es_fail(s->ctx, ESESSION_ERR_CORRUPT, "the session record names another contact");
+    if (rc == ESESSION_OK)
+        rc = es_chan_new(s->ctx, &prog->keys, &chan);
+    if (rc == ESESSION_OK) {
+        es_sender_info_clear(&s->info);
+        s->info = info;
+        memset(&info, 0, sizeof info);
+        *s->prog = *prog;
+        es_chan_free(s->chan);
+        s->chan = chan;
+        s->rollbacks = es_tx_rollbacks(s->ks);
+    }
+    es_sender_info_clear(&info);
+    es_secret_free(prog);
+    return rc;
 }
 
 esession_status es_sender_store(esession_sender *s, const es_sender_progress *prog)

@@ -114,6 +114,7 @@ struct esession_sender {
     es_sender_progress *prog;            /* guarded memory */
     es_chan *chan;                       /* the current KC_B, KM_B */
     char name[ES_BLOB_NAME_MAX + 1];     /* the keystore record */
+    uint64_t rollbacks;                  /* es_tx_rollbacks when prog was current */
     int ended;
 };
 
@@ -123,6 +124,9 @@ struct esession_sender {
 esession_status es_sender_make(esession_ctx *ctx, esession_keystore *ks, es_sender_info *info,
                                const es_sender_progress *prog, es_chan *chan,
                                esession_sender **out);
+/* Replace what s holds with the stored record data (another handle or
+ * process advanced the session): info, progress and keys. */
+esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t len);
 /* Write info with prog as the stored record of s. */
 esession_status es_sender_store(esession_sender *s, const es_sender_progress *prog);
 /* The session is over: keys wiped, the host told (the record is already

@@ -106,10 +106,11 @@ static esession_status build_stanza(esession_ctx *ctx, const es_sender_info *inf
 
 /* ---- state checks ----------------------------------------------------- */
 
-/* The stored record must still be the one this handle wrote last: a
- * second handle on the same session, or an end through another handle,
- * must not make this one reuse counters. */
-static esession_status check_current(esession_sender *s)
+/* Take the stored state when it is not the one this handle holds:
+ * another handle or process sealed meanwhile (its counters are used, so
+ * ours must move on), or a transaction of ours was rolled back. Called
+ * inside the transaction that then advances it, so nobody slips in. */
+static esession_status sync_current(esession_sender *s)
 {
     if (s->ended)
         return es_fail(s->ctx, ESESSION_ERR_STATE, "the session has ended");
@@ -121,12 +122,12 @@ static esession_status check_current(esession_sender *s)
         return es_fail(s->ctx, rc, "cannot read the session record");
     uint64_t seq = 0;
     rc = es_sender_state_seq((const uint8_t *)rec.data, rec.len, &seq);
+    if (rc == ESESSION_OK &&
+        (seq != s->prog->seq || s->rollbacks != es_tx_rollbacks(s->ks)))
+        rc = es_sender_reload(s, (const uint8_t *)rec.data, rec.len);
     esession_buf_free(&rec);
     if (rc != ESESSION_OK)
         return es_fail(s->ctx, rc, "the stored session record is damaged");
-    if (seq != s->prog->seq)
-        return es_fail(s->ctx, ESESSION_ERR_STATE,
-                       "the session was advanced through another handle");
     return ESESSION_OK;
 }
 
@@ -219,7 +220,7 @@ static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_
     esession_status rc;
 
     memset(&w, 0, sizeof w);
-    if ((rc = check_current(s)) != ESESSION_OK)
+    if ((rc = sync_current(s)) != ESESSION_OK)
         return rc;
     if ((rc = decide_rekey(s, rk, terminating, &rekey)) != ESESSION_OK)
         return rc;
@@ -297,6 +298,25 @@ out:
     return rc;
 }
 
+/* seal_core in its own transaction: the stanza is handed out only once
+ * the state that used its counters is committed. */
+static esession_status seal_tx(esession_sender *s, const uint8_t *m, size_t m_len,
+                               const char *type, const es_sender_rekey *rk, int terminating,
+                               es_sender_seal_trace *trace, esession_buf *out)
+{
+    esession_buf stanza = {NULL, 0, 0};
+    esession_status rc = es_tx_begin(s->ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    esession_status inner = seal_core(s, m, m_len, type, rk, terminating, trace, &stanza);
+    rc = es_tx_end(s->ks, inner);
+    if (rc == ESESSION_OK)
+        *out = stanza;
+    else
+        esession_buf_free(&stanza); /* not committed: it must not leave */
+    return rc;
+}
+
 esession_status es_sender_seal_raw(esession_sender *s, const uint8_t *m, size_t m_len,
                                    const char *type, const es_sender_rekey *rekey,
                                    es_sender_seal_trace *trace, esession_buf *out)
@@ -305,7 +325,7 @@ esession_status es_sender_seal_raw(esession_sender *s, const uint8_t *m, size_t 
         return ESESSION_ERR_INVALID_ARGUMENT;
     if ((m == NULL && m_len > 0) || !type_ok(type) || out == NULL)
         return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "seal: bad arguments");
-    return seal_core(s, m, m_len, type, rekey, 0, trace, out);
+    return seal_tx(s, m, m_len, type, rekey, 0, trace, out);
 }
 
 esession_status es_sender_terminate_traced(esession_sender *s, es_sender_seal_trace *trace,
@@ -315,20 +335,25 @@ esession_status es_sender_terminate_traced(esession_sender *s, es_sender_seal_tr
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (out == NULL)
         return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "terminate: bad arguments");
-    esession_status rc = check_current(s);
+    esession_status rc = es_tx_begin(s->ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    if (s->prog->init_pending) {
+    rc = sync_current(s);
+    if (rc == ESESSION_OK && s->prog->init_pending) {
         /* Nothing was sent: Alice has no session to end. */
-        if ((rc = es_ks_blob_delete(s->ks, s->name)) != ESESSION_OK)
+        rc = es_tx_end(s->ks, es_ks_blob_delete(s->ks, s->name));
+        if (rc != ESESSION_OK)
             return rc;
         es_sender_end(s);
         *out = (esession_buf){NULL, 0, 0};
         return ESESSION_OK;
     }
+    if ((rc = es_tx_end(s->ks, rc)) != ESESSION_OK)
+        return rc;
+    /* Its own transaction, which looks at the stored state again. */
     static const es_sender_rekey never = {ES_REKEY_NEVER, NULL, 0};
-    return seal_core(s, (const uint8_t *)es_sender_term_content,
-                     sizeof es_sender_term_content - 1, "chat", &never, 1, trace, out);
+    return seal_tx(s, (const uint8_t *)es_sender_term_content, sizeof es_sender_term_content - 1,
+                   "chat", &never, 1, trace, out);
 }
 
 esession_status es_sender_set_usage(esession_sender *s, uint64_t stanzas, uint64_t blocks)
@@ -337,17 +362,20 @@ esession_status es_sender_set_usage(esession_sender *s, uint64_t stanzas, uint64
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (blocks >= ES_SENDER_BLOCK_LIMIT)
         return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "usage: blocks beyond 2^32");
-    esession_status rc = check_current(s);
+    esession_status rc = es_tx_begin(s->ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    es_sender_progress *next = es_secret_alloc(sizeof *next);
-    if (next == NULL)
-        return es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
-    *next = *s->prog;
-    next->stanzas = stanzas;
-    next->blocks = blocks;
-    next->seq++;
-    rc = es_sender_store(s, next);
+    es_sender_progress *next = NULL;
+    if ((rc = sync_current(s)) == ESESSION_OK && (next = es_secret_alloc(sizeof *next)) == NULL)
+        rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
+    if (rc == ESESSION_OK) {
+        *next = *s->prog;
+        next->stanzas = stanzas;
+        next->blocks = blocks;
+        next->seq++;
+        rc = es_sender_store(s, next);
+    }
+    rc = es_tx_end(s->ks, rc);
     if (rc == ESESSION_OK)
         *s->prog = *next;
     es_secret_free(next);

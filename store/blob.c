@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* Opaque named records of the session engine, kept in guarded memory and
- * encrypted with the rest of the keystore. */
+/* Opaque named records of the session engine (a session's state), each a
+ * record of its own: reading or writing one costs the same whatever else
+ * the store holds. */
 #include "ks.h"
 
 #include <stdlib.h>
@@ -20,42 +21,10 @@ static esession_status check_name(esession_ctx *ctx, const char *name, size_t *l
     return ESESSION_OK;
 }
 
-static int find(const esession_keystore *ks, const char *name, size_t len, size_t *index)
+esession_status es_ks_blob_put_v(esession_keystore *ks, const char *name, const uint8_t *data,
+                                 size_t len, uint64_t *version)
 {
-    for (size_t i = 0; i < ks->blobs.n; i++) {
-        const es_ks_blob *b = ks->blobs.v[i];
-        if (b->name_len == len && memcmp(b->name, name, len) == 0) {
-            *index = i;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Replace the data of an existing record. */
-static esession_status replace(esession_keystore *ks, es_ks_blob *b, const uint8_t *data,
-                               size_t len)
-{
-    esession_buf fresh;
-    esession_status rc = es_buf_set(&fresh, data, len, 1);
-    if (rc != ESESSION_OK)
-        return es_fail(ks->ctx, rc, "out of memory");
-    esession_buf old = b->data;
-    b->data = fresh;
-    rc = es_ks_persist(ks);
-    if (rc != ESESSION_OK) {
-        b->data = old;
-        esession_buf_free(&fresh);
-        return rc;
-    }
-    esession_buf_free(&old);
-    return ESESSION_OK;
-}
-
-esession_status es_ks_blob_put(esession_keystore *ks, const char *name, const uint8_t *data,
-                               size_t len)
-{
-    size_t name_len, at;
+    size_t name_len;
     esession_status rc;
 
     if (ks == NULL)
@@ -67,33 +36,22 @@ esession_status es_ks_blob_put(esession_keystore *ks, const char *name, const ui
     if (len > ES_BLOB_MAX)
         return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "record longer than %u octets",
                        ES_BLOB_MAX);
-    if (find(ks, name, name_len, &at))
-        return replace(ks, ks->blobs.v[at], data, len);
-
-    if ((rc = es_ks_reserve(ks->ctx, &ks->blobs, ES_KS_MAX_BLOBS, "records")) != ESESSION_OK)
+    if ((rc = es_tx_begin(ks, 1)) != ESESSION_OK)
         return rc;
-    es_ks_blob *b = calloc(1, sizeof *b);
-    if (b == NULL)
-        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    b->name = malloc(name_len + 1);
-    if (b->name == NULL || es_buf_set(&b->data, data, len, 1) != ESESSION_OK) {
-        es_ks_blob_free(b);
-        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    }
-    memcpy(b->name, name, name_len + 1);
-    b->name_len = name_len;
-    es_vec_push(&ks->blobs, b);
-    rc = es_ks_persist(ks);
-    if (rc != ESESSION_OK) {
-        (void)es_vec_pop(&ks->blobs);
-        es_ks_blob_free(b);
-    }
-    return rc;
+    rc = es_rec_put(ks, ES_REC_BLOB, name, name_len, NULL, data, len, version);
+    return es_tx_end(ks, rc);
 }
 
-esession_status es_ks_blob_get(const esession_keystore *ks, const char *name, esession_buf *out)
+esession_status es_ks_blob_put(esession_keystore *ks, const char *name, const uint8_t *data,
+                               size_t len)
 {
-    size_t name_len, at;
+    return es_ks_blob_put_v(ks, name, data, len, NULL);
+}
+
+esession_status es_ks_blob_get_v(esession_keystore *ks, const char *name, esession_buf *out,
+                                 uint64_t *version)
+{
+    size_t name_len;
     esession_status rc;
 
     if (ks == NULL)
@@ -102,61 +60,79 @@ esession_status es_ks_blob_get(const esession_keystore *ks, const char *name, es
         return rc;
     if (out == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    if (!find(ks, name, name_len, &at))
-        return es_fail(ks->ctx, ESESSION_ERR_NO_SESSION, "no record with this name");
-    const es_ks_blob *b = ks->blobs.v[at];
-    rc = es_buf_set(out, b->data.data, b->data.len, 1);
-    if (rc != ESESSION_OK)
-        return es_fail(ks->ctx, rc, "out of memory");
-    return ESESSION_OK;
+    if ((rc = es_tx_begin(ks, 0)) != ESESSION_OK)
+        return rc;
+    rc = es_rec_get(ks, ES_REC_BLOB, name, name_len, out, version);
+    esession_status end = es_tx_end(ks, ESESSION_OK);
+    return rc != ESESSION_OK ? rc : end;
+}
+
+esession_status es_ks_blob_get(esession_keystore *ks, const char *name, esession_buf *out)
+{
+    return es_ks_blob_get_v(ks, name, out, NULL);
+}
+
+esession_status es_ks_blob_version(esession_keystore *ks, const char *name, uint64_t *version)
+{
+    size_t name_len;
+    esession_status rc;
+
+    if (ks == NULL || version == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if ((rc = check_name(ks->ctx, name, &name_len)) != ESESSION_OK)
+        return rc;
+    if ((rc = es_tx_begin(ks, 0)) != ESESSION_OK)
+        return rc;
+    rc = es_rec_version(ks, ES_REC_BLOB, name, name_len, version);
+    esession_status end = es_tx_end(ks, ESESSION_OK);
+    return rc != ESESSION_OK ? rc : end;
 }
 
 esession_status es_ks_blob_delete(esession_keystore *ks, const char *name)
 {
-    size_t name_len, at;
+    size_t name_len;
     esession_status rc;
 
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if ((rc = check_name(ks->ctx, name, &name_len)) != ESESSION_OK)
         return rc;
-    if (!find(ks, name, name_len, &at))
-        return ESESSION_OK;
-    void *b = es_vec_take(&ks->blobs, at);
-    rc = es_ks_persist(ks);
-    if (rc != ESESSION_OK) {
-        es_vec_put_back(&ks->blobs, at, b);
+    if ((rc = es_tx_begin(ks, 1)) != ESESSION_OK)
         return rc;
-    }
-    es_ks_blob_free(b);
-    return ESESSION_OK;
+    return es_tx_end(ks, es_rec_del(ks, ES_REC_BLOB, name, name_len));
 }
 
-static int has_prefix(const es_ks_blob *b, const char *prefix, size_t plen)
+typedef struct list_arg {
+    const char *prefix;
+    size_t plen;
+    es_ks_blob_each each;
+    void *arg;
+} list_arg;
+
+static esession_status list_one(void *p, const uint8_t *name, size_t name_len,
+                                const uint8_t *data, size_t len)
 {
-    return plen == 0 || (b->name_len >= plen && memcmp(b->name, prefix, plen) == 0);
+    list_arg *a = p;
+    char copy[ES_BLOB_NAME_MAX + 1];
+    if (name_len < a->plen || memcmp(name, a->prefix, a->plen) != 0)
+        return ESESSION_OK;
+    if (name_len > ES_BLOB_NAME_MAX || !es_ks_blob_name_ok((const char *)name, name_len))
+        return ESESSION_ERR_CORRUPT;
+    memcpy(copy, name, name_len);
+    copy[name_len] = '\0';
+    return a->each(a->arg, copy, data, len);
 }
 
-size_t es_ks_blob_count(const esession_keystore *ks, const char *prefix)
+esession_status es_ks_blob_list(esession_keystore *ks, const char *prefix, es_ks_blob_each each,
+                                void *arg)
 {
-    size_t n = 0;
-    if (ks == NULL)
-        return 0;
-    size_t plen = prefix != NULL ? strlen(prefix) : 0;
-    for (size_t i = 0; i < ks->blobs.n; i++)
-        n += has_prefix(ks->blobs.v[i], prefix, plen) ? 1u : 0u;
-    return n;
-}
-
-const char *es_ks_blob_name_at(const esession_keystore *ks, const char *prefix, size_t index)
-{
-    if (ks == NULL)
-        return NULL;
-    size_t plen = prefix != NULL ? strlen(prefix) : 0;
-    for (size_t i = 0; i < ks->blobs.n; i++) {
-        const es_ks_blob *b = ks->blobs.v[i];
-        if (has_prefix(b, prefix, plen) && index-- == 0)
-            return b->name;
-    }
-    return NULL;
+    if (ks == NULL || prefix == NULL || each == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    list_arg a = {prefix, strlen(prefix), each, arg};
+    esession_status rc = es_tx_begin(ks, 0);
+    if (rc != ESESSION_OK)
+        return rc;
+    rc = es_rec_list(ks, ES_REC_BLOB, NULL, list_one, &a);
+    esession_status end = es_tx_end(ks, ESESSION_OK);
+    return rc != ESESSION_OK ? rc : end;
 }

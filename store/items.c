@@ -45,7 +45,6 @@ void es_ks_optset_free(void *item)
     for (size_t i = 0; i < ES_OPTSET_MAX_GROUPS; i++)
         esession_buf_free(&o->pub.x[i]);
     esession_buf_free(&o->pub.form);
-    free(o->replay);
     sodium_memzero(o, sizeof *o);
     free(o);
 }

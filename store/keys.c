@@ -17,7 +17,7 @@ static int find_key(const esession_keystore *ks, const uint8_t *fp, size_t *inde
     return 0;
 }
 
-esession_status esession_keystore_add_key(esession_keystore *ks, const esession_key *key)
+static esession_status esession_keystore_add_key_tx(esession_keystore *ks, const esession_key *key)
 {
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
     size_t at;
@@ -47,7 +47,7 @@ esession_status esession_keystore_add_key(esession_keystore *ks, const esession_
         rc = es_fail(ks->ctx, ESESSION_ERR_LIMIT, "private key PEM too long");
     if (rc == ESESSION_OK) {
         es_vec_push(&ks->keys, k);
-        rc = es_ks_persist(ks);
+        rc = es_ks_put_key(ks, k);
         if (rc != ESESSION_OK)
             (void)es_vec_pop(&ks->keys);
     }
@@ -56,8 +56,19 @@ esession_status esession_keystore_add_key(esession_keystore *ks, const esession_
     return rc;
 }
 
+esession_status esession_keystore_add_key(esession_keystore *ks, const esession_key *key)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, esession_keystore_add_key_tx(ks, key));
+}
+
 size_t esession_keystore_key_count(const esession_keystore *ks)
 {
+    es_ks_fresh(ks);
     return ks != NULL ? ks->keys.n : 0;
 }
 
@@ -69,13 +80,14 @@ esession_status esession_keystore_key_at(esession_keystore *ks, size_t index,
     es_clear_detail(ks->ctx);
     if (out == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    es_ks_fresh(ks);
     if (index >= ks->keys.n)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key at index %zu", index);
     const es_ks_key *k = ks->keys.v[index];
     return esession_key_from_pem(ks->ctx, out, k->pem.data, k->pem.len);
 }
 
-esession_status esession_keystore_delete_key(esession_keystore *ks,
+static esession_status esession_keystore_delete_key_tx(esession_keystore *ks,
                                              const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES])
 {
     size_t at;
@@ -86,12 +98,33 @@ esession_status esession_keystore_delete_key(esession_keystore *ks,
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL fingerprint");
     if (!find_key(ks, fingerprint, &at))
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key with this fingerprint");
-    void *k = es_vec_take(&ks->keys, at);
-    esession_status rc = es_ks_persist(ks);
+    es_ks_key *k = es_vec_take(&ks->keys, at);
+    esession_status rc = es_rec_del(ks, ES_REC_KEY, k->fp, sizeof k->fp);
     if (rc != ESESSION_OK) {
         es_vec_put_back(&ks->keys, at, k);
         return rc;
     }
     es_ks_key_free(k);
     return ESESSION_OK;
+}
+
+esession_status esession_keystore_delete_key(esession_keystore *ks,
+                                             const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES])
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, esession_keystore_delete_key_tx(ks, fingerprint));
+}
+
+esession_status es_ks_put_key(esession_keystore *ks, const es_ks_key *k)
+{
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc = es_ks_key_encode(ks->ctx, k, &b);
+    if (rc == ESESSION_OK)
+        rc = es_rec_put(ks, ES_REC_KEY, k->fp, sizeof k->fp, NULL, b.data, b.len, NULL);
+    esession_buf_free(&b);
+    return rc;
 }

@@ -1,142 +1,15 @@
 /* SPDX-License-Identifier: ISC */
-/* The keystore object: create, open, re-key, close, and writing the whole
- * state back after every change. */
+/* The keystore handle: create, open (converting the earlier single-file
+ * format), change passphrase, batches, close; the cached kinds. */
+#include "header.h"
 #include "ks.h"
+#include "sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
-{
-    esession_keystore *ks = calloc(1, sizeof *ks);
-    if (ks == NULL)
-        return NULL;
-    ks->ctx = ctx;
-    ks->path = strdup(path);
-    if (ks->path == NULL) {
-        free(ks);
-        return NULL;
-    }
-    return ks;
-}
-
-void esession_keystore_close(esession_keystore *ks)
-{
-    if (ks == NULL)
-        return;
-    es_vec_free(&ks->keys, es_ks_key_free);
-    es_vec_free(&ks->trust, es_ks_trust_free);
-    es_vec_free(&ks->optsets, es_ks_optset_free);
-    es_vec_free(&ks->blobs, es_ks_blob_free);
-    es_secret_free(ks->key); /* makes it accessible again, wipes, frees */
-    free(ks->path);
-    sodium_memzero(ks, sizeof *ks);
-    free(ks);
-}
-
-/* The keystore image goes to the host's storage when it has one, else to
- * the file system. */
-static int host_storage(const esession_ctx *ctx)
-{
-    return ctx->ops.store_load != NULL && ctx->ops.store_save != NULL;
-}
-
-static esession_status store_save(esession_keystore *ks, const uint8_t *file, size_t len,
-                                  int create)
-{
-    esession_ctx *ctx = ks->ctx;
-    if (!host_storage(ctx))
-        return es_file_write(ctx, ks->path, file, len, create, &ks->hooks);
-    if (ctx->ops.store_save(ctx->user, ks->path, file, len, create) != 0)
-        return es_fail(ctx, ESESSION_ERR_IO, create ? "host storage: cannot create the keystore"
-                                                    : "host storage: cannot save the keystore");
-    return ESESSION_OK;
-}
-
-static esession_status store_load(esession_ctx *ctx, const char *path, uint8_t **file,
-                                  size_t *len)
-{
-    if (!host_storage(ctx))
-        return es_file_read(ctx, path, ES_KS_FILE_MAX, file, len);
-    uint8_t *data = NULL;
-    size_t n = 0;
-    int r = ctx->ops.store_load(ctx->user, path, &data, &n);
-    if (r != 0) {
-        free(data);
-        return es_fail(ctx, ESESSION_ERR_IO, r == 1 ? "host storage: no such keystore"
-                                                    : "host storage: cannot load the keystore");
-    }
-    if (data == NULL || n > ES_KS_FILE_MAX) {
-        free(data);
-        return es_fail(ctx, ESESSION_ERR_CORRUPT, "host storage: keystore image too large");
-    }
-    *file = data;
-    *len = n;
-    return ESESSION_OK;
-}
-
-/* Serialize, encrypt under (kdf, key) and write the file. */
-static esession_status ks_write(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *key,
-                                int create)
-{
-    uint8_t *body = NULL, *file = NULL;
-    size_t body_len = 0, file_len = 0;
-    esession_status rc = es_ks_encode(ks, &body, &body_len);
-    if (rc != ESESSION_OK)
-        return rc;
-    rc = es_ks_seal(ks->ctx, kdf, key, body, body_len, &file, &file_len);
-    es_secret_free(body);
-    if (rc != ESESSION_OK)
-        return rc;
-    rc = store_save(ks, file, file_len, create);
-    free(file);
-    return rc;
-}
-
-esession_status es_ks_persist(esession_keystore *ks)
-{
-    if (ks->deferred) {
-        ks->dirty = 1;
-        return ESESSION_OK;
-    }
-    return ks_write(ks, &ks->kdf, ks->key, 0);
-}
-
-esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks)
-{
-    if (!ks->deferred)
-        return ESESSION_OK;
-    return es_fail(ctx, ESESSION_ERR_STATE,
-                   "not while the keystore's writes are deferred: this must be written at once");
-}
-
-esession_status esession_keystore_flush(esession_keystore *ks)
-{
-    if (ks == NULL)
-        return ESESSION_ERR_INVALID_ARGUMENT;
-    es_clear_detail(ks->ctx);
-    if (!ks->dirty)
-        return ESESSION_OK;
-    esession_status rc = ks_write(ks, &ks->kdf, ks->key, 0);
-    if (rc == ESESSION_OK)
-        ks->dirty = 0;
-    return rc;
-}
-
-esession_status esession_keystore_defer_writes(esession_keystore *ks, int on)
-{
-    if (ks == NULL)
-        return ESESSION_ERR_INVALID_ARGUMENT;
-    if (on) {
-        es_clear_detail(ks->ctx);
-        ks->deferred = 1;
-        return ESESSION_OK;
-    }
-    esession_status rc = esession_keystore_flush(ks);
-    if (rc == ESESSION_OK)
-        ks->deferred = 0;
-    return rc;
-}
+/* The header's id: all zero, where keyed ids never fall in practice. */
+static const uint8_t header_id[ES_REC_ID_BYTES];
 
 static esession_status check_pass(esession_ctx *ctx, const char *pass, size_t len)
 {
@@ -148,14 +21,150 @@ static esession_status check_pass(esession_ctx *ctx, const char *pass, size_t le
     return ESESSION_OK;
 }
 
+static esession_status check_options(esession_ctx *ctx, const esession_keystore_options *opt)
+{
+    if (opt == NULL)
+        return ESESSION_OK;
+    if (opt->version != ESESSION_KEYSTORE_OPTIONS_VERSION)
+        return es_fail(ctx, ESESSION_ERR_VERSION, "unknown keystore options version %u",
+                       opt->version);
+    if (opt->durability != ESESSION_DURABILITY_PROCESS &&
+        opt->durability != ESESSION_DURABILITY_FULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unknown durability");
+    return ESESSION_OK;
+}
+
+static unsigned open_flags(const esession_keystore_options *opt)
+{
+    return opt != NULL && opt->durability == ESESSION_DURABILITY_FULL ? ESESSION_STORE_SYNC_FULL
+                                                                      : 0u;
+}
+
+static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
+{
+    esession_keystore *ks = calloc(1, sizeof *ks);
+    if (ks == NULL)
+        return NULL;
+    ks->ctx = ctx;
+    ks->ops = ctx->ops.store != NULL ? ctx->ops.store : &es_sqlite_ops;
+    ks->path = strdup(path);
+    ks->keys_mem = es_secret_alloc(sizeof *ks->keys_mem);
+    if (ks->path == NULL || ks->keys_mem == NULL) {
+        es_secret_free(ks->keys_mem);
+        free(ks->path);
+        free(ks);
+        return NULL;
+    }
+    (void)sodium_mprotect_noaccess(ks->keys_mem);
+    for (unsigned k = 0; k < ES_REC_KINDS; k++)
+        ks->gen_seen[k] = UINT64_MAX;
+    return ks;
+}
+
+void esession_keystore_close(esession_keystore *ks)
+{
+    if (ks == NULL)
+        return;
+    if (ks->depth > 0 && ks->store != NULL)
+        ks->ops->rollback(ks->ctx->user, ks->store);
+    if (ks->store != NULL)
+        ks->ops->close(ks->ctx->user, ks->store);
+    es_vec_free(&ks->keys, es_ks_key_free);
+    es_vec_free(&ks->trust, es_ks_trust_free);
+    es_vec_free(&ks->optsets, es_ks_optset_free);
+    es_secret_free(ks->keys_mem);
+    free(ks->path);
+    sodium_memzero(ks, sizeof *ks);
+    free(ks);
+}
+
+/* The record and id keys follow from the store key. */
+static void set_keys(esession_keystore *ks, const uint8_t *store_key)
+{
+    (void)sodium_mprotect_readwrite(ks->keys_mem);
+    es_ks_keys *k = ks->keys_mem;
+    memcpy(k->store, store_key, sizeof k->store);
+    crypto_kdf_derive_from_key(k->record, sizeof k->record, 1, "esrecord", k->store);
+    crypto_kdf_derive_from_key(k->id, sizeof k->id, 2, "esrecord", k->store);
+    (void)sodium_mprotect_noaccess(ks->keys_mem);
+}
+
+static esession_status open_backend(esession_keystore *ks, unsigned flags)
+{
+    int r = ks->ops->open(ks->ctx->user, ks->path, flags, &ks->store);
+    if (r == 0)
+        return ESESSION_OK;
+    ks->store = NULL;
+    if (flags & ESESSION_STORE_CREATE)
+        return es_fail(ks->ctx, ESESSION_ERR_IO, "cannot create the keystore (does it exist?)");
+    if (r == 2)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "not a keystore, or a damaged one");
+    return es_fail(ks->ctx, ESESSION_ERR_IO, r == 1 ? "no such keystore"
+                                                    : "cannot open the keystore");
+}
+
+/* Write the header for the store key under (kdf, pass_key). */
+static esession_status put_header(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *pass_key);
+
+/* A new store with a random id and store key. */
+static esession_status create_keyed(esession_ctx *ctx, const char *path, const es_ks_kdf *kdf,
+                                    uint8_t *pass_key, unsigned flags, esession_keystore **out)
+{
+    uint8_t *store_key = NULL;
+    esession_keystore *ks = ks_new(ctx, path);
+    esession_status rc = ESESSION_OK;
+    if (ks == NULL)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    if ((store_key = es_secret_alloc(ES_KS_KEY_BYTES)) == NULL)
+        rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    if (rc == ESESSION_OK && (rc = es_random(ctx, ks->store_id, sizeof ks->store_id)) ==
+                                 ESESSION_OK &&
+        (rc = es_random(ctx, store_key, ES_KS_KEY_BYTES)) == ESESSION_OK) {
+        ks->kdf = *kdf;
+        set_keys(ks, store_key);
+        rc = open_backend(ks, ESESSION_STORE_CREATE | flags);
+    }
+    es_secret_free(store_key);
+    int created = rc == ESESSION_OK;
+    if (rc == ESESSION_OK && (rc = es_tx_begin_new(ks)) == ESESSION_OK)
+        rc = es_tx_end(ks, put_header(ks, kdf, pass_key));
+    if (rc != ESESSION_OK) {
+        esession_keystore_close(ks);
+        if (created && ctx->ops.store == NULL)
+            es_sqlite_remove(path);
+        return rc;
+    }
+    *out = ks;
+    return ESESSION_OK;
+}
+
+static esession_status put_header(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *pass_key)
+{
+    uint8_t h[ES_HDR_BYTES];
+    (void)sodium_mprotect_readonly(ks->keys_mem);
+    esession_status rc = es_hdr_write(ks->ctx, kdf, ks->store_id, pass_key,
+                                      ks->keys_mem->store, h);
+    (void)sodium_mprotect_noaccess(ks->keys_mem);
+    if (rc == ESESSION_OK)
+        rc = es_rec_put_raw(ks, ES_REC_META, header_id, h, sizeof h);
+    return rc;
+}
+
+esession_status es_ks_create_keyed(esession_ctx *ctx, const char *path, const es_ks_kdf *kdf,
+                                   uint8_t *pass_key, esession_keystore **out)
+{
+    return create_keyed(ctx, path, kdf, pass_key, 0, out);
+}
+
 esession_status esession_keystore_create(esession_ctx *ctx, esession_keystore **out,
                                          const char *path, const char *passphrase,
                                          size_t passphrase_len,
                                          const esession_keystore_options *opt)
 {
     static const es_ks_kdf moderate = {crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
-                                    crypto_pwhash_argon2id_MEMLIMIT_MODERATE, {0}};
+                                       crypto_pwhash_argon2id_MEMLIMIT_MODERATE, {0}};
     es_ks_kdf kdf = moderate;
+    uint8_t *pass_key = NULL;
     esession_status rc;
 
     if (ctx == NULL)
@@ -165,23 +174,97 @@ esession_status esession_keystore_create(esession_ctx *ctx, esession_keystore **
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
     if ((rc = check_pass(ctx, passphrase, passphrase_len)) != ESESSION_OK ||
         (rc = es_file_check_path(ctx, path)) != ESESSION_OK ||
+        (rc = check_options(ctx, opt)) != ESESSION_OK ||
         (rc = es_kdf_resolve(ctx, opt, &moderate, &kdf)) != ESESSION_OK)
         return rc;
-    /* Fail before the costly derivation; link() in the writer is what
-     * actually guarantees that no file is replaced. */
-    if (!host_storage(ctx) && es_file_exists(path))
+    /* Fail before the costly derivation; the backend's create is what
+     * actually guarantees that nothing is replaced. */
+    if (ctx->ops.store == NULL && es_file_exists(path))
         return es_fail(ctx, ESESSION_ERR_IO, "the file already exists");
+    if ((rc = es_random(ctx, kdf.salt, sizeof kdf.salt)) != ESESSION_OK ||
+        (rc = es_kdf_derive(ctx, &kdf, passphrase, passphrase_len, &pass_key)) != ESESSION_OK)
+        return rc;
+    rc = create_keyed(ctx, path, &kdf, pass_key, open_flags(opt), out);
+    es_secret_free(pass_key);
+    return rc;
+}
+
+/* Read the header in a short read transaction. */
+static esession_status read_header(esession_keystore *ks, uint8_t h[ES_HDR_BYTES])
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (ks->ops->begin(ks->ctx->user, ks->store, 0) != 0)
+        return es_fail(ks->ctx, ESESSION_ERR_IO, "storage: cannot start a transaction");
+    int r = ks->ops->get(ks->ctx->user, ks->store, ES_REC_META, header_id, &data, &len);
+    ks->ops->rollback(ks->ctx->user, ks->store);
+    esession_status rc = ESESSION_OK;
+    if (r < 0)
+        rc = es_fail(ks->ctx, ESESSION_ERR_IO, "storage: cannot read the header");
+    else if (r == 1)
+        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "not a keystore: no header");
+    else
+        rc = es_hdr_read(ks->ctx, data, len, &ks->kdf, ks->store_id);
+    if (rc == ESESSION_OK)
+        memcpy(h, data, ES_HDR_BYTES);
+    free(data);
+    return rc;
+}
+
+/* What is at path: 0 a store (or something for SQLite to judge), 1 a
+ * keystore of the earlier format, -1 nothing readable. */
+static int file_kind(const char *path)
+{
+    uint8_t head[ES_KS_MAGIC_BYTES];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && memcmp(head, ES_KS_MAGIC, sizeof head) == 0;
+}
+
+esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out,
+                                            const char *path, const char *passphrase,
+                                            size_t passphrase_len,
+                                            const esession_keystore_options *opt)
+{
+    uint8_t h[ES_HDR_BYTES];
+    uint8_t *pass_key = NULL, *store_key = NULL;
+    esession_status rc;
+
+    if (ctx == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    if (out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    if ((rc = check_pass(ctx, passphrase, passphrase_len)) != ESESSION_OK ||
+        (rc = es_file_check_path(ctx, path)) != ESESSION_OK ||
+        (rc = check_options(ctx, opt)) != ESESSION_OK)
+        return rc;
+    if (ctx->ops.store == NULL && file_kind(path) == 1 &&
+        (rc = es_ks_migrate(ctx, path, passphrase, passphrase_len)) != ESESSION_OK)
+        return rc;
 
     esession_keystore *ks = ks_new(ctx, path);
     if (ks == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    rc = es_random(ctx, kdf.salt, sizeof kdf.salt);
-    if (rc == ESESSION_OK) {
-        ks->kdf = kdf;
-        rc = es_kdf_derive(ctx, &ks->kdf, passphrase, passphrase_len, &ks->key);
-    }
+    rc = open_backend(ks, open_flags(opt));
+    /* The header is checked before any derivation, so a store cannot make
+     * us spend more than the bounded KDF cost. */
     if (rc == ESESSION_OK)
-        rc = ks_write(ks, &ks->kdf, ks->key, 1);
+        rc = read_header(ks, h);
+    if (rc == ESESSION_OK)
+        rc = es_kdf_derive(ctx, &ks->kdf, passphrase, passphrase_len, &pass_key);
+    if (rc == ESESSION_OK && (store_key = es_secret_alloc(ES_KS_KEY_BYTES)) == NULL)
+        rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    if (rc == ESESSION_OK && (rc = es_hdr_unwrap(ctx, h, pass_key, store_key)) == ESESSION_OK)
+        set_keys(ks, store_key);
+    /* Check the generation record and load the cached kinds. */
+    if (rc == ESESSION_OK && (rc = es_tx_begin(ks, 0)) == ESESSION_OK)
+        rc = es_tx_end(ks, ESESSION_OK);
+    es_secret_free(pass_key);
+    es_secret_free(store_key);
     if (rc != ESESSION_OK) {
         esession_keystore_close(ks);
         return rc;
@@ -194,50 +277,7 @@ esession_status esession_keystore_open(esession_ctx *ctx, esession_keystore **ou
                                        const char *path, const char *passphrase,
                                        size_t passphrase_len)
 {
-    uint8_t *file = NULL, *body = NULL;
-    size_t file_len = 0, body_len = 0;
-    esession_keystore *ks = NULL;
-    esession_status rc;
-
-    if (ctx == NULL)
-        return ESESSION_ERR_INVALID_ARGUMENT;
-    es_clear_detail(ctx);
-    if (out == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    if ((rc = check_pass(ctx, passphrase, passphrase_len)) != ESESSION_OK ||
-        (rc = es_file_check_path(ctx, path)) != ESESSION_OK)
-        return rc;
-
-    rc = store_load(ctx, path, &file, &file_len);
-    if (rc != ESESSION_OK)
-        return rc;
-    ks = ks_new(ctx, path);
-    if (ks == NULL) {
-        rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-        goto out;
-    }
-    /* The header is checked before any derivation, so a file cannot make
-     * us spend more than the bounded KDF cost. */
-    rc = es_ks_parse_header(ctx, file, file_len, &ks->kdf);
-    if (rc == ESESSION_OK)
-        rc = es_kdf_derive(ctx, &ks->kdf, passphrase, passphrase_len, &ks->key);
-    if (rc == ESESSION_OK)
-        rc = es_ks_unseal(ctx, file, file_len, ks->key, &body, &body_len);
-    if (rc == ESESSION_OK)
-        rc = es_ks_decode(ks, body, body_len);
-    es_secret_free(body);
-    if (rc != ESESSION_OK)
-        goto out;
-    /* Left by a crash between writing and renaming: they may hold option
-     * set secrets destroyed since, so they do not outlive an open. */
-    if (!host_storage(ctx))
-        es_file_remove_stale(path);
-    *out = ks;
-    ks = NULL;
-out:
-    esession_keystore_close(ks);
-    free(file);
-    return rc;
+    return esession_keystore_open_with(ctx, out, path, passphrase, passphrase_len, NULL);
 }
 
 esession_status esession_keystore_change_passphrase(esession_keystore *ks,
@@ -246,36 +286,159 @@ esession_status esession_keystore_change_passphrase(esession_keystore *ks,
                                                     const esession_keystore_options *opt)
 {
     es_ks_kdf kdf;
-    uint8_t *key = NULL;
+    uint8_t *pass_key = NULL;
     esession_status rc;
 
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ks->ctx);
+    if (ks->batch)
+        return es_fail(ks->ctx, ESESSION_ERR_STATE, "not inside a batch");
     if ((rc = check_pass(ks->ctx, passphrase, passphrase_len)) != ESESSION_OK ||
+        (rc = check_options(ks->ctx, opt)) != ESESSION_OK ||
         (rc = es_kdf_resolve(ks->ctx, opt, &ks->kdf, &kdf)) != ESESSION_OK ||
         (rc = es_random(ks->ctx, kdf.salt, sizeof kdf.salt)) != ESESSION_OK ||
-        (rc = es_kdf_derive(ks->ctx, &kdf, passphrase, passphrase_len, &key)) != ESESSION_OK)
+        (rc = es_kdf_derive(ks->ctx, &kdf, passphrase, passphrase_len, &pass_key)) !=
+            ESESSION_OK)
         return rc;
-    rc = ks_write(ks, &kdf, key, 0);
+    if ((rc = es_tx_begin(ks, 1)) == ESESSION_OK)
+        rc = es_tx_end(ks, put_header(ks, &kdf, pass_key));
+    es_secret_free(pass_key);
+    if (rc == ESESSION_OK)
+        ks->kdf = kdf;
+    return rc;
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+esession_status esession_keystore_begin(esession_keystore *ks)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (ks->batch || ks->depth > 0)
+        return es_fail(ks->ctx, ESESSION_ERR_STATE, "a batch is already running");
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc == ESESSION_OK)
+        ks->batch = 1;
+    return rc;
+}
+
+esession_status esession_keystore_commit(esession_keystore *ks)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (!ks->batch)
+        return es_fail(ks->ctx, ESESSION_ERR_STATE, "no batch is running");
+    ks->batch = 0;
+    return es_tx_end(ks, ESESSION_OK);
+}
+
+void esession_keystore_rollback(esession_keystore *ks)
+{
+    if (ks == NULL || !ks->batch)
+        return;
+    ks->batch = 0;
+    ks->tx_doomed = 1;
+    (void)es_tx_end(ks, ESESSION_ERR_STATE);
+    es_clear_detail(ks->ctx);
+}
+
+esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks)
+{
+    if (!ks->batch)
+        return ESESSION_OK;
+    return es_fail(ctx, ESESSION_ERR_STATE,
+                   "not inside a batch: this must be committed before its result is used");
+}
+
+/* ---- cached kinds --------------------------------------------------------- */
+
+typedef struct load_arg {
+    esession_keystore *ks;
+    es_rec_kind kind;
+    es_vec vec;
+} load_arg;
+
+static esession_status load_one(void *p, const uint8_t *name, size_t name_len,
+                                const uint8_t *data, size_t len)
+{
+    load_arg *a = p;
+    esession_ctx *ctx = a->ks->ctx;
+    void *item = NULL;
+    size_t max = a->kind == ES_REC_KEY ? ES_KS_MAX_KEYS
+                 : a->kind == ES_REC_TRUST ? ES_KS_MAX_TRUST : ES_KS_MAX_OPTSETS;
+    esession_status rc = es_vec_reserve(&a->vec, max);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc == ESESSION_ERR_LIMIT ? ESESSION_ERR_CORRUPT : rc,
+                       "storage: too many items of one kind");
+    (void)name;
+    (void)name_len;
+    switch (a->kind) {
+    case ES_REC_KEY:
+        rc = es_ks_key_decode(ctx, data, len, (es_ks_key **)&item);
+        break;
+    case ES_REC_TRUST:
+        rc = es_ks_trust_decode(ctx, data, len, (es_ks_trust **)&item);
+        break;
+    default:
+        rc = es_ks_optset_decode(ctx, data, len, (es_ks_optset **)&item);
+        break;
+    }
+    if (rc == ESESSION_OK)
+        es_vec_push(&a->vec, item);
+    return rc;
+}
+
+static void (*item_free(es_rec_kind kind))(void *)
+{
+    return kind == ES_REC_KEY ? es_ks_key_free
+           : kind == ES_REC_TRUST ? es_ks_trust_free : es_ks_optset_free;
+}
+
+esession_status es_ks_load_kind(esession_keystore *ks, es_rec_kind kind)
+{
+    load_arg a = {ks, kind, {NULL, 0, 0}};
+    es_vec *target = kind == ES_REC_KEY ? &ks->keys
+                     : kind == ES_REC_TRUST ? &ks->trust : &ks->optsets;
+    esession_status rc = es_rec_list(ks, kind, NULL, load_one, &a);
     if (rc != ESESSION_OK) {
-        es_secret_free(key);
+        es_vec_free(&a.vec, item_free(kind));
         return rc;
     }
-    es_secret_free(ks->key);
-    ks->key = key;
-    ks->kdf = kdf;
-    ks->dirty = 0; /* the whole state was written */
+    es_vec_free(target, item_free(kind));
+    *target = a.vec;
     return ESESSION_OK;
+}
+
+void es_ks_fresh(const esession_keystore *cks)
+{
+    /* The cache is the handle's, not the caller's: reading the store again
+     * does not change what the keystore holds. */
+    esession_keystore *ks = (esession_keystore *)(uintptr_t)cks;
+    if (ks == NULL || ks->depth > 0)
+        return;
+    if (es_tx_begin(ks, 0) == ESESSION_OK)
+        (void)es_tx_end(ks, ESESSION_OK);
+}
+
+esession_status esession_keystore_get_info(esession_keystore *ks, esession_keystore_info *out)
+{
+    if (ks == NULL || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    esession_status rc = es_tx_begin(ks, 0); /* reads the commit count */
+    if (rc != ESESSION_OK)
+        return rc;
+    esession_keystore_info info = {ES_HDR_FORMAT, ks->kdf.opslimit, ks->kdf.memlimit, ks->total};
+    rc = es_tx_end(ks, ESESSION_OK);
+    if (rc == ESESSION_OK)
+        *out = info;
+    return rc;
 }
 
 esession_ctx *es_ks_ctx(const esession_keystore *ks)
 {
     return ks != NULL ? ks->ctx : NULL;
-}
-
-void es_ks_set_file_hooks(esession_keystore *ks, const es_file_hooks *hooks)
-{
-    static const es_file_hooks none = {NULL, NULL};
-    ks->hooks = hooks != NULL ? *hooks : none;
 }

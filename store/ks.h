@@ -7,6 +7,7 @@
 #include "store.h"
 #include "crypt.h"
 #include "file.h"
+#include "record.h"
 
 /* Counts and sizes a keystore accepts (and decodes). */
 #define ES_KS_MAX_KEYS 64u
@@ -62,8 +63,6 @@ typedef struct es_ks_replay {
 
 typedef struct es_ks_optset {
     es_optset pub;        /* what es_ks_optset_find/at hand out */
-    es_ks_replay *replay; /* pub.n_replay entries */
-    size_t replay_cap;
 } es_ks_optset;
 
 typedef struct es_ks_blob {
@@ -81,36 +80,107 @@ void es_ks_trust_free(void *item);
 void es_ks_optset_free(void *item);
 void es_ks_blob_free(void *item);
 
+/* Nesting of es_tx_begin (a public call inside a batch, and the store
+ * calls it makes). */
+#define ES_TX_DEPTH_MAX 16u
+
+/* Failure injection for tests: called just before a transaction that
+ * wrote something commits; non-zero makes the commit fail (rolled back,
+ * ESESSION_ERR_IO). */
+typedef struct es_ks_hooks {
+    int (*before_commit)(void *user);
+    void *user;
+} es_ks_hooks;
+
+/* Test hooks (per keystore; NULL clears them). */
+void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
+
+/* Key material of an open store, in one guarded block (no access between
+ * uses). */
+typedef struct es_ks_keys {
+    uint8_t store[ES_KS_KEY_BYTES]; /* random; wrapped by the passphrase key */
+    uint8_t record[ES_KS_KEY_BYTES]; /* seals records */
+    uint8_t id[ES_KS_KEY_BYTES];     /* names records */
+} es_ks_keys;
+
 struct esession_keystore {
     esession_ctx *ctx;
     char *path;
+    const esession_store_ops *ops; /* the host's, or SQLite */
+    void *store;                   /* the backend's handle */
     es_ks_kdf kdf;
-    uint8_t *key; /* ES_KS_KEY_BYTES in guarded memory, no access between uses */
+    uint8_t store_id[ES_STORE_ID_BYTES];
+    es_ks_keys *keys_mem;          /* guarded memory */
+    /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;
     es_vec optsets;
-    es_vec blobs;
-    es_file_hooks hooks; /* all NULL except in tests */
-    int deferred;        /* esession_keystore_defer_writes: changes wait for a flush */
-    int dirty;           /* a deferred change is not written yet */
+    uint64_t gen_seen[ES_REC_KINDS];
+    /* The transaction running. */
+    unsigned depth;
+    int tx_write;
+    int tx_doomed;
+    int batch;                     /* esession_keystore_begin is running */
+    unsigned tx_dirty;             /* kinds written (bits) */
+    uint64_t tx_writes;            /* records written in this transaction */
+    uint64_t tx_mark[ES_TX_DEPTH_MAX]; /* tx_writes when each level began */
+    uint64_t total;                /* commits so far, as read at begin */
+    uint64_t gen[ES_REC_KINDS];    /* per kind, as read at begin */
+    uint64_t rollbacks;
+    es_ks_hooks hooks;             /* all NULL except in tests */
 };
 
-/* Write the whole in-memory state to the file, atomically (while writes
- * are deferred: only remember that a flush is due). */
-esession_status es_ks_persist(esession_keystore *ks);
+/* Load every record of a cached kind (ES_REC_KEY, _TRUST, _OPTSET) into
+ * its vector, replacing what it held. */
+esession_status es_ks_load_kind(esession_keystore *ks, es_rec_kind kind);
 
-/* Serialize the items (body in guarded memory, freed with es_secret_free)
- * and parse them back into an empty keystore. Decoding checks every length
- * and limit; anything off is ESESSION_ERR_CORRUPT. */
-esession_status es_ks_encode(const esession_keystore *ks, uint8_t **body, size_t *len);
-esession_status es_ks_decode(esession_keystore *ks, const uint8_t *body, size_t len);
+/* Item records (format.c): the payload of one item, and its strict
+ * decoding (anything off is ESESSION_ERR_CORRUPT). */
+esession_status es_ks_key_encode(esession_ctx *ctx, const es_ks_key *k, esession_buf *out);
+esession_status es_ks_key_decode(esession_ctx *ctx, const uint8_t *p, size_t n,
+                                 es_ks_key **out);
+esession_status es_ks_trust_encode(esession_ctx *ctx, const es_ks_trust *t, esession_buf *out);
+esession_status es_ks_trust_decode(esession_ctx *ctx, const uint8_t *p, size_t n,
+                                   es_ks_trust **out);
+esession_status es_ks_optset_encode(esession_ctx *ctx, const es_ks_optset *o,
+                                    esession_buf *out);
+esession_status es_ks_optset_decode(esession_ctx *ctx, const uint8_t *p, size_t n,
+                                    es_ks_optset **out);
+/* Record names: a key by fingerprint, a trust entry by (JID, fingerprint),
+ * an option set by nonce. */
+esession_status es_ks_trust_name(const es_ks_trust *t, uint8_t **name, size_t *len);
+
+/* Write one item's record, or remove it. */
+esession_status es_ks_put_key(esession_keystore *ks, const es_ks_key *k);
+esession_status es_ks_put_trust(esession_keystore *ks, const es_ks_trust *t);
+esession_status es_ks_del_trust(esession_keystore *ks, const es_ks_trust *t);
+esession_status es_ks_put_optset(esession_keystore *ks, const es_ks_optset *o);
+/* The two replay records of one accepted session (d, N_B, init hashes). */
+esession_status es_ks_replay_put(esession_keystore *ks, const es_optset *set,
+                                 const uint8_t entry[3 * ES_REPLAY_HASH]);
+/* Create a store at path whose header wraps a new store key under an
+ * already derived passphrase key (kdf: its costs and salt). */
+esession_status es_ks_create_keyed(esession_ctx *ctx, const char *path, const es_ks_kdf *kdf,
+                                   uint8_t *pass_key, esession_keystore **out);
+
+/* The earlier single-file format (legacy.c): decode a version-1 body into
+ * the vectors of an empty keystore, blobs and replay entries included. */
+typedef struct es_legacy {
+    es_vec blobs;   /* es_ks_blob */
+    uint8_t **replay;      /* per option set (ks->optsets order): entries of d, N_B, init */
+    size_t *n_replay;
+} es_legacy;
+esession_status es_ks_decode(esession_keystore *ks, const uint8_t *body, size_t len,
+                             es_legacy *legacy);
+void es_legacy_clear(es_legacy *l, size_t n_optsets);
+/* Convert the version-1 keystore file at path (already known to start
+ * with its magic) into a new store in place. */
+esession_status es_ks_migrate(esession_ctx *ctx, const char *path, const char *pass,
+                              size_t pass_len);
 
 /* Input checks shared by the API and the decoder. */
 int es_ks_text_ok(const char *s, size_t len); /* no NUL inside */
 int es_ks_jid_ok(const char *jid, size_t len);
 int es_ks_blob_name_ok(const char *name, size_t len);
-
-/* Test hooks of the atomic writer (per keystore; NULL clears them). */
-void es_ks_set_file_hooks(esession_keystore *ks, const es_file_hooks *hooks);
 
 #endif

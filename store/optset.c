@@ -79,7 +79,68 @@ static esession_status build(esession_ctx *ctx, const uint8_t *nonce, size_t non
     return ESESSION_OK;
 }
 
-esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+esession_status es_ks_put_optset(esession_keystore *ks, const es_ks_optset *o)
+{
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc = es_ks_optset_encode(ks->ctx, o, &b);
+    if (rc == ESESSION_OK)
+        rc = es_rec_put(ks, ES_REC_OPTSET, o->pub.nonce, o->pub.nonce_len, NULL, b.data, b.len,
+                        NULL);
+    esession_buf_free(&b);
+    return rc;
+}
+
+/* The names of a set's replay records, gathered before they go. */
+typedef struct names {
+    uint8_t (*v)[1 + ES_NONCE_MAX + 1 + ES_REPLAY_HASH];
+    size_t *len;
+    size_t n, cap;
+} names;
+
+static esession_status gather(void *arg, const uint8_t *name, size_t name_len,
+                              const uint8_t *data, size_t len)
+{
+    names *a = arg;
+    (void)data;
+    (void)len;
+    if (name_len > sizeof a->v[0])
+        return ESESSION_ERR_CORRUPT;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        void *v = realloc(a->v, cap * sizeof a->v[0]);
+        if (v == NULL)
+            return ESESSION_ERR_NO_MEMORY;
+        a->v = v;
+        void *l = realloc(a->len, cap * sizeof a->len[0]);
+        if (l == NULL)
+            return ESESSION_ERR_NO_MEMORY;
+        a->len = l;
+        a->cap = cap;
+    }
+    memcpy(a->v[a->n], name, name_len);
+    a->len[a->n++] = name_len;
+    return ESESSION_OK;
+}
+
+/* Remove a set's record with its replay memory. */
+static esession_status drop(esession_keystore *ks, const es_ks_optset *o)
+{
+    uint8_t owner[ES_REC_ID_BYTES];
+    names a = {NULL, NULL, 0, 0};
+    es_rec_id(ks, ES_REC_OPTSET, o->pub.nonce, o->pub.nonce_len, owner);
+    esession_status rc = es_rec_list(ks, ES_REC_REPLAY, owner, gather, &a);
+    for (size_t i = 0; rc == ESESSION_OK && i < a.n; i++)
+        rc = es_rec_del(ks, ES_REC_REPLAY, a.v[i], a.len[i]);
+    if (rc == ESESSION_OK)
+        rc = es_rec_del(ks, ES_REC_OPTSET, o->pub.nonce, o->pub.nonce_len);
+    free(a.v);
+    free(a.len);
+    if (rc != ESESSION_OK && rc != ESESSION_ERR_IO)
+        rc = es_fail(ks->ctx, rc, "cannot remove an option set's replay memory");
+    return rc;
+}
+
+static esession_status es_ks_optset_add_tx(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
                                  int64_t created, int64_t expires, const int *groups,
                                  const esession_buf *x, size_t n_groups,
                                  const char *form, size_t form_len)
@@ -108,7 +169,7 @@ esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, si
                     form_len, &o)) != ESESSION_OK)
         return rc;
     es_vec_push(&ks->optsets, o);
-    rc = es_ks_persist(ks);
+    rc = es_ks_put_optset(ks, o);
     if (rc != ESESSION_OK) {
         (void)es_vec_pop(&ks->optsets);
         es_ks_optset_free(o);
@@ -116,26 +177,42 @@ esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, si
     return rc;
 }
 
+esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                                 int64_t created, int64_t expires, const int *groups,
+                                 const esession_buf *x, size_t n_groups,
+                                 const char *form, size_t form_len)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, es_ks_optset_add_tx(ks, nonce, nonce_len, created, expires, groups, x, n_groups, form, form_len));
+}
+
 const es_optset *es_ks_optset_find(const esession_keystore *ks, const uint8_t *nonce,
                                    size_t nonce_len)
 {
+    es_ks_fresh(ks);
     const es_ks_optset *o = es_ks_optset_lookup(ks, nonce, nonce_len);
     return o != NULL ? &o->pub : NULL;
 }
 
 size_t es_ks_optset_count(const esession_keystore *ks)
 {
+    es_ks_fresh(ks);
     return ks != NULL ? ks->optsets.n : 0;
 }
 
 const es_optset *es_ks_optset_at(const esession_keystore *ks, size_t index)
 {
+    es_ks_fresh(ks);
     if (ks == NULL || index >= ks->optsets.n)
         return NULL;
     return &((const es_ks_optset *)ks->optsets.v[index])->pub;
 }
 
-esession_status es_ks_optset_destroy_secrets(esession_keystore *ks, const uint8_t *nonce,
+static esession_status es_ks_optset_destroy_secrets_tx(esession_keystore *ks, const uint8_t *nonce,
                                              size_t nonce_len)
 {
     if (ks == NULL)
@@ -151,7 +228,7 @@ esession_status es_ks_optset_destroy_secrets(esession_keystore *ks, const uint8_
     /* The flag alone keeps x out of the file; x is wiped once the file no
      * longer holds it, so a failed write leaves the set usable. */
     p->secrets_destroyed = 1;
-    esession_status rc = es_ks_persist(ks);
+    esession_status rc = es_ks_put_optset(ks, o);
     if (rc != ESESSION_OK) {
         p->secrets_destroyed = 0;
         return rc;
@@ -161,7 +238,18 @@ esession_status es_ks_optset_destroy_secrets(esession_keystore *ks, const uint8_
     return ESESSION_OK;
 }
 
-esession_status es_ks_optset_remove(esession_keystore *ks, const uint8_t *nonce,
+esession_status es_ks_optset_destroy_secrets(esession_keystore *ks, const uint8_t *nonce,
+                                             size_t nonce_len)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, es_ks_optset_destroy_secrets_tx(ks, nonce, nonce_len));
+}
+
+static esession_status es_ks_optset_remove_tx(esession_keystore *ks, const uint8_t *nonce,
                                     size_t nonce_len)
 {
     size_t at;
@@ -171,8 +259,8 @@ esession_status es_ks_optset_remove(esession_keystore *ks, const uint8_t *nonce,
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL nonce");
     if (!find_index(ks, nonce, nonce_len, &at))
         return es_fail(ks->ctx, ESESSION_ERR_UNKNOWN_OPTIONS, "no option set has this nonce");
-    void *o = es_vec_take(&ks->optsets, at);
-    esession_status rc = es_ks_persist(ks);
+    es_ks_optset *o = es_vec_take(&ks->optsets, at);
+    esession_status rc = drop(ks, o);
     if (rc != ESESSION_OK) {
         es_vec_put_back(&ks->optsets, at, o);
         return rc;
@@ -181,12 +269,22 @@ esession_status es_ks_optset_remove(esession_keystore *ks, const uint8_t *nonce,
     return ESESSION_OK;
 }
 
+esession_status es_ks_optset_remove(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, es_ks_optset_remove_tx(ks, nonce, nonce_len));
+}
+
 static int expired(const void *item, int64_t now)
 {
     return ((const es_ks_optset *)item)->pub.expires < now;
 }
 
-esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, size_t *removed)
+static esession_status es_ks_optset_purge_expired_tx(esession_keystore *ks, int64_t now, size_t *removed)
 {
     size_t n = 0, kept = 0;
     if (ks == NULL)
@@ -208,7 +306,10 @@ esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, s
         if (!expired(old[i], now))
             ks->optsets.v[kept++] = old[i];
     ks->optsets.n = kept;
-    esession_status rc = es_ks_persist(ks);
+    esession_status rc = ESESSION_OK;
+    for (size_t i = 0; rc == ESESSION_OK && i < total; i++)
+        if (expired(old[i], now))
+            rc = drop(ks, old[i]);
     if (rc != ESESSION_OK) {
         memcpy(ks->optsets.v, old, total * sizeof *old);
         ks->optsets.n = total;
@@ -221,4 +322,14 @@ esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, s
     }
     free(old);
     return rc;
+}
+
+esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, size_t *removed)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, es_ks_optset_purge_expired_tx(ks, now, removed));
 }

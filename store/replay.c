@@ -1,89 +1,155 @@
 /* SPDX-License-Identifier: ISC */
-/* Replay memory of an option set (PROFILE §10 steps 5 and 8): the hashes
- * of d, N_B and the init stanza of every accepted session. */
+/* Replay memory of an option set (PROFILE §10 steps 5 and 8): for every
+ * accepted session one record under its d and one under its N_B, each
+ * holding the hashes of d, N_B and the init stanza, owned by the option
+ * set so that they go with it. A check is two look-ups, whatever the
+ * number of sessions. */
 #include "ks.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-static int eq(const uint8_t *a, const uint8_t *b)
-{
-    return memcmp(a, b, ES_REPLAY_HASH) == 0;
-}
+#define ENTRY_BYTES (3u * ES_REPLAY_HASH)
+#define NAME_MAX_BYTES (1u + ES_NONCE_MAX + 1u + ES_REPLAY_HASH)
 
 typedef enum seen { SEEN_NONE, SEEN_SAME, SEEN_CLASH } seen;
 
-/* SEEN_SAME: an entry holds this very session (d, N_B and init text);
- * SEEN_CLASH: d or N_B was accepted in some other way. */
-static seen lookup(const es_ks_optset *o, const uint8_t *d, const uint8_t *nb,
-                   const uint8_t *init)
+/* nonce length | nonce | 'd' or 'n' | hash */
+static size_t entry_name(uint8_t *name, const uint8_t *nonce, size_t nonce_len, char which,
+                         const uint8_t *hash)
 {
-    seen s = SEEN_NONE;
-    for (size_t i = 0; i < o->pub.n_replay; i++) {
-        const es_ks_replay *e = &o->replay[i];
-        int d_eq = eq(e->d, d), nb_eq = eq(e->nb, nb);
-        if (d_eq && nb_eq && eq(e->init, init))
-            return SEEN_SAME;
-        if (d_eq || nb_eq)
-            s = SEEN_CLASH;
-    }
-    return s;
+    name[0] = (uint8_t)nonce_len;
+    memcpy(name + 1, nonce, nonce_len);
+    name[1 + nonce_len] = (uint8_t)which;
+    memcpy(name + 2 + nonce_len, hash, ES_REPLAY_HASH);
+    return 2 + nonce_len + ES_REPLAY_HASH;
 }
 
-static esession_status find(const esession_keystore *ks, const uint8_t *nonce,
-                            size_t nonce_len, const uint8_t *d, const uint8_t *nb,
-                            const uint8_t *init, es_ks_optset **out)
+/* What the record under (which, hash) says of this session. */
+static esession_status probe(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                             char which, const uint8_t *hash, const uint8_t *entry, seen *out)
 {
-    if (nonce == NULL || d == NULL || nb == NULL || init == NULL)
-        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    *out = es_ks_optset_lookup(ks, nonce, nonce_len);
-    if (*out == NULL)
-        return es_fail(ks->ctx, ESESSION_ERR_UNKNOWN_OPTIONS, "no option set has this nonce");
+    uint8_t name[NAME_MAX_BYTES];
+    esession_buf b = {NULL, 0, 0};
+    size_t n = entry_name(name, nonce, nonce_len, which, hash);
+    esession_status rc = es_rec_get(ks, ES_REC_REPLAY, name, n, &b, NULL);
+    if (rc == ESESSION_ERR_NO_SESSION) {
+        es_clear_detail(ks->ctx);
+        *out = SEEN_NONE;
+        return ESESSION_OK;
+    }
+    if (rc != ESESSION_OK)
+        return rc;
+    if (b.len != ENTRY_BYTES)
+        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "damaged replay record");
+    else
+        *out = memcmp(b.data, entry, ENTRY_BYTES) == 0 ? SEEN_SAME : SEEN_CLASH;
+    esession_buf_free(&b);
+    return rc;
+}
+
+/* SEEN_SAME: this very session (d, N_B and init text) was accepted;
+ * SEEN_CLASH: d or N_B was accepted in some other way. */
+static esession_status lookup(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                              const uint8_t *entry, seen *out)
+{
+    seen by_d = SEEN_NONE, by_nb = SEEN_NONE;
+    esession_status rc = probe(ks, nonce, nonce_len, 'd', entry, entry, &by_d);
+    if (rc == ESESSION_OK)
+        rc = probe(ks, nonce, nonce_len, 'n', entry + ES_REPLAY_HASH, entry, &by_nb);
+    if (rc != ESESSION_OK)
+        return rc;
+    if (by_d == SEEN_SAME && by_nb == SEEN_SAME)
+        *out = SEEN_SAME;
+    else if (by_d != SEEN_NONE || by_nb != SEEN_NONE)
+        *out = SEEN_CLASH;
+    else
+        *out = SEEN_NONE;
     return ESESSION_OK;
 }
 
-esession_status es_ks_replay_check(const esession_keystore *ks, const uint8_t *nonce,
+static esession_status start(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                             const uint8_t *d, const uint8_t *nb, const uint8_t *init,
+                             uint8_t entry[ENTRY_BYTES], es_ks_optset **set)
+{
+    if (nonce == NULL || d == NULL || nb == NULL || init == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    *set = es_ks_optset_lookup(ks, nonce, nonce_len);
+    if (*set == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_UNKNOWN_OPTIONS, "no option set has this nonce");
+    memcpy(entry, d, ES_REPLAY_HASH);
+    memcpy(entry + ES_REPLAY_HASH, nb, ES_REPLAY_HASH);
+    memcpy(entry + 2 * ES_REPLAY_HASH, init, ES_REPLAY_HASH);
+    return ESESSION_OK;
+}
+
+esession_status es_ks_replay_check(esession_keystore *ks, const uint8_t *nonce,
                                    size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
                                    const uint8_t nb_hash[ES_REPLAY_HASH],
                                    const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate)
 {
+    uint8_t entry[ENTRY_BYTES];
     es_ks_optset *o;
+    seen s = SEEN_NONE;
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (duplicate == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    esession_status rc = find(ks, nonce, nonce_len, d_hash, nb_hash, init_hash, &o);
+    esession_status rc = es_tx_begin(ks, 0);
     if (rc != ESESSION_OK)
         return rc;
-    switch (lookup(o, d_hash, nb_hash, init_hash)) {
-    case SEEN_NONE:
-        *duplicate = 0;
-        return ESESSION_OK;
-    case SEEN_SAME:
-        *duplicate = 1;
-        return ESESSION_OK;
-    default:
-        return es_fail(ks->ctx, ESESSION_ERR_REPLAY, "d or N_B already accepted");
-    }
+    rc = start(ks, nonce, nonce_len, d_hash, nb_hash, init_hash, entry, &o);
+    if (rc == ESESSION_OK)
+        rc = lookup(ks, nonce, nonce_len, entry, &s);
+    if (rc == ESESSION_OK && s == SEEN_CLASH)
+        rc = es_fail(ks->ctx, ESESSION_ERR_REPLAY, "d or N_B already accepted");
+    if (rc == ESESSION_OK)
+        *duplicate = s == SEEN_SAME;
+    /* A replay found is an answer, not a failure of the transaction. */
+    esession_status end = es_tx_end(ks, rc == ESESSION_ERR_REPLAY ? ESESSION_OK : rc);
+    return rc != ESESSION_OK ? rc : end;
 }
 
-/* Room for one more entry (the array only grows, up to ES_REPLAY_MAX). */
-static esession_status reserve(esession_ctx *ctx, es_ks_optset *o)
+esession_status es_ks_replay_put(esession_keystore *ks, const es_optset *set,
+                                 const uint8_t entry[3 * ES_REPLAY_HASH])
 {
-    if (o->pub.n_replay >= ES_REPLAY_MAX)
-        return es_fail(ctx, ESESSION_ERR_LIMIT, "more than %u sessions under one option set",
-                       ES_REPLAY_MAX);
-    if (o->pub.n_replay < o->replay_cap)
+    uint8_t name[NAME_MAX_BYTES], owner[ES_REC_ID_BYTES];
+    es_rec_id(ks, ES_REC_OPTSET, set->nonce, set->nonce_len, owner);
+    size_t n = entry_name(name, set->nonce, set->nonce_len, 'd', entry);
+    esession_status rc = es_rec_put(ks, ES_REC_REPLAY, name, n, owner, entry, ENTRY_BYTES, NULL);
+    if (rc == ESESSION_OK) {
+        n = entry_name(name, set->nonce, set->nonce_len, 'n', entry + ES_REPLAY_HASH);
+        rc = es_rec_put(ks, ES_REC_REPLAY, name, n, owner, entry, ENTRY_BYTES, NULL);
+    }
+    return rc;
+}
+
+static esession_status record(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                              const uint8_t *d, const uint8_t *nb, const uint8_t *init)
+{
+    uint8_t entry[ENTRY_BYTES];
+    es_ks_optset *o;
+    seen s = SEEN_NONE;
+    esession_status rc = start(ks, nonce, nonce_len, d, nb, init, entry, &o);
+    if (rc == ESESSION_OK)
+        rc = lookup(ks, nonce, nonce_len, entry, &s);
+    if (rc != ESESSION_OK)
+        return rc;
+    /* Each d and each N_B is remembered once: a redelivered session is
+     * already on file, anything else that reuses them is a replay. */
+    if (s == SEEN_SAME)
         return ESESSION_OK;
-    size_t cap = o->replay_cap == 0 ? 16 : o->replay_cap * 2;
-    if (cap > ES_REPLAY_MAX)
-        cap = ES_REPLAY_MAX;
-    es_ks_replay *r = realloc(o->replay, cap * sizeof *r);
-    if (r == NULL)
-        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    o->replay = r;
-    o->replay_cap = cap;
-    return ESESSION_OK;
+    if (s == SEEN_CLASH)
+        return es_fail(ks->ctx, ESESSION_ERR_REPLAY, "d or N_B already accepted");
+    if (o->pub.n_replay >= ES_REPLAY_MAX)
+        return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "more than %u sessions under one option set",
+                       ES_REPLAY_MAX);
+    if ((rc = es_ks_replay_put(ks, &o->pub, entry)) != ESESSION_OK)
+        return rc;
+    o->pub.n_replay++;
+    rc = es_ks_put_optset(ks, o);
+    if (rc != ESESSION_OK)
+        o->pub.n_replay--;
+    return rc;
 }
 
 esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
@@ -91,31 +157,10 @@ esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce,
                                     const uint8_t nb_hash[ES_REPLAY_HASH],
                                     const uint8_t init_hash[ES_REPLAY_HASH])
 {
-    es_ks_optset *o;
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    esession_status rc = find(ks, nonce, nonce_len, d_hash, nb_hash, init_hash, &o);
+    esession_status rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    /* Each d and each N_B is remembered once: a redelivered session is
-     * already on file, anything else that reuses them is a replay. */
-    switch (lookup(o, d_hash, nb_hash, init_hash)) {
-    case SEEN_SAME:
-        return ESESSION_OK;
-    case SEEN_CLASH:
-        return es_fail(ks->ctx, ESESSION_ERR_REPLAY, "d or N_B already accepted");
-    default:
-        break;
-    }
-    if ((rc = reserve(ks->ctx, o)) != ESESSION_OK)
-        return rc;
-    es_ks_replay *e = &o->replay[o->pub.n_replay];
-    memcpy(e->d, d_hash, ES_REPLAY_HASH);
-    memcpy(e->nb, nb_hash, ES_REPLAY_HASH);
-    memcpy(e->init, init_hash, ES_REPLAY_HASH);
-    o->pub.n_replay++;
-    rc = es_ks_persist(ks);
-    if (rc != ESESSION_OK)
-        o->pub.n_replay--;
-    return rc;
+    return es_tx_end(ks, record(ks, nonce, nonce_len, d_hash, nb_hash, init_hash));
 }

@@ -2,8 +2,8 @@
 /* Keystore internals used by the session engine: offline option sets
  * (N_A, the x of each offered group, expiry, the published form), their
  * replay memory, and opaque engine records. Every mutating call persists
- * the whole keystore atomically before it returns; on failure nothing
- * changes, in memory or on disk. */
+ * the records it changes in one transaction before it returns; on failure
+ * nothing changes, in memory or in the store. */
 #ifndef ESESSION_STORE_H
 #define ESESSION_STORE_H
 
@@ -56,7 +56,7 @@ esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, s
  * *duplicate = 1; otherwise ESESSION_ERR_REPLAY. Unknown nonce:
  * ESESSION_ERR_UNKNOWN_OPTIONS. record: persist one accepted session
  * (ESESSION_ERR_LIMIT beyond ES_REPLAY_MAX). */
-esession_status es_ks_replay_check(const esession_keystore *ks, const uint8_t *nonce,
+esession_status es_ks_replay_check(esession_keystore *ks, const uint8_t *nonce,
                                    size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
                                    const uint8_t nb_hash[ES_REPLAY_HASH],
                                    const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate);
@@ -65,23 +65,43 @@ esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce,
                                     const uint8_t nb_hash[ES_REPLAY_HASH],
                                     const uint8_t init_hash[ES_REPLAY_HASH]);
 
-/* Opaque records of the engine (for example a session's accepted ranges),
- * by name, held in guarded memory and encrypted with the rest. put
- * replaces; get returns a copy in a secret buffer or ESESSION_ERR_NO_SESSION
- * if absent; delete of an absent name is ESESSION_OK. */
+/* Opaque records of the engine (for example a session's state), by
+ * name, each a record of its own, encrypted. put replaces; get returns a
+ * copy in a secret buffer or ESESSION_ERR_NO_SESSION if absent; delete of
+ * an absent name is ESESSION_OK. The _v forms also give the record's
+ * version, which changes with every write of it (by any process). */
 esession_status es_ks_blob_put(esession_keystore *ks, const char *name, const uint8_t *data,
                                size_t len);
-esession_status es_ks_blob_get(const esession_keystore *ks, const char *name, esession_buf *out);
+esession_status es_ks_blob_put_v(esession_keystore *ks, const char *name, const uint8_t *data,
+                                 size_t len, uint64_t *version);
+esession_status es_ks_blob_get(esession_keystore *ks, const char *name, esession_buf *out);
+esession_status es_ks_blob_get_v(esession_keystore *ks, const char *name, esession_buf *out,
+                                 uint64_t *version);
+/* The version alone, without reading the record (NO_SESSION if absent). */
+esession_status es_ks_blob_version(esession_keystore *ks, const char *name, uint64_t *version);
 esession_status es_ks_blob_delete(esession_keystore *ks, const char *name);
-/* Names beginning with prefix, for listing (count, then each by index). */
-size_t es_ks_blob_count(const esession_keystore *ks, const char *prefix);
-const char *es_ks_blob_name_at(const esession_keystore *ks, const char *prefix, size_t index);
+/* Every record whose name begins with prefix (in no particular order). */
+typedef esession_status (*es_ks_blob_each)(void *arg, const char *name, const uint8_t *data,
+                                           size_t len);
+esession_status es_ks_blob_list(esession_keystore *ks, const char *prefix, es_ks_blob_each each,
+                                void *arg);
+
+/* Transactions (store/record.h): every engine operation brackets its
+ * reads and writes in one, so that it works on the stored state and
+ * nobody else's change slips in between. */
+esession_status es_tx_begin(esession_keystore *ks, int write);
+esession_status es_tx_end(esession_keystore *ks, esession_status rc);
+uint64_t es_tx_rollbacks(const esession_keystore *ks);
+
+/* Outside a transaction: bring the cached option sets, keys and trust
+ * entries up to date with the store (a no-op inside one). */
+void es_ks_fresh(const esession_keystore *ks);
 
 /* The context the keystore was opened with. */
 esession_ctx *es_ks_ctx(const esession_keystore *ks);
 
-/* ESESSION_OK, or ESESSION_ERR_STATE (detail in ctx) while the keystore's
- * writes are deferred: for what must be durable before it returns. */
+/* ESESSION_OK, or ESESSION_ERR_STATE (detail in ctx) inside a client's
+ * batch: for what must be durable before it returns. */
 esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks);
 
 #endif

@@ -80,7 +80,7 @@ static esession_status make_entry(esession_keystore *ks, const char *jid, size_t
     return ESESSION_OK;
 }
 
-esession_status esession_trust_add(esession_keystore *ks, const char *bare_jid,
+static esession_status esession_trust_add_tx(esession_keystore *ks, const char *bare_jid,
                                    const esession_key *key, const char *petname,
                                    unsigned *alerts)
 {
@@ -122,7 +122,7 @@ esession_status esession_trust_add(esession_keystore *ks, const char *bare_jid,
         ESESSION_OK)
         goto out;
     es_vec_push(&ks->trust, t);
-    rc = es_ks_persist(ks);
+    rc = es_ks_put_trust(ks, t);
     if (rc != ESESSION_OK) {
         (void)es_vec_pop(&ks->trust);
         goto out;
@@ -135,8 +135,21 @@ out:
     return rc;
 }
 
+esession_status esession_trust_add(esession_keystore *ks, const char *bare_jid,
+                                   const esession_key *key, const char *petname,
+                                   unsigned *alerts)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, esession_trust_add_tx(ks, bare_jid, key, petname, alerts));
+}
+
 size_t esession_trust_count(const esession_keystore *ks)
 {
+    es_ks_fresh(ks);
     return ks != NULL ? ks->trust.n : 0;
 }
 
@@ -148,6 +161,7 @@ esession_status esession_trust_at(const esession_keystore *ks, size_t index,
     es_clear_detail(ks->ctx);
     if (out == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    es_ks_fresh(ks);
     if (index >= ks->trust.n)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no trust entry at index %zu",
                        index);
@@ -174,7 +188,7 @@ static esession_status lookup(const esession_keystore *ks, const char *jid,
     return ESESSION_OK;
 }
 
-esession_status esession_trust_set_verified(esession_keystore *ks, const char *bare_jid,
+static esession_status esession_trust_set_verified_tx(esession_keystore *ks, const char *bare_jid,
                                             const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES],
                                             int verified)
 {
@@ -188,13 +202,25 @@ esession_status esession_trust_set_verified(esession_keystore *ks, const char *b
     es_ks_trust *t = ks->trust.v[at];
     int old = t->verified;
     t->verified = verified ? 1 : 0;
-    rc = es_ks_persist(ks);
+    rc = es_ks_put_trust(ks, t);
     if (rc != ESESSION_OK)
         t->verified = old;
     return rc;
 }
 
-esession_status esession_trust_remove(esession_keystore *ks, const char *bare_jid,
+esession_status esession_trust_set_verified(esession_keystore *ks, const char *bare_jid,
+                                            const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES],
+                                            int verified)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, esession_trust_set_verified_tx(ks, bare_jid, fingerprint, verified));
+}
+
+static esession_status esession_trust_remove_tx(esession_keystore *ks, const char *bare_jid,
                                       const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES])
 {
     size_t at;
@@ -205,13 +231,24 @@ esession_status esession_trust_remove(esession_keystore *ks, const char *bare_ji
     if (rc != ESESSION_OK)
         return rc;
     void *t = es_vec_take(&ks->trust, at);
-    rc = es_ks_persist(ks);
+    rc = es_ks_del_trust(ks, t);
     if (rc != ESESSION_OK) {
         es_vec_put_back(&ks->trust, at, t);
         return rc;
     }
     es_ks_trust_free(t);
     return ESESSION_OK;
+}
+
+esession_status esession_trust_remove(esession_keystore *ks, const char *bare_jid,
+                                      const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES])
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    esession_status rc = es_tx_begin(ks, 1);
+    if (rc != ESESSION_OK)
+        return rc;
+    return es_tx_end(ks, esession_trust_remove_tx(ks, bare_jid, fingerprint));
 }
 
 esession_status esession_trust_check(const esession_keystore *ks, const char *bare_jid,
@@ -227,5 +264,50 @@ esession_status esession_trust_check(const esession_keystore *ks, const char *ba
     esession_status rc = esession_key_fingerprint(ks->ctx, key, fp);
     if (rc != ESESSION_OK)
         return rc;
+    es_ks_fresh(ks);
     return lookup(ks, bare_jid, fp, &at);
+}
+
+/* ---- records ------------------------------------------------------- */
+
+/* JID, NUL, fingerprint: one entry per association. */
+esession_status es_ks_trust_name(const es_ks_trust *t, uint8_t **name, size_t *len)
+{
+    size_t jl = strlen(t->jid);
+    uint8_t *n = malloc(jl + 1 + ESESSION_FINGERPRINT_BYTES);
+    if (n == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    memcpy(n, t->jid, jl + 1);
+    memcpy(n + jl + 1, t->fp, ESESSION_FINGERPRINT_BYTES);
+    *name = n;
+    *len = jl + 1 + ESESSION_FINGERPRINT_BYTES;
+    return ESESSION_OK;
+}
+
+esession_status es_ks_put_trust(esession_keystore *ks, const es_ks_trust *t)
+{
+    uint8_t *name = NULL;
+    size_t name_len = 0;
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc = es_ks_trust_name(t, &name, &name_len);
+    if (rc != ESESSION_OK)
+        return es_fail(ks->ctx, rc, "out of memory");
+    rc = es_ks_trust_encode(ks->ctx, t, &b);
+    if (rc == ESESSION_OK)
+        rc = es_rec_put(ks, ES_REC_TRUST, name, name_len, NULL, b.data, b.len, NULL);
+    esession_buf_free(&b);
+    free(name);
+    return rc;
+}
+
+esession_status es_ks_del_trust(esession_keystore *ks, const es_ks_trust *t)
+{
+    uint8_t *name = NULL;
+    size_t name_len = 0;
+    esession_status rc = es_ks_trust_name(t, &name, &name_len);
+    if (rc != ESESSION_OK)
+        return es_fail(ks->ctx, rc, "out of memory");
+    rc = es_rec_del(ks, ES_REC_TRUST, name, name_len);
+    free(name);
+    return rc;
 }

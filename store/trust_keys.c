@@ -12,6 +12,7 @@ esession_status es_ks_trusted_keys(const esession_keystore *ks, const char *bare
     if (ks == NULL || bare_jid == NULL || (out == NULL && max > 0) || n == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     size_t found = 0;
+    es_ks_fresh(ks);
     for (size_t i = 0; i < ks->trust.n && found < max; i++) {
         const es_ks_trust *t = ks->trust.v[i];
         if (strcmp(t->jid, bare_jid) != 0)

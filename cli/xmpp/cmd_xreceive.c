@@ -392,7 +392,10 @@ static int act(xrecv *o, const esession_result *res)
  * per position), a crash after it finds them as duplicates. */
 static int commit(xrecv *o)
 {
-    esession_status st = esession_keystore_flush(o->c.ks);
+    /* Commit the batch and start the next one. */
+    esession_status st = esession_keystore_commit(o->c.ks);
+    if (st == ESESSION_OK)
+        st = esession_keystore_begin(o->c.ks);
     if (st != ESESSION_OK)
         return cli_fail(&o->c, st, "cannot record the opened stanzas; they stay on the server");
     int rc = CLI_OK;
@@ -633,9 +636,9 @@ static int receive(xrecv *o)
         rc = withdraw(o);
     /* From here the keystore records a stanza as opened only once its
      * message is in the output (commit). */
-    esession_status st = rc == CLI_OK ? esession_keystore_defer_writes(o->c.ks, 1) : ESESSION_OK;
+    esession_status st = rc == CLI_OK ? esession_keystore_begin(o->c.ks) : ESESSION_OK;
     if (st != ESESSION_OK)
-        rc = cli_fail(&o->c, st, "cannot defer the keystore's writes");
+        rc = cli_fail(&o->c, st, "cannot start a keystore batch");
     int pop3 = o->mode == MODE_POP3;
     if (rc == CLI_OK && o->mode == MODE_AUTO)
         rc = offers_pop3(o, &pop3);
@@ -704,12 +707,14 @@ int cmd_xmpp_receive(int argc, char **argv)
                      saved == 1 ? "" : "s", path);
         }
     }
-    /* Deferral ends with a last flush, unless something failed: then what
-     * was not committed is dropped with the keystore, and opens again. */
+    /* The batch ends with a last commit, unless something failed: then
+     * what was not committed is rolled back, and opens again. */
     if (rc == CLI_OK && c->ks != NULL) {
-        esession_status st = esession_keystore_defer_writes(c->ks, 0);
+        esession_status st = esession_keystore_commit(c->ks);
         if (st != ESESSION_OK)
             rc = cli_fail(c, st, "cannot write the keystore");
+    } else if (c->ks != NULL) {
+        esession_keystore_rollback(c->ks);
     }
     /* The exponents go only when nothing may still need them. */
     if (rc == CLI_OK && held == 0 && on_server == 0 && saved == 0) {
