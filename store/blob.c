@@ -110,8 +110,9 @@ typedef struct list_arg {
 } list_arg;
 
 static esession_status list_one(void *p, const uint8_t *name, size_t name_len,
-                                const uint8_t *data, size_t len)
+                                const uint8_t *data, size_t len, uint64_t version)
 {
+    (void)version;
     list_arg *a = p;
     char copy[ES_BLOB_NAME_MAX + 1];
     if (name_len < a->plen || memcmp(name, a->prefix, a->plen) != 0)

@@ -355,14 +355,22 @@ esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore
 
 /* ---- cached kinds --------------------------------------------------------- */
 
+static void (*item_free(es_rec_kind kind))(void *)
+{
+    return kind == ES_REC_KEY ? es_ks_key_free
+           : kind == ES_REC_TRUST ? es_ks_trust_free : es_ks_optset_free;
+}
+
 typedef struct load_arg {
     esession_keystore *ks;
     es_rec_kind kind;
     es_vec vec;
+    uint64_t *order; /* per item: its version, or its creation for option sets */
+    size_t order_cap;
 } load_arg;
 
 static esession_status load_one(void *p, const uint8_t *name, size_t name_len,
-                                const uint8_t *data, size_t len)
+                                const uint8_t *data, size_t len, uint64_t version)
 {
     load_arg *a = p;
     esession_ctx *ctx = a->ks->ctx;
@@ -386,23 +394,53 @@ static esession_status load_one(void *p, const uint8_t *name, size_t name_len,
         rc = es_ks_optset_decode(ctx, data, len, (es_ks_optset **)&item);
         break;
     }
-    if (rc == ESESSION_OK)
+    if (rc == ESESSION_OK && a->vec.n >= a->order_cap) {
+        size_t cap = a->order_cap ? a->order_cap * 2 : 16;
+        uint64_t *o = realloc(a->order, cap * sizeof *o);
+        if (o == NULL) {
+            item_free(a->kind)(item);
+            return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+        }
+        a->order = o;
+        a->order_cap = cap;
+    }
+    if (rc == ESESSION_OK) {
+        a->order[a->vec.n] = a->kind == ES_REC_OPTSET
+                                 ? (uint64_t)((es_ks_optset *)item)->pub.created ^ (1ull << 63)
+                                 : version;
         es_vec_push(&a->vec, item);
+    }
     return rc;
 }
 
-static void (*item_free(es_rec_kind kind))(void *)
+/* Items in the order they were added (option sets: by creation), not in
+ * the storage's order of keyed ids. Insertion sort: the lists are short
+ * and arrive nearly anywhere. */
+static void sort_loaded(load_arg *a)
 {
-    return kind == ES_REC_KEY ? es_ks_key_free
-           : kind == ES_REC_TRUST ? es_ks_trust_free : es_ks_optset_free;
+    for (size_t i = 1; i < a->vec.n; i++) {
+        void *item = a->vec.v[i];
+        uint64_t key = a->order[i];
+        size_t j = i;
+        for (; j > 0 && a->order[j - 1] > key; j--) {
+            a->vec.v[j] = a->vec.v[j - 1];
+            a->order[j] = a->order[j - 1];
+        }
+        a->vec.v[j] = item;
+        a->order[j] = key;
+    }
 }
+
 
 esession_status es_ks_load_kind(esession_keystore *ks, es_rec_kind kind)
 {
-    load_arg a = {ks, kind, {NULL, 0, 0}};
+    load_arg a = {ks, kind, {NULL, 0, 0}, NULL, 0};
     es_vec *target = kind == ES_REC_KEY ? &ks->keys
                      : kind == ES_REC_TRUST ? &ks->trust : &ks->optsets;
     esession_status rc = es_rec_list(ks, kind, NULL, load_one, &a);
+    if (rc == ESESSION_OK)
+        sort_loaded(&a);
+    free(a.order);
     if (rc != ESESSION_OK) {
         es_vec_free(&a.vec, item_free(kind));
         return rc;

@@ -98,8 +98,9 @@ typedef struct names {
 } names;
 
 static esession_status gather(void *arg, const uint8_t *name, size_t name_len,
-                              const uint8_t *data, size_t len)
+                              const uint8_t *data, size_t len, uint64_t version)
 {
+    (void)version;
     names *a = arg;
     (void)data;
     (void)len;

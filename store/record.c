@@ -297,7 +297,7 @@ static int list_one(void *p, const uint8_t id[32], const uint8_t *env, size_t en
     if (sodium_memcmp(check, id, sizeof check) != 0)
         a->rc = es_fail(a->ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
     else
-        a->rc = a->each(a->arg, o.name, o.name_len, o.data, o.len);
+        a->rc = a->each(a->arg, o.name, o.name_len, o.data, o.len, o.version);
     es_secret_free(o.plain);
     return a->rc == ESESSION_OK ? 0 : -1;
 }

@@ -65,7 +65,7 @@ esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *
 /* Every record of kind (and of owner when not NULL), decrypted; each
  * returns ESESSION_OK to go on. The payload is valid during the call. */
 typedef esession_status (*es_rec_each)(void *arg, const uint8_t *name, size_t name_len,
-                                       const uint8_t *data, size_t len);
+                                       const uint8_t *data, size_t len, uint64_t version);
 esession_status es_rec_list(esession_keystore *ks, es_rec_kind kind, const uint8_t *owner,
                             es_rec_each each, void *arg);
 /* The id of (kind, name): a keyed hash, so names never reach storage. */

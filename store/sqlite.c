@@ -77,6 +77,19 @@ static int create_file(const char *name)
     return rc;
 }
 
+/* SQLite would take an empty file for a new database and write to it. */
+static int is_database(const char *name)
+{
+    static const char magic[16] = "SQLite format 3";
+    char head[16];
+    FILE *f = fopen(name, "rb");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == sizeof head && memcmp(head, magic, sizeof head) == 0;
+}
+
 static int sq_open(void *user, const char *name, unsigned flags, void **out)
 {
     int create = (flags & ESESSION_STORE_CREATE) != 0;
@@ -90,6 +103,8 @@ static int sq_open(void *user, const char *name, unsigned flags, void **out)
         return errno == ENOENT ? 1 : -1;
     } else if (!S_ISREG(sb.st_mode)) {
         return -1;
+    } else if (!is_database(name)) {
+        return 2; /* never turn someone else's file into a database */
     }
     es_sqlite *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -108,12 +123,15 @@ static int sq_open(void *user, const char *name, unsigned flags, void **out)
              exec(s->db, (flags & ESESSION_STORE_SYNC_FULL) ? "PRAGMA synchronous = FULL"
                                                              : "PRAGMA synchronous = NORMAL") ==
                  0 &&
-             exec(s->db, schema) == 0;
+             (!create || exec(s->db, schema) == 0);
+    int opened = ok;
     for (int i = 0; ok && i < ST_COUNT; i++)
         ok = sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                 NULL) == SQLITE_OK;
     if (!ok) {
         int code = s->db != NULL ? sqlite3_errcode(s->db) & 0xff : SQLITE_ERROR;
+        if (opened && !create)
+            code = SQLITE_NOTADB; /* a database, but not ours: no record table */
         sq_close(NULL, s);
         if (create)
             unlink(name);
