@@ -252,6 +252,8 @@ void cli_free_wiped(void *p, size_t n);
 int cli_write_all(int fd, const char *data, size_t len);
 /* Write to stdout; a failed write is reported. */
 int cli_write_stdout(const cli *c, const char *data, size_t len);
+/* Flush standard output, and sync it when it is a file. */
+int cli_flush_stdout(const cli *c);
 /* Refuse to put a secret where others can read it: a regular file, FIFO or
  * socket behind fd with group or other permission bits (0 if fine). */
 int cli_secret_fd_ok(const cli *c, int fd, const char *what);

@@ -119,8 +119,9 @@ static void print_result(open_run *r, const esession_result *res)
 {
     cli *c = &r->c;
     size_t idx = res->tag >= 1 && res->tag <= r->n ? (size_t)res->tag - 1 : 0;
-    stanza_info *si = r->n > 0 ? &r->info[idx] : NULL;
-    const char *source = si ? si->source : "?";
+    /* A message from the inbox was opened by an earlier run. */
+    stanza_info *si = r->n > 0 && !res->redelivered ? &r->info[idx] : NULL;
+    const char *source = res->redelivered ? "inbox" : si ? si->source : "?";
     char created[40] = "", delay[40] = "", prof[64], pos[33];
     if (res->has_created)
         cli_time_text(res->created, created, sizeof created);
@@ -138,7 +139,11 @@ static void print_result(open_run *r, const esession_result *res)
         json_str(stdout, source);
         printf(",\"tag\":%llu", (unsigned long long)res->tag);
         json_key(stdout, &first, "status");
-        json_str(stdout, kind_word(res->kind));
+        json_str(stdout, res->redelivered ? "redelivered" : kind_word(res->kind));
+        if (res->kind == ESESSION_RESULT_MESSAGE) {
+            json_key(stdout, &first, "id");
+            json_str(stdout, res->id);
+        }
         if (res->kind == ESESSION_RESULT_ERROR) {
             json_key(stdout, &first, "error");
             json_str(stdout, esession_status_name(res->error));
@@ -202,7 +207,9 @@ static void print_result(open_run *r, const esession_result *res)
             printf("== %s: rejected (%s): %s\n", source, esession_status_name(res->error),
                    esession_status_string(res->error));
         else
-            printf("== %s: %s\n", source, kind_word(res->kind));
+            printf("== %s: %s\n", source, res->redelivered ? "redelivered" : kind_word(res->kind));
+        if (res->kind == ESESSION_RESULT_MESSAGE)
+            printf("id:       %s\n", res->id);
         if (res->from.len > 0)
             printf("from:     %s\n", res->from.data);
         if (res->thread.len > 0)
@@ -226,6 +233,26 @@ static void print_result(open_run *r, const esession_result *res)
         si->final = (int)res->kind;
     if (res->kind == ESESSION_RESULT_ERROR && r->rc == CLI_OK)
         r->rc = cli_exit_code(res->error);
+}
+
+/* Print every queued result; a message leaves the keystore's inbox only
+ * once it is out (standard output flushed, synced when it is a file), so
+ * a crash in between prints it again next time, with the same id. */
+static int deliver(open_run *r, esession_receiver *rcv)
+{
+    esession_result res;
+    int rc = CLI_OK;
+    while (esession_receiver_next(rcv, &res)) {
+        print_result(r, &res);
+        if (rc == CLI_OK && res.kind == ESESSION_RESULT_MESSAGE) {
+            rc = cli_flush_stdout(&r->c);
+            esession_status st = rc == CLI_OK ? esession_receiver_confirm(rcv, &res) : ESESSION_OK;
+            if (st != ESESSION_OK)
+                rc = cli_fail(&r->c, st, "printed, but cannot confirm the message");
+        }
+        esession_result_free(&res);
+    }
+    return rc;
 }
 
 static int feed_text(open_run *r, esession_receiver *rcv, const char *name, const char *text,
@@ -262,11 +289,7 @@ static int feed_text(open_run *r, esession_receiver *rcv, const char *name, cons
             rc = cli_fail(c, st, "cannot process the stanza");
             break;
         }
-        esession_result res;
-        while (esession_receiver_next(rcv, &res)) {
-            print_result(r, &res);
-            esession_result_free(&res);
-        }
+        rc = deliver(r, rcv);
     }
     free(e);
     return rc;
@@ -329,6 +352,15 @@ int cmd_open(int argc, char **argv)
     }
     if (rc == CLI_OK && c->json)
         printf("[");
+    /* First what an interrupted run opened but never printed. */
+    size_t pending = 0;
+    if (rc == CLI_OK) {
+        esession_status st = esession_receiver_pending(rcv, &pending);
+        rc = st == ESESSION_OK ? deliver(&r, rcv) : cli_fail(c, st, "cannot read the inbox");
+    }
+    if (rc == CLI_OK && pending > 0)
+        cli_warn(c, "%zu message%s opened by an earlier run printed again (same id)", pending,
+                 pending == 1 ? "" : "s");
     size_t inputs = nfiles ? nfiles : 1;
     for (size_t i = 0; rc == CLI_OK && i < inputs; i++) {
         const char *path = nfiles ? files[i] : "-";

@@ -230,6 +230,55 @@ int cli_text_message(cli *c, const char *to, const char *text, size_t len, char 
     return CLI_OK;
 }
 
+/* Out of the process (standard output flushed, and synced when it is a
+ * file), then out of the outbox: a crash in between prints it again next
+ * time, which Alice sees as a duplicate, never as a hole. */
+static int hand_out(cli *c, const esession_buf *stanza, int json, int first)
+{
+    int rc = CLI_OK;
+    if (json) {
+        if (!first)
+            printf(",");
+        json_strn(stdout, stanza->data, stanza->len);
+    } else {
+        rc = cli_write_stdout(c, stanza->data, stanza->len);
+        if (rc == CLI_OK)
+            rc = cli_write_stdout(c, "\n", 1);
+    }
+    if (rc == CLI_OK)
+        rc = cli_flush_stdout(c);
+    if (rc == CLI_OK) {
+        esession_status st = esession_sender_sent(c->ctx, c->ks, stanza);
+        if (st != ESESSION_OK)
+            rc = cli_fail(c, st, "printed, but cannot mark the stanza sent");
+    }
+    return rc;
+}
+
+static int hand_out_sent(cli *c, const esession_buf *stanza)
+{
+    esession_status st = esession_sender_sent(c->ctx, c->ks, stanza);
+    return st == ESESSION_OK ? CLI_OK : cli_fail(c, st, "printed, but cannot mark the stanza sent");
+}
+
+/* Stanzas sealed for `to` by an earlier run that never got them out. */
+static int hand_out_unsent(cli *c, const char *to, int json, size_t *printed)
+{
+    esession_buf *v = NULL;
+    size_t n = 0;
+    esession_status st = esession_outbox_unsent(c->ctx, c->ks, to, &v, &n);
+    if (st != ESESSION_OK)
+        return cli_fail(c, st, "cannot read the outbox");
+    if (n > 0)
+        cli_warn(c, "%zu stanza%s sealed earlier for %s never left; printed first", n,
+                 n == 1 ? "" : "s", to);
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && i < n; i++, (*printed)++)
+        rc = hand_out(c, &v[i], json, *printed == 0);
+    esession_outbox_free(v, n);
+    return rc;
+}
+
 int cmd_seal(int argc, char **argv)
 {
     static const cli_optdef defs[] = {
@@ -322,6 +371,8 @@ int cmd_seal(int argc, char **argv)
         json_str(stdout, esession_sender_thread(s));
         printf(",\"stanzas\":[");
     }
+    size_t printed = 0;
+    rc = hand_out_unsent(&c, o.to, c.json, &printed);
     size_t n = o.n_msgs ? o.n_msgs : 1;
     for (size_t i = 0; i < n && rc == CLI_OK; i++) {
         char *msg = NULL, *in = NULL;
@@ -358,15 +409,8 @@ int cmd_seal(int argc, char **argv)
             else if (st != ESESSION_OK)
                 rc = cli_fail(&c, st, "cannot seal the message");
         }
-        if (rc == CLI_OK && c.json) {
-            if (i > 0)
-                printf(",");
-            json_strn(stdout, out.data, out.len);
-        } else if (rc == CLI_OK) {
-            rc = cli_write_stdout(&c, out.data, out.len);
-            if (rc == CLI_OK)
-                rc = cli_write_stdout(&c, "\n", 1);
-        }
+        if (rc == CLI_OK)
+            rc = hand_out(&c, &out, c.json, printed++ == 0);
         esession_buf_free(&out);
         cli_free_wiped(in, inlen);
         cli_free_wiped(msg, mlen);
@@ -432,10 +476,10 @@ int cmd_terminate(int argc, char **argv)
         }
         printf("}\n");
     } else if (out.data != NULL && out.len > 0) {
-        rc = cli_write_stdout(&c, out.data, out.len);
-        if (rc == CLI_OK)
-            rc = cli_write_stdout(&c, "\n", 1);
+        rc = hand_out(&c, &out, 0, 1);
     }
+    if (rc == CLI_OK && c.json && out.data != NULL && out.len > 0)
+        rc = cli_flush_stdout(&c) == CLI_OK ? hand_out_sent(&c, &out) : CLI_EXIT_IO;
     esession_buf_free(&out);
     return cli_end(&c, rc);
 }

@@ -101,6 +101,21 @@ int cli_write_stdout(const cli *c, const char *data, size_t len)
     return CLI_OK;
 }
 
+int cli_flush_stdout(const cli *c)
+{
+    if (fflush(stdout) != 0) {
+        cli_err(c, "cannot write the output: %s", strerror(errno));
+        return CLI_EXIT_IO;
+    }
+    /* A file keeps it across a crash of the machine too; a pipe or a
+     * terminal has taken it once the write returned. */
+    if (fsync(STDOUT_FILENO) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP) {
+        cli_err(c, "cannot sync the output: %s", strerror(errno));
+        return CLI_EXIT_IO;
+    }
+    return CLI_OK;
+}
+
 int cli_secret_fd_ok(const cli *c, int fd, const char *what)
 {
     struct stat sb;

@@ -524,6 +524,9 @@ typedef enum esession_result_kind {
 #define ESESSION_PROFILE_CHATSTATES 4u
 #define ESESSION_PROFILE_OTHER 8u     /* any other payload */
 
+/* Hex digits of a message id, with the NUL. */
+#define ESESSION_MESSAGE_ID_MAX 33
+
 typedef struct esession_result {
     uint64_t tag;               /* the tag given to esession_receiver_feed */
     esession_result_kind kind;
@@ -539,6 +542,8 @@ typedef struct esession_result {
     int64_t delay;              /* the server's XEP-0203 stamp: NOT authenticated */
     esession_buf delay_from;    /* the <delay from=''>: NOT authenticated */
     unsigned profile;           /* ESESSION_PROFILE_* bits of the content */
+    char id[ESESSION_MESSAGE_ID_MAX]; /* MESSAGE: stable id (same on every redelivery) */
+    int redelivered;            /* MESSAGE: from the inbox (esession_receiver_pending) */
 } esession_result;
 
 /* One receiver per keystore; ks must outlive it. Sessions stored in ks
@@ -561,6 +566,21 @@ esession_receiver_feed(esession_receiver *r, const char *stanza, size_t len, uin
  * init redelivered as a duplicate) refers to that serialization. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_receiver_feed_node(esession_receiver *r, const struct _xmlNode *message, uint64_t tag);
+
+/* Exactly once at the boundary. A MESSAGE is kept in the keystore's inbox
+ * (encrypted) from the transaction that opened its stanza until the client
+ * confirms that it stored the message: store it, then confirm. A crash
+ * in between loses nothing: esession_receiver_pending() queues every
+ * unconfirmed message again, with redelivered set and the same id, so a
+ * client that keeps ids delivers each message once. Confirming an id
+ * that is no longer pending is ESESSION_OK (another process confirmed
+ * it). Inside a batch, confirmation joins the batch. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_receiver_confirm(esession_receiver *r, const esession_result *res);
+/* Queue every unconfirmed message (oldest first); *n (may be NULL) gets
+ * how many. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_receiver_pending(esession_receiver *r, size_t *n);
 
 /* Take the next queued result: 1 if *out was filled, 0 if none. */
 ESESSION_EXPORT int esession_receiver_next(esession_receiver *r, esession_result *out);
@@ -624,6 +644,22 @@ esession_sender_seal(esession_sender *s, const char *message, size_t len, esessi
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_sender_seal_node(esession_sender *s, const struct _xmlNode *message,
                           struct _xmlDoc **out);
+
+/* Exactly once at the boundary. Every stanza handed out by seal and
+ * terminate is also kept in the keystore's outbox (encrypted), recorded
+ * in the transaction that used its counters, until the client says it was
+ * sent: send it, then mark it sent with the same text. After a crash,
+ * esession_outbox_unsent() gives back every stanza never marked sent, in
+ * the order they were sealed, to send again; a stanza sent twice is only
+ * a duplicate to Alice, one never sent would be a hole in her session. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_sender_sent(esession_ctx *ctx, esession_keystore *ks, const esession_buf *stanza);
+/* The unsent stanzas to alice_bare_jid (NULL: to anyone), oldest first:
+ * *out is an array of *n buffers; free it with esession_outbox_free. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_outbox_unsent(esession_ctx *ctx, esession_keystore *ks, const char *alice_bare_jid,
+                       esession_buf **out, size_t *n);
+ESESSION_EXPORT void esession_outbox_free(esession_buf *stanzas, size_t n);
 
 /* End the session: the termination stanza to send; the state is erased.
  * If no stanza was sent yet, Alice knows nothing of the session: out stays

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Accepting one stanza whose a_mac verified at S (PROFILE §9, §11): it is
  * decrypted, a <key> installs the next epoch from the end of its range,
- * the session state is written to the keystore, and only then is the
- * result handed out, so that no plaintext is ever reported twice. */
+ * the session state is written to the keystore with the message in the
+ * inbox, and only then is the result handed out, so that no plaintext is
+ * ever opened twice nor lost before the client confirms it. */
 #include "receiver.h"
 
 #include <string.h>
@@ -93,15 +94,6 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
     if (kind == ESESSION_RESULT_TERMINATED || terminate_after)
         s->core.terminated = 1;
     taken = held_index >= 0 ? es_rx_held_take(&s->core, (size_t)held_index) : NULL;
-    rc = es_rx_state_save(r->ks, s);
-    if (rc != ESESSION_OK) {
-        s->core = before;
-        es_rx_mac_undo(s, &before, saved);
-        goto fail;
-    }
-    es_rx_epoch_free(dropped);
-    sodium_memzero(saved, sizeof saved);
-
     if (kind == ESESSION_RESULT_MESSAGE || kind == ESESSION_RESULT_TERMINATED) {
         memcpy(out.counter, S, ES_AES_BLOCK);
         out.has_created = content.has_created;
@@ -110,8 +102,23 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
     }
     if (kind == ESESSION_RESULT_MESSAGE) {
         out.plaintext = plain;
-        plain.data = NULL;
+        plain = (esession_buf){NULL, 0, 0};
+        es_rx_message_id(s->bare, s->thread, S, out.id);
     }
+    /* The state and, for a message, its inbox entry: both or neither. */
+    if ((rc = es_tx_begin(r->ks, 1)) == ESESSION_OK) {
+        rc = es_rx_state_save(r->ks, s);
+        if (rc == ESESSION_OK && kind == ESESSION_RESULT_MESSAGE)
+            rc = es_rx_inbox_put(r->ks, &out);
+        rc = es_tx_end(r->ks, rc);
+    }
+    if (rc != ESESSION_OK) {
+        s->core = before;
+        es_rx_mac_undo(s, &before, saved); /* the held list comes back with the core */
+        goto fail;
+    }
+    es_rx_epoch_free(dropped);
+    sodium_memzero(saved, sizeof saved);
     esession_buf_free(&plain);
     *res = out;
     es_rx_held_free(taken); /* st may be its stanza: released last */

@@ -502,7 +502,8 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
 
 /* Every stored session into the cache (a copy already held is
  * replaced). */
-static esession_status load_one(void *arg, const char *name, const uint8_t *data, size_t len)
+static esession_status load_one(void *arg, const char *name, const uint8_t *data, size_t len,
+                                uint64_t version)
 {
     esession_receiver *r = arg;
     es_rx_session *s = NULL;
@@ -515,7 +516,8 @@ static esession_status load_one(void *arg, const char *name, const uint8_t *data
     if (rc != ESESSION_OK)
         return rc;
     long i = session_index(r, s->bare, s->thread);
-    s->rollbacks = es_tx_rollbacks(r->ks); /* version 0: checked at first use */
+    s->version = version;
+    s->rollbacks = es_tx_rollbacks(r->ks);
     if (i >= 0) {
         es_rx_session_free(r->sessions[i]);
         r->sessions[i] = s;

@@ -29,6 +29,7 @@
 #define ES_RX_JID_MAX 3071u          /* octets of a bare JID (RFC 7622) */
 #define ES_RX_FULL_JID_MAX 4095u     /* bare JID, '/', resource */
 #define ES_RX_BLOB_PREFIX "alice/session/"
+#define ES_RX_INBOX_PREFIX "alice/inbox/"
 
 /* ---- a received <message/> (stanza_in.c) ----------------------------- */
 
@@ -285,6 +286,15 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
 esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, const char *text,
                                 size_t len, uint64_t tag, esession_result *res,
                                 es_rx_session **opened);
+
+/* ---- the inbox (inbox.c) ---------------------------------------------- */
+
+/* The id of the message at start counter S of (bare, thread): the same
+ * in every process and on every redelivery. */
+void es_rx_message_id(const char *bare, const char *thread, const uint8_t S[ES_AES_BLOCK],
+                      char id[ESESSION_MESSAGE_ID_MAX]);
+/* Keep a MESSAGE result (id filled) until it is confirmed. */
+esession_status es_rx_inbox_put(esession_keystore *ks, const esession_result *res);
 
 /* Retry the held stanzas of s after its keys or ranges changed; their
  * results are queued in the order they open. */

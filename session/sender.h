@@ -27,6 +27,7 @@
  * always be sealed, even when no re-key is allowed yet. */
 #define ES_SENDER_TERM_RESERVE 64u
 #define ES_SENDER_BLOB_PREFIX "bob/session/"
+#define ES_SENDER_OUTBOX_PREFIX "bob/outbox/"
 #define ES_INIT_NS "http://www.xmpp.org/extensions/xep-0116.html#ns-init"
 
 /* ---- choosing (choose.c, PROFILE §2, §11) --------------------------- */
@@ -237,6 +238,11 @@ esession_status es_sender_set_usage(esession_sender *s, uint64_t stanzas, uint64
 /* Read them back (either pointer may be NULL). */
 void es_sender_get_usage(const esession_sender *s, uint64_t *stanzas, uint64_t *blocks,
                          uint32_t *epoch, uint8_t ctr[ES_AES_BLOCK]);
+
+/* Keep a stanza handed out to alice_bare_jid until it is marked sent
+ * (outbox.c). */
+esession_status es_outbox_put(esession_keystore *ks, const char *alice_bare_jid,
+                              const esession_buf *stanza);
 
 /* The termination content of PROFILE §9. */
 extern const char es_sender_term_content[];

@@ -272,6 +272,9 @@ static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_
         rc = es_ks_blob_delete(s->ks, s->name);
     else
         rc = es_sender_store(s, w.next);
+    /* In the same transaction: kept until the client marks it sent. */
+    if (rc == ESESSION_OK)
+        rc = es_outbox_put(s->ks, s->info.alice_jid, &w.stanza);
     if (rc != ESESSION_OK)
         goto out; /* nothing leaves, nothing changes */
 

@@ -112,7 +112,6 @@ typedef struct list_arg {
 static esession_status list_one(void *p, const uint8_t *name, size_t name_len,
                                 const uint8_t *data, size_t len, uint64_t version)
 {
-    (void)version;
     list_arg *a = p;
     char copy[ES_BLOB_NAME_MAX + 1];
     if (name_len < a->plen || memcmp(name, a->prefix, a->plen) != 0)
@@ -121,7 +120,7 @@ static esession_status list_one(void *p, const uint8_t *name, size_t name_len,
         return ESESSION_ERR_CORRUPT;
     memcpy(copy, name, name_len);
     copy[name_len] = '\0';
-    return a->each(a->arg, copy, data, len);
+    return a->each(a->arg, copy, data, len, version);
 }
 
 esession_status es_ks_blob_list(esession_keystore *ks, const char *prefix, es_ks_blob_each each,

@@ -329,8 +329,13 @@ esession_status es_ks_optset_purge_expired(esession_keystore *ks, int64_t now, s
 {
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
+    size_t n = 0;
     esession_status rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    return es_tx_end(ks, es_ks_optset_purge_expired_tx(ks, now, removed));
+    /* The count only once the commit made it true. */
+    rc = es_tx_end(ks, es_ks_optset_purge_expired_tx(ks, now, &n));
+    if (rc == ESESSION_OK && removed != NULL)
+        *removed = n;
+    return rc;
 }

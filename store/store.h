@@ -82,7 +82,7 @@ esession_status es_ks_blob_version(esession_keystore *ks, const char *name, uint
 esession_status es_ks_blob_delete(esession_keystore *ks, const char *name);
 /* Every record whose name begins with prefix (in no particular order). */
 typedef esession_status (*es_ks_blob_each)(void *arg, const char *name, const uint8_t *data,
-                                           size_t len);
+                                           size_t len, uint64_t version);
 esession_status es_ks_blob_list(esession_keystore *ks, const char *prefix, es_ks_blob_each each,
                                 void *arg);
 

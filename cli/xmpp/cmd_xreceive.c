@@ -338,13 +338,23 @@ static void note_ended(xrecv *o, const esession_result *res)
 static int act(xrecv *o, const esession_result *res)
 {
     cli *c = &o->c;
-    rx_item *it = item_of(o, res->tag);
+    /* A message from the inbox came in an earlier run: no item of ours. */
+    rx_item *it = res->redelivered ? NULL : item_of(o, res->tag);
     char source[NODE_MAX + 32];
-    source_name(o, it, source, sizeof source);
+    if (res->redelivered)
+        snprintf(source, sizeof source, "inbox");
+    else
+        source_name(o, it, source, sizeof source);
     int done = 1;
     switch (res->kind) {
     case ESESSION_RESULT_MESSAGE: {
         int rc = xdeliver(c, o->deliver, source, res);
+        /* Out of the inbox once handed over (in the batch, with the rest). */
+        if (rc == CLI_OK) {
+            esession_status st = esession_receiver_confirm(o->r, res);
+            if (st != ESESSION_OK)
+                rc = cli_fail(c, st, "cannot confirm a delivered message");
+        }
         if (rc != CLI_OK) {
             if (it != NULL)
                 it->keep = 1;
@@ -639,6 +649,11 @@ static int receive(xrecv *o)
     esession_status st = rc == CLI_OK ? esession_keystore_begin(o->c.ks) : ESESSION_OK;
     if (st != ESESSION_OK)
         rc = cli_fail(&o->c, st, "cannot start a keystore batch");
+    /* What an earlier run opened but never handed over goes out first. */
+    if (rc == CLI_OK && (st = esession_receiver_pending(o->r, NULL)) != ESESSION_OK)
+        rc = cli_fail(&o->c, st, "cannot read the inbox");
+    if (rc == CLI_OK)
+        rc = drain(o);
     int pop3 = o->mode == MODE_POP3;
     if (rc == CLI_OK && o->mode == MODE_AUTO)
         rc = offers_pop3(o, &pop3);
