@@ -26,7 +26,64 @@ typedef struct xsend {
     xopts x;
     esession_sender_options so;
     int terminate;
+    esession_buf *out; /* stanzas sent this run, to mark sent once the server has them */
+    size_t n_out, cap_out;
 } xsend;
+
+/* Send a stanza and remember it until the server's answer. */
+static int send_kept(cli *c, xconn *x, xsend *o, const esession_buf *stanza)
+{
+    if (o->n_out == o->cap_out) {
+        size_t cap = o->cap_out ? 2 * o->cap_out : 16;
+        esession_buf *v = realloc(o->out, cap * sizeof *v);
+        if (v == NULL) {
+            cli_err(c, "out of memory");
+            return CLI_EXIT_INTERNAL;
+        }
+        o->out = v;
+        o->cap_out = cap;
+    }
+    int rc = xconn_send(x, stanza->data, stanza->len);
+    if (rc == CLI_OK) {
+        o->out[o->n_out] = *stanza;
+        o->n_out++;
+    }
+    return rc;
+}
+
+/* Everything the server took leaves the outbox. */
+static int mark_sent(cli *c, xsend *o)
+{
+    int rc = CLI_OK;
+    for (size_t i = 0; i < o->n_out; i++) {
+        esession_status st = esession_sender_sent(c->ctx, c->ks, &o->out[i]);
+        if (st != ESESSION_OK && rc == CLI_OK)
+            rc = cli_fail(c, st, "cannot mark a stanza sent");
+    }
+    return rc;
+}
+
+/* Stanzas sealed by an earlier run that never reached the server. */
+static int send_unsent(cli *c, xconn *x, xsend *o, const char *to)
+{
+    esession_buf *v = NULL;
+    size_t n = 0;
+    esession_status st = esession_outbox_unsent(c->ctx, c->ks, to, &v, &n);
+    if (st != ESESSION_OK)
+        return cli_fail(c, st, "cannot read the outbox");
+    if (n > 0)
+        cli_warn(c, "%zu stanza%s sealed earlier for %s never reached the server; sent first", n,
+                 n == 1 ? "" : "s", to);
+    int rc = CLI_OK;
+    size_t i = 0;
+    for (; rc == CLI_OK && i < n; i++) {
+        rc = send_kept(c, x, o, &v[i]);
+        if (rc == CLI_OK)
+            v[i] = (esession_buf){NULL, 0, 0}; /* now in o->out */
+    }
+    esession_outbox_free(v, n);
+    return rc;
+}
 
 static int opt(cli *c, int id, const char *arg, void *u)
 {
@@ -76,8 +133,8 @@ static int session(cli *c, xconn *x, const xsend *o, const char *to, esession_se
     return rc;
 }
 
-static int send_sealed(cli *c, xconn *x, esession_sender *s, const char *to, const char *text,
-                       size_t len)
+static int send_sealed(cli *c, xconn *x, xsend *o, esession_sender *s, const char *to,
+                       const char *text, size_t len)
 {
     char *msg = NULL;
     size_t mlen = 0;
@@ -89,13 +146,15 @@ static int send_sealed(cli *c, xconn *x, esession_sender *s, const char *to, con
     cli_free_wiped(msg, mlen);
     if (st != ESESSION_OK)
         return cli_fail(c, st, "cannot seal the message");
-    rc = xconn_send(x, out.data, out.len);
-    esession_buf_free(&out);
+    rc = send_kept(c, x, o, &out);
+    if (rc != CLI_OK)
+        esession_buf_free(&out); /* still in the outbox for the next run */
     return rc;
 }
 
 /* Messages from stdin: one per non-empty line. */
-static int send_lines(cli *c, xconn *x, esession_sender *s, const char *to, size_t *sent)
+static int send_lines(cli *c, xconn *x, xsend *o, esession_sender *s, const char *to,
+                      size_t *sent)
 {
     char *text = NULL;
     size_t len = 0;
@@ -106,7 +165,7 @@ static int send_lines(cli *c, xconn *x, esession_sender *s, const char *to, size
             k++;
         size_t e = k > i && text[k - 1] == '\r' ? k - 1 : k;
         if (e > i) {
-            rc = send_sealed(c, x, s, to, text + i, e - i);
+            rc = send_sealed(c, x, o, s, to, text + i, e - i);
             *sent += rc == CLI_OK;
         }
         i = k + 1;
@@ -153,11 +212,13 @@ int cmd_xmpp_send(int argc, char **argv)
     size_t sent = 0;
     if ((rc = cli_open_keystore(&c)) == CLI_OK && (rc = xopts_connect(&c, &o.x, &x)) == CLI_OK)
         rc = session(&c, x, &o, to, &s);
+    if (rc == CLI_OK)
+        rc = send_unsent(&c, x, &o, to);
     if (rc == CLI_OK && (npos == 1 || (npos == 2 && strcmp(pos[1], "-") == 0))) {
-        rc = send_lines(&c, x, s, to, &sent);
+        rc = send_lines(&c, x, &o, s, to, &sent);
     } else {
         for (size_t i = 1; rc == CLI_OK && i < npos; i++) {
-            rc = send_sealed(&c, x, s, to, pos[i], strlen(pos[i]));
+            rc = send_sealed(&c, x, &o, s, to, pos[i], strlen(pos[i]));
             sent += rc == CLI_OK;
         }
     }
@@ -166,8 +227,8 @@ int cmd_xmpp_send(int argc, char **argv)
         esession_status st = esession_sender_terminate(s, &out);
         if (st != ESESSION_OK)
             rc = cli_fail(&c, st, "cannot end the session");
-        else if (out.len > 0)
-            rc = xconn_send(x, out.data, out.len);
+        else if (out.len > 0 && (rc = send_kept(&c, x, &o, &out)) == CLI_OK)
+            out = (esession_buf){NULL, 0, 0}; /* now in o.out */
         esession_buf_free(&out);
     }
     /* The server has taken (or bounced) every stanza once the ping returns. */
@@ -181,6 +242,11 @@ int cmd_xmpp_send(int argc, char **argv)
                 xconn_message_errors(x), xconn_message_errors(x) == 1 ? "" : "s", to);
         rc = CLI_EXIT_IO;
     }
+    /* Taken by the server, nothing bounced: out of the outbox. Otherwise
+     * they stay there, and the next run sends them again. */
+    if (rc == CLI_OK)
+        rc = mark_sent(&c, &o);
+    esession_outbox_free(o.out, o.n_out);
     if (s != NULL)
         printf("sent %zu message%s to %s (thread %s)%s\n", sent, sent == 1 ? "" : "s", to,
                esession_sender_thread(s), rc == CLI_OK && o.terminate ? "; session ended" : "");
