@@ -4,6 +4,7 @@
 #include "header.h"
 #include "ks.h"
 #include "sqlite.h"
+#include "vindex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ void esession_keystore_close(esession_keystore *ks)
     es_vec_free(&ks->keys, es_ks_key_free);
     es_vec_free(&ks->trust, es_ks_trust_free);
     es_vec_free(&ks->optsets, es_ks_optset_free);
+    es_vidx_free(ks);
     es_secret_free(ks->keys_mem);
     free(ks->path);
     sodium_memzero(ks, sizeof *ks);

@@ -80,6 +80,12 @@ void es_ks_trust_free(void *item);
 void es_ks_optset_free(void *item);
 void es_ks_blob_free(void *item);
 
+/* The version index: 64 mid records of 64 leaves each. */
+#define ES_VIDX_FAN 64u
+#define ES_VIDX_LEAVES (ES_VIDX_FAN * ES_VIDX_FAN)
+typedef struct es_vleaf es_vleaf;
+typedef struct es_vmid es_vmid;
+
 /* Nesting of es_tx_begin (a public call inside a batch, and the store
  * calls it makes). */
 #define ES_TX_DEPTH_MAX 16u
@@ -126,7 +132,12 @@ struct esession_keystore {
     uint64_t tx_mark[ES_TX_DEPTH_MAX]; /* tx_writes when each level began */
     uint64_t total;                /* commits so far, as read at begin */
     uint64_t gen[ES_REC_KINDS];    /* per kind, as read at begin */
+    uint64_t count[ES_REC_KINDS];  /* records per kind, kept with each change */
     uint64_t rollbacks;
+    /* The version index: root as read at begin, nodes loaded since. */
+    uint64_t vroot[ES_VIDX_FAN];
+    es_vmid *vmid[ES_VIDX_FAN];
+    es_vleaf **vleaf;              /* ES_VIDX_LEAVES slots, allocated on first use */
     es_ks_hooks hooks;             /* all NULL except in tests */
 };
 

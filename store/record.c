@@ -2,6 +2,7 @@
 /* Sealed records and transactions over the storage operations. */
 #include "../core/bytes.h"
 #include "ks.h"
+#include "vindex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,35 @@ esession_status es_rec_get(esession_keystore *ks, es_rec_kind kind, const void *
                            size_t name_len, esession_buf *out, uint64_t *version)
 {
     uint8_t id[ES_REC_ID_BYTES];
+    uint64_t v = 0;
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc = es_rec_get_raw(ks, kind, name, name_len, &b, &v);
+    if (kind != ES_REC_META && (rc == ESESSION_OK || rc == ESESSION_ERR_NO_SESSION)) {
+        /* Present at the version the index names, or absent from both. */
+        es_rec_id(ks, kind, name, name_len, id);
+        esession_status chk = es_vidx_check(ks, kind, id, rc == ESESSION_OK, v);
+        if (chk != ESESSION_OK) {
+            esession_buf_free(&b);
+            return chk;
+        }
+        if (rc == ESESSION_ERR_NO_SESSION)
+            (void)es_fail(ks->ctx, rc, "no such record");
+    }
+    if (rc != ESESSION_OK)
+        return rc;
+    if (out != NULL)
+        *out = b;
+    else
+        esession_buf_free(&b);
+    if (version != NULL)
+        *version = v;
+    return ESESSION_OK;
+}
+
+esession_status es_rec_get_raw(esession_keystore *ks, es_rec_kind kind, const void *name,
+                               size_t name_len, esession_buf *out, uint64_t *version)
+{
+    uint8_t id[ES_REC_ID_BYTES];
     uint8_t *env = NULL;
     size_t env_len = 0;
     opened o;
@@ -256,6 +286,8 @@ esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *
         return rc;
     ks->tx_dirty |= 1u << kind;
     ks->tx_writes++;
+    if (kind != ES_REC_META && (rc = es_vidx_set(ks, kind, id, 1, v)) != ESESSION_OK)
+        return rc;
     if (version != NULL)
         *version = v;
     return ESESSION_OK;
@@ -273,7 +305,7 @@ esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *
         return backend_fail(ks, "remove a record");
     ks->tx_dirty |= 1u << kind;
     ks->tx_writes++;
-    return ESESSION_OK;
+    return kind != ES_REC_META ? es_vidx_set(ks, kind, id, 0, 0) : ESESSION_OK;
 }
 
 typedef struct list_arg {
@@ -282,6 +314,7 @@ typedef struct list_arg {
     es_rec_each each;
     void *arg;
     esession_status rc;
+    uint64_t seen;
 } list_arg;
 
 static int list_one(void *p, const uint8_t id[32], const uint8_t *env, size_t env_len)
@@ -294,8 +327,12 @@ static int list_one(void *p, const uint8_t id[32], const uint8_t *env, size_t en
         return -1;
     /* The id must be the one its name gives, or records could be swapped. */
     es_rec_id(a->ks, a->kind, o.name, o.name_len, check);
+    a->seen++;
     if (sodium_memcmp(check, id, sizeof check) != 0)
         a->rc = es_fail(a->ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
+    else if (a->kind != ES_REC_META &&
+             (a->rc = es_vidx_check(a->ks, a->kind, id, 1, o.version)) != ESESSION_OK)
+        ; /* refused: rolled back, or never written here */
     else
         a->rc = a->each(a->arg, o.name, o.name_len, o.data, o.len, o.version);
     es_secret_free(o.plain);
@@ -305,18 +342,25 @@ static int list_one(void *p, const uint8_t id[32], const uint8_t *env, size_t en
 esession_status es_rec_list(esession_keystore *ks, es_rec_kind kind, const uint8_t *owner,
                             es_rec_each each, void *arg)
 {
-    list_arg a = {ks, kind, each, arg, ESESSION_OK};
+    list_arg a = {ks, kind, each, arg, ESESSION_OK, 0};
     esession_status rc = need_tx(ks, 0);
     if (rc != ESESSION_OK)
         return rc;
     if (ks->ops->list(ks->ctx->user, ks->store, (unsigned)kind, owner, list_one, &a) != 0)
         return a.rc != ESESSION_OK ? a.rc : backend_fail(ks, "list records");
+    /* Each listed record is checked; that none is missing, by the count. */
+    if (kind != ES_REC_META && owner == NULL && a.seen != ks->count[kind])
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                       "storage: records are missing (%llu of %llu)", (unsigned long long)a.seen,
+                       (unsigned long long)ks->count[kind]);
     return ESESSION_OK;
 }
 
 /* ---- generations ------------------------------------------------------- */
 
-#define GENS_BYTES (8u * (1u + ES_REC_KINDS))
+#define GENS_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+#define OFF_COUNT (8u + 8u * ES_REC_KINDS)
+#define OFF_ROOT (8u + 16u * ES_REC_KINDS)
 
 /* Read the commit counter and the per-kind generations: ks->total first
  * (records are checked against it), then the record itself. */
@@ -337,6 +381,10 @@ static esession_status read_gens(esession_keystore *ks)
         ks->total = be_get(p, 8);
         for (unsigned k = 0; k < ES_REC_KINDS; k++)
             ks->gen[k] = be_get(p + 8 + 8 * k, 8);
+        for (unsigned k = 0; k < ES_REC_KINDS; k++)
+            ks->count[k] = be_get(p + OFF_COUNT + 8 * k, 8);
+        for (unsigned m = 0; m < ES_VIDX_FAN; m++)
+            ks->vroot[m] = be_get(p + OFF_ROOT + 8 * m, 8);
     }
     esession_buf_free(&b);
     return rc;
@@ -345,9 +393,16 @@ static esession_status read_gens(esession_keystore *ks)
 static esession_status write_gens(esession_keystore *ks)
 {
     uint8_t p[GENS_BYTES];
+    esession_status rc = es_vidx_flush(ks, ks->total + 1);
+    if (rc != ESESSION_OK)
+        return rc;
     be_put(p, ks->total + 1, 8);
     for (unsigned k = 0; k < ES_REC_KINDS; k++)
         be_put(p + 8 + 8 * k, ks->gen[k] + ((ks->tx_dirty >> k) & 1u), 8);
+    for (unsigned k = 0; k < ES_REC_KINDS; k++)
+        be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
+    for (unsigned m = 0; m < ES_VIDX_FAN; m++)
+        be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
     return es_rec_put(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL);
 }
 
@@ -377,6 +432,7 @@ static void forget_cache(esession_keystore *ks)
 
 static void finish(esession_keystore *ks, int committed)
 {
+    es_vidx_forget(ks);
     if (committed) {
         /* This handle made the changes, so its caches are current. */
         for (unsigned k = 0; k < ES_REC_KINDS; k++) {
@@ -436,6 +492,8 @@ esession_status es_tx_begin_new(esession_keystore *ks)
     ks->tx_mark[0] = 0;
     ks->total = 0;
     memset(ks->gen, 0, sizeof ks->gen);
+    memset(ks->vroot, 0, sizeof ks->vroot);
+    memset(ks->count, 0, sizeof ks->count);
     memset(ks->gen_seen, 0, sizeof ks->gen_seen);
     return ESESSION_OK;
 }

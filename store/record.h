@@ -50,6 +50,9 @@ uint64_t es_tx_rollbacks(const esession_keystore *ks);
  * a newer store: ESESSION_ERR_CORRUPT. Needs a transaction. */
 esession_status es_rec_get(esession_keystore *ks, es_rec_kind kind, const void *name,
                            size_t name_len, esession_buf *out, uint64_t *version);
+/* The same without the version index check (for the index itself). */
+esession_status es_rec_get_raw(esession_keystore *ks, es_rec_kind kind, const void *name,
+                               size_t name_len, esession_buf *out, uint64_t *version);
 /* Only the version (unauthenticated: for telling whether a copy is still
  * current; the copy itself was authenticated when it was read). */
 esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const void *name,

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: ISC */
+/* The version index: which records exist and at which version, so that a
+ * record rolled back to an older ciphertext of itself, deleted, or added
+ * from elsewhere is noticed. Two levels under the generation record:
+ *
+ *   gens.root[64]    version of each mid record
+ *   mid m (64)       version of each of its 64 leaf records
+ *   leaf l (4096)    sorted (kind, id, version) of the records whose id
+ *                    starts with l's 12 bits
+ *
+ * Index records are sealed records of kind META like any other, and each
+ * must carry the version its parent names. A check costs a leaf and a mid
+ * (about a kilobyte each at 100,000 records), whatever the store holds. */
+#include "vindex.h"
+
+#include "../core/bytes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ENTRY (1u + ES_REC_ID_BYTES + 8u)
+#define LEAF_MAX_ENTRIES 65536u
+
+struct es_vleaf {
+    int dirty;
+    size_t n, cap;
+    uint8_t *e; /* n entries of ENTRY octets, sorted by (kind, id) */
+};
+
+struct es_vmid {
+    int dirty;
+    uint64_t v[ES_VIDX_FAN];
+};
+
+static unsigned leaf_of(const uint8_t *id)
+{
+    return ((unsigned)id[0] << 4) | (id[1] >> 4);
+}
+
+static void name_of(char *out, size_t n, const char *what, unsigned i)
+{
+    snprintf(out, n, "vidx/%s/%u", what, i);
+}
+
+static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out)
+{
+    char name[32];
+    esession_buf b = {NULL, 0, 0};
+    uint64_t version = 0;
+    if (ks->vmid[m] != NULL) {
+        *out = ks->vmid[m];
+        return ESESSION_OK;
+    }
+    es_vmid *mid = calloc(1, sizeof *mid);
+    if (mid == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    name_of(name, sizeof name, "mid", m);
+    esession_status rc = es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
+    if (rc == ESESSION_ERR_NO_SESSION) {
+        rc = ks->vroot[m] == 0 ? ESESSION_OK
+                               : es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                                         "storage: a version index record is missing");
+    } else if (rc == ESESSION_OK) {
+        if (version != ks->vroot[m] || b.len != 8u * ES_VIDX_FAN)
+            rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                         "storage: the version index was rolled back or replaced");
+        es_rd r = {(const uint8_t *)b.data, b.len, 0, 0};
+        for (unsigned i = 0; rc == ESESSION_OK && i < ES_VIDX_FAN; i++)
+            mid->v[i] = es_rd_be(&r, 8);
+    }
+    esession_buf_free(&b);
+    if (rc != ESESSION_OK) {
+        free(mid);
+        return rc;
+    }
+    ks->vmid[m] = mid;
+    *out = mid;
+    return ESESSION_OK;
+}
+
+static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **out)
+{
+    char name[32];
+    esession_buf b = {NULL, 0, 0};
+    uint64_t version = 0;
+    es_vmid *mid;
+    if (ks->vleaf != NULL && ks->vleaf[l] != NULL) {
+        *out = ks->vleaf[l];
+        return ESESSION_OK;
+    }
+    if (ks->vleaf == NULL && (ks->vleaf = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf)) == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    esession_status rc = load_mid(ks, l / ES_VIDX_FAN, &mid);
+    if (rc != ESESSION_OK)
+        return rc;
+    uint64_t want = mid->v[l % ES_VIDX_FAN];
+    es_vleaf *leaf = calloc(1, sizeof *leaf);
+    if (leaf == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    name_of(name, sizeof name, "leaf", l);
+    rc = es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
+    if (rc == ESESSION_ERR_NO_SESSION) {
+        rc = want == 0 ? ESESSION_OK
+                       : es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                                 "storage: a version index record is missing");
+    } else if (rc == ESESSION_OK) {
+        if (version != want || b.len % ENTRY != 0 || b.len / ENTRY > LEAF_MAX_ENTRIES)
+            rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                         "storage: the version index was rolled back or replaced");
+        else if (b.len > 0 && (leaf->e = malloc(b.len)) == NULL)
+            rc = es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+        if (rc == ESESSION_OK) {
+            if (b.len > 0)
+                memcpy(leaf->e, b.data, b.len);
+            leaf->n = leaf->cap = b.len / ENTRY;
+        }
+    }
+    esession_buf_free(&b);
+    if (rc != ESESSION_OK) {
+        free(leaf->e);
+        free(leaf);
+        return rc;
+    }
+    ks->vleaf[l] = leaf;
+    *out = leaf;
+    return ESESSION_OK;
+}
+
+/* Position of (kind, id) in leaf, or where it would go; 1 if present. */
+static int find(const es_vleaf *leaf, es_rec_kind kind, const uint8_t *id, size_t *at)
+{
+    uint8_t key[1 + ES_REC_ID_BYTES];
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, id, ES_REC_ID_BYTES);
+    size_t lo = 0, hi = leaf->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(leaf->e + mid * ENTRY, key, sizeof key);
+        if (c == 0) {
+            *at = mid;
+            return 1;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *at = lo;
+    return 0;
+}
+
+esession_status es_vidx_check(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
+                              int present, uint64_t version)
+{
+    es_vleaf *leaf;
+    size_t at;
+    esession_status rc = load_leaf(ks, leaf_of(id), &leaf);
+    if (rc != ESESSION_OK)
+        return rc;
+    int known = find(leaf, kind, id, &at);
+    if (!present && known)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record was deleted");
+    if (present && !known)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                       "storage: a record that was never written (copied from elsewhere?)");
+    if (present) {
+        es_rd r = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 8, 0, 0};
+        if (es_rd_be(&r, 8) != version)
+            return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                           "storage: a record was rolled back to an older copy");
+    }
+    return ESESSION_OK;
+}
+
+esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
+                            int present, uint64_t version)
+{
+    es_vleaf *leaf;
+    size_t at;
+    esession_status rc = load_leaf(ks, leaf_of(id), &leaf);
+    if (rc != ESESSION_OK)
+        return rc;
+    int known = find(leaf, kind, id, &at);
+    if (!present) {
+        if (known) {
+            memmove(leaf->e + at * ENTRY, leaf->e + (at + 1) * ENTRY, (leaf->n - at - 1) * ENTRY);
+            leaf->n--;
+            leaf->dirty = 1;
+            ks->count[kind]--;
+        }
+        return ESESSION_OK;
+    }
+    if (!known) {
+        if (leaf->n >= LEAF_MAX_ENTRIES)
+            return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "storage: too many records");
+        if (leaf->n == leaf->cap) {
+            size_t cap = leaf->cap ? 2 * leaf->cap : 8;
+            uint8_t *e = realloc(leaf->e, cap * ENTRY);
+            if (e == NULL)
+                return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+            leaf->e = e;
+            leaf->cap = cap;
+        }
+        memmove(leaf->e + (at + 1) * ENTRY, leaf->e + at * ENTRY, (leaf->n - at) * ENTRY);
+        leaf->n++;
+        ks->count[kind]++;
+        leaf->e[at * ENTRY] = (uint8_t)kind;
+        memcpy(leaf->e + at * ENTRY + 1, id, ES_REC_ID_BYTES);
+    }
+    es_wr w = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 0, 8, 0};
+    es_wr_be(&w, version, 8);
+    leaf->dirty = 1;
+    return ESESSION_OK;
+}
+
+esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
+{
+    char name[32];
+    esession_status rc = ESESSION_OK;
+    for (unsigned l = 0; ks->vleaf != NULL && rc == ESESSION_OK && l < ES_VIDX_LEAVES; l++) {
+        es_vleaf *leaf = ks->vleaf[l];
+        es_vmid *mid;
+        if (leaf == NULL || !leaf->dirty)
+            continue;
+        name_of(name, sizeof name, "leaf", l);
+        rc = leaf->n == 0 ? es_rec_del(ks, ES_REC_META, name, strlen(name))
+                          : es_rec_put(ks, ES_REC_META, name, strlen(name), NULL, leaf->e,
+                                       leaf->n * ENTRY, NULL);
+        if (rc == ESESSION_OK)
+            rc = load_mid(ks, l / ES_VIDX_FAN, &mid);
+        if (rc == ESESSION_OK) {
+            mid->v[l % ES_VIDX_FAN] = leaf->n == 0 ? 0 : version;
+            mid->dirty = 1;
+            leaf->dirty = 0;
+        }
+    }
+    for (unsigned m = 0; rc == ESESSION_OK && m < ES_VIDX_FAN; m++) {
+        es_vmid *mid = ks->vmid[m];
+        uint8_t p[8u * ES_VIDX_FAN];
+        if (mid == NULL || !mid->dirty)
+            continue;
+        es_wr w = {p, 0, sizeof p, 0};
+        for (unsigned i = 0; i < ES_VIDX_FAN; i++)
+            es_wr_be(&w, mid->v[i], 8);
+        name_of(name, sizeof name, "mid", m);
+        rc = es_rec_put(ks, ES_REC_META, name, strlen(name), NULL, p, sizeof p, NULL);
+        if (rc == ESESSION_OK) {
+            ks->vroot[m] = version;
+            mid->dirty = 0;
+        }
+    }
+    return rc;
+}
+
+void es_vidx_forget(esession_keystore *ks)
+{
+    for (unsigned l = 0; ks->vleaf != NULL && l < ES_VIDX_LEAVES; l++) {
+        if (ks->vleaf[l] != NULL) {
+            free(ks->vleaf[l]->e);
+            free(ks->vleaf[l]);
+            ks->vleaf[l] = NULL;
+        }
+    }
+    for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
+        free(ks->vmid[m]);
+        ks->vmid[m] = NULL;
+    }
+}
+
+void es_vidx_free(esession_keystore *ks)
+{
+    es_vidx_forget(ks);
+    free(ks->vleaf);
+    ks->vleaf = NULL;
+}
