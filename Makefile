@@ -87,7 +87,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
+.PHONY: store check-long FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
         clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp
 
 all: lib $(HARNESS) $(CLI)
@@ -163,7 +163,7 @@ test: ensure-test-deps
 # Builds use every core; test runs stay in sequence so their output reads.
 test-run:
 	@$(MAKE) --no-print-directory -j$(NPROC) tests-build
-	@$(MAKE) --no-print-directory unit vectors
+	@$(MAKE) --no-print-directory unit vectors store
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 xmpp
@@ -184,6 +184,18 @@ asan: tests-build
 	for t in $(UNIT_BINS); do echo "== asan $$t"; $$t --jobs 2; done; \
 	echo "== asan harness"; $(HARNESS) $(VECTOR_FILES) > $(BUILD)/harness.log || { tail -40 $(BUILD)/harness.log; exit 1; }; \
 	tail -1 $(BUILD)/harness.log
+
+# The store's promise with real processes (tests/store/): sealers and
+# openers at once on one keystore, SIGKILL at random points of seal (with
+# re-keys) and open, readers beside writers. make test: 100 trials each of
+# two and four sealers, 200 kills of each; check-long: 1,000 of each.
+STORE_SHORT := TRIALS=100 CYCLES=200
+STORE_LONG  := TRIALS=500 CYCLES=1000 ROUNDS=20 WRITES=500
+store: $(CLI)
+	@env $(STORE_SHORT) bash tests/store/run.sh $(BUILD)/esessionctl
+
+check-long: $(CLI)
+	@env $(STORE_LONG) bash tests/store/run.sh $(BUILD)/esessionctl
 
 # The offline flow through real servers (tests/xmpp/): ejabberd with
 # XEP-0013, Prosody with flood delivery, each started on loopback and

@@ -138,6 +138,8 @@ int cli_usage_error(const cli *c, const char *fmt, ...)
 int cli_ctx(cli *c);
 /* Open the keystore, asking for its passphrase. */
 int cli_open_keystore(cli *c);
+/* The same for a command that only reads: it sees one snapshot. */
+int cli_open_keystore_read(cli *c);
 const char *cli_keystore_path(cli *c);
 /* An option of one command (opts.c): 0 if taken, else an exit code (message
  * printed); ids it does not know go to cli_common_opt. */

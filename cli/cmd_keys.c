@@ -172,7 +172,7 @@ int cmd_keys(int argc, char **argv)
     int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, &got, NULL, NULL);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
-    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+    if ((rc = cli_open_keystore_read(&c)) != CLI_OK)
         return cli_end(&c, rc);
     size_t n = esession_keystore_key_count(c.ks);
     if (c.json)
@@ -317,7 +317,7 @@ int cmd_export(int argc, char **argv)
     if (o.form == 2 && o.output == NULL &&
         (rc = cli_secret_fd_ok(&c, STDOUT_FILENO, "a private key")) != CLI_OK)
         return rc;
-    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+    if ((rc = cli_open_keystore_read(&c)) != CLI_OK)
         return cli_end(&c, rc);
     esession_key *k = NULL;
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];

@@ -256,7 +256,7 @@ int cmd_optsets(int argc, char **argv)
     int rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, NULL, NULL);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
-    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+    if ((rc = cli_open_keystore_read(&c)) != CLI_OK)
         return cli_end(&c, rc);
     esession_optset_info *sets;
     size_t n;

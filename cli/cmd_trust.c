@@ -204,7 +204,7 @@ int cmd_peers(int argc, char **argv)
     int rc = cli_parse_args(&c, argc, argv, defs, pos, 1, &got, trust_opt, &o);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
-    if ((rc = cli_open_keystore(&c)) != CLI_OK)
+    if ((rc = cli_open_keystore_read(&c)) != CLI_OK)
         return cli_end(&c, rc);
     size_t n = esession_trust_count(c.ks);
     int first = 1;

@@ -252,6 +252,17 @@ const char *cli_keystore_path(cli *c)
     return c->ks_default;
 }
 
+int cli_open_keystore_read(cli *c)
+{
+    int rc = cli_open_keystore(c);
+    if (rc != CLI_OK)
+        return rc;
+    /* One snapshot for the whole listing, whatever other processes write
+     * meanwhile; closing the keystore ends it. */
+    esession_status st = esession_keystore_begin_read(c->ks);
+    return st == ESESSION_OK ? CLI_OK : cli_fail(c, st, "cannot read the keystore");
+}
+
 int cli_open_keystore(cli *c)
 {
     int rc = c->ctx == NULL ? cli_ctx(c) : CLI_OK;

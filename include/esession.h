@@ -331,6 +331,12 @@ esession_keystore_begin(esession_keystore *ks);
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_commit(esession_keystore *ks);
 ESESSION_EXPORT void esession_keystore_rollback(esession_keystore *ks);
+/* A read-only batch: the calls until commit or rollback see one snapshot
+ * of the store (a listing by index stays consistent while other processes
+ * write); it takes no lock, and a call that would write refuses with
+ * ESESSION_ERR_STATE. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_begin_read(esession_keystore *ks);
 
 /* What a keystore is made of, for display. */
 typedef struct esession_keystore_info {

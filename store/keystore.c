@@ -326,6 +326,19 @@ esession_status esession_keystore_begin(esession_keystore *ks)
     return rc;
 }
 
+esession_status esession_keystore_begin_read(esession_keystore *ks)
+{
+    if (ks == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ks->ctx);
+    if (ks->batch || ks->depth > 0)
+        return es_fail(ks->ctx, ESESSION_ERR_STATE, "a batch is already running");
+    esession_status rc = es_tx_begin(ks, 0);
+    if (rc == ESESSION_OK)
+        ks->batch = 1;
+    return rc;
+}
+
 esession_status esession_keystore_commit(esession_keystore *ks)
 {
     if (ks == NULL)

@@ -454,7 +454,7 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
 {
     if (ks->depth > 0) {
         if (write && !ks->tx_write)
-            return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: write in a read transaction");
+            return es_fail(ks->ctx, ESESSION_ERR_STATE, "not in a read-only batch");
         if (ks->depth >= ES_TX_DEPTH_MAX)
             return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: transactions nested too deep");
         ks->tx_mark[ks->depth++] = ks->tx_writes;
