@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* esession-bench: the cost of each step of an offline session through the
- * public API, in operations per second. Run with `make bench`. The
- * keystore writes and fsyncs every state change (a counter is never used
- * twice, a replay is never forgotten), so the seal and open figures
- * include one durable write each; BENCH_DIR on a tmpfs shows the
- * computation alone. */
+ * public API, and of sealing and opening with few and with many other
+ * records in the keystore. Run with `make bench`. Every seal and every open
+ * is one committed transaction of the default SQLite store (durable across
+ * a process crash), with its outbox or inbox record; BENCH_DIR on a tmpfs
+ * shows the computation alone. */
 #include "esession.h"
+
+#include "../store/store.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -51,15 +53,96 @@ static esession_key *load_key(esession_ctx *ctx, const char *path)
 
 static void report(const char *what, size_t n, double secs)
 {
-    printf("%-34s %8zu ops %9.3f ms/op %10.1f ops/s\n", what, n, secs * 1e3 / (double)n,
+    printf("%-44s %7zu ops %9.3f ms/op %10.1f ops/s\n", what, n, secs * 1e3 / (double)n,
            (double)n / secs);
+}
+
+/* Records standing for other contacts' sessions: engine records of a
+ * session's size under a name no engine object reads, added in batches. */
+static void fill(esession_ctx *ctx, esession_keystore *ks, size_t from, size_t to)
+{
+    static uint8_t state[2048];
+    randombytes_buf(state, sizeof state);
+    CHECK("begin", ctx, esession_keystore_begin(ks));
+    for (size_t i = from; i < to; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "bench/session/contact%zu@example.net", i);
+        CHECK("fill", ctx, es_ks_blob_put(ks, name, state, sizeof state));
+        if (i % 500 == 499) {
+            CHECK("commit", ctx, esession_keystore_commit(ks));
+            CHECK("begin", ctx, esession_keystore_begin(ks));
+        }
+    }
+    CHECK("commit", ctx, esession_keystore_commit(ks));
+}
+
+typedef struct party {
+    esession_ctx *ctx;
+    esession_keystore *ks;
+} party;
+
+/* Seal n messages and open them, one transaction each; then the same
+ * opening in batches of 64 (group commit). */
+static void round_trip(party *a, party *b, esession_sender *s, esession_receiver *r, size_t n,
+                       const char *label)
+{
+    const char *m = "<message to='" ALICE "' type='chat'><body>A message of about a hundred "
+                    "octets, as people type them into a chat window.</body></message>";
+    esession_buf *st = calloc(2 * n, sizeof *st);
+    char what[96];
+    esession_result res;
+    if (st == NULL)
+        exit(1);
+    double t = now_s();
+    for (size_t i = 0; i < 2 * n; i++) {
+        CHECK("seal", b->ctx, esession_sender_seal(s, m, strlen(m), &st[i]));
+        CHECK("sent", b->ctx, esession_sender_sent(b->ctx, b->ks, &st[i]));
+    }
+    snprintf(what, sizeof what, "seal + sent, %s", label);
+    report(what, 2 * n, now_s() - t);
+
+    t = now_s();
+    for (size_t i = 0; i < n; i++) {
+        CHECK("open", a->ctx, esession_receiver_feed(r, st[i].data, st[i].len, i));
+        while (esession_receiver_next(r, &res)) {
+            if (res.kind != ESESSION_RESULT_MESSAGE)
+                die("open: not a message", a->ctx, res.error);
+            CHECK("confirm", a->ctx, esession_receiver_confirm(r, &res));
+            esession_result_free(&res);
+        }
+    }
+    snprintf(what, sizeof what, "open + confirm, %s", label);
+    report(what, n, now_s() - t);
+
+    t = now_s();
+    for (size_t i = n; i < 2 * n; i++) {
+        if ((i - n) % 64 == 0)
+            CHECK("begin", a->ctx, esession_keystore_begin(a->ks));
+        CHECK("open", a->ctx, esession_receiver_feed(r, st[i].data, st[i].len, i));
+        while (esession_receiver_next(r, &res)) {
+            if (res.kind != ESESSION_RESULT_MESSAGE)
+                die("open: not a message", a->ctx, res.error);
+            CHECK("confirm", a->ctx, esession_receiver_confirm(r, &res));
+            esession_result_free(&res);
+        }
+        if ((i - n) % 64 == 63 || i + 1 == 2 * n)
+            CHECK("commit", a->ctx, esession_keystore_commit(a->ks));
+    }
+    snprintf(what, sizeof what, "  same, committed every 64, %s", label);
+    report(what, n, now_s() - t);
+    for (size_t i = 0; i < 2 * n; i++)
+        esession_buf_free(&st[i]);
+    free(st);
 }
 
 int main(int argc, char **argv)
 {
     size_t messages = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 200;
+    size_t many = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 10000;
     const char *base = getenv("BENCH_DIR") ? getenv("BENCH_DIR") : "/tmp";
     char dir[256], apath[300], bpath[300];
+    if (messages < 2)
+        messages = 2;
     snprintf(dir, sizeof dir, "%s/esession-bench-XXXXXX", base);
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
@@ -68,35 +151,36 @@ int main(int argc, char **argv)
     snprintf(apath, sizeof apath, "%s/alice.ks", dir);
     snprintf(bpath, sizeof bpath, "%s/bob.ks", dir);
 
-    esession_ctx *actx = NULL, *bctx = NULL;
-    CHECK("ctx", NULL, esession_ctx_new(&actx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
-    CHECK("ctx", NULL, esession_ctx_new(&bctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
+    party a = {NULL, NULL}, b = {NULL, NULL};
+    CHECK("ctx", NULL, esession_ctx_new(&a.ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
+    CHECK("ctx", NULL, esession_ctx_new(&b.ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
     esession_keystore_options ko = ESESSION_KEYSTORE_OPTIONS_INIT;
     ko.kdf_opslimit = crypto_pwhash_argon2id_OPSLIMIT_MIN;
     ko.kdf_memlimit = crypto_pwhash_argon2id_MEMLIMIT_MIN;
-    esession_keystore *aks = NULL, *bks = NULL;
-    CHECK("keystore", actx, esession_keystore_create(actx, &aks, apath, "a", 1, &ko));
-    CHECK("keystore", bctx, esession_keystore_create(bctx, &bks, bpath, "b", 1, &ko));
-    esession_key *ak = load_key(actx, "tests/data/vec_rsa_alice.pem");
-    esession_key *bk = load_key(bctx, "tests/data/vec_rsa_bob.pem");
+    CHECK("keystore", a.ctx, esession_keystore_create(a.ctx, &a.ks, apath, "a", 1, &ko));
+    CHECK("keystore", b.ctx, esession_keystore_create(b.ctx, &b.ks, bpath, "b", 1, &ko));
+    esession_key *ak = load_key(a.ctx, "tests/data/vec_rsa_alice.pem");
+    esession_key *bk = load_key(b.ctx, "tests/data/vec_rsa_bob.pem");
     unsigned alerts;
-    CHECK("add key", actx, esession_keystore_add_key(aks, ak));
-    CHECK("add key", bctx, esession_keystore_add_key(bks, bk));
-    CHECK("trust", actx, esession_trust_add(aks, "bob@example.com", bk, "", &alerts));
-    CHECK("trust", bctx, esession_trust_add(bks, ALICE, ak, "", &alerts));
+    CHECK("add key", a.ctx, esession_keystore_add_key(a.ks, ak));
+    CHECK("add key", b.ctx, esession_keystore_add_key(b.ks, bk));
+    CHECK("trust", a.ctx, esession_trust_add(a.ks, "bob@example.com", bk, "", &alerts));
+    CHECK("trust", b.ctx, esession_trust_add(b.ks, ALICE, ak, "", &alerts));
 
     /* Alice publishes (groups 14, 15, 16: three exponents, RSA-2048 signing). */
     esession_publication pub;
     double t = now_s();
-    CHECK("publish", actx, esession_publish(actx, aks, NULL, &pub));
+    CHECK("publish", a.ctx, esession_publish(a.ctx, a.ks, NULL, &pub));
     report("publish (3 groups, RSA-2048)", 1, now_s() - t);
 
     /* Bob verifies and starts (group 14, RSA-2048 identity). */
     esession_buf iq = {0};
     char id[ESESSION_IQ_ID_MAX];
-    CHECK("fetch", bctx, esession_fetch_options_iq(bctx, ALICE, &iq, id));
+    CHECK("fetch", b.ctx, esession_fetch_options_iq(b.ctx, ALICE, &iq, id));
     size_t rn = strlen(pub.form.data) + 512;
     char *result = malloc(rn);
+    if (result == NULL)
+        return 1;
     snprintf(result, rn, "<iq type='result' from='" ALICE "' id='%s'><pubsub "
              "xmlns='http://jabber.org/protocol/pubsub'><items node='" NODE "'><item "
              "id='current'>%s</item></items></pubsub></iq>", id, pub.form.data);
@@ -104,54 +188,38 @@ int main(int argc, char **argv)
     so.rekey_freq = 1000000; /* measure sealing, not re-keying */
     esession_sender *s = NULL;
     t = now_s();
-    CHECK("start", bctx, esession_sender_start(bctx, bks, BOB_FULL, ALICE, id, result,
-                                              strlen(result), &so, &s));
+    CHECK("start", b.ctx, esession_sender_start(b.ctx, b.ks, BOB_FULL, ALICE, id, result,
+                                               strlen(result), &so, &s));
     report("sender start (group 14)", 1, now_s() - t);
 
-    esession_buf *st = calloc(messages, sizeof *st);
-    const char *m = "<message to='" ALICE "' type='chat'><body>A message of about a hundred "
-                    "octets, as people type them into a chat window.</body></message>";
-    t = now_s();
-    for (size_t i = 0; i < messages; i++)
-        CHECK("seal", bctx, esession_sender_seal(s, m, strlen(m), &st[i]));
-    report("seal (100-octet body)", messages, now_s() - t);
-
+    const char *m = "<message to='" ALICE "' type='chat'><body>first</body></message>";
+    esession_buf first = {0};
+    CHECK("seal", b.ctx, esession_sender_seal(s, m, strlen(m), &first));
+    CHECK("sent", b.ctx, esession_sender_sent(b.ctx, b.ks, &first));
     esession_receiver *r = NULL;
-    CHECK("receiver", actx, esession_receiver_new(actx, aks, &r));
+    CHECK("receiver", a.ctx, esession_receiver_new(a.ctx, a.ks, &r));
     esession_result res;
     t = now_s();
-    CHECK("open init", actx, esession_receiver_feed(r, st[0].data, st[0].len, 0));
-    while (esession_receiver_next(r, &res))
+    CHECK("open init", a.ctx, esession_receiver_feed(r, first.data, first.len, 0));
+    while (esession_receiver_next(r, &res)) {
+        CHECK("confirm", a.ctx, esession_receiver_confirm(r, &res));
         esession_result_free(&res);
+    }
     report("open first stanza (DH, identity)", 1, now_s() - t);
-    /* The first half written one by one, the rest with the keystore's
-     * writes deferred and flushed every 64 stanzas (as a client that
-     * stores a batch of messages, then records them). */
-    size_t half = messages / 2 > 1 ? messages / 2 : 2;
-    for (size_t i = 1; i < messages; i++) {
-        if (i == 1 || i == half)
-            t = now_s();
-        if (i == half)
-            CHECK("defer", actx, esession_keystore_defer_writes(aks, 1));
-        CHECK("open", actx, esession_receiver_feed(r, st[i].data, st[i].len, i));
-        while (esession_receiver_next(r, &res)) {
-            if (res.kind != ESESSION_RESULT_MESSAGE)
-                die("open: not a message", actx, res.error);
-            esession_result_free(&res);
-        }
-        if (i >= half && ((i - half) % 64 == 63 || i + 1 == messages))
-            CHECK("flush", actx, esession_keystore_flush(aks));
-        if (i + 1 == half)
-            report("open following stanzas", half - 1, now_s() - t);
-    }
-    if (messages > half) {
-        report("  same, flushed every 64", messages - half, now_s() - t);
-        CHECK("undefer", actx, esession_keystore_defer_writes(aks, 0));
-    }
 
-    for (size_t i = 0; i < messages; i++)
-        esession_buf_free(&st[i]);
-    free(st);
+    /* The same steps with 10 and with `many` other records in each store. */
+    fill(a.ctx, a.ks, 0, 10);
+    fill(b.ctx, b.ks, 0, 10);
+    round_trip(&a, &b, s, r, messages, "10 other records");
+    t = now_s();
+    fill(a.ctx, a.ks, 10, many);
+    fill(b.ctx, b.ks, 10, many);
+    printf("(filled both stores to %zu other records in %.1f s)\n", many, now_s() - t);
+    char label[64];
+    snprintf(label, sizeof label, "%zu other records", many);
+    round_trip(&a, &b, s, r, messages, label);
+
+    esession_buf_free(&first);
     free(result);
     esession_buf_free(&iq);
     esession_receiver_free(r);
@@ -159,12 +227,17 @@ int main(int argc, char **argv)
     esession_publication_free(&pub);
     esession_key_free(ak);
     esession_key_free(bk);
-    esession_keystore_close(aks);
-    esession_keystore_close(bks);
-    esession_ctx_free(actx);
-    esession_ctx_free(bctx);
-    remove(apath);
-    remove(bpath);
+    esession_keystore_close(a.ks);
+    esession_keystore_close(b.ks);
+    esession_ctx_free(a.ctx);
+    esession_ctx_free(b.ctx);
+    static const char *const files[] = {"alice.ks", "bob.ks", "alice.ks-wal", "bob.ks-wal",
+                                        "alice.ks-shm", "bob.ks-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[320];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        remove(p);
+    }
     remove(dir);
     return 0;
 }
