@@ -147,7 +147,10 @@ typedef enum esession_dh_backend {
  * put: insert or replace. del: remove (absent is success).
  * list: call each(arg, id, data, len) for every record of kind (and of
  *   owner, when owner is not NULL); stop, returning -1, if each does not
- *   return 0. */
+ *   return 0.
+ * A create that fails after open succeeded leaves the name to the host:
+ * an empty store (its first commit never happened) should not count as
+ * existing, or the host removes it. */
 typedef struct esession_store_ops {
     int (*open)(void *user, const char *name, unsigned flags, void **store);
     void (*close)(void *user, void *store);
@@ -324,8 +327,10 @@ esession_keystore_change_passphrase(esession_keystore *ks, const char *passphras
  * What must be durable before its result is used refuses inside a batch
  * (ESESSION_ERR_STATE): esession_publish, esession_online,
  * esession_offline_queue_done, esession_purge_expired and the sender's
- * start, seal, terminate and peer_online. A failed call inside a batch
- * dooms it: commit then rolls back and returns the error. */
+ * start, seal, terminate and peer_online. A call that fails after it
+ * wrote something dooms the batch: commit then rolls back everything and
+ * returns ESESSION_ERR_STATE; one that refused before writing (a check that
+ * said no) leaves the batch as it was. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_begin(esession_keystore *ks);
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status

@@ -211,9 +211,13 @@ static void fill_trace(es_sender_seal_trace *t, seal_work *w, size_t mac_len, in
     }
 }
 
+/* Seal one stanza and write the state after it (or erase it when the
+ * session ends) with the stanza in the outbox, inside the caller's
+ * transaction; *wp holds the outcome. Nothing of s changes here: that
+ * waits for the commit (seal_apply). */
 static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_len,
                                  const char *type, const es_sender_rekey *rk, int terminating,
-                                 es_sender_seal_trace *trace, esession_buf *out)
+                                 seal_work *wp, int *rekey_out, int *ending_out)
 {
     seal_work w;
     int rekey = 0;
@@ -277,13 +281,24 @@ static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_
         rc = es_outbox_put(s->ks, s->info.alice_jid, &w.stanza);
     if (rc != ESESSION_OK)
         goto out; /* nothing leaves, nothing changes */
+    *wp = w;
+    *rekey_out = rekey;
+    *ending_out = ending;
+    return ESESSION_OK;
+out:
+    work_clear(&w);
+    return rc;
+}
 
-    /* Stored: commit in memory (nothing below can fail). */
-    *s->prog = *w.next;
+/* Committed: the same in memory (nothing here can fail). */
+static void seal_apply(esession_sender *s, seal_work *w, int rekey, int ending,
+                       es_sender_seal_trace *trace, esession_buf *out)
+{
+    *s->prog = *w->next;
     if (rekey) {
         es_chan *old = s->chan;
-        s->chan = w.new_chan;
-        w.new_chan = old;
+        s->chan = w->new_chan;
+        w->new_chan = old;
     }
     if (s->info.init != NULL) {
         free(s->info.init);
@@ -291,14 +306,11 @@ static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_
         s->info.init_len = 0;
     }
     if (trace != NULL)
-        fill_trace(trace, &w, es_chan_mac_size(s->chan), rekey);
-    *out = w.stanza;
-    w.stanza = (esession_buf){NULL, 0, 0};
+        fill_trace(trace, w, es_chan_mac_size(s->chan), rekey);
+    *out = w->stanza;
+    w->stanza = (esession_buf){NULL, 0, 0};
     if (ending)
         es_sender_end(s);
-out:
-    work_clear(&w);
-    return rc;
 }
 
 /* seal_core in its own transaction: the stanza is handed out only once
@@ -307,16 +319,22 @@ static esession_status seal_tx(esession_sender *s, const uint8_t *m, size_t m_le
                                const char *type, const es_sender_rekey *rk, int terminating,
                                es_sender_seal_trace *trace, esession_buf *out)
 {
-    esession_buf stanza = {NULL, 0, 0};
+    seal_work w;
+    int rekey = 0, ending = 0;
+    memset(&w, 0, sizeof w);
+    /* A counter is durable before its stanza leaves: never in a batch. */
+    if (es_ks_require_durable(s->ctx, s->ks) != ESESSION_OK)
+        return ESESSION_ERR_STATE;
     esession_status rc = es_tx_begin(s->ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    esession_status inner = seal_core(s, m, m_len, type, rk, terminating, trace, &stanza);
+    esession_status inner = seal_core(s, m, m_len, type, rk, terminating, &w, &rekey, &ending);
     rc = es_tx_end(s->ks, inner);
+    /* Not committed: the stanza must not leave, and the sender stays as
+     * it was (counter, keys, and a session that has not ended). */
     if (rc == ESESSION_OK)
-        *out = stanza;
-    else
-        esession_buf_free(&stanza); /* not committed: it must not leave */
+        seal_apply(s, &w, rekey, ending, trace, out);
+    work_clear(&w);
     return rc;
 }
 

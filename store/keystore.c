@@ -422,17 +422,30 @@ static esession_status load_one(void *p, const uint8_t *name, size_t name_len,
     if (rc == ESESSION_OK) {
         a->order[a->vec.n] = a->kind == ES_REC_OPTSET
                                  ? (uint64_t)((es_ks_optset *)item)->pub.created ^ (1ull << 63)
-                                 : version;
+                                 : version; /* trust entries: by JID, below */
         es_vec_push(&a->vec, item);
     }
     return rc;
 }
 
-/* Items in the order they were added (option sets: by creation), not in
- * the storage's order of keyed ids. Insertion sort: the lists are short
- * and arrive nearly anywhere. */
+static int trust_cmp(const void *x, const void *y)
+{
+    const es_ks_trust *a = *(void *const *)x, *b = *(void *const *)y;
+    int c = strcmp(a->jid, b->jid);
+    return c != 0 ? c : memcmp(a->fp, b->fp, sizeof a->fp);
+}
+
+/* A stable order, not the storage's order of keyed ids: signing keys as
+ * they were added, trust entries by JID and fingerprint, option sets by
+ * creation. */
 static void sort_loaded(load_arg *a)
 {
+    if (a->kind == ES_REC_TRUST) {
+        if (a->vec.n > 1)
+            qsort(a->vec.v, a->vec.n, sizeof *a->vec.v, trust_cmp);
+        return;
+    }
+    /* Insertion sort: short lists. */
     for (size_t i = 1; i < a->vec.n; i++) {
         void *item = a->vec.v[i];
         uint64_t key = a->order[i];

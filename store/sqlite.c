@@ -117,7 +117,9 @@ static int sq_open(void *user, const char *name, unsigned flags, void **out)
               * attached files. */
              sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) == SQLITE_OK &&
              sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) == SQLITE_OK &&
-             exec(s->db, "PRAGMA journal_mode = WAL") == 0 &&
+             /* WAL is set once, at creation (it is kept in the file): an
+              * open never writes before its first transaction. */
+             (!create || exec(s->db, "PRAGMA journal_mode = WAL") == 0) &&
              /* Deleted records (destroyed exponents) are overwritten. */
              exec(s->db, "PRAGMA secure_delete = ON") == 0 &&
              exec(s->db, (flags & ESESSION_STORE_SYNC_FULL) ? "PRAGMA synchronous = FULL"

@@ -141,10 +141,14 @@ esession_status esession_trust_add(esession_keystore *ks, const char *bare_jid,
 {
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
+    unsigned found = 0;
     esession_status rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    return es_tx_end(ks, esession_trust_add_tx(ks, bare_jid, key, petname, alerts));
+    rc = es_tx_end(ks, esession_trust_add_tx(ks, bare_jid, key, petname, &found));
+    if (rc == ESESSION_OK && alerts != NULL)
+        *alerts = found; /* only once committed */
+    return rc;
 }
 
 size_t esession_trust_count(const esession_keystore *ks)

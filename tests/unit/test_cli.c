@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "esession.h"
 
 #include "../common/vecfile.h"
+#include "../../store/record.h"
 
 #define PASS_A "alice passphrase"
 #define PASS_B "bob passphrase"
@@ -537,12 +539,74 @@ Test(cli, xmpp_commands_refuse_bad_arguments_and_report_a_refused_connection)
 
 /* ---- the keystore: wrong passphrase, damage, secrets, passphrase change */
 
+/* The keystore is an SQLite database in WAL mode: while a process has it
+ * open, committed changes may sit in its -wal file. Compared only once
+ * the tool has exited (and closing checkpoints and removes the journal),
+ * the database file is the whole keystore. */
+static int exists_with(const char *path, const char *suffix)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s%s", path, suffix);
+    return access(p, F_OK) == 0;
+}
+
 static void assert_same_file(const char *path, const char *before, size_t len)
 {
+    cr_assert_not(exists_with(path, "-wal"), "%s-wal left behind", path);
+    cr_assert_not(exists_with(path, "-journal"), "%s-journal left behind", path);
     size_t n;
     char *now = read_all(path, &n);
     cr_assert(n == len && memcmp(now, before, len) == 0, "%s was changed", path);
     free(now);
+}
+
+/* Where in the database file the ciphertext of the first record of kind
+ * begins: its first 32 octets (version and nonce), read through SQLite
+ * without touching the file (immutable), found once in the file. */
+static size_t record_offset(const char *path, const char *file, size_t len, int kind)
+{
+    char uri[600];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    snprintf(uri, sizeof uri, "file:%s?immutable=1", path);
+    cr_assert_eq(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT data FROM record WHERE kind = ?1", -1, &st, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_bind_int(st, 1, kind), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "no record of kind %d", kind);
+    uint8_t head[32];
+    cr_assert_geq(sqlite3_column_bytes(st, 0), (int)sizeof head);
+    memcpy(head, sqlite3_column_blob(st, 0), sizeof head);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    size_t at = len, found = 0;
+    for (size_t i = 0; i + sizeof head <= len; i++)
+        if (memcmp(file + i, head, sizeof head) == 0) {
+            at = i;
+            found++;
+        }
+    cr_assert_eq(found, 1, "the record's start is in the file %zu times", found);
+    return at;
+}
+
+/* A damaged copy of a keystore (name in d, holding data) is refused: a
+ * keystore error (2) or an I/O error (5) depending on where the damage
+ * lands, an error message naming the file, nothing on standard output,
+ * and the file left as it was. */
+static void expect_refused_damage(const tdir *d, const char *name, const char *data, size_t len)
+{
+    write_file(at(d, name), data, len, 0600);
+    run r;
+    ctl(&r, NULL, "keys", "-k", at(d, name), "--passphrase-file", at(d, "a.pass"), NULL);
+    cr_assert(r.status == CX_KEYSTORE || r.status == CX_IO,
+              "%s: exit %d, expected %d or %d\nstdout: %s\nstderr: %s", name, r.status,
+              CX_KEYSTORE, CX_IO, r.out, r.err);
+    cr_assert_not_null(strstr(r.err, name), "%s: the message does not name the file: %s", name,
+                       r.err);
+    cr_assert_eq(r.out_len, 0, "%s: %s", name, r.out);
+    run_free(&r);
+    assert_same_file(at(d, name), data, len);
 }
 
 Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
@@ -564,11 +628,17 @@ Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
     cr_assert_eq(json_integer_value(json_object_get(j, "peers")), 0);
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "kdf"), "opslimit")), 1);
     cr_assert_str_eq(jstr(j, "mode"), "600");
+    cr_assert_eq(json_integer_value(json_object_get(j, "format")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(j, "commits")), 2, "init and import");
+    json_int_t reported = json_integer_value(json_object_get(j, "size"));
     json_decref(j);
     run_free(&r);
 
     size_t len;
     char *orig = read_all(at(&d, "a.ks"), &len);
+    /* The size counts the database and its -wal and -shm files while the
+     * tool had it open: at least the database itself. */
+    cr_assert_geq(reported, (json_int_t)len);
 
     write_file(at(&d, "wrong.pass"), "not the passphrase\n", 19, 0600);
     ctl(&r, NULL, "keys", "-k", at(&d, "a.ks"), "--passphrase-file", at(&d, "wrong.pass"), NULL);
@@ -578,22 +648,26 @@ Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
     run_free(&r);
     assert_same_file(at(&d, "a.ks"), orig, len);
 
-    /* Truncated, then one bit flipped in the ciphertext: clear errors, and
-     * the files are left as they were. */
-    write_file(at(&d, "cut.ks"), orig, len - 7, 0600);
-    ctl(&r, NULL, "keys", "-k", at(&d, "cut.ks"), "--passphrase-file", at(&d, "a.pass"), NULL);
-    EXPECT(&r, CX_KEYSTORE);
-    cr_assert_not_null(strstr(r.err, "truncated"), "%s", r.err);
+    /* Damaged copies: cut to half (pages holding records are gone), one
+     * bit flipped in the ciphertext of the signing key's record (its
+     * nonce), one in the first octet of the file (no SQLite database any
+     * more). Each is a clear failure and the file stays as it was. */
+    cr_assert_gt(len, 4096, "a keystore of one page?");
+    expect_refused_damage(&d, "cut.ks", orig, len / 2);
+    size_t rec = record_offset(at(&d, "a.ks"), orig, len, ES_REC_KEY);
+    char *bad = malloc(len);
+    cr_assert_not_null(bad);
+    memcpy(bad, orig, len);
+    bad[rec + 12] ^= 0x10;
+    expect_refused_damage(&d, "flip.ks", bad, len);
+    memcpy(bad, orig, len);
+    bad[0] ^= 0x01;
+    expect_refused_damage(&d, "head.ks", bad, len);
+    free(bad);
+    /* The genuine one still opens. */
+    ctl(&r, NULL, "keys", "-k", at(&d, "a.ks"), "--passphrase-file", at(&d, "a.pass"), NULL);
+    EXPECT(&r, CX_OK);
     run_free(&r);
-    assert_same_file(at(&d, "cut.ks"), orig, len - 7);
-
-    orig[len / 2] ^= 0x10;
-    write_file(at(&d, "flip.ks"), orig, len, 0600);
-    ctl(&r, NULL, "keys", "-k", at(&d, "flip.ks"), "--passphrase-file", at(&d, "a.pass"), NULL);
-    EXPECT(&r, CX_KEYSTORE);
-    cr_assert_not_null(strstr(r.err, "altered"), "%s", r.err);
-    run_free(&r);
-    assert_same_file(at(&d, "flip.ks"), orig, len);
     free(orig);
 
     /* A private key never goes to a file others can read... */
@@ -621,11 +695,15 @@ Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
     cr_assert_null(strstr(r.out, "-----BEGIN"), "%s", r.out);
     run_free(&r);
 
-    /* A new passphrase (the file is re-encrypted: the old one fails, as
-     * 'wrong passphrase' above shows for any other). */
+    /* A new passphrase (the store key is wrapped anew: the old passphrase
+     * is a wrong one from now on). */
     write_file(at(&d, "new.pass"), "a new passphrase\n", 17, 0600);
     ctl(&r, NULL, "passwd", KS(&d, "a"), "--new-passphrase-file", at(&d, "new.pass"), NULL);
     EXPECT(&r, CX_OK);
+    run_free(&r);
+    ctl(&r, NULL, "keys", KS(&d, "a"), NULL);
+    EXPECT(&r, CX_KEYSTORE);
+    cr_assert_not_null(strstr(r.err, "wrong passphrase"), "%s", r.err);
     run_free(&r);
     ctl(&r, NULL, "keys", "-k", at(&d, "a.ks"), "--passphrase-file", at(&d, "new.pass"), "--json",
         NULL);

@@ -18,7 +18,9 @@
 #include "../../crypto/dh.h"
 #include "../../forms/datetime.h"
 #include "../../forms/options.h"
+#include "../../forms/xml.h"
 #include "../../session/receiver.h"
+#include "../../session/sender.h"
 #include "../../store/store.h"
 
 #define NEG "vectors/esession/offline_accept_negative.json"
@@ -233,6 +235,46 @@ static void fx_close(fx *f)
     esession_ctx_free(f->ctx);
     json_decref(f->root);
     kt_rmdir(f->dir);
+}
+
+/* The names of Alice's session records (sorted; the store lists them in
+ * no particular order). */
+#define MAX_NAMES 8
+
+typedef struct names {
+    size_t n;
+    char v[MAX_NAMES][ES_BLOB_NAME_MAX + 1];
+} names;
+
+static esession_status add_name(void *arg, const char *name, const uint8_t *data, size_t len,
+                                uint64_t version)
+{
+    names *l = arg;
+    (void)data;
+    (void)len;
+    cr_assert_gt(version, 0);
+    cr_assert_lt(l->n, MAX_NAMES);
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", name);
+    return ESESSION_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static names rx_records_of(esession_keystore *ks)
+{
+    names l;
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(es_ks_blob_list(ks, ES_RX_BLOB_PREFIX, add_name, &l), ESESSION_OK);
+    qsort(l.v, l.n, sizeof l.v[0], name_cmp);
+    return l;
+}
+
+static size_t rx_records(fx *f)
+{
+    return rx_records_of(f->ks).n;
 }
 
 /* Close and reopen keystore and receiver, as after a restart. */
@@ -491,7 +533,7 @@ static void end_and_reopen_by_the_same_init(fx *f)
     cr_assert_eq(esession_receiver_end(f->r, "bob@example.com", "203ab9facad392c16ffc0cc4109f1b73"),
                  ESESSION_OK);
     cr_assert_eq(count_events(f, ESESSION_EVENT_SESSION_ENDED), 1);
-    cr_assert_eq(es_ks_blob_count(f->ks, ES_RX_BLOB_PREFIX), 0, "state erased");
+    cr_assert_eq(rx_records(f), 0, "state erased");
     cr_assert_eq(esession_receiver_end(f->r, NULL, NULL), ESESSION_OK, "nothing to end is fine");
     expect_error(feed(f, 1, 1, 1), ESESSION_ERR_NO_SESSION);
     /* The byte-identical init opens the same session again, silently; what
@@ -529,62 +571,117 @@ static void destroyed_exponents(fx *f)
     expect_error(feed(f, 10, 0, 3), ESESSION_ERR_UNKNOWN_OPTIONS);
 }
 
-/* Deferred writes: nothing is recorded until the flush, so a restart
- * before it opens the same stanzas again (the client had not stored them
- * yet); after it, they are duplicates. What must be durable refuses. */
-static void deferred_writes(fx *f)
+/* What a second handle on the same store sees of Alice's sessions: the
+ * number of session records and of sessions in the option set's replay
+ * memory (what is committed, not what a running batch did). */
+static void committed_state(fx *f, size_t *records, size_t *replay)
 {
-    size_t len;
-    uint8_t *before = kt_slurp(f->path, &len);
-    cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_OK, "nothing due: nothing written");
-    kt_expect_file(f->path, before, len);
-    cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
+    esession_keystore *other = kt_open(f->ctx, f->path);
+    *records = rx_records_of(other).n;
+    cr_assert_eq(es_ks_optset_count(other), 1);
+    *replay = es_ks_optset_at(other, 0)->n_replay;
+    esession_keystore_close(other);
+}
+
+static uint64_t commits(fx *f)
+{
+    esession_keystore_info info;
+    cr_assert_eq(esession_keystore_get_info(f->ks, &info), ESESSION_OK);
+    return info.commits;
+}
+
+/* A client batch (esession_keystore_begin .. commit) is one transaction:
+ * nothing of it is committed until the commit, so a crash (a close) or a
+ * rollback before it leaves the stanzas unopened, and they open again
+ * (the client had not stored them yet); after the commit they are
+ * duplicates. What must be durable first refuses inside a batch. */
+static void batches(fx *f)
+{
+    size_t records, replay;
+    /* A batch that writes nothing commits nothing. */
+    uint64_t c0 = commits(f);
+    cr_assert_eq(esession_keystore_begin(f->ks), ESESSION_OK);
+    cr_assert_eq(esession_keystore_commit(f->ks), ESESSION_OK);
+    cr_assert_eq(commits(f), c0, "nothing due: nothing written");
+
+    cr_assert_eq(esession_keystore_begin(f->ks), ESESSION_OK);
     expect_message(feed(f, 1, 0, 0), plaintext(f, 1, 0));
     expect_message(feed(f, 1, 1, 1), plaintext(f, 1, 1));
-    kt_expect_file(f->path, before, len); /* nothing written while deferred */
+    committed_state(f, &records, &replay);
+    cr_assert_eq(records, 0, "a session record was committed inside the batch");
+    cr_assert_eq(replay, 0, "replay memory was committed inside the batch");
     esession_buf iq = {0};
-    char id[ESESSION_IQ_ID_MAX];
+    char id[ESESSION_IQ_ID_MAX] = "untouched";
     cr_assert_eq(esession_online(f->ctx, f->ks, &iq, id), ESESSION_ERR_STATE);
+    cr_assert_str_neq(esession_ctx_error_detail(f->ctx), "");
     cr_assert_eq(esession_offline_queue_done(f->ctx, f->ks), ESESSION_ERR_STATE);
-    cr_assert_eq(esession_purge_expired(f->ctx, f->ks, NULL), ESESSION_ERR_STATE);
+    size_t removed = 99;
+    cr_assert_eq(esession_purge_expired(f->ctx, f->ks, &removed), ESESSION_ERR_STATE);
+    cr_assert_eq(removed, 99);
     esession_publication pub;
     memset(&pub, 0, sizeof pub);
     cr_assert_eq(esession_publish(f->ctx, f->ks, NULL, &pub), ESESSION_ERR_STATE);
     cr_assert_null(iq.data);
+    cr_assert_str_eq(id, "untouched");
     cr_assert_null(pub.publish_iq.data);
+    cr_assert_eq(esession_keystore_begin(f->ks), ESESSION_ERR_STATE, "a batch is running");
 
-    fx_restart(f); /* closed unflushed: as after a crash */
+    fx_restart(f); /* closed without a commit: as after a crash */
     expect_message(feed(f, 1, 0, 10), plaintext(f, 1, 0));
     expect_message(feed(f, 1, 1, 11), plaintext(f, 1, 1));
     fx_restart(f);
-    expect_kind(feed(f, 1, 1, 12), ESESSION_RESULT_DUPLICATE);
+    expect_kind(feed(f, 1, 0, 12), ESESSION_RESULT_DUPLICATE);
+    expect_kind(feed(f, 1, 1, 13), ESESSION_RESULT_DUPLICATE);
 
-    /* A failed flush keeps the changes pending (and deferral on); the next
-     * flush writes them. Turning deferral off also flushes. */
-    cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
-    expect_message(feed(f, 1, 2, 13), plaintext(f, 1, 2));
+    /* Rolled back: the same receiver goes back to the stored session, so
+     * the stanza opens again (and the refusals above did not doom it). */
+    cr_assert_eq(esession_keystore_begin(f->ks), ESESSION_OK);
+    expect_message(feed(f, 1, 2, 14), plaintext(f, 1, 2));
+    expect_kind(feed(f, 1, 2, 15), ESESSION_RESULT_DUPLICATE);
+    cr_assert_eq(esession_online(f->ctx, f->ks, &iq, id), ESESSION_ERR_STATE);
+    esession_keystore_rollback(f->ks);
+    expect_message(feed(f, 1, 2, 16), plaintext(f, 1, 2));
+    fx_restart(f);
+    expect_kind(feed(f, 1, 2, 17), ESESSION_RESULT_DUPLICATE);
+
+    /* A failed commit keeps nothing of the batch, and says so; the batch
+     * is over, and the stanzas open again. */
+    cr_assert_eq(esession_receiver_end(f->r, NULL, NULL), ESESSION_OK);
+    fx_restart(f);
+    cr_assert_eq(esession_keystore_begin(f->ks), ESESSION_OK);
+    expect_kind(feed(f, 1, 0, 20), ESESSION_RESULT_DUPLICATE); /* reopened, silently */
+    expect_message(feed(f, 1, 1, 21), plaintext(f, 1, 1));
     int calls = 0;
     kt_break_writes(f->ks, &calls);
-    cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_ERR_IO);
-    cr_assert_eq(esession_keystore_defer_writes(f->ks, 0), ESESSION_ERR_IO);
-    cr_assert_eq(calls, 2);
-    es_ks_set_file_hooks(f->ks, NULL);
-    cr_assert_eq(esession_keystore_flush(f->ks), ESESSION_OK);
+    cr_assert_eq(esession_keystore_commit(f->ks), ESESSION_ERR_IO);
+    cr_assert_eq(calls, 1);
+    cr_assert_str_neq(esession_ctx_error_detail(f->ctx), "");
+    cr_assert_eq(esession_keystore_commit(f->ks), ESESSION_ERR_STATE, "the batch is over");
+    es_ks_set_hooks(f->ks, NULL);
+    expect_error(feed(f, 1, 1, 22), ESESSION_ERR_NO_SESSION); /* the reopening went too */
+    expect_kind(feed(f, 1, 0, 23), ESESSION_RESULT_DUPLICATE);
+    expect_message(feed(f, 1, 1, 24), plaintext(f, 1, 1));
     fx_restart(f);
-    expect_kind(feed(f, 1, 2, 14), ESESSION_RESULT_DUPLICATE);
-    cr_assert_eq(esession_keystore_defer_writes(f->ks, 1), ESESSION_OK);
+    expect_kind(feed(f, 1, 1, 25), ESESSION_RESULT_DUPLICATE);
+
+    /* Ending sessions inside a batch: committed with it. */
+    cr_assert_eq(esession_keystore_begin(f->ks), ESESSION_OK);
     cr_assert_eq(esession_receiver_end(f->r, NULL, NULL), ESESSION_OK);
-    cr_assert_eq(esession_keystore_defer_writes(f->ks, 0), ESESSION_OK);
+    committed_state(f, &records, &replay);
+    cr_assert_eq(records, 1, "ended before the commit");
+    cr_assert_eq(esession_keystore_commit(f->ks), ESESSION_OK);
+    committed_state(f, &records, &replay);
+    cr_assert_eq(records, 0);
+    cr_assert_eq(replay, 1, "replay memory stays");
     fx_restart(f);
-    expect_error(feed(f, 1, 2, 15), ESESSION_ERR_NO_SESSION);
-    free(before);
+    expect_error(feed(f, 1, 2, 26), ESESSION_ERR_NO_SESSION);
 }
 
 Test(receiver, persistence_ending_expiry)
 {
     fx f;
     fx_open(&f, NEG, 0);
-    deferred_writes(&f);
+    batches(&f);
     fx_close(&f);
     fx_open(&f, NEG, 0);
     state_survives_keystore_close_and_reopen(&f);
@@ -641,7 +738,7 @@ static void sessions_of_a_purged_set_end_when_loaded(fx *f)
 {
     expect_message(feed(f, 14, 0, 0), plaintext(f, 14, 0));
     expect_kind(feed(f, 14, 1, 9), ESESSION_RESULT_HELD);
-    size_t sessions = es_ks_blob_count(f->ks, ES_RX_BLOB_PREFIX);
+    size_t sessions = rx_records(f);
     cr_assert_geq(sessions, 1);
     esession_receiver_free(f->r);
     f->r = NULL;
@@ -655,7 +752,124 @@ static void sessions_of_a_purged_set_end_when_loaded(fx *f)
     expect_error(&f->res[0], ESESSION_ERR_BAD_MAC);
     cr_assert_eq(f->res[0].tag, 9);
     cr_assert_eq(count_events(f, ESESSION_EVENT_SESSION_ENDED), sessions);
-    cr_assert_eq(es_ks_blob_count(f->ks, ES_RX_BLOB_PREFIX), 0);
+    cr_assert_eq(rx_records(f), 0);
+}
+
+/* ---- one session per JID and thread -------------------------------- */
+
+#define SAME_THREAD "0123456789abcdef0123456789abcdef"
+#define TO_ALICE(body) "<message to='alice@example.org' type='chat'><body>" body "</body></message>"
+
+/* Bob, on f's context and clock, starts a session on SAME_THREAD against
+ * Alice's published option set, and seals one message per body. The
+ * session then ends on Bob's side (its stanzas are in hand), so that the
+ * next call can start another one on the same thread. */
+static void bob_session(fx *f, esession_keystore *bob, const char *const *bodies, size_t n,
+                        esession_buf *out)
+{
+    const es_optset *set = es_ks_optset_at(f->ks, 0);
+    cr_assert_not_null(set);
+    xmlDocPtr doc = NULL;
+    cr_assert_eq(es_xml_parse(f->ctx, set->form.data, set->form.len, &doc), ESESSION_OK);
+    json_t *keys = json_object_get(json_object_get(f->group, "alice"), "signKeys");
+    esession_key *alice = NULL;
+    const char *pem = jstr(json_array_get(keys, 0), "privatePem");
+    cr_assert_eq(esession_key_from_pem(f->ctx, &alice, pem, strlen(pem)), ESESSION_OK);
+    const esession_key *trusted[1] = {alice};
+    es_sender_fixed fixed = {NULL, 0, NULL, 0, NULL, SAME_THREAD};
+    esession_sender *s = NULL;
+    esession_status rc = es_sender_start_form(f->ctx, bob, "bob@example.com/laptop",
+                                              "alice@example.org", xmlDocGetRootElement(doc),
+                                              trusted, 1, f->now, NULL, &fixed, NULL, &s);
+    cr_assert_eq(rc, ESESSION_OK, "start: %s (%s)", esession_status_name(rc),
+                 esession_ctx_error_detail(f->ctx));
+    cr_assert_str_eq(esession_sender_thread(s), SAME_THREAD);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (esession_buf){NULL, 0, 0};
+        rc = esession_sender_seal(s, bodies[i], strlen(bodies[i]), &out[i]);
+        cr_assert_eq(rc, ESESSION_OK, "seal: %s (%s)", esession_status_name(rc),
+                     esession_ctx_error_detail(f->ctx));
+    }
+    esession_buf end = {NULL, 0, 0};
+    cr_assert_eq(esession_sender_terminate(s, &end), ESESSION_OK); /* not delivered */
+    esession_buf_free(&end);
+    esession_sender_free(s);
+    esession_key_free(alice);
+    xmlFreeDoc(doc);
+}
+
+static int has_body(const esession_result *res, const char *body)
+{
+    return res->kind == ESESSION_RESULT_MESSAGE && strstr(res->plaintext.data, body) != NULL;
+}
+
+/* A session record is named by (bare JID, thread) alone: a new session on
+ * a thread that has one replaces it (the old one ends, reported), and
+ * after a restart only the new one is there. */
+static void a_new_session_replaces_the_old_one(fx *f)
+{
+    char bob_path[160];
+    snprintf(bob_path, sizeof bob_path, "%s/bob.ks", f->dir);
+    esession_keystore *bob = kt_create(f->ctx, bob_path);
+    esession_key *bk = kt_key(f->ctx, "vec_rsa_bob.pem");
+    cr_assert_eq(esession_keystore_add_key(bob, bk), ESESSION_OK);
+    esession_key_free(bk);
+    f->trust_answer = 1; /* this Bob's key is not the vectors' */
+    static const char *const first[] = {TO_ALICE("old one"), TO_ALICE("old two")};
+    static const char *const second[] = {TO_ALICE("new one"), TO_ALICE("new two")};
+    esession_buf a[2], b[2];
+    bob_session(f, bob, first, 2, a);
+    bob_session(f, bob, second, 2, b);
+    esession_keystore_close(bob);
+
+    const esession_result *res = feed_text(f, a[0].data, 1);
+    cr_assert(has_body(res, "old one"));
+    cr_assert_eq(rx_records(f), 1);
+    names before = rx_records_of(f->ks);
+    cr_assert_str_eq(before.v[0], ES_RX_BLOB_PREFIX "bob@example.com/" SAME_THREAD);
+    f->n_ev = 0;
+    res = feed_text(f, b[0].data, 2);
+    cr_assert(has_body(res, "new one"));
+    cr_assert_eq(count_events(f, ESESSION_EVENT_SESSION_ENDED), 1, "the old session ended");
+    for (size_t i = 0; i < f->n_ev; i++)
+        if (f->ev[i].type == ESESSION_EVENT_SESSION_ENDED) {
+            cr_assert_str_eq(f->ev[i].jid, "bob@example.com");
+            cr_assert_str_eq(f->ev[i].thread, SAME_THREAD);
+        }
+    names after = rx_records_of(f->ks);
+    cr_assert_eq(after.n, 1, "one record per JID and thread");
+    cr_assert_str_eq(after.v[0], before.v[0]);
+    /* The old session's next stanza verifies under no key of the new one:
+     * held (and given up with it); the old init again is a copy of a
+     * stanza already opened, and leaves the new session in place. */
+    expect_kind(feed_text(f, a[1].data, 3), ESESSION_RESULT_HELD);
+    expect_kind(feed_text(f, a[0].data, 4), ESESSION_RESULT_DUPLICATE);
+    res = feed_text(f, b[1].data, 5);
+    cr_assert(has_body(res, "new two"));
+    fx_restart(f);
+    cr_assert_eq(rx_records(f), 1);
+    expect_kind(feed_text(f, b[1].data, 6), ESESSION_RESULT_DUPLICATE);
+    expect_kind(feed_text(f, b[0].data, 7), ESESSION_RESULT_DUPLICATE);
+    fx_drop_results(f);
+    cr_assert_eq(esession_receiver_end(f->r, "bob@example.com", SAME_THREAD), ESESSION_OK);
+    fx_take(f);
+    cr_assert_eq(f->n_res, 1);
+    expect_error(&f->res[0], ESESSION_ERR_BAD_MAC);
+    cr_assert_eq(f->res[0].tag, 3);
+    cr_assert_eq(rx_records(f), 0);
+    f->trust_answer = -1;
+    for (size_t i = 0; i < 2; i++) {
+        esession_buf_free(&a[i]);
+        esession_buf_free(&b[i]);
+    }
+}
+
+Test(receiver, a_new_session_on_the_same_thread)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    a_new_session_replaces_the_old_one(&f);
+    fx_close(&f);
 }
 
 Test(receiver, held_stanzas_across_restarts)
@@ -829,11 +1043,12 @@ static void record_decoding_is_strict(fx *f)
     expect_message(feed(f, 17, 1, 1), plaintext(f, 17, 1)); /* re-keys */
     expect_message(feed(f, 15, 0, 2), plaintext(f, 15, 0));
     expect_kind(feed(f, 15, 1, 3), ESESSION_RESULT_HELD);
-    cr_assert_eq(es_ks_blob_count(f->ks, ES_RX_BLOB_PREFIX), 2);
+    names rec = rx_records_of(f->ks);
+    cr_assert_eq(rec.n, 2);
     size_t epochs = 0, held = 0, macs = 0;
     es_rx_session *s = NULL;
     for (size_t i = 0; i < 2; i++) {
-        const char *nm = es_ks_blob_name_at(f->ks, ES_RX_BLOB_PREFIX, i);
+        const char *nm = rec.v[i];
         esession_buf bb = {NULL, 0, 0};
         cr_assert_eq(es_ks_blob_get(f->ks, nm, &bb), ESESSION_OK);
         cr_assert_eq(es_rx_state_load(f->ctx, nm, (const uint8_t *)bb.data, bb.len, &s),
@@ -847,7 +1062,7 @@ static void record_decoding_is_strict(fx *f)
     cr_assert_eq(epochs, 3);
     cr_assert_eq(held, 1);
     cr_assert_eq(macs, 3);
-    const char *name = es_ks_blob_name_at(f->ks, ES_RX_BLOB_PREFIX, 0);
+    const char *name = rec.v[0];
     esession_buf b = {NULL, 0, 0};
     cr_assert_eq(es_ks_blob_get(f->ks, name, &b), ESESSION_OK);
     /* Every truncation, and any octet more, is corrupt. */
@@ -1131,27 +1346,65 @@ static void remembered_a_macs_are_bounded(void)
     es_rx_session_free(s);
 }
 
-static void long_names_are_hashed(void)
+/* One record per (bare JID, thread), whatever the option set: the name
+ * spells both out, or hashes them when that would be too long. */
+static void record_names(void)
 {
     es_suite suite = {ES_HASH_SHA256, ES_CIPHER_AES128_CTR};
-    uint8_t n_a[64];
-    char thread[300];
+    uint8_t n_a[64], other_n_a[16];
+    char thread[300], name[ES_BLOB_NAME_MAX + 1], name2[ES_BLOB_NAME_MAX + 1];
     memset(n_a, 0xab, sizeof n_a);
+    memset(other_n_a, 0x01, sizeof other_n_a);
     memset(thread, 'z', sizeof thread - 1);
     thread[sizeof thread - 1] = '\0';
     es_rx_session *s = NULL;
     cr_assert_eq(es_rx_session_new(n_a, sizeof n_a, "bob@example.com", "short", suite, 14, &s),
                  ESESSION_OK);
     cr_assert_eq(es_rx_state_name(s), ESESSION_OK);
-    cr_assert_not_null(strstr(s->name, "/bob@example.com/short"));
-    cr_assert_eq(strncmp(s->name, ES_RX_BLOB_PREFIX "abab", strlen(ES_RX_BLOB_PREFIX) + 4), 0);
+    cr_assert_str_eq(s->name, ES_RX_BLOB_PREFIX "bob@example.com/short");
     es_rx_session_free(s);
+    /* Another option set, the same JID and thread: the same record. */
+    cr_assert_eq(es_rx_session_new(other_n_a, sizeof other_n_a, "bob@example.com", "short",
+                                   suite, 14, &s),
+                 ESESSION_OK);
+    cr_assert_eq(es_rx_state_name(s), ESESSION_OK);
+    cr_assert_str_eq(s->name, ES_RX_BLOB_PREFIX "bob@example.com/short");
+    es_rx_session_free(s);
+    cr_assert_eq(es_rx_name_for("bob@example.com", "short", name), ESESSION_OK);
+    cr_assert_str_eq(name, ES_RX_BLOB_PREFIX "bob@example.com/short");
+
+    /* Too long to spell out: "#" and the SHA-256 of JID and thread. */
     cr_assert_eq(es_rx_session_new(n_a, sizeof n_a, "bob@example.com", thread, suite, 14, &s),
                  ESESSION_OK);
     cr_assert_eq(es_rx_state_name(s), ESESSION_OK);
-    cr_assert_leq(strlen(s->name), ES_BLOB_NAME_MAX);
-    cr_assert_not_null(strstr(s->name, "/#"));
+    cr_assert_eq(strlen(s->name), strlen(ES_RX_BLOB_PREFIX) + 1 + 64);
+    cr_assert_eq(strncmp(s->name, ES_RX_BLOB_PREFIX "#", strlen(ES_RX_BLOB_PREFIX) + 1), 0);
+    cr_assert_null(strstr(s->name, "bob@"), "the JID is not spelt out");
+    cr_assert_null(strstr(s->name, "zzzz"), "the thread is not spelt out");
+    cr_assert_eq(es_rx_name_for("bob@example.com", thread, name), ESESSION_OK);
+    cr_assert_str_eq(name, s->name);
     es_rx_session_free(s);
+    /* Another thread or another JID: another name. */
+    thread[0] = 'y';
+    cr_assert_eq(es_rx_name_for("bob@example.com", thread, name2), ESESSION_OK);
+    cr_assert_str_neq(name, name2);
+    thread[0] = 'z';
+    cr_assert_eq(es_rx_name_for("bob@example.net", thread, name2), ESESSION_OK);
+    cr_assert_str_neq(name, name2);
+
+    /* The boundary: a name of exactly ES_BLOB_NAME_MAX octets is spelt
+     * out, one octet more is hashed. */
+    const char *bare = "bob@example.com";
+    size_t fits = ES_BLOB_NAME_MAX - strlen(ES_RX_BLOB_PREFIX) - strlen(bare) - 1;
+    cr_assert_lt(fits, sizeof thread);
+    thread[fits] = '\0';
+    cr_assert_eq(es_rx_name_for(bare, thread, name), ESESSION_OK);
+    cr_assert_eq(strlen(name), ES_BLOB_NAME_MAX);
+    cr_assert_not_null(strstr(name, thread));
+    thread[fits] = 'z';
+    thread[fits + 1] = '\0';
+    cr_assert_eq(es_rx_name_for(bare, thread, name), ESESSION_OK);
+    cr_assert_eq(strncmp(name, ES_RX_BLOB_PREFIX "#", strlen(ES_RX_BLOB_PREFIX) + 1), 0);
 }
 
 /* The search's HMAC finish agrees with es_hmac for every hash, at every
@@ -1213,5 +1466,5 @@ Test(receiver, readers_and_bookkeeping)
     ranges_merge_and_the_gap_limit();
     at_most_seventeen_epochs();
     remembered_a_macs_are_bounded();
-    long_names_are_hashed();
+    record_names();
 }

@@ -168,6 +168,25 @@ static void fx_publish(fx *f)
         esession_buf_free(&e[i]);
 }
 
+/* How many of Bob's session records the keystore holds. */
+static esession_status count_one(void *arg, const char *name, const uint8_t *data, size_t len,
+                                 uint64_t version)
+{
+    (void)name;
+    (void)data;
+    (void)len;
+    (void)version;
+    (*(size_t *)arg)++;
+    return ESESSION_OK;
+}
+
+static size_t bob_records(esession_keystore *ks)
+{
+    size_t n = 0;
+    cr_assert_eq(es_ks_blob_list(ks, ES_SENDER_BLOB_PREFIX, count_one, &n), ESESSION_OK);
+    return n;
+}
+
 /* The server's answer to the items request id, carrying form. */
 static char *items_result(const char *id, const char *form)
 {
@@ -218,7 +237,7 @@ static void expect_start_fails(fx *f, const char *form, const esession_sender_op
                  esession_ctx_error_detail(f->ctx), esession_status_name(want));
     cr_assert_eq(s, (esession_sender *)(uintptr_t)0x5a5a, "output touched on failure");
     cr_assert_str_neq(esession_ctx_error_detail(f->ctx), "");
-    cr_assert_eq(es_ks_blob_count(f->ks, ES_SENDER_BLOB_PREFIX), 0, "a state was stored");
+    cr_assert_eq(bob_records(f->ks), 0, "a state was stored");
 }
 
 static esession_buf seal(esession_sender *s, const char *msg)
@@ -516,7 +535,7 @@ static void start_seal_open(void)
     esession_sender *s = fx_start(&f, NULL);
     const char *thread = esession_sender_thread(s);
     cr_assert_eq(strlen(thread), 32);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 1, "stored at start");
+    cr_assert_eq(bob_records(f.ks), 1, "stored at start");
 
     esession_buf s1 = seal(s, MSG("<body>Hello, Alice!</body>"));
     char head[400];
@@ -779,7 +798,7 @@ static void start_pep_answers(void)
     free(res);
     cr_assert_eq(esession_fetch_options_iq(f.ctx, "alice@example.org/pda", &iq, id),
                  ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 0);
+    cr_assert_eq(bob_records(f.ks), 0);
     fx_free(&f);
 }
 
@@ -1039,8 +1058,8 @@ static void write_failure_leaves_no_stanza(void)
     cr_assert_eq(fx_start_with(&f, f.form.data, NULL, &s), ESESSION_ERR_IO);
     cr_assert_eq(s, (esession_sender *)(uintptr_t)0x5a5a);
     cr_assert_gt(calls, 0);
-    es_ks_set_file_hooks(f.ks, NULL);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 0);
+    es_ks_set_hooks(f.ks, NULL);
+    cr_assert_eq(bob_records(f.ks), 0);
     s = fx_start(&f, NULL);
     esession_buf s1 = seal(s, MSG("<body>one</body>"));
 
@@ -1061,8 +1080,9 @@ static void write_failure_leaves_no_stanza(void)
     cr_assert_null(out.data);
     cr_assert_eq(calls, 2);
     counter_of(s, c1);
-    cr_assert(memcmp(c0, c1, 16) == 0);
-    es_ks_set_file_hooks(f.ks, NULL);
+    cr_assert(memcmp(c0, c1, 16) == 0, "a failed seal moved the counter in memory");
+    cr_assert_eq(f.ended, 0, "a termination that was not committed ended the session");
+    es_ks_set_hooks(f.ks, NULL);
 
     /* The keystore file still holds the same state. */
     esession_keystore *re = kt_open(f.ctx, f.path);
@@ -1084,17 +1104,18 @@ static void write_failure_leaves_no_stanza(void)
     fx_free(&f);
 }
 
-/* Deferred keystore writes are for Alice's receiver: nothing of Bob's may
- * leave before its counter is on disk, so every writing call refuses, and
- * works again once deferral is off. */
-static void deferred_writes_are_refused(void)
+/* Client batches are for Alice's receiver: nothing of Bob's may leave
+ * before its counter is committed, so inside a batch every call of his
+ * that writes refuses (nothing used, the batch still usable), and works
+ * again once the batch is over. */
+static void batches_are_refused(void)
 {
     fx f;
     fx_init(&f);
     fx_publish(&f);
     esession_sender *s = fx_start(&f, NULL);
     esession_buf first = seal(s, MSG("<body>one</body>"));
-    cr_assert_eq(esession_keystore_defer_writes(f.ks, 1), ESESSION_OK);
+    cr_assert_eq(esession_keystore_begin(f.ks), ESESSION_OK);
     uint8_t c0[16], c1[16];
     counter_of(s, c0);
     esession_buf out = {0};
@@ -1102,7 +1123,8 @@ static void deferred_writes_are_refused(void)
                                       &out),
                  ESESSION_ERR_STATE);
     cr_assert_null(out.data);
-    cr_assert(strstr(esession_ctx_error_detail(f.ctx), "deferred") != NULL);
+    cr_assert(strstr(esession_ctx_error_detail(f.ctx), "batch") != NULL, "detail: %s",
+              esession_ctx_error_detail(f.ctx));
     cr_assert_eq(esession_sender_terminate(s, &out), ESESSION_ERR_STATE);
     cr_assert_eq(esession_sender_peer_online(f.ctx, f.ks, ALICE, &out), ESESSION_ERR_STATE);
     cr_assert_null(out.data);
@@ -1111,16 +1133,39 @@ static void deferred_writes_are_refused(void)
     esession_sender *again = (esession_sender *)(uintptr_t)0x5a5a;
     cr_assert_eq(fx_start_with(&f, f.form.data, NULL, &again), ESESSION_ERR_STATE);
     cr_assert_eq(again, (esession_sender *)(uintptr_t)0x5a5a);
-    cr_assert_eq(esession_keystore_defer_writes(f.ks, 0), ESESSION_OK);
+    /* Reading is fine inside a batch. */
+    esession_sender *r = NULL;
+    cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &r), ESESSION_OK);
+    counter_of(r, c1);
+    cr_assert_arr_eq(c0, c1, 16);
+    esession_sender_free(r);
+    /* The refusals wrote nothing, so they did not doom the batch. */
+    cr_assert_eq(esession_keystore_commit(f.ks), ESESSION_OK);
     esession_buf second = seal(s, MSG("<body>two</body>"));
+    /* Rolled back the same way. */
+    cr_assert_eq(esession_keystore_begin(f.ks), ESESSION_OK);
+    cr_assert_eq(esession_sender_seal(s, MSG("<body>x</body>"), strlen(MSG("<body>x</body>")),
+                                      &out),
+                 ESESSION_ERR_STATE);
+    esession_keystore_rollback(f.ks);
+    esession_buf third = seal(s, MSG("<body>three</body>"));
+    alice a = {.f = &f};
+    expect_plain(&a, &first, "<body>one</body>", T0);
+    expect_plain(&a, &second, "<body>two</body>", T0);
+    expect_plain(&a, &third, "<body>three</body>", T0);
+    alice_free(&a);
     esession_buf_free(&first);
     esession_buf_free(&second);
+    esession_buf_free(&third);
     esession_sender_free(s);
-    cr_assert_eq(esession_keystore_defer_writes(NULL, 1), ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(esession_keystore_flush(NULL), ESESSION_ERR_INVALID_ARGUMENT);
     fx_free(&f);
 }
 
+/* Two handles on one session (two processes, say) never use the same
+ * counters: each seal reads the stored state in its transaction and goes
+ * on from whatever the other sealed, so Alice opens every stanza, in
+ * order, at consecutive counters. Once one ends the session, the other
+ * refuses. */
 static void two_handles_never_share_counters(void)
 {
     fx f;
@@ -1129,16 +1174,50 @@ static void two_handles_never_share_counters(void)
     esession_sender *s = fx_start(&f, NULL);
     esession_sender *t = NULL;
     cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &t), ESESSION_OK);
-    esession_buf out = seal(t, MSG("<body>via t</body>"));
-    esession_buf_free(&out);
-    cr_assert_eq(esession_sender_seal(s, MSG("<body>via s</body>"),
-                                      strlen(MSG("<body>via s</body>")), &out),
+    esession_keystore *other = kt_open(f.ctx, f.path);
+    esession_sender *u = NULL; /* through another keystore handle */
+    cr_assert_eq(esession_sender_resume(f.ctx, other, ALICE, &u), ESESSION_OK);
+    es_sender_seal_trace tr;
+    esession_buf out[4];
+    uint8_t end[16];
+    esession_sender *order[4] = {t, s, u, s};
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(es_sender_seal_raw(order[i], (const uint8_t *)"<body>x</body>", 14, "chat",
+                                        NULL, &tr, &out[i]),
+                     ESESSION_OK, "stanza %zu", i);
+        if (i > 0)
+            cr_assert_eq(es_ctr_cmp(tr.counter_before, end), 0,
+                         "stanza %zu does not start where the last one ended", i);
+        counter_of(order[i], end);
+        es_sender_seal_trace_clear(&tr);
+    }
+    cr_assert_not_null(strstr(out[0].data, "<init"), "the first stanza carries <init>");
+    for (size_t i = 1; i < 4; i++)
+        cr_assert_null(strstr(out[i].data, "<init"), "stanza %zu carries <init> again", i);
+    alice a = {.f = &f};
+    for (size_t i = 0; i < 4; i++) {
+        esession_buf plain = {0};
+        alice_open(&a, &out[i], &plain, NULL, NULL); /* in order, at the expected counter */
+        cr_assert(strstr(plain.data, "<body>x</body>") == plain.data);
+        esession_buf_free(&plain);
+        esession_buf_free(&out[i]);
+    }
+    alice_free(&a);
+    /* t ends the session: s and u learn it from the store. */
+    esession_buf term = {0};
+    cr_assert_eq(esession_sender_terminate(t, &term), ESESSION_OK);
+    cr_assert_not_null(term.data);
+    esession_buf_free(&term);
+    esession_buf x = {0};
+    cr_assert_eq(esession_sender_seal(s, MSG("<body>late</body>"),
+                                      strlen(MSG("<body>late</body>")), &x),
                  ESESSION_ERR_STATE);
-    cr_assert_eq(esession_sender_terminate(s, &out), ESESSION_ERR_STATE);
-    out = seal(t, MSG("<body>t again</body>"));
-    esession_buf_free(&out);
+    cr_assert_eq(esession_sender_terminate(u, &x), ESESSION_ERR_STATE);
+    cr_assert_null(x.data);
     esession_sender_free(s);
     esession_sender_free(t);
+    esession_sender_free(u);
+    esession_keystore_close(other);
     fx_free(&f);
 }
 
@@ -1214,7 +1293,7 @@ static void terminate_erases_state(void)
     cr_assert_eq(esession_sender_terminate(s, &end), ESESSION_OK);
     cr_assert_not_null(end.data);
     cr_assert_eq(f.ended, 1);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 0);
+    cr_assert_eq(bob_records(f.ks), 0);
     alice a = {.f = &f};
     esession_buf plain = {0};
     alice_open(&a, &s1, &plain, NULL, NULL);
@@ -1252,7 +1331,7 @@ static void terminate_before_any_stanza(void)
     cr_assert_null(out.data, "Alice never heard of it: nothing to send");
     cr_assert_eq(out.len, 0);
     cr_assert_eq(f.ended, 1);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 0);
+    cr_assert_eq(bob_records(f.ks), 0);
     esession_sender_free(s);
     fx_free(&f);
 }
@@ -1271,7 +1350,7 @@ static void peer_online(void)
     esession_sender_free(s);
     cr_assert_eq(esession_sender_peer_online(f.ctx, f.ks, ALICE, &out), ESESSION_OK);
     cr_assert_not_null(out.data);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 0);
+    cr_assert_eq(bob_records(f.ks), 0);
     alice a = {.f = &f};
     esession_buf plain = {0};
     alice_open(&a, &s1, &plain, NULL, NULL);
@@ -1305,7 +1384,7 @@ static void single_stanza(void)
                                "      <field var='identity'>") != NULL);
     cr_assert_null(strstr(out.data, "<key>"), "no re-key in the only stanza");
     cr_assert_eq(f.ended, 1);
-    cr_assert_eq(es_ks_blob_count(f.ks, ES_SENDER_BLOB_PREFIX), 0);
+    cr_assert_eq(bob_records(f.ks), 0);
     alice a = {.f = &f};
     expect_plain(&a, &out, "<body>just this</body>", T0);
     alice_free(&a);
@@ -1433,7 +1512,7 @@ Test(sender, rekeys_block_bound_and_persistence)
     init_survives_resume();
     write_failure_leaves_no_stanza();
     two_handles_never_share_counters();
-    deferred_writes_are_refused();
+    batches_are_refused();
     state_record_is_checked();
 }
 

@@ -220,7 +220,7 @@ static void t_set_verified(void)
                  ESESSION_ERR_IO);
     entry(0, &e);
     cr_assert_eq(e.verified, 1, "rolled back");
-    es_ks_set_file_hooks(ks, NULL);
+    es_ks_set_hooks(ks, NULL);
     cr_assert_eq(esession_trust_set_verified(ks, "alice@example.org", fp_alice, 0), ESESSION_OK);
     reopen();
     entry(0, &e);
@@ -245,7 +245,7 @@ static void t_remove(void)
     esession_trust_entry e;
     entry(1, &e);
     cr_assert_str_eq(e.petname, "B", "order kept on rollback");
-    es_ks_set_file_hooks(ks, NULL);
+    es_ks_set_hooks(ks, NULL);
 
     cr_assert_eq(esession_trust_remove(ks, "alice@example.org", fp_bob), ESESSION_OK);
     cr_assert_eq(esession_trust_count(ks), 2);
@@ -280,23 +280,14 @@ static void t_failed_add_changes_nothing(void)
 
 static void t_count_limit(void)
 {
-    /* Fill the table directly with distinct entries (one real key). */
-    esession_buf kv = {NULL, 0, 0};
-    cr_assert_eq(esession_key_to_keyvalue(ctx, alice, &kv), ESESSION_OK);
+    /* Fill the table through the API, in one batch (one real key). */
+    cr_assert_eq(esession_keystore_begin(ks), ESESSION_OK);
     for (unsigned i = 0; i < ES_KS_MAX_TRUST; i++) {
-        es_ks_trust *t = calloc(1, sizeof *t);
-        cr_assert_not_null(t);
         char jid[32];
         snprintf(jid, sizeof jid, "u%u@example.org", i);
-        t->jid = strdup(jid);
-        t->petname = strdup("");
-        t->keyvalue = strdup(kv.data);
-        t->keyvalue_len = kv.len;
-        memcpy(t->fp, fp_alice, 32);
-        cr_assert_eq(es_vec_reserve(&ks->trust, ES_KS_MAX_TRUST), ESESSION_OK);
-        es_vec_push(&ks->trust, t);
+        cr_assert_eq(esession_trust_add(ks, jid, alice, "", NULL), ESESSION_OK);
     }
-    esession_buf_free(&kv);
+    cr_assert_eq(esession_keystore_commit(ks), ESESSION_OK);
     unsigned alerts = 3;
     cr_assert_eq(esession_trust_add(ks, "last@example.org", bob, "", &alerts),
                  ESESSION_ERR_LIMIT);
