@@ -8,14 +8,14 @@
 # both deliver the same messages.
 #
 # Usage: tests/store/concurrent_open.sh PATH/TO/esessionctl
-# Environment: TRIALS (default 10), K (messages, default 20), REKEY_FREQ
+# Environment: OPEN_TRIALS, else TRIALS (default 10), K (messages, default 20), REKEY_FREQ
 # (default 3, so that the stanzas carry re-keys), and those of lib.sh.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 st_begin concurrent_open "$@"
 
-TRIALS=${TRIALS:-10}
+TRIALS=${OPEN_TRIALS:-${TRIALS:-10}}
 K=${K:-20}
 REKEY_FREQ=${REKEY_FREQ:-3}
 
