@@ -35,4 +35,11 @@ const uint8_t *es_rd_take(es_rd *r, size_t n);
 /* An n-octet (1..8) big-endian number; 0 (and bad) if short. */
 uint64_t es_rd_be(es_rd *r, unsigned n);
 
+/* v into n octets (1..8) at p, most significant first; and back. */
+void es_be_put(uint8_t *p, uint64_t v, unsigned n);
+uint64_t es_be_get(const uint8_t *p, unsigned n);
+
+/* n octets as 2n lowercase hex digits and a NUL (out: 2n + 1 octets). */
+void es_hex(char *out, const uint8_t *in, size_t n);
+
 #endif

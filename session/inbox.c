@@ -19,16 +19,6 @@
 #define VERSION 1
 #define ID_BYTES 16u
 
-static void hex(char *out, const uint8_t *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void es_rx_message_id(const char *bare, const char *thread, const uint8_t S[ES_AES_BLOCK],
                       char id[ESESSION_MESSAGE_ID_MAX])
 {
@@ -41,7 +31,7 @@ void es_rx_message_id(const char *bare, const char *thread, const uint8_t S[ES_A
     crypto_hash_sha256_update(&h, (const uint8_t *)thread, strlen(thread) + 1);
     crypto_hash_sha256_update(&h, S, ES_AES_BLOCK);
     crypto_hash_sha256_final(&h, d);
-    hex(id, d, ID_BYTES);
+    es_hex(id, d, ID_BYTES);
 }
 
 static int id_ok(const char *id)

@@ -18,15 +18,10 @@
 
 static void record_name(const uint8_t *stanza, size_t len, char name[ES_BLOB_NAME_MAX + 1])
 {
-    static const char digits[] = "0123456789abcdef";
     uint8_t d[crypto_hash_sha256_BYTES];
     char id[2 * ID_BYTES + 1];
     crypto_hash_sha256(d, stanza, len);
-    for (size_t i = 0; i < ID_BYTES; i++) {
-        id[2 * i] = digits[d[i] >> 4];
-        id[2 * i + 1] = digits[d[i] & 15];
-    }
-    id[2 * ID_BYTES] = '\0';
+    es_hex(id, d, ID_BYTES);
     snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s", ES_SENDER_OUTBOX_PREFIX, id);
 }
 

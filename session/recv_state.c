@@ -29,16 +29,6 @@
 
 /* ---- name ---------------------------------------------------------- */
 
-static void hex(char *out, const uint8_t *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 esession_status es_rx_name_for(const char *bare, const char *thread,
                                char name[ES_BLOB_NAME_MAX + 1])
 {
@@ -58,7 +48,7 @@ esession_status es_rx_name_for(const char *bare, const char *thread,
     crypto_hash_sha256_update(&h, (const uint8_t *)bare, bl + 1); /* with its NUL */
     crypto_hash_sha256_update(&h, (const uint8_t *)thread, tl);
     crypto_hash_sha256_final(&h, d);
-    hex(dh, d, sizeof d);
+    es_hex(dh, d, sizeof d);
     snprintf(name, ES_BLOB_NAME_MAX + 1, "%s#%s", ES_RX_BLOB_PREFIX, dh);
     return ESESSION_OK;
 }

@@ -2,6 +2,8 @@
 /* Keystore envelope: header, Argon2id, XChaCha20-Poly1305 (libsodium). */
 #include "crypt.h"
 
+#include "../core/bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,20 +24,6 @@ _Static_assert(ES_KS_NONCE_BYTES == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 _Static_assert(ES_KS_KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "key size");
 _Static_assert(ES_KS_TAG_BYTES == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag size");
 _Static_assert(ES_KS_BODY_MAX + (uint64_t)ES_KS_TAG_BYTES <= UINT32_MAX, "length field");
-
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 int es_kdf_params_ok(uint64_t opslimit, uint64_t memlimit)
 {
@@ -92,14 +80,14 @@ esession_status es_kdf_derive(esession_ctx *ctx, const es_ks_kdf *kdf, const cha
 static void write_header(uint8_t *h, const es_ks_kdf *kdf, const uint8_t *nonce, uint32_t ct_len)
 {
     memcpy(h, ES_KS_MAGIC, ES_KS_MAGIC_BYTES);
-    put_be(h + OFF_VERSION, ES_KS_FORMAT_VERSION, 2);
+    es_be_put(h + OFF_VERSION, ES_KS_FORMAT_VERSION, 2);
     h[OFF_KDF] = ES_KS_KDF_ARGON2ID13;
     h[OFF_AEAD] = ES_KS_AEAD_XCHACHA20POLY1305;
-    put_be(h + OFF_OPSLIMIT, kdf->opslimit, 8);
-    put_be(h + OFF_MEMLIMIT, kdf->memlimit, 8);
+    es_be_put(h + OFF_OPSLIMIT, kdf->opslimit, 8);
+    es_be_put(h + OFF_MEMLIMIT, kdf->memlimit, 8);
     memcpy(h + OFF_SALT, kdf->salt, ES_KS_SALT_BYTES);
     memcpy(h + OFF_NONCE, nonce, ES_KS_NONCE_BYTES);
-    put_be(h + OFF_CTLEN, ct_len, 4);
+    es_be_put(h + OFF_CTLEN, ct_len, 4);
 }
 
 esession_status es_ks_seal(esession_ctx *ctx, const es_ks_kdf *kdf, uint8_t *key,
@@ -141,17 +129,17 @@ esession_status es_ks_parse_header(esession_ctx *ctx, const uint8_t *file, size_
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "not a keystore");
     if (len < ES_KS_HEADER_BYTES)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "truncated keystore header");
-    uint64_t version = get_be(file + OFF_VERSION, 2);
+    uint64_t version = es_be_get(file + OFF_VERSION, 2);
     if (version != ES_KS_FORMAT_VERSION)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "unknown keystore format version %u",
                        (unsigned)version);
     if (file[OFF_KDF] != ES_KS_KDF_ARGON2ID13 || file[OFF_AEAD] != ES_KS_AEAD_XCHACHA20POLY1305)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "unknown keystore algorithm");
-    uint64_t ops = get_be(file + OFF_OPSLIMIT, 8);
-    uint64_t mem = get_be(file + OFF_MEMLIMIT, 8);
+    uint64_t ops = es_be_get(file + OFF_OPSLIMIT, 8);
+    uint64_t mem = es_be_get(file + OFF_MEMLIMIT, 8);
     if (!es_kdf_params_ok(ops, mem))
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "keystore KDF cost out of bounds");
-    uint64_t ct_len = get_be(file + OFF_CTLEN, 4);
+    uint64_t ct_len = es_be_get(file + OFF_CTLEN, 4);
     if (ct_len < ES_KS_TAG_BYTES || ct_len > (uint64_t)ES_KS_BODY_MAX + ES_KS_TAG_BYTES)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "keystore body length out of bounds");
     if (len - ES_KS_HEADER_BYTES != ct_len)

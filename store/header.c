@@ -2,6 +2,8 @@
 /* The store header (header.h). */
 #include "header.h"
 
+#include "../core/bytes.h"
+
 #include <string.h>
 
 #define OFF_FORMAT 8u
@@ -17,30 +19,16 @@
 _Static_assert(OFF_WRAP + ES_KS_KEY_BYTES + ES_KS_TAG_BYTES == ES_HDR_BYTES, "header layout");
 _Static_assert(sizeof ES_HDR_MAGIC - 1u == 8u, "magic length");
 
-static void be_put(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-}
-
-static uint64_t be_get(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 esession_status es_hdr_write(esession_ctx *ctx, const es_ks_kdf *kdf,
                              const uint8_t store_id[ES_STORE_ID_BYTES], uint8_t *pass_key,
                              const uint8_t *store_key, uint8_t h[ES_HDR_BYTES])
 {
     memcpy(h, ES_HDR_MAGIC, 8);
-    be_put(h + OFF_FORMAT, ES_HDR_FORMAT, 2);
+    es_be_put(h + OFF_FORMAT, ES_HDR_FORMAT, 2);
     h[OFF_KDF] = ES_KS_KDF_ARGON2ID13;
     h[OFF_AEAD] = ES_KS_AEAD_XCHACHA20POLY1305;
-    be_put(h + OFF_OPS, kdf->opslimit, 8);
-    be_put(h + OFF_MEM, kdf->memlimit, 8);
+    es_be_put(h + OFF_OPS, kdf->opslimit, 8);
+    es_be_put(h + OFF_MEM, kdf->memlimit, 8);
     memcpy(h + OFF_SALT, kdf->salt, ES_KS_SALT_BYTES);
     memcpy(h + OFF_ID, store_id, ES_STORE_ID_BYTES);
     esession_status rc = es_random(ctx, h + OFF_NONCE, ES_KS_NONCE_BYTES);
@@ -61,10 +49,10 @@ esession_status es_hdr_read(esession_ctx *ctx, const uint8_t *h, size_t len, es_
 {
     if (len != ES_HDR_BYTES || memcmp(h, ES_HDR_MAGIC, 8) != 0)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "not a keystore header");
-    if (be_get(h + OFF_FORMAT, 2) != ES_HDR_FORMAT || h[OFF_KDF] != ES_KS_KDF_ARGON2ID13 ||
+    if (es_be_get(h + OFF_FORMAT, 2) != ES_HDR_FORMAT || h[OFF_KDF] != ES_KS_KDF_ARGON2ID13 ||
         h[OFF_AEAD] != ES_KS_AEAD_XCHACHA20POLY1305)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "unknown keystore format or algorithm");
-    uint64_t ops = be_get(h + OFF_OPS, 8), mem = be_get(h + OFF_MEM, 8);
+    uint64_t ops = es_be_get(h + OFF_OPS, 8), mem = es_be_get(h + OFF_MEM, 8);
     if (!es_kdf_params_ok(ops, mem))
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "keystore KDF cost out of bounds");
     kdf->opslimit = ops;

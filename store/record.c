@@ -18,20 +18,6 @@
 /* The generation counters: the META record named "gens". */
 static const char gens_name[] = "gens";
 
-static void be_put(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-}
-
-static uint64_t be_get(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 static const es_ks_keys *keys_open(const esession_keystore *ks)
 {
     sodium_mprotect_readonly(ks->keys_mem);
@@ -64,7 +50,7 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
     memcpy(ad + 4, ks->store_id, ES_STORE_ID_BYTES);
     ad[4 + ES_STORE_ID_BYTES] = (uint8_t)kind;
     memcpy(ad + 5 + ES_STORE_ID_BYTES, id, ES_REC_ID_BYTES);
-    be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
+    es_be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
 }
 
 static esession_status backend_fail(esession_keystore *ks, const char *what)
@@ -91,12 +77,12 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
         free(out);
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     }
-    be_put(plain, name_len, 2);
+    es_be_put(plain, name_len, 2);
     if (name_len > 0)
         memcpy(plain + 2, name, name_len);
     if (len > 0)
         memcpy(plain + 2 + name_len, data, len);
-    be_put(out, version, 8);
+    es_be_put(out, version, 8);
     randombytes_buf(out + ENV_VERSION, ES_KS_NONCE_BYTES);
     make_ad(ks, kind, id, version, ad);
     const es_ks_keys *keys = keys_open(ks);
@@ -133,7 +119,7 @@ static esession_status unseal(esession_keystore *ks, es_rec_kind kind, const uin
     uint8_t ad[AD_BYTES];
     if (env_len < ENV_HEAD + ES_KS_TAG_BYTES + 2 || env_len > ENV_MAX)
         return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: record of impossible size");
-    uint64_t version = be_get(env, 8);
+    uint64_t version = es_be_get(env, 8);
     /* A record can be no newer than the commit writing it. */
     uint64_t newest = ks->total + (ks->tx_write ? 1u : 0u);
     if (version == 0 || version > newest)
@@ -149,7 +135,7 @@ static esession_status unseal(esession_keystore *ks, es_rec_kind kind, const uin
                                                          env_len - ENV_HEAD, ad, sizeof ad,
                                                          env + ENV_VERSION, keys->record);
     keys_close(ks);
-    size_t name_len = bad ? 0 : (size_t)be_get(plain, 2);
+    size_t name_len = bad ? 0 : (size_t)es_be_get(plain, 2);
     if (bad || name_len > plain_len - 2) {
         es_secret_free(plain);
         return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
@@ -260,7 +246,7 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
     if (env_len < ENV_HEAD)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: record of impossible size");
     else
-        *version = be_get(env, 8);
+        *version = es_be_get(env, 8);
     free(env);
     return rc;
 }
@@ -372,19 +358,19 @@ static esession_status read_gens(esession_keystore *ks)
     esession_status rc =
         es_rec_get(ks, ES_REC_META, gens_name, sizeof gens_name - 1, &b, &version);
     /* Written by every commit, as its last record: its version is the count. */
-    if (rc == ESESSION_OK && (b.len != GENS_BYTES || be_get((const uint8_t *)b.data, 8) != version))
+    if (rc == ESESSION_OK && (b.len != GENS_BYTES || es_be_get((const uint8_t *)b.data, 8) != version))
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
     if (rc == ESESSION_ERR_NO_SESSION)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: the generation record is missing");
     if (rc == ESESSION_OK) {
         const uint8_t *p = (const uint8_t *)b.data;
-        ks->total = be_get(p, 8);
+        ks->total = es_be_get(p, 8);
         for (unsigned k = 0; k < ES_REC_KINDS; k++)
-            ks->gen[k] = be_get(p + 8 + 8 * k, 8);
+            ks->gen[k] = es_be_get(p + 8 + 8 * k, 8);
         for (unsigned k = 0; k < ES_REC_KINDS; k++)
-            ks->count[k] = be_get(p + OFF_COUNT + 8 * k, 8);
+            ks->count[k] = es_be_get(p + OFF_COUNT + 8 * k, 8);
         for (unsigned m = 0; m < ES_VIDX_FAN; m++)
-            ks->vroot[m] = be_get(p + OFF_ROOT + 8 * m, 8);
+            ks->vroot[m] = es_be_get(p + OFF_ROOT + 8 * m, 8);
     }
     esession_buf_free(&b);
     return rc;
@@ -396,13 +382,13 @@ static esession_status write_gens(esession_keystore *ks)
     esession_status rc = es_vidx_flush(ks, ks->total + 1);
     if (rc != ESESSION_OK)
         return rc;
-    be_put(p, ks->total + 1, 8);
+    es_be_put(p, ks->total + 1, 8);
     for (unsigned k = 0; k < ES_REC_KINDS; k++)
-        be_put(p + 8 + 8 * k, ks->gen[k] + ((ks->tx_dirty >> k) & 1u), 8);
+        es_be_put(p + 8 + 8 * k, ks->gen[k] + ((ks->tx_dirty >> k) & 1u), 8);
     for (unsigned k = 0; k < ES_REC_KINDS; k++)
-        be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
+        es_be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
     for (unsigned m = 0; m < ES_VIDX_FAN; m++)
-        be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
+        es_be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
     return es_rec_put(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL);
 }
 
