@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* esession-bench: the cost of each step of an offline session through the
  * public API, and of sealing and opening with few and with many other
- * records in the keystore. Run with `make bench`. Every seal and every open
+ * sessions in the keystore. Run with `make bench`. Every seal and every open
  * is one committed transaction of the default SQLite store (durable across
  * a process crash), with its outbox or inbox record; BENCH_DIR on a tmpfs
  * shows the computation alone. */
@@ -57,8 +57,8 @@ static void report(const char *what, size_t n, double secs)
            (double)n / secs);
 }
 
-/* Records standing for other contacts' sessions: engine records of a
- * session's size under a name no engine object reads, added in batches. */
+/* Records standing for Bob's sessions with other contacts: engine
+ * records of a session's size under a name no engine object reads. */
 static void fill(esession_ctx *ctx, esession_keystore *ks, size_t from, size_t to)
 {
     static uint8_t state[2048];
@@ -80,6 +80,37 @@ typedef struct party {
     esession_ctx *ctx;
     esession_keystore *ks;
 } party;
+
+/* Real sessions at Alice: a second Bob keystore starts one, seals its
+ * first stanza and drops the session (Alice is not told); Alice opens the
+ * stanza, so she holds one more open session (JID, thread) each time. */
+static void open_sessions(party *a, party *b2, esession_receiver *r, const char *id,
+                          const char *result, size_t n)
+{
+    const char *m = "<message to='" ALICE "' type='chat'><body>hello</body></message>";
+    esession_sender_options so = ESESSION_SENDER_OPTIONS_INIT;
+    for (size_t i = 0; i < n; i++) {
+        esession_sender *s = NULL;
+        esession_buf st = {0}, term = {0};
+        esession_result res;
+        CHECK("start", b2->ctx, esession_sender_start(b2->ctx, b2->ks, BOB_FULL, ALICE, id, result,
+                                                      strlen(result), &so, &s));
+        CHECK("seal", b2->ctx, esession_sender_seal(s, m, strlen(m), &st));
+        CHECK("sent", b2->ctx, esession_sender_sent(b2->ctx, b2->ks, &st));
+        CHECK("end", b2->ctx, esession_sender_terminate(s, &term));
+        CHECK("sent", b2->ctx, esession_sender_sent(b2->ctx, b2->ks, &term));
+        CHECK("open", a->ctx, esession_receiver_feed(r, st.data, st.len, i));
+        while (esession_receiver_next(r, &res)) {
+            if (res.kind != ESESSION_RESULT_MESSAGE)
+                die("open: not a message", a->ctx, res.error);
+            CHECK("confirm", a->ctx, esession_receiver_confirm(r, &res));
+            esession_result_free(&res);
+        }
+        esession_buf_free(&st);
+        esession_buf_free(&term);
+        esession_sender_free(s);
+    }
+}
 
 /* Seal n messages and open them, one transaction each; then the same
  * opening in batches of 64 (group commit). */
@@ -148,10 +179,12 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    char b2path[300];
     snprintf(apath, sizeof apath, "%s/alice.ks", dir);
     snprintf(bpath, sizeof bpath, "%s/bob.ks", dir);
+    snprintf(b2path, sizeof b2path, "%s/bob2.ks", dir);
 
-    party a = {NULL, NULL}, b = {NULL, NULL};
+    party a = {NULL, NULL}, b = {NULL, NULL}, b2 = {NULL, NULL};
     CHECK("ctx", NULL, esession_ctx_new(&a.ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
     CHECK("ctx", NULL, esession_ctx_new(&b.ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
     esession_keystore_options ko = ESESSION_KEYSTORE_OPTIONS_INIT;
@@ -166,6 +199,10 @@ int main(int argc, char **argv)
     CHECK("add key", b.ctx, esession_keystore_add_key(b.ks, bk));
     CHECK("trust", a.ctx, esession_trust_add(a.ks, "bob@example.com", bk, "", &alerts));
     CHECK("trust", b.ctx, esession_trust_add(b.ks, ALICE, ak, "", &alerts));
+    b2.ctx = b.ctx;
+    CHECK("keystore", b.ctx, esession_keystore_create(b.ctx, &b2.ks, b2path, "b", 1, &ko));
+    CHECK("add key", b.ctx, esession_keystore_add_key(b2.ks, bk));
+    CHECK("trust", b.ctx, esession_trust_add(b2.ks, ALICE, ak, "", &alerts));
 
     /* Alice publishes (groups 14, 15, 16: three exponents, RSA-2048 signing). */
     esession_publication pub;
@@ -207,17 +244,26 @@ int main(int argc, char **argv)
     }
     report("open first stanza (DH, identity)", 1, now_s() - t);
 
-    /* The same steps with 10 and with `many` other records in each store. */
-    fill(a.ctx, a.ks, 0, 10);
+    /* The same steps with 10 and with `many` other sessions: real ones at
+     * Alice (each opened from its first stanza), records of a session's
+     * size at Bob. */
+    open_sessions(&a, &b2, r, id, result, 10);
     fill(b.ctx, b.ks, 0, 10);
-    round_trip(&a, &b, s, r, messages, "10 other records");
+    round_trip(&a, &b, s, r, messages, "10 other sessions");
     t = now_s();
-    fill(a.ctx, a.ks, 10, many);
+    open_sessions(&a, &b2, r, id, result, many > 10 ? many - 10 : 0);
     fill(b.ctx, b.ks, 10, many);
-    printf("(filled both stores to %zu other records in %.1f s)\n", many, now_s() - t);
+    printf("(%zu more sessions opened at Alice, records added at Bob, in %.1f s)\n",
+           many > 10 ? many - 10 : 0, now_s() - t);
     char label[64];
-    snprintf(label, sizeof label, "%zu other records", many);
+    snprintf(label, sizeof label, "%zu other sessions", many);
     round_trip(&a, &b, s, r, messages, label);
+    esession_receiver *r2 = NULL;
+    t = now_s();
+    CHECK("receiver", a.ctx, esession_receiver_new(a.ctx, a.ks, &r2));
+    snprintf(label, sizeof label, "receiver start, %zu sessions stored", many);
+    report(label, 1, now_s() - t);
+    esession_receiver_free(r2);
 
     esession_buf_free(&first);
     free(result);
@@ -229,10 +275,12 @@ int main(int argc, char **argv)
     esession_key_free(bk);
     esession_keystore_close(a.ks);
     esession_keystore_close(b.ks);
+    esession_keystore_close(b2.ks);
     esession_ctx_free(a.ctx);
     esession_ctx_free(b.ctx);
-    static const char *const files[] = {"alice.ks", "bob.ks", "alice.ks-wal", "bob.ks-wal",
-                                        "alice.ks-shm", "bob.ks-shm"};
+    static const char *const files[] = {"alice.ks", "bob.ks", "bob2.ks", "alice.ks-wal",
+                                        "bob.ks-wal", "bob2.ks-wal", "alice.ks-shm",
+                                        "bob.ks-shm", "bob2.ks-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[320];
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);

@@ -197,8 +197,13 @@ static esession_status sync_session(esession_receiver *r, const char *bare, cons
     if (rc != ESESSION_OK)
         return rc;
     if (i >= 0 && r->sessions[i]->version == version &&
-        r->sessions[i]->rollbacks == es_tx_rollbacks(r->ks))
+        r->sessions[i]->rollbacks == es_tx_rollbacks(r->ks)) {
+        es_rx_session *hit = r->sessions[i]; /* most recently read: last */
+        memmove(r->sessions + i, r->sessions + i + 1,
+                (r->n_sessions - (size_t)i - 1) * sizeof *r->sessions);
+        r->sessions[r->n_sessions - 1] = hit;
         return ESESSION_OK;
+    }
     esession_buf b = {NULL, 0, 0};
     es_rx_session *s = NULL;
     if ((rc = es_rx_sessions_reserve(r)) == ESESSION_OK &&
@@ -212,9 +217,16 @@ static esession_status sync_session(esession_receiver *r, const char *bare, cons
     if (i >= 0) {
         es_rx_session_free(r->sessions[i]);
         r->sessions[i] = s;
-    } else {
-        r->sessions[r->n_sessions++] = s;
+        return ESESSION_OK;
     }
+    /* Everything of a session is in its record: the least recently read
+     * copy can go, so memory stays bounded whatever the store holds. */
+    if (r->n_sessions >= ES_RX_CACHE_MAX) {
+        es_rx_session_free(r->sessions[0]);
+        memmove(r->sessions, r->sessions + 1, (r->n_sessions - 1) * sizeof *r->sessions);
+        r->n_sessions--;
+    }
+    r->sessions[r->n_sessions++] = s;
     return ESESSION_OK;
 }
 
@@ -500,21 +512,33 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
 
 /* ---- life cycle ---------------------------------------------------- */
 
-/* Every stored session into the cache (a copy already held is
- * replaced). */
+/* Stored sessions into the cache, those that keep() selects (a copy
+ * already held is replaced): the others are read and let go, so that
+ * memory does not grow with the store. */
+typedef struct loader {
+    esession_receiver *r;
+    int (*keep)(const esession_receiver *r, const es_rx_session *s, const void *arg);
+    const void *arg;
+} loader;
+
 static esession_status load_one(void *arg, const char *name, const uint8_t *data, size_t len,
                                 uint64_t version)
 {
-    esession_receiver *r = arg;
+    loader *l = arg;
+    esession_receiver *r = l->r;
     es_rx_session *s = NULL;
     esession_status rc = es_rx_state_load(r->ctx, name, data, len, &s);
-    if (rc == ESESSION_OK && ((rc = es_rx_sessions_reserve(r)) != ESESSION_OK ||
-                              (rc = es_rx_queue_reserve(r, ES_RX_HELD_MAX)) != ESESSION_OK)) {
+    if (rc != ESESSION_OK)
+        return rc;
+    if (!l->keep(r, s, l->arg)) {
+        es_rx_session_free(s);
+        return ESESSION_OK;
+    }
+    if ((rc = es_rx_sessions_reserve(r)) != ESESSION_OK ||
+        (rc = es_rx_queue_reserve(r, ES_RX_HELD_MAX)) != ESESSION_OK) {
         es_rx_session_free(s);
         return rc;
     }
-    if (rc != ESESSION_OK)
-        return rc;
     long i = session_index(r, s->bare, s->thread);
     s->version = version;
     s->rollbacks = es_tx_rollbacks(r->ks);
@@ -527,9 +551,26 @@ static esession_status load_one(void *arg, const char *name, const uint8_t *data
     return ESESSION_OK;
 }
 
-static esession_status load_sessions(esession_receiver *r)
+static int expired(const esession_receiver *r, const es_rx_session *s, const void *arg)
 {
-    return es_ks_blob_list(r->ks, ES_RX_BLOB_PREFIX, load_one, r);
+    const es_optset *set = es_ks_optset_find(r->ks, s->n_a, s->n_a_len);
+    (void)arg;
+    return set == NULL || es_now(r->ctx) > set->expires;
+}
+
+static int of_jid(const esession_receiver *r, const es_rx_session *s, const void *arg)
+{
+    (void)r;
+    return arg == NULL || strcmp(s->bare, arg) == 0;
+}
+
+static esession_status load_sessions(esession_receiver *r,
+                                     int (*keep)(const esession_receiver *,
+                                                 const es_rx_session *, const void *),
+                                     const void *arg)
+{
+    loader l = {r, keep, arg};
+    return es_ks_blob_list(r->ks, ES_RX_BLOB_PREFIX, load_one, &l);
 }
 
 esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
@@ -546,8 +587,10 @@ esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
     r->ctx = ctx;
     r->ks = ks;
     r->window = ES_RX_WINDOW;
+    /* Sessions are read when a stanza needs them; only those whose option
+     * set is gone or expired are taken now, to end them (PROFILE §11). */
     if ((rc = es_tx_begin(ks, 1)) == ESESSION_OK) {
-        rc = load_sessions(r);
+        rc = load_sessions(r, expired, NULL);
         if (rc == ESESSION_OK)
             sweep_expired(r);
         rc = es_tx_end(ks, rc);
@@ -563,7 +606,8 @@ esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
 static esession_status end_tx(esession_receiver *r, const char *bare_jid, const char *thread)
 {
     size_t i = 0, matched = 0;
-    esession_status rc = thread != NULL ? sync_session(r, bare_jid, thread) : load_sessions(r);
+    esession_status rc = thread != NULL ? sync_session(r, bare_jid, thread)
+                                        : load_sessions(r, of_jid, bare_jid);
     if (rc != ESESSION_OK)
         return rc;
     while (i < r->n_sessions) {

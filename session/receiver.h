@@ -28,6 +28,7 @@
 #define ES_RX_THREAD_MAX 1024u       /* octets of a <thread> */
 #define ES_RX_JID_MAX 3071u          /* octets of a bare JID (RFC 7622) */
 #define ES_RX_FULL_JID_MAX 4095u     /* bare JID, '/', resource */
+#define ES_RX_CACHE_MAX 128u         /* sessions a receiver keeps in memory */
 #define ES_RX_BLOB_PREFIX "alice/session/"
 #define ES_RX_INBOX_PREFIX "alice/inbox/"
 
