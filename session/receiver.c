@@ -173,6 +173,18 @@ esession_status es_rx_sessions_reserve(esession_receiver *r)
     return ESESSION_OK;
 }
 
+/* Everything of a session is in its record: the least recently read
+ * copies go (the newest, last, always stays), so that memory is bounded
+ * whatever the store holds. */
+static void evict(esession_receiver *r)
+{
+    while (r->n_sessions > r->cache_max && r->n_sessions > 1) {
+        es_rx_session_free(r->sessions[0]);
+        memmove(r->sessions, r->sessions + 1, (r->n_sessions - 1) * sizeof *r->sessions);
+        r->n_sessions--;
+    }
+}
+
 /* Make the cached copy of the (bare, thread) session the stored one:
  * another process, or a transaction rolled back, may have advanced,
  * ended or replaced it since this receiver last looked. */
@@ -219,14 +231,8 @@ static esession_status sync_session(esession_receiver *r, const char *bare, cons
         r->sessions[i] = s;
         return ESESSION_OK;
     }
-    /* Everything of a session is in its record: the least recently read
-     * copy can go, so memory stays bounded whatever the store holds. */
-    if (r->n_sessions >= ES_RX_CACHE_MAX) {
-        es_rx_session_free(r->sessions[0]);
-        memmove(r->sessions, r->sessions + 1, (r->n_sessions - 1) * sizeof *r->sessions);
-        r->n_sessions--;
-    }
     r->sessions[r->n_sessions++] = s;
+    evict(r);
     return ESESSION_OK;
 }
 
@@ -275,6 +281,7 @@ void es_rx_add_session(esession_receiver *r, es_rx_session *s)
             (void)es_rx_end_session(r, (size_t)i, 0);
     }
     r->sessions[r->n_sessions++] = s;
+    evict(r);
 }
 
 /* Sessions whose option set expired (or is gone) end (PROFILE §11). */
@@ -587,6 +594,7 @@ esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
     r->ctx = ctx;
     r->ks = ks;
     r->window = ES_RX_WINDOW;
+    r->cache_max = ES_RX_CACHE_MAX;
     /* Sessions are read when a stanza needs them; only those whose option
      * set is gone or expired are taken now, to end them (PROFILE §11). */
     if ((rc = es_tx_begin(ks, 1)) == ESESSION_OK) {
@@ -657,4 +665,10 @@ void es_rx_set_window(esession_receiver *r, uint64_t window)
 {
     if (r != NULL)
         r->window = window;
+}
+
+void es_rx_set_cache_max(esession_receiver *r, size_t n)
+{
+    if (r != NULL)
+        r->cache_max = n > 0 ? n : 1;
 }

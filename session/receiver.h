@@ -229,6 +229,7 @@ struct esession_receiver {
     esession_result *queue;       /* ring of results not yet taken */
     size_t q_head, q_len, q_cap;
     uint64_t window;
+    size_t cache_max;             /* sessions kept in memory */
     es_rx_dh_entry dh[ES_RX_DH_CACHE];
     size_t n_dh;
 };
@@ -301,7 +302,9 @@ esession_status es_rx_inbox_put(esession_keystore *ks, const esession_result *re
  * results are queued in the order they open. */
 void es_rx_retry_held(esession_receiver *r, es_rx_session *s);
 
-/* Tests: the N + k window (default ES_RX_WINDOW). */
+/* Tests: the N + k window (default ES_RX_WINDOW), and how many sessions
+ * stay in memory (default ES_RX_CACHE_MAX, at least 1). */
 void es_rx_set_window(esession_receiver *r, uint64_t window);
+void es_rx_set_cache_max(esession_receiver *r, size_t n);
 
 #endif

@@ -764,8 +764,8 @@ static void sessions_of_a_purged_set_end_when_loaded(fx *f)
  * Alice's published option set, and seals one message per body. The
  * session then ends on Bob's side (its stanzas are in hand), so that the
  * next call can start another one on the same thread. */
-static void bob_session(fx *f, esession_keystore *bob, const char *const *bodies, size_t n,
-                        esession_buf *out)
+static void bob_session_on(fx *f, esession_keystore *bob, const char *thread,
+                           const char *const *bodies, size_t n, esession_buf *out)
 {
     const es_optset *set = es_ks_optset_at(f->ks, 0);
     cr_assert_not_null(set);
@@ -776,14 +776,14 @@ static void bob_session(fx *f, esession_keystore *bob, const char *const *bodies
     const char *pem = jstr(json_array_get(keys, 0), "privatePem");
     cr_assert_eq(esession_key_from_pem(f->ctx, &alice, pem, strlen(pem)), ESESSION_OK);
     const esession_key *trusted[1] = {alice};
-    es_sender_fixed fixed = {NULL, 0, NULL, 0, NULL, SAME_THREAD};
+    es_sender_fixed fixed = {NULL, 0, NULL, 0, NULL, thread};
     esession_sender *s = NULL;
     esession_status rc = es_sender_start_form(f->ctx, bob, "bob@example.com/laptop",
                                               "alice@example.org", xmlDocGetRootElement(doc),
                                               trusted, 1, f->now, NULL, &fixed, NULL, &s);
     cr_assert_eq(rc, ESESSION_OK, "start: %s (%s)", esession_status_name(rc),
                  esession_ctx_error_detail(f->ctx));
-    cr_assert_str_eq(esession_sender_thread(s), SAME_THREAD);
+    cr_assert_str_eq(esession_sender_thread(s), thread);
     for (size_t i = 0; i < n; i++) {
         out[i] = (esession_buf){NULL, 0, 0};
         rc = esession_sender_seal(s, bodies[i], strlen(bodies[i]), &out[i]);
@@ -796,6 +796,12 @@ static void bob_session(fx *f, esession_keystore *bob, const char *const *bodies
     esession_sender_free(s);
     esession_key_free(alice);
     xmlFreeDoc(doc);
+}
+
+static void bob_session(fx *f, esession_keystore *bob, const char *const *bodies, size_t n,
+                        esession_buf *out)
+{
+    bob_session_on(f, bob, SAME_THREAD, bodies, n, out);
 }
 
 static int has_body(const esession_result *res, const char *body)
@@ -862,6 +868,54 @@ static void a_new_session_replaces_the_old_one(fx *f)
         esession_buf_free(&a[i]);
         esession_buf_free(&b[i]);
     }
+}
+
+/* With room for one session in memory, two sessions fed in turns are read
+ * back from the store each time: every message opens once, past a gap and
+ * into it too, and copies are duplicates. */
+static void sessions_beyond_the_cache_are_read_back(fx *f)
+{
+    char bob_path[160];
+    snprintf(bob_path, sizeof bob_path, "%s/bob.ks", f->dir);
+    esession_keystore *bob = kt_create(f->ctx, bob_path);
+    esession_key *bk = kt_key(f->ctx, "vec_rsa_bob.pem");
+    cr_assert_eq(esession_keystore_add_key(bob, bk), ESESSION_OK);
+    esession_key_free(bk);
+    f->trust_answer = 1;
+    static const char *const xs[] = {TO_ALICE("x one"), TO_ALICE("x two"), TO_ALICE("x three")};
+    static const char *const ys[] = {TO_ALICE("y one"), TO_ALICE("y two"), TO_ALICE("y three")};
+    esession_buf x[3], y[3];
+    bob_session_on(f, bob, "11111111111111111111111111111111", xs, 3, x);
+    bob_session_on(f, bob, "22222222222222222222222222222222", ys, 3, y);
+    esession_keystore_close(bob);
+    es_rx_set_cache_max(f->r, 1);
+
+    cr_assert(has_body(feed_text(f, x[0].data, 1), "x one"));
+    cr_assert(has_body(feed_text(f, y[0].data, 2), "y one"));
+    cr_assert_leq(f->r->n_sessions, 1);
+    cr_assert(has_body(feed_text(f, x[1].data, 3), "x two"));
+    cr_assert(has_body(feed_text(f, y[2].data, 4), "y three")); /* past a gap */
+    cr_assert(has_body(feed_text(f, x[2].data, 5), "x three"));
+    cr_assert(has_body(feed_text(f, y[1].data, 6), "y two")); /* into the gap */
+    cr_assert_leq(f->r->n_sessions, 1);
+    for (size_t i = 0; i < 3; i++) {
+        expect_kind(feed_text(f, x[i].data, 10 + i), ESESSION_RESULT_DUPLICATE);
+        expect_kind(feed_text(f, y[i].data, 20 + i), ESESSION_RESULT_DUPLICATE);
+    }
+    cr_assert_eq(rx_records(f), 2);
+    f->trust_answer = -1;
+    for (size_t i = 0; i < 3; i++) {
+        esession_buf_free(&x[i]);
+        esession_buf_free(&y[i]);
+    }
+}
+
+Test(receiver, sessions_beyond_the_cache)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    sessions_beyond_the_cache_are_read_back(&f);
+    fx_close(&f);
 }
 
 Test(receiver, a_new_session_on_the_same_thread)
