@@ -936,6 +936,15 @@ static void t_handles_share_one_store(void)
     cr_assert_not_null(o);
     cr_assert(o->secrets_destroyed);
     cr_assert_eq(o->x[0].len, 0);
+    /* A third handle syncing every commit (power-loss durability). */
+    esession_keystore_options full = ESESSION_KEYSTORE_OPTIONS_INIT;
+    full.durability = ESESSION_DURABILITY_FULL;
+    esession_keystore *c = NULL;
+    cr_assert_eq(esession_keystore_open_with(ctx, &c, path, KT_PASS, KT_PASS_LEN, &full),
+                 ESESSION_OK);
+    cr_assert_eq(es_ks_blob_put(c, "session/full", (const uint8_t *)"f", 1), ESESSION_OK);
+    esession_keystore_close(c);
+    cr_assert_eq(blob_count(a, "session/full"), 1);
     esession_keystore_info info;
     cr_assert_eq(esession_keystore_get_info(a, &info), ESESSION_OK);
     cr_assert_eq(info.format, 2);
