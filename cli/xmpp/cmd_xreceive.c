@@ -397,17 +397,13 @@ static int act(xrecv *o, const esession_result *res)
     return CLI_OK;
 }
 
-/* Record what was handed out, then let the server drop those stanzas:
- * a crash before the flush opens them again (the output keeps one copy
- * per position), a crash after it finds them as duplicates. */
+/* Let the server drop the stanzas settled so far. Each was opened in a
+ * transaction of its own, its message kept in the keystore's inbox until
+ * handed over: a crash before that hands it over again from the inbox
+ * (same id and position), a crash after it finds the stanza a duplicate.
+ * No keystore lock is held across the network. */
 static int commit(xrecv *o)
 {
-    /* Commit the batch and start the next one. */
-    esession_status st = esession_keystore_commit(o->c.ks);
-    if (st == ESESSION_OK)
-        st = esession_keystore_begin(o->c.ks);
-    if (st != ESESSION_OK)
-        return cli_fail(&o->c, st, "cannot record the opened stanzas; they stay on the server");
     int rc = CLI_OK;
     for (size_t i = 0; rc == CLI_OK && i < o->n; i++) {
         if (!o->items[i].settled)
@@ -644,12 +640,8 @@ static int receive(xrecv *o)
     size_t kept_before = o->n;
     if (rc == CLI_OK)
         rc = withdraw(o);
-    /* From here the keystore records a stanza as opened only once its
-     * message is in the output (commit). */
-    esession_status st = rc == CLI_OK ? esession_keystore_begin(o->c.ks) : ESESSION_OK;
-    if (st != ESESSION_OK)
-        rc = cli_fail(&o->c, st, "cannot start a keystore batch");
     /* What an earlier run opened but never handed over goes out first. */
+    esession_status st = ESESSION_OK;
     if (rc == CLI_OK && (st = esession_receiver_pending(o->r, NULL)) != ESESSION_OK)
         rc = cli_fail(&o->c, st, "cannot read the inbox");
     if (rc == CLI_OK)
@@ -721,15 +713,6 @@ int cmd_xmpp_receive(int argc, char **argv)
             cli_warn(c, "%zu received stanza%s not settled yet, kept in %s for the next run", saved,
                      saved == 1 ? "" : "s", path);
         }
-    }
-    /* The batch ends with a last commit, unless something failed: then
-     * what was not committed is rolled back, and opens again. */
-    if (rc == CLI_OK && c->ks != NULL) {
-        esession_status st = esession_keystore_commit(c->ks);
-        if (st != ESESSION_OK)
-            rc = cli_fail(c, st, "cannot write the keystore");
-    } else if (c->ks != NULL) {
-        esession_keystore_rollback(c->ks);
     }
     /* The exponents go only when nothing may still need them. */
     if (rc == CLI_OK && held == 0 && on_server == 0 && saved == 0) {
