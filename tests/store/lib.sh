@@ -252,7 +252,11 @@ deliver_queue() {
         nonempty+=("$f")
     done
     [ "${#nonempty[@]}" -gt 0 ] || return 0
-    server "$d" deliver "${nonempty[@]}" >/dev/null 2>>"$d.err" || return 1
+    # In the order given, a bounded number of files per call.
+    local i
+    for ((i = 0; i < ${#nonempty[@]}; i += 100)); do
+        server "$d" deliver "${nonempty[@]:i:100}" >/dev/null 2>>"$d.err" || return 1
+    done
     out=$(server "$d" queue "$A" 2>>"$d.err") || return 1
     # shellcheck disable=SC2034  # QUEUE is for the caller
     [ -z "$out" ] || mapfile -t QUEUE <<< "$out"
