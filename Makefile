@@ -20,7 +20,8 @@ PKG_CONFIG  ?= pkg-config
 VALGRIND    ?= valgrind
 
 SOVERSION   := 0
-VERSION     := 0.2.0
+# One source for the version: the public header.
+VERSION     := $(shell sed -n 's/^\#define ESESSION_VERSION_STRING "\(.*\)"/\1/p' include/esession.h)
 
 # Debian packages: what `make deps` installs.
 DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
@@ -265,7 +266,7 @@ $(BUILD)/esession.pc: esession.pc.in FORCE
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-install: lib $(BUILD)/esession.pc
+install: lib $(CLI) $(BUILD)/esession.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0644 include/esession.h $(DESTDIR)$(INCLUDEDIR)/esession.h
 	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libesession.a

@@ -6,7 +6,7 @@
 set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."
-version=$(sed -n 's/^VERSION *:= *//p' Makefile)
+version=$(sed -n 's/^#define ESESSION_VERSION_STRING "\(.*\)"/\1/p' include/esession.h)
 ctl=$(cd "$build" && pwd)/esessionctl
 [ -x "$ctl" ] || { echo "demo: $ctl not found; run make first" >&2; exit 1; }
 
