@@ -74,6 +74,10 @@ static int kdf_from_env(cli *c)
         return CLI_OK;
     if (cli_common_opt(c, O_KDF_COST, e) < 0)
         return CLI_EXIT_USAGE;
+    /* An override from the environment is easy to forget: say so. */
+    cli_warn(c, "ESESSIONCTL_KDF_COST=%s sets this keystore's Argon2id cost%s", e,
+             strcmp(e, "min") == 0 ? " to the weakest there is: for throw-away keystores only"
+                                   : "");
     return CLI_OK;
 }
 

@@ -3,6 +3,8 @@
  * One table names every command; each lives in the file of its group. */
 #include "cli.h"
 
+#include <sys/resource.h>
+
 #include <string.h>
 
 typedef struct command {
@@ -138,5 +140,9 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Keys, passphrases and messages in the clear must not end up in a
+     * core file. */
+    struct rlimit none = {0, 0};
+    (void)setrlimit(RLIMIT_CORE, &none);
     return dispatch(argc, argv);
 }

@@ -16,8 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 cd "$tmp"
 
-# Throw-away keystores: the cheapest Argon2id cost, passphrases in files.
-export ESESSIONCTL_KDF_COST=min
+# Throw-away keystores: the cheapest Argon2id cost (init --kdf-cost min),
+# passphrases in files.
 printf 'alice demo passphrase\n' > alice.pass
 printf 'bob demo passphrase\n' > bob.pass
 alice() { cmd=$1; shift; "$ctl" "$cmd" -k alice.ks --passphrase-file alice.pass "$@"; }
@@ -74,8 +74,8 @@ echo "Alice ($A) is about to go offline; Bob ($B) writes to her anyway,"
 echo "end to end encrypted with forward secrecy. server/ stands in for her server."
 
 step "Alice creates a keystore and a signing key; Bob does the same"
-alice init
-bob init
+alice init --kdf-cost min
+bob init --kdf-cost min
 akey=$(alice genkey rsa 2048)
 bkey=$(bob genkey rsa 2048)
 say "Alice: $akey"

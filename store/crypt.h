@@ -22,7 +22,9 @@
 #define ES_KS_FILE_MAX (ES_KS_HEADER_BYTES + ES_KS_BODY_MAX + ES_KS_TAG_BYTES)
 /* KDF costs a header may ask for; beyond them a file is corrupt (it must
  * not make us spend unbounded memory or time). */
-#define ES_KS_OPSLIMIT_MAX 16u
+/* The most the library itself would choose (libsodium's SENSITIVE: 4
+ * passes, 1 GiB); a header asking for more is damaged or hostile. */
+#define ES_KS_OPSLIMIT_MAX 4u
 #define ES_KS_MEMLIMIT_MAX (1024u * 1024u * 1024u)
 
 typedef struct es_ks_kdf {

@@ -18,6 +18,8 @@
 
 _Static_assert(OFF_WRAP + ES_KS_KEY_BYTES + ES_KS_TAG_BYTES == ES_HDR_BYTES, "header layout");
 _Static_assert(sizeof ES_HDR_MAGIC - 1u == 8u, "magic length");
+_Static_assert(ES_KS_OPSLIMIT_MAX == crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE, "KDF bound");
+_Static_assert(ES_KS_MEMLIMIT_MAX == crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE, "KDF bound");
 
 esession_status es_hdr_write(esession_ctx *ctx, const es_ks_kdf *kdf,
                              const uint8_t store_id[ES_STORE_ID_BYTES], uint8_t *pass_key,
