@@ -50,6 +50,10 @@ esession_status es_buf_alloc(esession_buf *b, size_t len, int secret);
 esession_status es_buf_set(esession_buf *b, const void *data, size_t len, int secret);
 
 /* Secret scratch memory: sodium_malloc'ed, wiped on free. */
+/* Stable sort of n items of `size` octets each by order[i] (reordered
+ * alongside). ESESSION_ERR_NO_MEMORY leaves them as they were. */
+esession_status es_sort_by_order(void *items, size_t size, uint64_t *order, size_t n);
+
 void *es_secret_alloc(size_t len);
 void es_secret_free(void *p);
 

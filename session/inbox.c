@@ -197,17 +197,10 @@ esession_status esession_receiver_pending(esession_receiver *r, size_t *n)
     esession_status rc = es_ks_blob_list(r->ks, ES_RX_INBOX_PREFIX, take_one, &p);
     if (rc == ESESSION_OK && es_rx_queue_reserve(r, p.n) != ESESSION_OK)
         rc = es_fail(r->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    /* Oldest first: the order they were opened in. */
+    if (rc == ESESSION_OK && es_sort_by_order(p.v, sizeof *p.v, p.order, p.n) != ESESSION_OK)
+        rc = es_fail(r->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     if (rc == ESESSION_OK) {
-        /* Oldest first: the order they were opened in. */
-        for (size_t i = 1; i < p.n; i++)
-            for (size_t j = i; j > 0 && p.order[j - 1] > p.order[j]; j--) {
-                esession_result t = p.v[j];
-                uint64_t o = p.order[j];
-                p.v[j] = p.v[j - 1];
-                p.order[j] = p.order[j - 1];
-                p.v[j - 1] = t;
-                p.order[j - 1] = o;
-            }
         for (size_t i = 0; i < p.n; i++)
             es_rx_queue_push(r, &p.v[i]);
         if (n != NULL)

@@ -130,16 +130,12 @@ esession_status esession_outbox_unsent(esession_ctx *ctx, esession_keystore *ks,
         return rc;
     }
     /* In the order they were sealed (each in a commit of its own). */
-    for (size_t i = 1; i < u.n; i++)
-        for (size_t j = i; j > 0 && u.order[j - 1] > u.order[j]; j--) {
-            esession_buf t = u.v[j];
-            uint64_t o = u.order[j];
-            u.v[j] = u.v[j - 1];
-            u.order[j] = u.order[j - 1];
-            u.v[j - 1] = t;
-            u.order[j - 1] = o;
-        }
+    rc = es_sort_by_order(u.v, sizeof *u.v, u.order, u.n);
     free(u.order);
+    if (rc != ESESSION_OK) {
+        esession_outbox_free(u.v, u.n);
+        return es_fail(ctx, rc, "out of memory");
+    }
     *out = u.v;
     *n = u.n;
     return ESESSION_OK;

@@ -438,27 +438,17 @@ static int trust_cmp(const void *x, const void *y)
 /* A stable order, not the storage's order of keyed ids: signing keys as
  * they were added, trust entries by JID and fingerprint, option sets by
  * creation. */
-static void sort_loaded(load_arg *a)
+static esession_status sort_loaded(load_arg *a)
 {
     if (a->kind == ES_REC_TRUST) {
         if (a->vec.n > 1)
             qsort(a->vec.v, a->vec.n, sizeof *a->vec.v, trust_cmp);
-        return;
+        return ESESSION_OK;
     }
-    /* Insertion sort: short lists. */
-    for (size_t i = 1; i < a->vec.n; i++) {
-        void *item = a->vec.v[i];
-        uint64_t key = a->order[i];
-        size_t j = i;
-        for (; j > 0 && a->order[j - 1] > key; j--) {
-            a->vec.v[j] = a->vec.v[j - 1];
-            a->order[j] = a->order[j - 1];
-        }
-        a->vec.v[j] = item;
-        a->order[j] = key;
-    }
+    if (es_sort_by_order(a->vec.v, sizeof *a->vec.v, a->order, a->vec.n) != ESESSION_OK)
+        return es_fail(a->ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    return ESESSION_OK;
 }
-
 
 esession_status es_ks_load_kind(esession_keystore *ks, es_rec_kind kind)
 {
@@ -467,7 +457,7 @@ esession_status es_ks_load_kind(esession_keystore *ks, es_rec_kind kind)
                      : kind == ES_REC_TRUST ? &ks->trust : &ks->optsets;
     esession_status rc = es_rec_list(ks, kind, NULL, load_one, &a);
     if (rc == ESESSION_OK)
-        sort_loaded(&a);
+        rc = sort_loaded(&a);
     free(a.order);
     if (rc != ESESSION_OK) {
         es_vec_free(&a.vec, item_free(kind));
