@@ -241,6 +241,14 @@ install-check: lib
 	  echo "install-check: a program built with pkg-config --cflags --libs esession runs"
 	@if nm -D --defined-only $(SHARED_LIB) | awk '$$2 == "T" {print $$3}' | grep -v '^esession_'; then \
 	  echo "install-check: the symbols above are exported but not public API"; exit 1; fi
+	@export PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig; \
+	  $(CC) -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L examples/offline_flow.c -o $(STAGE)/offline_flow \
+	    $$($(PKG_CONFIG) --cflags --libs esession) && \
+	  $(CC) -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L examples/strophe_client.c -o $(STAGE)/strophe_client \
+	    $$($(PKG_CONFIG) --cflags --libs esession libstrophe) && \
+	  LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(STAGE)/offline_flow > $(STAGE)/offline_flow.out && \
+	  grep -q '^3 of 3 messages opened$$' $(STAGE)/offline_flow.out && \
+	  echo "install-check: examples/ build against the installed library; offline_flow opened 3 of 3"
 
 # ---- benchmarks (not part of make test: no timing assertions) ----------
 
