@@ -47,6 +47,26 @@ static const char *kind_word(esession_result_kind k)
     }
 }
 
+static const char *key_state_word(esession_key_state k)
+{
+    switch (k) {
+    case ESESSION_KEY_STATE_VERIFIED: return "verified";
+    case ESESSION_KEY_STATE_TRUSTED: return "trusted, not verified";
+    case ESESSION_KEY_STATE_HOST: return "trusted by the host";
+    default: return "unknown (session from before 0.2)";
+    }
+}
+
+static const char *key_state_name(esession_key_state k)
+{
+    switch (k) {
+    case ESESSION_KEY_STATE_VERIFIED: return "verified";
+    case ESESSION_KEY_STATE_TRUSTED: return "trusted";
+    case ESESSION_KEY_STATE_HOST: return "host";
+    default: return "unknown";
+    }
+}
+
 static void profile_words(unsigned p, char *out, size_t n)
 {
     static const struct { unsigned bit; const char *name; } names[] = {
@@ -164,6 +184,14 @@ static void print_result(open_run *r, const esession_result *res)
             json_key(stdout, &first, "position");
             json_str(stdout, pos);
         }
+        if (has_pos) {
+            char hex[2 * ESESSION_FINGERPRINT_BYTES + 1];
+            cli_hex(res->key_fingerprint, sizeof res->key_fingerprint, hex);
+            json_key(stdout, &first, "key");
+            printf("{\"fingerprint\":\"%s\",\"state\":", hex);
+            json_str(stdout, key_state_name(res->key_state));
+            printf("}");
+        }
         if (res->has_created) {
             json_key(stdout, &first, "created");
             json_str(stdout, created);
@@ -214,8 +242,12 @@ static void print_result(open_run *r, const esession_result *res)
             printf("from:     %s\n", res->from.data);
         if (res->thread.len > 0)
             printf("thread:   %s\n", res->thread.data);
-        if (has_pos)
+        if (has_pos) {
+            char fpt[CLI_FP_TEXT];
             printf("position: %s\n", pos);
+            cli_fp_text(res->key_fingerprint, fpt);
+            printf("key:      %s (%s)\n", fpt, key_state_word(res->key_state));
+        }
         if (res->has_created)
             printf("created:  %s (signed by the sender)\n", created);
         if (res->has_delay)

@@ -535,6 +535,15 @@ typedef enum esession_result_kind {
 #define ESESSION_PROFILE_CHATSTATES 4u
 #define ESESSION_PROFILE_OTHER 8u     /* any other payload */
 
+/* What Alice's side knows of the key that signed a session (XEP-0116
+ * identity): every MESSAGE and TERMINATED result says it. */
+typedef enum esession_key_state {
+    ESESSION_KEY_STATE_UNKNOWN = 0,  /* a session opened before this was kept (0.1) */
+    ESESSION_KEY_STATE_TRUSTED = 1,  /* in the trust store for the JID, not verified */
+    ESESSION_KEY_STATE_VERIFIED = 2, /* in the trust store, fingerprint verified out of band */
+    ESESSION_KEY_STATE_HOST = 3      /* trusted by the host's trust operation */
+} esession_key_state;
+
 /* Hex digits of a message id, with the NUL. */
 #define ESESSION_MESSAGE_ID_MAX 33
 
@@ -555,6 +564,10 @@ typedef struct esession_result {
     unsigned profile;           /* ESESSION_PROFILE_* bits of the content */
     char id[ESESSION_MESSAGE_ID_MAX]; /* MESSAGE: stable id (same on every redelivery) */
     int redelivered;            /* MESSAGE: from the inbox (esession_receiver_pending) */
+    /* MESSAGE, TERMINATED: the fingerprint of the key that signed the
+     * session, and its state when the result was made. */
+    uint8_t key_fingerprint[ESESSION_FINGERPRINT_BYTES];
+    esession_key_state key_state;
 } esession_result;
 
 /* One receiver per keystore; ks must outlive it. Sessions stored in ks

@@ -27,6 +27,21 @@ static esession_status rekey(esession_receiver *r, const es_rx_session *s, const
     return rc;
 }
 
+/* Who signed the session, and what Alice's side knows of that key now
+ * (it may have been verified since the session opened). */
+static void key_of(const esession_receiver *r, const es_rx_session *s, esession_result *out)
+{
+    memcpy(out->key_fingerprint, s->key_fp, ESESSION_FINGERPRINT_BYTES);
+    if (!s->key_known)
+        out->key_state = ESESSION_KEY_STATE_UNKNOWN;
+    else if (s->key_by_host)
+        out->key_state = ESESSION_KEY_STATE_HOST;
+    else if (es_ks_trust_verified(r->ks, s->bare, s->key_fp))
+        out->key_state = ESESSION_KEY_STATE_VERIFIED;
+    else
+        out->key_state = ESESSION_KEY_STATE_TRUSTED;
+}
+
 /* Problems of an authentic stanza that keep its content from the user
  * but not its counter range from being used. */
 static int content_error(esession_status rc)
@@ -99,6 +114,7 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
         out.has_created = content.has_created;
         out.created = content.created;
         out.profile = content.profile;
+        key_of(r, s, &out);
     }
     if (kind == ESESSION_RESULT_MESSAGE) {
         out.plaintext = plain;

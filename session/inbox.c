@@ -7,7 +7,7 @@
  *   "ESIN" u8 version=1 u64 tag
  *   u16 len from | u16 len from_bare | u16 len thread | u16 len delay_from
  *   counter[16] u8 has_created i64 created u8 has_delay i64 delay
- *   u32 profile u32 len plaintext
+ *   u32 profile key_fingerprint[32] u8 key_state u32 len plaintext
  */
 #include "../core/bytes.h"
 #include "receiver.h"
@@ -71,6 +71,8 @@ static void emit(es_wr *w, const esession_result *res)
     es_wr_be(w, res->has_delay ? 1u : 0u, 1);
     es_wr_be(w, (uint64_t)res->delay, 8);
     es_wr_be(w, res->profile, 4);
+    es_wr_put(w, res->key_fingerprint, ESESSION_FINGERPRINT_BYTES);
+    es_wr_be(w, (uint64_t)res->key_state, 1);
     es_wr_be(w, res->plaintext.len, 4);
     es_wr_put(w, res->plaintext.data, res->plaintext.len);
 }
@@ -124,9 +126,14 @@ static esession_status decode(esession_ctx *ctx, const char *id, const uint8_t *
     uint64_t has_delay = es_rd_be(&r, 1);
     res.delay = (int64_t)es_rd_be(&r, 8);
     res.profile = (unsigned)es_rd_be(&r, 4);
+    const uint8_t *fp = es_rd_take(&r, ESESSION_FINGERPRINT_BYTES);
+    if (fp != NULL)
+        memcpy(res.key_fingerprint, fp, ESESSION_FINGERPRINT_BYTES);
+    uint64_t key_state = es_rd_be(&r, 1);
     size_t n = (size_t)es_rd_be(&r, 4);
     const uint8_t *plain = es_rd_take(&r, n);
-    ok = ok && !r.bad && plain != NULL && r.pos == r.len && has_created <= 1 && has_delay <= 1;
+    ok = ok && !r.bad && plain != NULL && r.pos == r.len && has_created <= 1 && has_delay <= 1 &&
+         key_state <= ESESSION_KEY_STATE_HOST;
     if (ok && es_buf_set(&res.plaintext, plain, n, 1) != ESESSION_OK) {
         esession_result_free(&res);
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
@@ -138,6 +145,7 @@ static esession_status decode(esession_ctx *ctx, const char *id, const uint8_t *
     res.kind = ESESSION_RESULT_MESSAGE;
     res.has_created = (int)has_created;
     res.has_delay = (int)has_delay;
+    res.key_state = (esession_key_state)key_state;
     res.redelivered = 1;
     memcpy(res.id, id, 2 * ID_BYTES + 1);
     *out = res;

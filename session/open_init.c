@@ -230,11 +230,13 @@ static void key_alert(esession_receiver *r, const char *bare, const esession_key
     }
 }
 
-static esession_status trusted(esession_receiver *r, const char *bare, const esession_key *key)
+static esession_status trusted(esession_receiver *r, const char *bare, const esession_key *key,
+                               int *by_host)
 {
     esession_ctx *ctx = r->ctx;
     int t = ctx->ops.trust != NULL ? ctx->ops.trust(ctx->user, bare, key) : -1;
 
+    *by_host = t == 1;
     if (t == 1)
         return ESESSION_OK;
     if (t == 0)
@@ -250,7 +252,8 @@ static esession_status trusted(esession_receiver *r, const char *bare, const ese
 /* Steps 6 and 7: keys, MB, IDB, signB, trust. */
 static esession_status identity(esession_receiver *r, const es_rx_stanza *st, const init_form *f,
                                 const choice *ch, es_session_keys **keys, es_chan **chan,
-                                uint8_t c_b[ES_AES_BLOCK], uint8_t after[ES_AES_BLOCK])
+                                uint8_t c_b[ES_AES_BLOCK], uint8_t after[ES_AES_BLOCK],
+                                uint8_t key_fp[ESESSION_FINGERPRINT_BYTES], int *by_host)
 {
     esession_ctx *ctx = r->ctx;
     es_id_input in = {f->n_a, f->n_a_len, f->n_b, f->n_b_len, f->d, f->d_len,
@@ -267,7 +270,9 @@ static esession_status identity(esession_receiver *r, const es_rx_stanza *st, co
                               f->mb, f->mb_len, &bob, after);
     }
     if (rc == ESESSION_OK)
-        rc = trusted(r, st->bare, bob);
+        rc = trusted(r, st->bare, bob, by_host);
+    if (rc == ESESSION_OK)
+        rc = esession_key_fingerprint(ctx, bob, key_fp);
     esession_key_free(bob);
     return rc;
 }
@@ -276,6 +281,7 @@ static esession_status identity(esession_receiver *r, const es_rx_stanza *st, co
 static esession_status new_session(esession_receiver *r, const es_rx_stanza *st, const init_form *f,
                                    const choice *ch, const es_session_keys *keys,
                                    const uint8_t c_b[ES_AES_BLOCK], const uint8_t init_hash[32],
+                                   const uint8_t key_fp[ESESSION_FINGERPRINT_BYTES], int by_host,
                                    es_rx_session **out)
 {
     es_rx_session *s = NULL;
@@ -287,6 +293,9 @@ static esession_status new_session(esession_receiver *r, const es_rx_stanza *st,
         return es_fail(r->ctx, rc, "out of memory");
     memcpy(s->c_b, c_b, ES_AES_BLOCK);
     memcpy(s->init_hash, init_hash, ES_REPLAY_HASH);
+    memcpy(s->key_fp, key_fp, ESESSION_FINGERPRINT_BYTES);
+    s->key_by_host = by_host;
+    s->key_known = 1;
     s->opened = es_now(r->ctx);
     if ((rc = es_rx_state_name(s)) == ESESSION_OK)
         rc = es_rx_epoch_new(r->ctx, &keys->b, 0, &ep);
@@ -312,6 +321,8 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
     const es_optset *set;
     uint8_t d_hash[ES_REPLAY_HASH], nb_hash[ES_REPLAY_HASH], init_hash[ES_REPLAY_HASH];
     uint8_t c_b[ES_AES_BLOCK], after[ES_AES_BLOCK], want[ES_AES_BLOCK];
+    uint8_t key_fp[ESESSION_FINGERPRINT_BYTES];
+    int by_host = 0;
     es_session_keys *keys = NULL;
     es_chan *chan = NULL;
     es_rx_session *s = NULL;
@@ -355,13 +366,15 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         goto out;
     }
     /* 6, 7. */
-    if ((rc = identity(r, st, &f, &ch, &keys, &chan, c_b, after)) != ESESSION_OK)
+    if ((rc = identity(r, st, &f, &ch, &keys, &chan, c_b, after, key_fp, &by_host)) !=
+        ESESSION_OK)
         goto out;
     /* 8. d and N_B on file before any content is decrypted. */
     if ((rc = es_ks_replay_record(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash)) !=
         ESESSION_OK)
         goto out;
-    if ((rc = new_session(r, st, &f, &ch, keys, c_b, init_hash, &s)) != ESESSION_OK)
+    if ((rc = new_session(r, st, &f, &ch, keys, c_b, init_hash, key_fp, by_host, &s)) !=
+        ESESSION_OK)
         goto out;
     es_rx_counter(s, es_rx_next(&s->core), want);
     if (es_ctr_cmp(want, after) != 0) {

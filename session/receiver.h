@@ -138,6 +138,9 @@ typedef struct es_rx_session {
     char *bare;
     char *thread;
     uint8_t init_hash[ES_REPLAY_HASH];  /* SHA-256 of the init stanza text */
+    uint8_t key_fp[ESESSION_FINGERPRINT_BYTES]; /* Bob's identity key */
+    int key_by_host;                    /* trusted by the host's hook, not the store */
+    int key_known;                      /* 0: a record of format 1, without the key */
     int64_t opened;                     /* when the init was accepted */
     uint8_t c_b[ES_AES_BLOCK];
     es_suite suite;

@@ -3,9 +3,10 @@
  * keystore), so that a receiver created again on the same keystore goes
  * on where the last one stopped. Format version 1, big-endian:
  *
- *   "ESRX" u8 version=1
+ *   "ESRX" u8 version=2
  *   u8 len N_A | u16 len bare JID | u16 len thread
- *   init_hash[32] i64 opened C_B[16] u8 hash u8 cipher u16 group u8 flags
+ *   init_hash[32] key_fp[32] u8 key_by_host
+ *   i64 opened C_B[16] u8 hash u8 cipher u16 group u8 flags
  *   u8 n_ranges  × (u64 lo, u64 hi)
  *   u8 n_epochs  × (u64 start, u8 len KC, KC, u8 len KM, KM)
  *   u8 mac_len u16 n_macs × a_mac (oldest first)
@@ -23,7 +24,8 @@
 #include <string.h>
 
 #define MAGIC "ESRX"
-#define VERSION 1
+#define VERSION 2
+#define VERSION_NO_KEY 1 /* before the key was kept: read, never written */
 #define FLAG_TERMINATED 1u
 #define HEX_NA_MAX (2 * ES_NONCE_MAX)
 
@@ -64,7 +66,8 @@ static size_t encoded_size(const es_rx_session *s)
 {
     const es_rx_core *c = &s->core;
     size_t n = 4 + 1 + 1 + s->n_a_len + 2 + strlen(s->bare) + 2 + strlen(s->thread) +
-               ES_REPLAY_HASH + 8 + ES_AES_BLOCK + 1 + 1 + 2 + 1;
+               ES_REPLAY_HASH + ESESSION_FINGERPRINT_BYTES + 1 + 8 + ES_AES_BLOCK + 1 + 1 + 2 +
+               1;
     n += 1 + c->n_ranges * 16;
     n += 1;
     for (size_t i = 0; i < c->n_epochs; i++)
@@ -97,6 +100,8 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
     es_wr_be(&w, strlen(s->thread), 2);
     es_wr_put(&w, s->thread, strlen(s->thread));
     es_wr_put(&w, s->init_hash, ES_REPLAY_HASH);
+    es_wr_put(&w, s->key_fp, ESESSION_FINGERPRINT_BYTES);
+    es_wr_be(&w, s->key_by_host ? 1u : 0u, 1);
     es_wr_be(&w, (uint64_t)s->opened, 8);
     es_wr_put(&w, s->c_b, ES_AES_BLOCK);
     es_wr_be(&w, (uint64_t)s->suite.hash, 1);
@@ -271,7 +276,8 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
                                  size_t len, es_rx_session **out)
 {
     es_rd r = {data, len, 0, 0};
-    const uint8_t *magic, *n_a, *init_hash, *c_b;
+    const uint8_t *magic, *n_a, *init_hash, *c_b, *key_fp = NULL;
+    uint64_t version, by_host = 0;
     size_t n_a_len;
     char *bare = NULL, *thread = NULL;
     es_rx_session *s = NULL;
@@ -282,13 +288,19 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     if (name == NULL || (data == NULL && len > 0) || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "session record: bad arguments");
     magic = es_rd_take(&r, 4);
-    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || es_rd_be(&r, 1) != VERSION)
-        return CORRUPT(ctx, "not a version 1 session record");
+    version = es_rd_be(&r, 1);
+    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
+        (version != VERSION && version != VERSION_NO_KEY))
+        return CORRUPT(ctx, "not a session record of version 1 or 2");
     n_a_len = (size_t)es_rd_be(&r, 1);
     n_a = n_a_len >= 1 && n_a_len <= ES_NONCE_MAX ? es_rd_take(&r, n_a_len) : NULL;
     bare = get_text(&r, 2, ES_RX_JID_MAX);
     thread = get_text(&r, 2, ES_RX_THREAD_MAX);
     init_hash = es_rd_take(&r, ES_REPLAY_HASH);
+    if (version == VERSION) {
+        key_fp = es_rd_take(&r, ESESSION_FINGERPRINT_BYTES);
+        by_host = es_rd_be(&r, 1);
+    }
     int64_t opened = (int64_t)es_rd_be(&r, 8);
     c_b = es_rd_take(&r, ES_AES_BLOCK);
     suite.hash = (es_hash_alg)es_rd_be(&r, 1);
@@ -297,7 +309,8 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     uint64_t flags = es_rd_be(&r, 1);
     if (r.bad || n_a == NULL || bare == NULL || thread == NULL || strchr(bare, '/') != NULL ||
         es_hash_size(suite.hash) == 0 || es_cipher_key_size(suite.cipher) == 0 ||
-        !es_modp_supported(group) || flags > FLAG_TERMINATED) {
+        !es_modp_supported(group) || flags > FLAG_TERMINATED || by_host > 1 ||
+        (version == VERSION && key_fp == NULL)) {
         rc = CORRUPT(ctx, "header");
         goto out;
     }
@@ -306,6 +319,11 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
         goto out;
     }
     memcpy(s->init_hash, init_hash, ES_REPLAY_HASH);
+    if (key_fp != NULL) {
+        memcpy(s->key_fp, key_fp, ESESSION_FINGERPRINT_BYTES);
+        s->key_by_host = (int)by_host;
+        s->key_known = 1;
+    }
     memcpy(s->c_b, c_b, ES_AES_BLOCK);
     s->opened = opened;
     s->core.terminated = flags & FLAG_TERMINATED ? 1 : 0;

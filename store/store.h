@@ -97,6 +97,11 @@ uint64_t es_tx_rollbacks(const esession_keystore *ks);
  * entries up to date with the store (a no-op inside one). */
 void es_ks_fresh(const esession_keystore *ks);
 
+/* 1 if (bare JID, fingerprint) is in the trust store and marked verified,
+ * 0 otherwise. */
+int es_ks_trust_verified(const esession_keystore *ks, const char *bare_jid,
+                         const uint8_t fp[ESESSION_FINGERPRINT_BYTES]);
+
 /* The context the keystore was opened with. */
 esession_ctx *es_ks_ctx(const esession_keystore *ks);
 

@@ -315,3 +315,14 @@ esession_status es_ks_del_trust(esession_keystore *ks, const es_ks_trust *t)
     free(name);
     return rc;
 }
+
+int es_ks_trust_verified(const esession_keystore *ks, const char *bare_jid,
+                         const uint8_t fp[ESESSION_FINGERPRINT_BYTES])
+{
+    size_t at;
+    if (ks == NULL || bare_jid == NULL || fp == NULL)
+        return 0;
+    es_ks_fresh(ks);
+    return find_entry(ks, bare_jid, strlen(bare_jid), fp, &at) &&
+           ((const es_ks_trust *)ks->trust.v[at])->verified;
+}

@@ -882,6 +882,12 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
         cr_assert_str_eq(jstr(res, "from_bare"), BOB);
         cr_assert_eq(strlen(jstr(res, "position")), 32);
         cr_assert_str_eq(jstr(res, "delay_from"), "example.org");
+        /* Bob's key signed the session: trusted, not verified. */
+        json_t *key = json_object_get(res, "key");
+        cr_assert_str_eq(jstr(key, "state"), "trusted");
+        cr_assert_eq(strlen(jstr(key, "fingerprint")), 64);
+        if (want[i][0] == 'o')
+            cr_assert_eq(strlen(jstr(res, "id")), 32);
         if (i > 0)
             cr_assert_gt(strcmp(jstr(res, "position"),
                                 jstr(json_array_get(j, i - 1), "position")), 0);

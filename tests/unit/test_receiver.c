@@ -435,6 +435,17 @@ static void result_fields(fx *f)
     cr_assert_eq(res->created, created);
     cr_assert_not(res->has_delay);
     cr_assert_eq(res->profile, ESESSION_PROFILE_IM);
+    /* Who signed the session: Bob's key, trusted in the store, not verified. */
+    const char *pem = jstr(json_object_get(f->group, "bob"), "publicKeyPem");
+    esession_key *bk = NULL;
+    uint8_t fp[ESESSION_FINGERPRINT_BYTES];
+    cr_assert_eq(esession_key_from_pem(f->ctx, &bk, pem, strlen(pem)), ESESSION_OK);
+    cr_assert_eq(esession_key_fingerprint(f->ctx, bk, fp), ESESSION_OK);
+    esession_key_free(bk);
+    cr_assert_arr_eq(res->key_fingerprint, fp, sizeof fp);
+    cr_assert_eq(res->key_state, ESESSION_KEY_STATE_TRUSTED);
+    /* Verified since: the next message says so. */
+    cr_assert_eq(esession_trust_set_verified(f->ks, "bob@example.com", fp, 1), ESESSION_OK);
     /* The server's delay stamp is reported apart, unauthenticated. */
     res = feed(f, 16, 1, 2);
     expect_message(res, plaintext(f, 16, 1));
@@ -443,6 +454,8 @@ static void result_fields(fx *f)
     cr_assert_eq(res->delay, created);
     cr_assert_str_eq(res->delay_from.data, "example.org");
     cr_assert_eq(res->profile, ESESSION_PROFILE_IM | ESESSION_PROFILE_CHATSTATES);
+    cr_assert_eq(res->key_state, ESESSION_KEY_STATE_VERIFIED);
+    cr_assert_arr_eq(res->key_fingerprint, fp, sizeof fp);
     cr_assert_eq(f->n_ev, 0, "no event for delivered messages");
 }
 
@@ -1133,8 +1146,23 @@ static void record_decoding_is_strict(fx *f)
     /* Under another name, or with another version. */
     cr_assert_eq(es_rx_state_load(f->ctx, "alice/session/x", (const uint8_t *)b.data, b.len, &s),
                  ESESSION_ERR_CORRUPT);
-    longer[4] = 2;
+    longer[4] = 3;
     cr_assert_eq(es_rx_state_load(f->ctx, name, longer, b.len, &s), ESESSION_ERR_CORRUPT);
+    /* Version 1 (before the signing key was kept) still loads, key unknown:
+     * the same record without the key's 33 octets after the init hash. */
+    const uint8_t *p = (const uint8_t *)b.data;
+    size_t at = 5 + 1 + p[5];
+    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
+    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
+    at += ES_REPLAY_HASH;
+    memcpy(longer, p, at);
+    memcpy(longer + at, p + at + ESESSION_FINGERPRINT_BYTES + 1, b.len - at - 33);
+    longer[4] = 1;
+    cr_assert_eq(es_rx_state_load(f->ctx, name, longer, b.len - 33, &s), ESESSION_OK);
+    cr_assert_not(s->key_known);
+    es_rx_session_free(s);
+    s = NULL;
+    p = NULL;
     free(longer);
     esession_buf_free(&b);
 }
