@@ -657,8 +657,11 @@ esession_sender_resume(esession_ctx *ctx, esession_keystore *ks, const char *ali
 
 /* Seal one <message/> the client would otherwise send in the clear
  * (type chat or normal, to Alice): returns the stanza to send instead.
+ * On any failure nothing may be sent: never the message in the clear.
  * groupchat, headline and error messages are ESESSION_ERR_UNSUPPORTED;
- * content made only of chat states is ESESSION_ERR_STATE (not sent). */
+ * content made only of chat states is ESESSION_ERR_STATE (not sent);
+ * once Alice's options have expired, ESESSION_ERR_EXPIRED (XEP-0187 §3.2:
+ * end the session and fetch her options again). */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_sender_seal(esession_sender *s, const char *message, size_t len, esession_buf *out);
 

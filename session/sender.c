@@ -423,6 +423,7 @@ static esession_status fill_info(esession_ctx *ctx, start_work *w, const char *b
 {
     const char *res = w->opt->offer.match_resource;
     w->info.choice = w->choice;
+    w->info.expires = w->opt->offer.expires;
     w->info.single_stanza = o->single_stanza != 0;
     if (res != NULL) {
         size_t n = strnlen(res, ES_SENDER_RESOURCE_MAX + 1);

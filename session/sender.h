@@ -68,6 +68,7 @@ esession_status es_sender_choose(esession_ctx *ctx, const es_offer *offer,
 /* What does not change during a session. */
 typedef struct es_sender_info {
     es_choice choice;
+    int64_t expires;             /* Alice's options; INT64_MAX: unknown (a record of 0.1) */
     int single_stanza;
     uint8_t e[ES_SENDER_E_MAX];  /* Alice's e for the chosen group (re-keys) */
     size_t e_len;

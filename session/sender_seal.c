@@ -226,6 +226,11 @@ static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_
     memset(&w, 0, sizeof w);
     if ((rc = sync_current(s)) != ESESSION_OK)
         return rc;
+    /* XEP-0187 §3.2: never on expired options (the termination excepted:
+     * it only ends what Alice could no longer read anyway). */
+    if (!terminating && es_now(s->ctx) > s->info.expires)
+        return es_fail(s->ctx, ESESSION_ERR_EXPIRED,
+                       "the contact's options expired: end this session and fetch them again");
     if ((rc = decide_rekey(s, rk, terminating, &rekey)) != ESESSION_OK)
         return rc;
     uint64_t blocks = m_len > 0 ? es_ctr_blocks(m_len) : 1;

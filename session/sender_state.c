@@ -3,14 +3,15 @@
  * written whole before any stanza leaves, read back with every length
  * bounded.
  *
- *   "ESBS" | version 1 | flags | seq u64
+ *   "ESBS" | version 2 | flags | seq u64 | expires i64 (Alice's options)
  *   10 x (u8 len, chosen value) | rekey_freq u32
  *   e (u16 len) | KC_B (u8 len) | KM_B (u8 len)
  *   C (16) | stanzas u64 | blocks u64 | epoch u32 | thread (32)
  *   Bob's JID (u16 len) | Alice's JID (u16 len) | match_resource (u16 len)
  *   init (u32 len, only while it is pending)
  *
- * Integers are big-endian. */
+ * Integers are big-endian. Version 1 (without expires) is still read; its
+ * expiry is then unknown. */
 #include "../core/bytes.h"
 #include "sender.h"
 
@@ -21,7 +22,8 @@
 #include <string.h>
 
 #define MAGIC "ESBS"
-#define VERSION 1u
+#define VERSION 2u
+#define VERSION_NO_EXPIRY 1u /* read, never written */
 #define FLAG_SINGLE 1u
 #define FLAG_INIT 2u
 #define FLAG_RESOURCE 4u
@@ -52,6 +54,7 @@ static void write_all(es_wr *w, const es_sender_info *info, const es_sender_prog
     es_wr_be(w, VERSION, 1);
     es_wr_be(w, flags, 1);
     es_wr_be(w, prog->seq, 8);
+    es_wr_be(w, (uint64_t)info->expires, 8);
     for (size_t i = 0; i < ES_CH_COUNT; i++)
         put_str(w, info->choice.value[i], 1);
     es_wr_be(w, info->choice.rekey_freq, 4);
@@ -167,7 +170,9 @@ static int read_choice(esession_ctx *ctx, es_rd *r, es_choice *c)
 static int read_all(esession_ctx *ctx, es_rd *r, es_sender_info *info, es_sender_progress *prog)
 {
     const uint8_t *magic = es_rd_take(r, 4);
-    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 || es_rd_be(r, 1) != VERSION)
+    uint64_t version = es_rd_be(r, 1);
+    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
+        (version != VERSION && version != VERSION_NO_EXPIRY))
         return 0;
     unsigned flags = (unsigned)es_rd_be(r, 1);
     if (r->bad || (flags & ~FLAGS_KNOWN) != 0)
@@ -175,6 +180,7 @@ static int read_all(esession_ctx *ctx, es_rd *r, es_sender_info *info, es_sender
     info->single_stanza = (flags & FLAG_SINGLE) != 0;
     prog->init_pending = (flags & FLAG_INIT) != 0;
     prog->seq = es_rd_be(r, 8);
+    info->expires = version == VERSION ? (int64_t)es_rd_be(r, 8) : INT64_MAX;
     if (!read_choice(ctx, r, &info->choice))
         return 0;
 
@@ -261,7 +267,7 @@ esession_status es_sender_state_decode(esession_ctx *ctx, const uint8_t *data, s
 esession_status es_sender_state_seq(const uint8_t *data, size_t len, uint64_t *seq)
 {
     if (data == NULL || seq == NULL || len < SEQ_OFFSET + 8 || memcmp(data, MAGIC, 4) != 0 ||
-        data[4] != VERSION)
+        (data[4] != VERSION && data[4] != VERSION_NO_EXPIRY))
         return ESESSION_ERR_CORRUPT;
     es_rd r = {data, len, SEQ_OFFSET, 0};
     *seq = es_rd_be(&r, 8);

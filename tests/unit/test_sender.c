@@ -1479,6 +1479,44 @@ static void long_jid_and_null_safety(void)
     fx_free(&f);
 }
 
+/* Alice's options expire during the session (T0 + 3600): Bob seals up to
+ * that second, not after it, and nothing changes when he is refused; the
+ * termination still goes, and the record keeps the expiry across a
+ * reopen. */
+static void expiry_is_checked_before_every_seal(void)
+{
+    fx f;
+    fx_init(&f);
+    fx_publish(&f);
+    esession_sender *s = fx_start(&f, NULL);
+    esession_buf s1 = seal(s, MSG("<body>before</body>"));
+    f.now = T0 + 3600;
+    esession_buf s2 = seal(s, MSG("<body>at the last second</body>"));
+    esession_sender_free(s);
+    esession_keystore_close(f.ks);
+    f.ks = kt_open(f.ctx, f.path);
+    cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &s), ESESSION_OK);
+    uint8_t before[16], after[16];
+    counter_of(s, before);
+    f.now = T0 + 3601;
+    esession_buf out = {NULL, 0, 0};
+    const char *m = MSG("<body>too late</body>");
+    cr_assert_eq(esession_sender_seal(s, m, strlen(m), &out), ESESSION_ERR_EXPIRED);
+    cr_assert_null(out.data);
+    cr_assert_not_null(strstr(esession_ctx_error_detail(f.ctx), "expired"));
+    counter_of(s, after);
+    cr_assert_arr_eq(before, after, 16, "nothing used");
+    esession_buf end = {NULL, 0, 0};
+    cr_assert_eq(esession_sender_terminate(s, &end), ESESSION_OK);
+    cr_assert_not_null(end.data);
+    cr_assert_eq(bob_records(f.ks), 0);
+    esession_buf_free(&end);
+    esession_buf_free(&s1);
+    esession_buf_free(&s2);
+    esession_sender_free(s);
+    fx_free(&f);
+}
+
 /* ---- the tests (grouped: each Criterion test runs in a process of its
  * own, and few processes keep the valgrind run short) ------------------ */
 
@@ -1518,6 +1556,7 @@ Test(sender, rekeys_block_bound_and_persistence)
 
 Test(sender, ending)
 {
+    expiry_is_checked_before_every_seal();
     terminate_erases_state();
     terminate_before_any_stanza();
     peer_online();
