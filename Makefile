@@ -26,8 +26,9 @@ VERSION     := $(shell sed -n 's/^\#define ESESSION_VERSION_STRING "\(.*\)"/\1/p
 # Debian packages: what `make deps` installs.
 DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
                 libxml2-dev libsqlite3-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind
-# What only make test needs: the XMPP servers of tests/xmpp/.
-DEB_SERVERS  := openssl ejabberd prosody
+# What only make test needs: the XMPP servers of tests/xmpp/, and clang
+# with its libFuzzer runtime for tests/fuzz/.
+DEB_SERVERS  := openssl ejabberd prosody clang libclang-rt-14-dev
 DEPS_PACKAGES ?= $(DEB_PACKAGES) $(DEB_SERVERS)
 # pkg-config modules that must be found before building.
 PC_LIB      := libsodium gmp libcrypto libxml-2.0 sqlite3
@@ -88,7 +89,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: store check-long FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
+.PHONY: store check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
         clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp
 
 all: lib $(HARNESS) $(CLI)
@@ -153,7 +154,8 @@ ensure-deps:
 
 ensure-test-deps: ensure-deps
 	@if command -v openssl >/dev/null 2>&1 && [ -x /usr/sbin/ejabberdctl ] && \
-	    [ -x /usr/bin/prosody ]; then :; \
+	    [ -x /usr/bin/prosody ] && command -v clang >/dev/null 2>&1 && \
+	    dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'ok installed'; then :; \
 	else $(MAKE) --no-print-directory deps; fi
 
 # ---- tests --------------------------------------------------------------
@@ -168,6 +170,8 @@ test-run:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 xmpp
+	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-build
+	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory install-check
 	@echo "make test: all suites passed"
@@ -297,4 +301,6 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 FORCE:
+
+include tests/fuzz/fuzz.mk
 .PRECIOUS: $(BUILD)/obj/%.o

@@ -50,6 +50,12 @@ esession_status es_base64_decode(uint8_t *out, size_t cap, size_t *outlen,
     /* NUL inside the text is never valid; libsodium would stop there. */
     if (memchr(in, '\0', n) != NULL)
         return ESESSION_ERR_MALFORMED;
+    /* Nor any octet above 0x7f: libsodium 1.0.18 reads them as signed
+     * chars and takes every one for '/', which would make a stanza's text
+     * malleable without changing its meaning. */
+    for (i = 0; i < n; i++)
+        if ((unsigned char)in[i] >= 0x80)
+            return ESESSION_ERR_MALFORMED;
     /* libsodium writes as it goes: decode aside so that out stays untouched
      * on failure, and so that a short out is told apart from bad text. */
     max = es_base64_decoded_max(n);

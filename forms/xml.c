@@ -153,6 +153,14 @@ static void on_start_element(void *user, const xmlChar *localname, const xmlChar
         return;
     }
     st->depth++;
+    /* libxml2 keeps "&amp;" in a namespace name as "&#38;", which then
+     * serializes as another name: such a namespace could not be carried
+     * intact, so it is refused rather than altered. */
+    for (int i = 0; i < nb_namespaces; i++)
+        if (namespaces[2 * i + 1] != NULL && strchr((const char *)namespaces[2 * i + 1], '&')) {
+            refuse(user, "a namespace name with '&' is not supported");
+            return;
+        }
     xmlSAX2StartElementNs(user, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
 }

@@ -19,6 +19,10 @@
 #define FZ_IQ_ID "fuzz0001"
 #define FZ_NOW ((int64_t)1767225600) /* 2026-01-01T00:00:00Z */
 #define FZ_NODE "http://www.xmpp.org/extensions/xep-0187.html#ns"
+/* Alice's N + k window in the targets (the library's is 2^16): a stanza
+ * whose MAC verifies nowhere costs FZ_WINDOW HMACs, not 65,536, and the
+ * sessions fuzzed never skip more stanzas than this. */
+#define FZ_WINDOW 256u
 
 /* Restart the random stream: everything drawn after this is a function
  * of seed alone. */
@@ -57,10 +61,11 @@ void fz_party_free(fz_party *p);
  * item with payload; malloc'ed, NUL-terminated. */
 char *fz_items_result(const char *payload);
 
-/* Alice's publication for the fuzzed sessions: group 14, rekey_freq 1. */
-void fz_publish(fz_party *alice, esession_publication *pub);
+/* Alice's publication for the fuzzed sessions: one MODP group (weak ones
+ * allowed), rekey_freq 1. */
+void fz_publish(fz_party *alice, int group, esession_publication *pub);
 
-/* Bob starts a session from Alice's publication. */
+/* Bob starts a session from Alice's publication (weak groups allowed). */
 esession_sender *fz_start(fz_party *bob, const esession_publication *pub, uint32_t rekey_freq);
 
 /* The message a client would send Alice with body text (escaped here);
@@ -70,6 +75,13 @@ char *fz_message(const char *body, size_t len);
 /* Seal one client message: the stanza (marked sent), or an empty buffer
  * when the library refused it (the status is returned). */
 esession_status fz_seal(fz_party *bob, esession_sender *s, const char *msg, esession_buf *out);
+
+/* End any session Bob's keystore holds with Alice and empty his outbox,
+ * so that the next fz_start finds it as new. */
+void fz_bob_reset(fz_party *bob);
+
+/* A receiver on ks with the FZ_WINDOW window. */
+esession_receiver *fz_receiver(fz_party *p);
 
 /* Feed one stanza to r and free every result; returns how many were
  * MESSAGE results. */

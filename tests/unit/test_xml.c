@@ -221,6 +221,9 @@ static void truncated_and_garbage(void)
     reject("", "empty");
     reject("   \n", "line");
     reject("<!-- only a comment -->", "line");
+    /* A namespace name with '&' would come out as another name. */
+    reject("<a xmlns='urn:a&amp;b'/>", "namespace name with '&'");
+    reject("<a><b xmlns:p='http://x/?a=1&amp;b=2'/></a>", "namespace name with '&'");
 }
 
 static void bad_arguments(void)
