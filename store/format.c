@@ -262,19 +262,14 @@ esession_status es_fmt_optset(esession_ctx *ctx, es_rd *r, es_ks_optset **out)
     return ESESSION_OK;
 }
 
-/* One whole payload: the item and nothing after it. */
-#define WHOLE(type, fn)                                                          \
-    es_rd r = {p, n, 0, 0};                                                      \
-    type *item = NULL;                                                           \
-    esession_status rc = fn(ctx, &r, &item);                                     \
-    if (rc == ESESSION_OK && r.pos != r.len) {                                   \
-        rc = CORRUPT("trailing octets");                                         \
-    }
-
 esession_status es_ks_key_decode(esession_ctx *ctx, const uint8_t *p, size_t n,
                                  es_ks_key **out)
 {
-    WHOLE(es_ks_key, es_fmt_key)
+    es_rd r = {p, n, 0, 0};
+    es_ks_key *item = NULL;
+    esession_status rc = es_fmt_key(ctx, &r, &item);
+    if (rc == ESESSION_OK && r.pos != r.len) /* the item and nothing after it */
+        rc = CORRUPT("trailing octets");
     if (rc != ESESSION_OK) {
         es_ks_key_free(item);
         return rc;
@@ -286,7 +281,11 @@ esession_status es_ks_key_decode(esession_ctx *ctx, const uint8_t *p, size_t n,
 esession_status es_ks_trust_decode(esession_ctx *ctx, const uint8_t *p, size_t n,
                                    es_ks_trust **out)
 {
-    WHOLE(es_ks_trust, es_fmt_trust)
+    es_rd r = {p, n, 0, 0};
+    es_ks_trust *item = NULL;
+    esession_status rc = es_fmt_trust(ctx, &r, &item);
+    if (rc == ESESSION_OK && r.pos != r.len)
+        rc = CORRUPT("trailing octets");
     if (rc != ESESSION_OK) {
         es_ks_trust_free(item);
         return rc;
