@@ -524,7 +524,7 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
  * memory does not grow with the store. */
 typedef struct loader {
     esession_receiver *r;
-    int (*keep)(const esession_receiver *r, const es_rx_session *s, const void *arg);
+    int (*keep)(const esession_receiver *r, const es_rx_peek *p, const void *arg);
     const void *arg;
 } loader;
 
@@ -534,13 +534,13 @@ static esession_status load_one(void *arg, const char *name, const uint8_t *data
     loader *l = arg;
     esession_receiver *r = l->r;
     es_rx_session *s = NULL;
+    es_rx_peek peek;
+    /* Most records are not wanted: tell from their start, load the rest. */
+    if (es_rx_state_peek(data, len, &peek) && !l->keep(r, &peek, l->arg))
+        return ESESSION_OK;
     esession_status rc = es_rx_state_load(r->ctx, name, data, len, &s);
     if (rc != ESESSION_OK)
         return rc;
-    if (!l->keep(r, s, l->arg)) {
-        es_rx_session_free(s);
-        return ESESSION_OK;
-    }
     if ((rc = es_rx_sessions_reserve(r)) != ESESSION_OK ||
         (rc = es_rx_queue_reserve(r, ES_RX_HELD_MAX)) != ESESSION_OK) {
         es_rx_session_free(s);
@@ -558,22 +558,23 @@ static esession_status load_one(void *arg, const char *name, const uint8_t *data
     return ESESSION_OK;
 }
 
-static int expired(const esession_receiver *r, const es_rx_session *s, const void *arg)
+static int expired(const esession_receiver *r, const es_rx_peek *p, const void *arg)
 {
-    const es_optset *set = es_ks_optset_find(r->ks, s->n_a, s->n_a_len);
+    const es_optset *set = es_ks_optset_find(r->ks, p->n_a, p->n_a_len);
     (void)arg;
     return set == NULL || es_now(r->ctx) > set->expires;
 }
 
-static int of_jid(const esession_receiver *r, const es_rx_session *s, const void *arg)
+static int of_jid(const esession_receiver *r, const es_rx_peek *p, const void *arg)
 {
     (void)r;
-    return arg == NULL || strcmp(s->bare, arg) == 0;
+    return arg == NULL ||
+           (strlen(arg) == p->bare_len && memcmp(p->bare, arg, p->bare_len) == 0);
 }
 
 static esession_status load_sessions(esession_receiver *r,
-                                     int (*keep)(const esession_receiver *,
-                                                 const es_rx_session *, const void *),
+                                     int (*keep)(const esession_receiver *, const es_rx_peek *,
+                                                 const void *),
                                      const void *arg)
 {
     loader l = {r, keep, arg};

@@ -212,6 +212,15 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s);
 esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,
                                  size_t len, es_rx_session **out);
 esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s);
+/* The option set and JID of a record, read without loading it (pointers
+ * into data); 0 if the record's start is not a session's. */
+typedef struct es_rx_peek {
+    const uint8_t *n_a;
+    size_t n_a_len;
+    const char *bare; /* not NUL-terminated */
+    size_t bare_len;
+} es_rx_peek;
+int es_rx_state_peek(const uint8_t *data, size_t len, es_rx_peek *out);
 
 /* ---- the receiver (receiver.c, accept.c, open_init.c) ------------------ */
 

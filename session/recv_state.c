@@ -272,6 +272,21 @@ static esession_status read_held(esession_ctx *ctx, es_rd *r, es_rx_session *s)
     return ESESSION_OK;
 }
 
+int es_rx_state_peek(const uint8_t *data, size_t len, es_rx_peek *out)
+{
+    es_rd r = {data, len, 0, 0};
+    const uint8_t *magic = es_rd_take(&r, 4);
+    uint64_t version = es_rd_be(&r, 1);
+    if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
+        (version != VERSION && version != VERSION_NO_KEY))
+        return 0;
+    out->n_a_len = (size_t)es_rd_be(&r, 1);
+    out->n_a = es_rd_take(&r, out->n_a_len);
+    out->bare_len = (size_t)es_rd_be(&r, 2);
+    out->bare = (const char *)es_rd_take(&r, out->bare_len);
+    return !r.bad && out->n_a != NULL && out->bare != NULL;
+}
+
 esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,
                                  size_t len, es_rx_session **out)
 {
