@@ -188,6 +188,17 @@ typedef struct esession_host_ops {
      * (see esession_store_ops). NULL: SQLite, one database file per
      * keystore path. The table must outlive every context using it. */
     const struct esession_store_ops *store;
+    /* Rollback anchor, for a host with somewhere the store cannot be
+     * copied back with it (a platform keychain, a monotonic counter): the
+     * number of commits of the store after each commit (a failure there
+     * is ignored: the check only weakens), and at open the last one set
+     * (0 and *commits; 1 if none yet; -1 on error). `id` names the store:
+     * 32 hex digits drawn at its creation, the same after a rename, new
+     * for a new store at the same path. A store with fewer commits than
+     * its anchor is an older copy put back: ESESSION_ERR_CORRUPT. Both
+     * NULL (the default): no anchor. */
+    int (*anchor_get)(void *user, const char *id, uint64_t *commits);
+    int (*anchor_set)(void *user, const char *id, uint64_t commits);
 } esession_host_ops;
 
 typedef struct esession_ctx_options {

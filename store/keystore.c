@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The keystore handle: create, open (converting the earlier single-file
  * format), change passphrase, batches, close; the cached kinds. */
+#include "../core/bytes.h"
 #include "header.h"
 #include "ks.h"
 #include "sqlite.h"
@@ -226,6 +227,25 @@ static int file_kind(const char *path)
     return n == sizeof head && memcmp(head, ES_KS_MAGIC, sizeof head) == 0;
 }
 
+/* An older copy of the whole store, put back, has fewer commits than the
+ * host's anchor remembers (the store's own records cannot tell). */
+static esession_status check_anchor(esession_keystore *ks)
+{
+    char id[2 * ES_STORE_ID_BYTES + 1];
+    uint64_t anchor = 0;
+    if (ks->ctx->ops.anchor_get == NULL)
+        return ESESSION_OK;
+    es_hex(id, ks->store_id, ES_STORE_ID_BYTES);
+    int r = ks->ctx->ops.anchor_get(ks->ctx->user, id, &anchor);
+    if (r < 0)
+        return es_fail(ks->ctx, ESESSION_ERR_IO, "the host cannot read the store's anchor");
+    if (r == 0 && anchor > ks->total)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                       "the store has %llu commits, its anchor %llu: an older copy was put back",
+                       (unsigned long long)ks->total, (unsigned long long)anchor);
+    return ESESSION_OK;
+}
+
 esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out,
                                             const char *path, const char *passphrase,
                                             size_t passphrase_len,
@@ -265,6 +285,8 @@ esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore
     /* Check the generation record and load the cached kinds. */
     if (rc == ESESSION_OK && (rc = es_tx_begin(ks, 0)) == ESESSION_OK)
         rc = es_tx_end(ks, ESESSION_OK);
+    if (rc == ESESSION_OK)
+        rc = check_anchor(ks);
     es_secret_free(pass_key);
     es_secret_free(store_key);
     if (rc != ESESSION_OK) {

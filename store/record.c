@@ -537,6 +537,13 @@ esession_status es_tx_end(esession_keystore *ks, esession_status rc)
         return rc;
     }
     finish(ks, 1);
+    /* Committed: the anchor follows (it may lag by one after a crash,
+     * never lead). */
+    if (ks->ctx->ops.anchor_set != NULL) {
+        char id[2 * ES_STORE_ID_BYTES + 1];
+        es_hex(id, ks->store_id, ES_STORE_ID_BYTES);
+        (void)ks->ctx->ops.anchor_set(ks->ctx->user, id, ks->total + 1);
+    }
     return ESESSION_OK;
 }
 

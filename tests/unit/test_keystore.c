@@ -808,6 +808,78 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     free(rep);
 }
 
+/* A host anchor: the last commit count of each store, by id. */
+typedef struct anchor {
+    char id[2 * ES_STORE_ID_BYTES + 1];
+    uint64_t commits;
+    int sets;
+} anchor;
+
+static int anchor_get(void *user, const char *id, uint64_t *commits)
+{
+    const anchor *a = user;
+    if (a->sets == 0 || strcmp(a->id, id) != 0)
+        return 1;
+    *commits = a->commits;
+    return 0;
+}
+
+static int anchor_set(void *user, const char *id, uint64_t commits)
+{
+    anchor *a = user;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->commits = commits;
+    a->sets++;
+    return 0;
+}
+
+/* The whole store put back from an older copy: only something outside it
+ * can tell, and with the host's anchor it does. */
+static void t_anchor_catches_an_older_copy(void)
+{
+    static const esession_host_ops ops = {.anchor_get = anchor_get, .anchor_set = anchor_set};
+    anchor a;
+    memset(&a, 0, sizeof a);
+    esession_ctx_options co = ESESSION_CTX_OPTIONS_INIT;
+    co.ops = &ops;
+    co.user = &a;
+    esession_ctx *c = NULL;
+    cr_assert_eq(esession_ctx_new(&c, &co, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    esession_keystore *ks = kt_create(c, path);
+    cr_assert_eq(a.commits, 1);
+    cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"1", 1), ESESSION_OK);
+    esession_keystore_close(ks);
+    size_t old_len, new_len;
+    uint8_t *old = kt_slurp(path, &old_len);
+    ks = kt_open(c, path);
+    cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"2", 1), ESESSION_OK);
+    esession_keystore_close(ks);
+    cr_assert_eq(a.commits, 3);
+    uint8_t *cur = kt_slurp(path, &new_len);
+    kt_spit(path, old, old_len);
+    esession_keystore *out = KT_SENTINEL;
+    cr_assert_eq(esession_keystore_open(c, &out, path, KT_PASS, KT_PASS_LEN), ESESSION_ERR_CORRUPT);
+    cr_assert_eq(out, KT_SENTINEL);
+    cr_assert_not_null(strstr(esession_ctx_error_detail(c), "older copy"));
+    /* Without the anchor the older copy is consistent and opens. */
+    ks = kt_open(ctx, path);
+    esession_keystore_close(ks);
+    kt_spit(path, cur, new_len);
+    ks = kt_open(c, path);
+    esession_keystore_close(ks);
+    /* A new store at the same path has an id of its own. */
+    unlink(path);
+    ks = kt_create(c, path);
+    esession_keystore_close(ks);
+    ks = kt_open(c, path);
+    esession_keystore_close(ks);
+    cr_assert_eq(a.commits, 1);
+    free(old);
+    free(cur);
+    esession_ctx_free(c);
+}
+
 /* Truncated database files: a clear error, never a crash. */
 static void t_truncated_database(void)
 {
@@ -1069,6 +1141,8 @@ Test(keystore, tampering_is_detected)
     t_swapped_moved_and_newer_records_are_refused();
     reset();
     t_rolled_back_and_deleted_records_are_refused();
+    reset();
+    t_anchor_catches_an_older_copy();
     reset();
     t_truncated_database();
 }
