@@ -77,7 +77,7 @@ static int64_t fz_now(void *user)
     return FZ_NOW;
 }
 
-static const esession_host_ops fz_ops = {fz_random, fz_now, NULL, NULL, NULL};
+static const esession_host_ops fz_ops = {.random = fz_random, .now = fz_now};
 
 void fz_die(const char *what)
 {
