@@ -68,7 +68,7 @@ esession_status esession_keystore_add_key(esession_keystore *ks, const esession_
 
 size_t esession_keystore_key_count(const esession_keystore *ks)
 {
-    es_ks_fresh(ks);
+    (void)es_ks_fresh(ks); /* no status to report: the cached copy stands */
     return ks != NULL ? ks->keys.n : 0;
 }
 
@@ -80,7 +80,9 @@ esession_status esession_keystore_key_at(esession_keystore *ks, size_t index,
     es_clear_detail(ks->ctx);
     if (out == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    es_ks_fresh(ks);
+    esession_status rc = es_ks_fresh(ks);
+    if (rc != ESESSION_OK)
+        return rc;
     if (index >= ks->keys.n)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key at index %zu", index);
     const es_ks_key *k = ks->keys.v[index];

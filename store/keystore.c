@@ -490,15 +490,15 @@ esession_status es_ks_load_kind(esession_keystore *ks, es_rec_kind kind)
     return ESESSION_OK;
 }
 
-void es_ks_fresh(const esession_keystore *cks)
+esession_status es_ks_fresh(const esession_keystore *cks)
 {
     /* The cache is the handle's, not the caller's: reading the store again
      * does not change what the keystore holds. */
     esession_keystore *ks = (esession_keystore *)(uintptr_t)cks;
     if (ks == NULL || ks->depth > 0)
-        return;
-    if (es_tx_begin(ks, 0) == ESESSION_OK)
-        (void)es_tx_end(ks, ESESSION_OK);
+        return ESESSION_OK;
+    esession_status rc = es_tx_begin(ks, 0);
+    return rc == ESESSION_OK ? es_tx_end(ks, ESESSION_OK) : rc;
 }
 
 esession_status esession_keystore_get_info(esession_keystore *ks, esession_keystore_info *out)

@@ -180,29 +180,6 @@ static esession_status copy_all(esession_keystore *to, const esession_keystore *
     return to->depth > 0 ? es_tx_end(to, rc) : rc;
 }
 
-static esession_status sync_path(esession_ctx *ctx, const char *path, int directory)
-{
-    int fd = open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0)
-        return es_fail(ctx, ESESSION_ERR_IO, "conversion: cannot open for sync");
-    int r = fsync(fd);
-    close(fd);
-    /* Some file systems cannot sync directories: the rename stands. */
-    return r == 0 || directory ? ESESSION_OK
-                               : es_fail(ctx, ESESSION_ERR_IO, "conversion: sync failed");
-}
-
-static void dir_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(out, cap, ".");
-    else if (slash == path)
-        snprintf(out, cap, "/");
-    else
-        snprintf(out, cap, "%.*s", (int)(slash - path), path);
-}
-
 /* Decode the old file with the passphrase, build the new store beside it,
  * and put it in the old one's place only once complete. */
 static esession_status convert(esession_ctx *ctx, const char *path, const char *pass,
@@ -210,7 +187,7 @@ static esession_status convert(esession_ctx *ctx, const char *path, const char *
 {
     uint8_t *file = NULL, *body = NULL, *key = NULL;
     size_t file_len = 0, body_len = 0;
-    char tmp[ES_FILE_PATH_MAX + sizeof TMP_SUFFIX], dir[ES_FILE_PATH_MAX + 1];
+    char tmp[ES_FILE_PATH_MAX + sizeof TMP_SUFFIX];
     es_legacy l;
     esession_keystore old, *to = NULL;
     es_ks_kdf kdf;
@@ -219,7 +196,6 @@ static esession_status convert(esession_ctx *ctx, const char *path, const char *
     memset(&old, 0, sizeof old);
     old.ctx = ctx;
     snprintf(tmp, sizeof tmp, "%s%s", path, TMP_SUFFIX);
-    dir_of(path, dir, sizeof dir);
     esession_status rc = es_file_read(ctx, path, ES_KS_FILE_MAX, &file, &file_len);
     if (rc == ESESSION_OK)
         rc = es_ks_parse_header(ctx, file, file_len, &kdf);
@@ -242,11 +218,11 @@ static esession_status convert(esession_ctx *ctx, const char *path, const char *
     /* Closing the only connection folds the journal into the file. */
     esession_keystore_close(to);
     if (rc == ESESSION_OK)
-        rc = sync_path(ctx, tmp, 0);
+        rc = es_file_sync(ctx, tmp);
     if (rc == ESESSION_OK && rename(tmp, path) != 0)
         rc = es_fail(ctx, ESESSION_ERR_IO, "conversion: cannot replace the old keystore");
     if (rc == ESESSION_OK)
-        (void)sync_path(ctx, dir, 1);
+        es_file_sync_dir(path);
     else
         es_sqlite_remove(tmp);
     es_secret_free(key);

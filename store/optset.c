@@ -194,20 +194,20 @@ esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, si
 const es_optset *es_ks_optset_find(const esession_keystore *ks, const uint8_t *nonce,
                                    size_t nonce_len)
 {
-    es_ks_fresh(ks);
+    (void)es_ks_fresh(ks); /* no status to report: the cached copy stands */
     const es_ks_optset *o = es_ks_optset_lookup(ks, nonce, nonce_len);
     return o != NULL ? &o->pub : NULL;
 }
 
 size_t es_ks_optset_count(const esession_keystore *ks)
 {
-    es_ks_fresh(ks);
+    (void)es_ks_fresh(ks); /* no status to report: the cached copy stands */
     return ks != NULL ? ks->optsets.n : 0;
 }
 
 const es_optset *es_ks_optset_at(const esession_keystore *ks, size_t index)
 {
-    es_ks_fresh(ks);
+    (void)es_ks_fresh(ks); /* no status to report: the cached copy stands */
     if (ks == NULL || index >= ks->optsets.n)
         return NULL;
     return &((const es_ks_optset *)ks->optsets.v[index])->pub;

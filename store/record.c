@@ -83,7 +83,11 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
     if (len > 0)
         memcpy(plain + 2 + name_len, data, len);
     es_be_put(out, version, 8);
-    randombytes_buf(out + ENV_VERSION, ES_KS_NONCE_BYTES);
+    if ((rc = es_random(ks->ctx, out + ENV_VERSION, ES_KS_NONCE_BYTES)) != ESESSION_OK) {
+        es_secret_free(plain);
+        free(out);
+        return rc;
+    }
     make_ad(ks, kind, id, version, ad);
     const es_ks_keys *keys = keys_open(ks);
     if (crypto_aead_xchacha20poly1305_ietf_encrypt(out + ENV_HEAD, NULL, plain, plain_len, ad,

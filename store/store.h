@@ -94,8 +94,9 @@ esession_status es_tx_end(esession_keystore *ks, esession_status rc);
 uint64_t es_tx_rollbacks(const esession_keystore *ks);
 
 /* Outside a transaction: bring the cached option sets, keys and trust
- * entries up to date with the store (a no-op inside one). */
-void es_ks_fresh(const esession_keystore *ks);
+ * entries up to date with the store (a no-op inside one). A call that can
+ * report a failure must: a stale trust store must not answer. */
+esession_status es_ks_fresh(const esession_keystore *ks);
 
 /* 1 if (bare JID, fingerprint) is in the trust store and marked verified,
  * 0 otherwise. */

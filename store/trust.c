@@ -153,7 +153,7 @@ esession_status esession_trust_add(esession_keystore *ks, const char *bare_jid,
 
 size_t esession_trust_count(const esession_keystore *ks)
 {
-    es_ks_fresh(ks);
+    (void)es_ks_fresh(ks); /* no status to report: the cached copy stands */
     return ks != NULL ? ks->trust.n : 0;
 }
 
@@ -165,7 +165,9 @@ esession_status esession_trust_at(const esession_keystore *ks, size_t index,
     es_clear_detail(ks->ctx);
     if (out == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    es_ks_fresh(ks);
+    esession_status rc = es_ks_fresh(ks);
+    if (rc != ESESSION_OK)
+        return rc;
     if (index >= ks->trust.n)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no trust entry at index %zu",
                        index);
@@ -266,9 +268,8 @@ esession_status esession_trust_check(const esession_keystore *ks, const char *ba
     if (key == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL key");
     esession_status rc = esession_key_fingerprint(ks->ctx, key, fp);
-    if (rc != ESESSION_OK)
+    if (rc != ESESSION_OK || (rc = es_ks_fresh(ks)) != ESESSION_OK)
         return rc;
-    es_ks_fresh(ks);
     return lookup(ks, bare_jid, fp, &at);
 }
 
@@ -320,9 +321,9 @@ int es_ks_trust_verified(const esession_keystore *ks, const char *bare_jid,
                          const uint8_t fp[ESESSION_FINGERPRINT_BYTES])
 {
     size_t at;
-    if (ks == NULL || bare_jid == NULL || fp == NULL)
+    /* Not known to be verified is what a failed refresh gives. */
+    if (ks == NULL || bare_jid == NULL || fp == NULL || es_ks_fresh(ks) != ESESSION_OK)
         return 0;
-    es_ks_fresh(ks);
     return find_entry(ks, bare_jid, strlen(bare_jid), fp, &at) &&
            ((const es_ks_trust *)ks->trust.v[at])->verified;
 }

@@ -12,14 +12,15 @@ esession_status es_ks_trusted_keys(const esession_keystore *ks, const char *bare
     if (ks == NULL || bare_jid == NULL || (out == NULL && max > 0) || n == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     size_t found = 0;
-    es_ks_fresh(ks);
+    esession_status rc = es_ks_fresh(ks);
+    if (rc != ESESSION_OK)
+        return rc;
     for (size_t i = 0; i < ks->trust.n && found < max; i++) {
         const es_ks_trust *t = ks->trust.v[i];
         if (strcmp(t->jid, bare_jid) != 0)
             continue;
         esession_key *k = NULL;
-        esession_status rc = esession_key_from_keyvalue(ks->ctx, &k, t->keyvalue,
-                                                        t->keyvalue_len);
+        rc = esession_key_from_keyvalue(ks->ctx, &k, t->keyvalue, t->keyvalue_len);
         if (rc == ESESSION_ERR_NO_MEMORY) {
             while (found > 0)
                 esession_key_free(out[--found]);
