@@ -599,7 +599,8 @@ esession_status es_sender_make(esession_ctx *ctx, esession_keystore *ks, es_send
     return ESESSION_OK;
 }
 
-esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t len)
+esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t len,
+                                 uint64_t version)
 {
     es_sender_info info;
     es_sender_progress *prog = es_secret_alloc(sizeof *prog);
@@ -619,6 +620,7 @@ esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t
         *s->prog = *prog;
         es_chan_free(s->chan);
         s->chan = chan;
+        s->version = version;
         s->rollbacks = es_tx_rollbacks(s->ks);
     }
     es_sender_info_clear(&info);
@@ -632,7 +634,9 @@ esession_status es_sender_store(esession_sender *s, const es_sender_progress *pr
     esession_status rc = es_sender_state_encode(s->ctx, &s->info, prog, &rec);
     if (rc != ESESSION_OK)
         return rc;
-    rc = es_ks_blob_put(s->ks, s->name, (const uint8_t *)rec.data, rec.len);
+    /* The version follows the record; should the transaction roll back,
+     * the rollback count makes the next seal read the record again. */
+    rc = es_ks_blob_put_v(s->ks, s->name, (const uint8_t *)rec.data, rec.len, &s->version);
     esession_buf_free(&rec);
     if (rc != ESESSION_OK)
         return es_fail(s->ctx, rc, "cannot store the session state");
@@ -725,6 +729,7 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
 {
     char name[ES_BLOB_NAME_MAX + 1];
     esession_buf rec = {NULL, 0, 0};
+    uint64_t version = 0;
     es_sender_info info;
     es_sender_progress *prog = NULL;
     esession_status rc;
@@ -736,7 +741,7 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "resume: bad arguments");
     if ((rc = es_sender_blob_name(ctx, alice_bare_jid, name, sizeof name)) != ESESSION_OK)
         return rc;
-    rc = es_ks_blob_get(ks, name, &rec);
+    rc = es_ks_blob_get_v(ks, name, &rec, &version);
     if (rc == ESESSION_ERR_NO_SESSION)
         return es_fail(ctx, rc, "no open session with this contact");
     if (rc != ESESSION_OK)
@@ -750,8 +755,10 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
         rc = es_fail(ctx, ESESSION_ERR_CORRUPT, "the session record names another contact");
     if (rc == ESESSION_OK) {
         rc = es_sender_make(ctx, ks, &info, prog, NULL, out);
-        if (rc == ESESSION_OK)
+        if (rc == ESESSION_OK) {
             memset(&info, 0, sizeof info);
+            (*out)->version = version;
+        }
     }
     es_sender_info_clear(&info);
     es_secret_free(prog);

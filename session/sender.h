@@ -98,8 +98,6 @@ esession_status es_sender_state_encode(esession_ctx *ctx, const es_sender_info *
                                        const es_sender_progress *prog, esession_buf *out);
 esession_status es_sender_state_decode(esession_ctx *ctx, const uint8_t *data, size_t len,
                                        es_sender_info *info, es_sender_progress *prog);
-/* The seq of an encoded record (ESESSION_ERR_CORRUPT if unreadable). */
-esession_status es_sender_state_seq(const uint8_t *data, size_t len, uint64_t *seq);
 void es_sender_info_clear(es_sender_info *info);
 
 /* "bob/session/<alice>" into name (ES_BLOB_NAME_MAX + 1 octets);
@@ -116,6 +114,7 @@ struct esession_sender {
     es_sender_progress *prog;            /* guarded memory */
     es_chan *chan;                       /* the current KC_B, KM_B */
     char name[ES_BLOB_NAME_MAX + 1];     /* the keystore record */
+    uint64_t version;                    /* of the record prog matches (es_ks_blob_put_v) */
     uint64_t rollbacks;                  /* es_tx_rollbacks when prog was current */
     int ended;
 };
@@ -128,7 +127,8 @@ esession_status es_sender_make(esession_ctx *ctx, esession_keystore *ks, es_send
                                esession_sender **out);
 /* Replace what s holds with the stored record data (another handle or
  * process advanced the session): info, progress and keys. */
-esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t len);
+esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t len,
+                                 uint64_t version);
 /* Write info with prog as the stored record of s. */
 esession_status es_sender_store(esession_sender *s, const es_sender_progress *prog);
 /* The session is over: keys wiped, the host told (the record is already

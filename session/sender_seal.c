@@ -114,17 +114,20 @@ static esession_status sync_current(esession_sender *s)
 {
     if (s->ended)
         return es_fail(s->ctx, ESESSION_ERR_STATE, "the session has ended");
-    esession_buf rec = {NULL, 0, 0};
-    esession_status rc = es_ks_blob_get(s->ks, s->name, &rec);
+    /* The version alone tells whether the copy is current: the record is
+     * read and decrypted only when someone else wrote it. */
+    uint64_t version = 0;
+    esession_status rc = es_ks_blob_version(s->ks, s->name, &version);
     if (rc == ESESSION_ERR_NO_SESSION)
         return es_fail(s->ctx, ESESSION_ERR_STATE, "the session was ended elsewhere");
     if (rc != ESESSION_OK)
         return es_fail(s->ctx, rc, "cannot read the session record");
-    uint64_t seq = 0;
-    rc = es_sender_state_seq((const uint8_t *)rec.data, rec.len, &seq);
-    if (rc == ESESSION_OK &&
-        (seq != s->prog->seq || s->rollbacks != es_tx_rollbacks(s->ks)))
-        rc = es_sender_reload(s, (const uint8_t *)rec.data, rec.len);
+    if (version == s->version && s->rollbacks == es_tx_rollbacks(s->ks))
+        return ESESSION_OK;
+    esession_buf rec = {NULL, 0, 0};
+    rc = es_ks_blob_get_v(s->ks, s->name, &rec, &version);
+    if (rc == ESESSION_OK)
+        rc = es_sender_reload(s, (const uint8_t *)rec.data, rec.len, version);
     esession_buf_free(&rec);
     if (rc != ESESSION_OK)
         return es_fail(s->ctx, rc, "the stored session record is damaged");

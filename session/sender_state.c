@@ -29,7 +29,6 @@
 #define FLAG_RESOURCE 4u
 #define FLAGS_KNOWN (FLAG_SINGLE | FLAG_INIT | FLAG_RESOURCE)
 #define VALUE_MAX 64u
-#define SEQ_OFFSET 6u
 
 /* ---- writing ---------------------------------------------------------- */
 
@@ -261,16 +260,6 @@ esession_status es_sender_state_decode(esession_ctx *ctx, const uint8_t *data, s
     es_secret_free(p);
     if (!ok)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "the stored session record is damaged");
-    return ESESSION_OK;
-}
-
-esession_status es_sender_state_seq(const uint8_t *data, size_t len, uint64_t *seq)
-{
-    if (data == NULL || seq == NULL || len < SEQ_OFFSET + 8 || memcmp(data, MAGIC, 4) != 0 ||
-        (data[4] != VERSION && data[4] != VERSION_NO_EXPIRY))
-        return ESESSION_ERR_CORRUPT;
-    es_rd r = {data, len, SEQ_OFFSET, 0};
-    *seq = es_rd_be(&r, 8);
     return ESESSION_OK;
 }
 

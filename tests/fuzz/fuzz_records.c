@@ -87,10 +87,8 @@ static void sender_mode(const uint8_t *p, size_t n)
     es_sender_info info;
     es_sender_progress *prog = malloc(sizeof *prog);
     esession_buf b = {NULL, 0, 0};
-    uint64_t seq;
     if (prog == NULL)
         fz_die("out of memory");
-    (void)es_sender_state_seq(p, n, &seq);
     memset(&info, 0, sizeof info);
     if (es_sender_state_decode(ctx, p, n, &info, prog) == ESESSION_OK) {
         fz_check(es_sender_state_encode(ctx, &info, prog, &b), ctx, "encode");
