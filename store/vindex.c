@@ -88,8 +88,17 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
         *out = ks->vleaf[l];
         return ESESSION_OK;
     }
-    if (ks->vleaf == NULL && (ks->vleaf = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf)) == NULL)
-        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    if (ks->vleaf == NULL) {
+        ks->vleaf = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf);
+        ks->vleaf_used = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf_used);
+        if (ks->vleaf == NULL || ks->vleaf_used == NULL) {
+            free(ks->vleaf);
+            free(ks->vleaf_used);
+            ks->vleaf = NULL;
+            ks->vleaf_used = NULL;
+            return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+        }
+    }
     esession_status rc = load_mid(ks, l / ES_VIDX_FAN, &mid);
     if (rc != ESESSION_OK)
         return rc;
@@ -122,6 +131,7 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
         return rc;
     }
     ks->vleaf[l] = leaf;
+    ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* flush and forget visit these only */
     *out = leaf;
     return ESESSION_OK;
 }
@@ -217,7 +227,8 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
 {
     char name[32];
     esession_status rc = ESESSION_OK;
-    for (unsigned l = 0; ks->vleaf != NULL && rc == ESESSION_OK && l < ES_VIDX_LEAVES; l++) {
+    for (size_t u = 0; rc == ESESSION_OK && u < ks->n_vleaf_used; u++) {
+        unsigned l = ks->vleaf_used[u];
         es_vleaf *leaf = ks->vleaf[l];
         es_vmid *mid;
         if (leaf == NULL || !leaf->dirty)
@@ -254,13 +265,13 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
 
 void es_vidx_forget(esession_keystore *ks)
 {
-    for (unsigned l = 0; ks->vleaf != NULL && l < ES_VIDX_LEAVES; l++) {
-        if (ks->vleaf[l] != NULL) {
-            free(ks->vleaf[l]->e);
-            free(ks->vleaf[l]);
-            ks->vleaf[l] = NULL;
-        }
+    for (size_t u = 0; u < ks->n_vleaf_used; u++) {
+        unsigned l = ks->vleaf_used[u];
+        free(ks->vleaf[l]->e);
+        free(ks->vleaf[l]);
+        ks->vleaf[l] = NULL;
     }
+    ks->n_vleaf_used = 0;
     for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
         free(ks->vmid[m]);
         ks->vmid[m] = NULL;
@@ -271,5 +282,7 @@ void es_vidx_free(esession_keystore *ks)
 {
     es_vidx_forget(ks);
     free(ks->vleaf);
+    free(ks->vleaf_used);
     ks->vleaf = NULL;
+    ks->vleaf_used = NULL;
 }
