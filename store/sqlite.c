@@ -19,6 +19,9 @@
  * hold the lock for one operation (or one client batch). */
 #define BUSY_TIMEOUT_MS 120000
 #define ES_SQLITE_PATH_MAX 4096
+/* Larger than any envelope the library writes (2 MiB of payload and its
+ * name): a hostile file cannot make a read allocate more. */
+#define VALUE_MAX (4u * 1024u * 1024u)
 
 enum { ST_GET, ST_PUT, ST_DEL, ST_LIST, ST_LIST_OWNER, ST_COUNT };
 
@@ -196,7 +199,7 @@ static int sq_get(void *user, void *store, unsigned kind, const uint8_t id[32], 
     } else if (step == SQLITE_ROW) {
         const void *p = sqlite3_column_blob(st, 0);
         int n = sqlite3_column_bytes(st, 0);
-        uint8_t *copy = malloc(n > 0 ? (size_t)n : 1);
+        uint8_t *copy = (size_t)n <= VALUE_MAX ? malloc(n > 0 ? (size_t)n : 1) : NULL;
         if (copy != NULL) {
             if (n > 0)
                 memcpy(copy, p, (size_t)n);
@@ -251,7 +254,7 @@ static int sq_list(void *user, void *store, unsigned kind, const uint8_t *owner,
         const void *id = sqlite3_column_blob(st, 0);
         const void *data = sqlite3_column_blob(st, 1);
         int n = sqlite3_column_bytes(st, 1);
-        if (id == NULL || sqlite3_column_bytes(st, 0) != 32 ||
+        if (id == NULL || sqlite3_column_bytes(st, 0) != 32 || (size_t)n > VALUE_MAX ||
             each(arg, id, data != NULL ? data : (const void *)"", (size_t)n) != 0) {
             rc = -1;
             break;

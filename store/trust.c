@@ -301,6 +301,7 @@ esession_status es_ks_put_trust(esession_keystore *ks, const es_ks_trust *t)
     if (rc == ESESSION_OK)
         rc = es_rec_put(ks, ES_REC_TRUST, name, name_len, NULL, b.data, b.len, NULL);
     esession_buf_free(&b);
+    sodium_memzero(name, name_len); /* who one talks to: private */
     free(name);
     return rc;
 }
@@ -313,6 +314,7 @@ esession_status es_ks_del_trust(esession_keystore *ks, const es_ks_trust *t)
     if (rc != ESESSION_OK)
         return es_fail(ks->ctx, rc, "out of memory");
     rc = es_rec_del(ks, ES_REC_TRUST, name, name_len);
+    sodium_memzero(name, name_len);
     free(name);
     return rc;
 }

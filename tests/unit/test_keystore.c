@@ -808,6 +808,33 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     free(rep);
 }
 
+/* A value far larger than any record is refused before it is read into
+ * memory. */
+static void t_oversized_values_are_refused(void)
+{
+    esession_keystore *ks = kt_create(ctx, path);
+    cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"s", 1), ESESSION_OK);
+    esession_keystore_close(ks);
+    uint8_t id[32];
+    size_t len;
+    uint8_t *v = db_value(path, ES_REC_BLOB, 0, id, &len);
+    size_t big = 5u * 1024u * 1024u;
+    uint8_t *huge = calloc(1, big);
+    cr_assert_not_null(huge);
+    memcpy(huge, v, len);
+    db_put(path, ES_REC_BLOB, id, huge, big);
+    ks = kt_open(ctx, path);
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc = es_ks_blob_get(ks, "session/bob", &b);
+    cr_assert(rc == ESESSION_ERR_IO || rc == ESESSION_ERR_CORRUPT, "%s", esession_status_name(rc));
+    cr_assert_null(b.data);
+    size_t n = 0;
+    cr_assert_neq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_OK);
+    esession_keystore_close(ks);
+    free(huge);
+    free(v);
+}
+
 /* A host anchor: the last commit count of each store, by id. */
 typedef struct anchor {
     char id[2 * ES_STORE_ID_BYTES + 1];
@@ -1143,6 +1170,8 @@ Test(keystore, tampering_is_detected)
     t_rolled_back_and_deleted_records_are_refused();
     reset();
     t_anchor_catches_an_older_copy();
+    reset();
+    t_oversized_values_are_refused();
     reset();
     t_truncated_database();
 }
