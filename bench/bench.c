@@ -273,9 +273,9 @@ int main(int argc, char **argv)
     esession_publication_free(&pub);
     esession_key_free(ak);
     esession_key_free(bk);
-    esession_keystore_close(a.ks);
-    esession_keystore_close(b.ks);
-    esession_keystore_close(b2.ks);
+    esession_keystore_free(a.ks);
+    esession_keystore_free(b.ks);
+    esession_keystore_free(b2.ks);
     esession_ctx_free(a.ctx);
     esession_ctx_free(b.ctx);
     static const char *const files[] = {"alice.ks", "bob.ks", "bob2.ks", "alice.ks-wal",

@@ -303,7 +303,7 @@ int cli_open_keystore(cli *c)
 
 int cli_end(cli *c, int rc)
 {
-    esession_keystore_close(c->ks);
+    esession_keystore_free(c->ks);
     esession_ctx_free(c->ctx);
     c->ks = NULL;
     c->ctx = NULL;

@@ -151,8 +151,8 @@ out:
     esession_publication_free(&pub);
     esession_key_free(akey);
     esession_key_free(bkey);
-    esession_keystore_close(aks);
-    esession_keystore_close(bks);
+    esession_keystore_free(aks);
+    esession_keystore_free(bks);
     esession_ctx_free(actx);
     esession_ctx_free(bctx);
     if (argc <= 1) {

@@ -209,7 +209,7 @@ int main(int argc, char **argv)
     xmpp_shutdown();
     esession_buf_free(&c.sealed);
     esession_receiver_free(c.r);
-    esession_keystore_close(c.ks);
+    esession_keystore_free(c.ks);
     esession_ctx_free(c.ctx);
     return c.failed ? 1 : 0;
 }

@@ -13,8 +13,10 @@
  *  - On failure, output arguments are left untouched and objects passed in
  *    are unchanged. More detail (never secret bytes) is available from
  *    esession_ctx_error_detail().
- *  - Objects are opaque; each has a _free function that accepts NULL and
- *    wipes secret material before releasing it.
+ *  - Objects are opaque; each has a _free function (the one verb for
+ *    release) that accepts NULL and wipes secret material before releasing it.
+ *  - A call taking both a context and a keystore needs the context the
+ *    keystore was opened with (ESESSION_ERR_INVALID_ARGUMENT otherwise).
  *  - Thread safety: an esession_ctx and everything created from it may be
  *    used by one thread at a time. Distinct contexts are independent and may
  *    be used concurrently. The library keeps no global mutable state.
@@ -367,7 +369,7 @@ esession_keystore_get_info(esession_keystore *ks, esession_keystore_info *out);
 
 /* Release the handle, wiping what it holds in memory (a batch not
  * committed is rolled back). NULL-safe. */
-ESESSION_EXPORT void esession_keystore_close(esession_keystore *ks);
+ESESSION_EXPORT void esession_keystore_free(esession_keystore *ks);
 
 /* Signing keys. add: the key must hold its private part; a key already
  * present is ESESSION_ERR_STATE. key_at returns a new handle the caller
@@ -678,7 +680,7 @@ esession_sender_seal(esession_sender *s, const char *message, size_t len, esessi
 
 /* The same for a client holding libxml2 trees: message is the <message/>
  * element; *out is a new document holding the stanza to send (free it with
- * xmlFreeDoc). */
+ * xmlFreeDoc). Fail closed here too: on any failure, send nothing. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_sender_seal_node(esession_sender *s, const struct _xmlNode *message,
                           struct _xmlDoc **out);
@@ -700,6 +702,7 @@ esession_outbox_unsent(esession_ctx *ctx, esession_keystore *ks, const char *ali
 ESESSION_EXPORT void esession_outbox_free(esession_buf *stanzas, size_t n);
 
 /* End the session: the termination stanza to send; the state is erased.
+ * On failure the session stays open and nothing is to be sent. 
  * If no stanza was sent yet, Alice knows nothing of the session: out stays
  * empty. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status

@@ -63,10 +63,10 @@ esession_status esession_sender_sent(esession_ctx *ctx, esession_keystore *ks,
                                      const esession_buf *stanza)
 {
     char name[ES_BLOB_NAME_MAX + 1];
-    if (ctx == NULL)
+    if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
-    if (ks == NULL || stanza == NULL || stanza->data == NULL)
+    if (stanza == NULL || stanza->data == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "sent: bad arguments");
     record_name((const uint8_t *)stanza->data, stanza->len, name);
     return es_ks_blob_delete(ks, name);
@@ -117,10 +117,10 @@ static esession_status take_one(void *arg, const char *name, const uint8_t *data
 esession_status esession_outbox_unsent(esession_ctx *ctx, esession_keystore *ks,
                                        const char *alice_bare_jid, esession_buf **out, size_t *n)
 {
-    if (ctx == NULL)
+    if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
-    if (ks == NULL || out == NULL || n == NULL)
+    if (out == NULL || n == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unsent: bad arguments");
     unsent u = {ctx, alice_bare_jid, NULL, NULL, 0, 0};
     esession_status rc = es_ks_blob_list(ks, ES_SENDER_OUTBOX_PREFIX, take_one, &u);

@@ -218,7 +218,10 @@ esession_status esession_publish(esession_ctx *ctx, esession_keystore *ks,
                                  const esession_publish_options *opt, esession_publication *out)
 {
     esession_publication p;
-    if (ctx == NULL || ks == NULL || out == NULL)
+    esession_status chk = es_ks_check(ctx, ks);
+    if (chk != ESESSION_OK)
+        return chk;
+    if (out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     memset(&p, 0, sizeof p);
     esession_status rc = es_tx_begin(ks, 1);
@@ -286,7 +289,10 @@ esession_status esession_online(esession_ctx *ctx, esession_keystore *ks, esessi
 {
     esession_buf out = {NULL, 0, 0};
     char oid[ESESSION_IQ_ID_MAX];
-    if (ctx == NULL || ks == NULL || iq == NULL || id == NULL)
+    esession_status chk = es_ks_check(ctx, ks);
+    if (chk != ESESSION_OK)
+        return chk;
+    if (iq == NULL || id == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     esession_status rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
@@ -381,9 +387,10 @@ static esession_status queue_done_tx(esession_ctx *ctx, esession_keystore *ks)
 
 esession_status esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks)
 {
-    if (ctx == NULL || ks == NULL)
-        return ESESSION_ERR_INVALID_ARGUMENT;
-    esession_status rc = es_tx_begin(ks, 1);
+    esession_status rc = es_ks_check(ctx, ks);
+    if (rc != ESESSION_OK)
+        return rc;
+    rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
     return es_tx_end(ks, queue_done_tx(ctx, ks));
@@ -447,7 +454,7 @@ esession_status esession_optset_at(const esession_keystore *ks, size_t index,
 
 esession_status esession_purge_expired(esession_ctx *ctx, esession_keystore *ks, size_t *removed)
 {
-    if (ctx == NULL || ks == NULL)
+    if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
     if (es_ks_require_durable(ctx, ks) != ESESSION_OK)

@@ -587,7 +587,9 @@ esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
     esession_receiver *r;
     esession_status rc;
 
-    if (ctx == NULL || ks == NULL || out == NULL)
+    if ((rc = es_ks_check(ctx, ks)) != ESESSION_OK)
+        return rc;
+    if (out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
     if ((r = calloc(1, sizeof *r)) == NULL)

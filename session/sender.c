@@ -692,10 +692,10 @@ esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
     xmlNodePtr x = NULL;
     es_pep_request req;
 
-    if (ctx == NULL)
+    if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
-    if (ks == NULL || iq_id == NULL || items_result == NULL || out == NULL)
+    if (iq_id == NULL || items_result == NULL || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "start: bad arguments");
     if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_STATE;
@@ -734,10 +734,10 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
     es_sender_progress *prog = NULL;
     esession_status rc;
 
-    if (ctx == NULL)
+    if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
-    if (ks == NULL || out == NULL || !bare_jid_ok(alice_bare_jid))
+    if (out == NULL || !bare_jid_ok(alice_bare_jid))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "resume: bad arguments");
     if ((rc = es_sender_blob_name(ctx, alice_bare_jid, name, sizeof name)) != ESESSION_OK)
         return rc;
@@ -802,12 +802,12 @@ esession_status esession_sender_terminate(esession_sender *s, esession_buf *out)
 esession_status esession_sender_peer_online(esession_ctx *ctx, esession_keystore *ks,
                                             const char *alice_bare_jid, esession_buf *out)
 {
-    if (ctx == NULL)
+    if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
     if (out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "peer_online: bad arguments");
-    if (ks != NULL && es_ks_require_durable(ctx, ks) != ESESSION_OK)
+    if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_STATE;
     esession_sender *s = NULL;
     esession_status rc = esession_sender_resume(ctx, ks, alice_bare_jid, &s);

@@ -63,7 +63,7 @@ static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
     return ks;
 }
 
-void esession_keystore_close(esession_keystore *ks)
+void esession_keystore_free(esession_keystore *ks)
 {
     if (ks == NULL)
         return;
@@ -132,7 +132,7 @@ static esession_status create_keyed(esession_ctx *ctx, const char *path, const e
     if (rc == ESESSION_OK && (rc = es_tx_begin_new(ks)) == ESESSION_OK)
         rc = es_tx_end(ks, put_header(ks, kdf, pass_key));
     if (rc != ESESSION_OK) {
-        esession_keystore_close(ks);
+        esession_keystore_free(ks);
         if (created && ctx->ops.store == NULL)
             es_sqlite_remove(path);
         return rc;
@@ -290,7 +290,7 @@ esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore
     es_secret_free(pass_key);
     es_secret_free(store_key);
     if (rc != ESESSION_OK) {
-        esession_keystore_close(ks);
+        esession_keystore_free(ks);
         return rc;
     }
     *out = ks;
@@ -380,6 +380,20 @@ void esession_keystore_rollback(esession_keystore *ks)
     ks->tx_doomed = 1;
     (void)es_tx_end(ks, ESESSION_ERR_STATE);
     es_clear_detail(ks->ctx);
+}
+
+esession_status es_ks_check(esession_ctx *ctx, const esession_keystore *ks)
+{
+    if (ctx == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (ks == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL keystore");
+    /* Errors, clocks and random sources are the keystore's context's: a
+     * keystore opened under another context is misuse, not a second clock. */
+    if (ks->ctx != ctx)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                       "the keystore was opened with another context");
+    return ESESSION_OK;
 }
 
 esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks)

@@ -216,7 +216,7 @@ static esession_status convert(esession_ctx *ctx, const char *path, const char *
     if (rc == ESESSION_OK)
         rc = copy_all(to, &old, &l);
     /* Closing the only connection folds the journal into the file. */
-    esession_keystore_close(to);
+    esession_keystore_free(to);
     if (rc == ESESSION_OK)
         rc = es_file_sync(ctx, tmp);
     if (rc == ESESSION_OK && rename(tmp, path) != 0)

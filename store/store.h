@@ -108,6 +108,9 @@ esession_ctx *es_ks_ctx(const esession_keystore *ks);
 
 /* ESESSION_OK, or ESESSION_ERR_STATE (detail in ctx) inside a client's
  * batch: for what must be durable before it returns. */
+/* ctx and ks given and ks opened under ctx: every public call taking both
+ * starts with this. */
+esession_status es_ks_check(esession_ctx *ctx, const esession_keystore *ks);
 esession_status es_ks_require_durable(esession_ctx *ctx, const esession_keystore *ks);
 
 #endif

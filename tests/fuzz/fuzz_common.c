@@ -194,7 +194,7 @@ fz_party fz_bob(const char *ks_name)
 
 void fz_party_free(fz_party *p)
 {
-    esession_keystore_close(p->ks);
+    esession_keystore_free(p->ks);
     esession_ctx_free(p->ctx);
     p->ks = NULL;
     p->ctx = NULL;

@@ -226,7 +226,7 @@ static int set_up(acc_run *t)
 static void tear_down(acc_run *t)
 {
     esession_receiver_free(t->r);
-    esession_keystore_close(t->ks);
+    esession_keystore_free(t->ks);
     if (t->dir[0] != '\0')
         remove_dir(t->dir);
 }

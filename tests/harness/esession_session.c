@@ -69,7 +69,7 @@ static void run_free(run *x)
 {
     for (size_t i = 0; i < x->n_stanzas; i++)
         esession_buf_free(&x->stanza[i]);
-    esession_keystore_close(x->ks);
+    esession_keystore_free(x->ks);
     esession_key_free(x->bob_key);
     esession_ctx_free(x->ctx);
     if (x->dir[0] != '\0') {
@@ -537,7 +537,7 @@ static const char *alice_store(run *x, json_t *group, json_t *exp, esession_keys
         esession_buf_free(&xv[i]);
     free(nonce);
     if (why != NULL) {
-        esession_keystore_close(ks);
+        esession_keystore_free(ks);
         return why;
     }
     *out = ks;
@@ -593,7 +593,7 @@ static void run_alice(hv_report *r, run *x, json_t *group, json_t *test, const c
             hv_pass(r, id);
     }
     esession_receiver_free(rcv);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 }
 #else
 static void run_alice(hv_report *r, run *x, json_t *group, json_t *test, const char *tid)

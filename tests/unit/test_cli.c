@@ -378,7 +378,7 @@ static void keystore_lib(const tdir *d, const char *name, const char *pass, cons
         free(text);
         esession_key_free(key);
     }
-    esession_keystore_close(k);
+    esession_keystore_free(k);
     esession_ctx_free(ctx);
 }
 

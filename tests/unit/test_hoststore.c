@@ -576,7 +576,7 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
     esession_result_free(&res);
     /* The same stanza again: a duplicate, remembered by the host's store. */
     esession_receiver_free(r);
-    esession_keystore_close(alice);
+    esession_keystore_free(alice);
     alice = open_ks(ctx, an, "alice pw");
     cr_assert_eq(esession_receiver_new(ctx, alice, &r), ESESSION_OK);
     cr_assert_eq(esession_receiver_feed(r, stanza.data, stanza.len, 2), ESESSION_OK);
@@ -641,8 +641,8 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
     esession_publication_free(&pub);
     esession_key_free(ak);
     esession_key_free(bk);
-    esession_keystore_close(alice);
-    esession_keystore_close(bob);
+    esession_keystore_free(alice);
+    esession_keystore_free(bob);
     cr_assert_eq(h.handles, 0, "every store handle is closed");
     esession_ctx_free(ctx);
     cwd_leave_empty(&g);
@@ -660,14 +660,14 @@ Test(hoststore, names_are_created_once_and_opened_if_they_exist)
     cwd_enter(&g);
     esession_ctx *ctx = ctx_for(&h);
     esession_keystore *ks = create(ctx, "acct", "pw");
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     esession_keystore *again = SENTINEL;
     cr_assert_eq(esession_keystore_create(ctx, &again, "acct", "pw", 2, fast()), ESESSION_ERR_IO);
     cr_assert_eq(again, SENTINEL, "output touched on failure");
     cr_assert_str_neq(esession_ctx_error_detail(ctx), "");
     ks = open_ks(ctx, "acct", "pw"); /* the first one is intact */
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     ks = SENTINEL;
     cr_assert_eq(esession_keystore_open(ctx, &ks, "no-such-account", "pw", 2), ESESSION_ERR_IO);
@@ -705,7 +705,7 @@ Test(hoststore, names_are_created_once_and_opened_if_they_exist)
     h.fail_commit = 0;
     cr_assert_eq(esession_keystore_open(ctx, &ks, "new", "pw", 2), ESESSION_ERR_IO);
     ks = create(ctx, "new", "pw");
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     cr_assert_eq(h.violations, 0);
     cr_assert_eq(h.handles, 0);
     esession_ctx_free(ctx);
@@ -815,7 +815,7 @@ Test(hoststore, a_failing_host_changes_nothing)
                   "step %d changed the host's storage", step);
         expect_view(ks, &want);
     }
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = open_ks(ctx, name, "pw");
     expect_view(ks, &want);
     esession_keystore *ks2 = SENTINEL;
@@ -845,11 +845,11 @@ Test(hoststore, a_failing_host_changes_nothing)
     cr_assert_eq(esession_trust_add(ks, "dave@example.net", dsa, "Dave", &alerts), ESESSION_OK);
     cr_assert_eq(esession_trust_set_verified(ks, "carol@example.net", fp, 1), ESESSION_OK);
     cr_assert_eq(esession_keystore_commit(ks), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = open_ks(ctx, name, "pw");
     cr_assert_eq(esession_trust_count(ks), 2);
     cr_assert_eq(esession_trust_check(ks, "dave@example.net", dsa), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     cr_assert_eq(h.violations, 0);
     cr_assert_eq(h.handles, 0);

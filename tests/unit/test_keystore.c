@@ -199,7 +199,7 @@ static void t_round_trip_everything(void)
     cr_assert_eq(alerts, 0);
     cr_assert_eq(esession_trust_set_verified(ks, "carol@example.org", fp_pub, 1), ESESSION_OK);
     fill_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     ks = kt_open(ctx, path);
     cr_assert_eq(es_ks_ctx(ks), ctx);
@@ -228,7 +228,7 @@ static void t_round_trip_everything(void)
     cr_assert_eq(e.verified, 1);
     cr_assert_eq(esession_trust_check(ks, "carol@example.org", pub), ESESSION_OK);
     check_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     esession_key_free(rsa);
     esession_key_free(dsa);
     esession_key_free(pub);
@@ -238,21 +238,21 @@ static void t_empty_keystore_and_empty_passphrase(void)
     esession_keystore_options o = kt_fast();
     esession_keystore *ks = NULL;
     cr_assert_eq(esession_keystore_create(ctx, &ks, path, NULL, 0, &o), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = NULL;
     cr_assert_eq(esession_keystore_open(ctx, &ks, path, "", 0), ESESSION_OK);
     cr_assert_eq(esession_keystore_key_count(ks), 0);
     cr_assert_eq(esession_trust_count(ks), 0);
     cr_assert_eq(es_ks_optset_count(ks), 0);
     cr_assert_eq(blob_count(ks, ""), 0);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_open_fails(ctx, path, "x", ESESSION_ERR_BAD_PASSPHRASE);
 }
 static void t_wrong_passphrase(void)
 {
     esession_keystore *ks = kt_create(ctx, path);
     fill_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     size_t len;
     uint8_t *before = kt_slurp(path, &len);
     kt_open_fails(ctx, path, "correct horse battery stapl", ESESSION_ERR_BAD_PASSPHRASE);
@@ -261,7 +261,7 @@ static void t_wrong_passphrase(void)
     kt_expect_file(path, before, len);
     /* Open is read-only: a successful one does not rewrite the file. */
     ks = kt_open(ctx, path);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_expect_file(path, before, len);
     free(before);
 }
@@ -294,7 +294,7 @@ static void t_change_passphrase(void)
     free(rec2);
     /* Later writes keep the new key and costs. */
     cr_assert_eq(es_ks_blob_put(ks, "later", (const uint8_t *)"x", 1), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     kt_open_fails(ctx, path, KT_PASS, ESESSION_ERR_BAD_PASSPHRASE);
     esession_keystore *re = NULL;
@@ -304,7 +304,7 @@ static void t_change_passphrase(void)
     /* NULL options keep the current costs. */
     cr_assert_eq(esession_keystore_change_passphrase(re, KT_PASS, KT_PASS_LEN, NULL),
                  ESESSION_OK);
-    esession_keystore_close(re);
+    esession_keystore_free(re);
     free(after);
     after = db_header(path, &len2);
     cr_assert_eq(after[19], 2);
@@ -337,10 +337,10 @@ static void t_change_passphrase(void)
     free(still);
     es_ks_set_hooks(re, NULL);
     cr_assert_eq(es_ks_blob_put(re, "again", (const uint8_t *)"y", 1), ESESSION_OK);
-    esession_keystore_close(re);
+    esession_keystore_free(re);
     re = kt_open(ctx, path);
     cr_assert_eq(blob_count(re, "again"), 1);
-    esession_keystore_close(re);
+    esession_keystore_free(re);
     free(before);
     free(after);
 }
@@ -360,7 +360,7 @@ static void t_create_never_overwrites(void)
     snprintf(other, sizeof other, "%s/other.ks", dir);
     snprintf(link_path, sizeof link_path, "%s/link.ks", dir);
     esession_keystore *a = kt_create(ctx, other);
-    esession_keystore_close(a);
+    esession_keystore_free(a);
     size_t len;
     uint8_t *before = kt_slurp(other, &len);
     cr_assert_eq(esession_keystore_create(ctx, &ks, other, "other", 5, &o), ESESSION_ERR_IO);
@@ -398,7 +398,7 @@ static void t_mode_is_0600_whatever_the_umask(void)
     cr_assert_eq(stat(wal, &st), 0);
     cr_assert_eq(st.st_mode & 07777, 0600);
     umask(old);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 }
 static void t_kdf_defaults_are_moderate(void)
 {
@@ -422,7 +422,7 @@ static void t_kdf_defaults_are_moderate(void)
     esession_keystore *ks = NULL;
     cr_assert_eq(esession_keystore_create(ctx, &ks, path, KT_PASS, KT_PASS_LEN, NULL),
                  ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     size_t len;
     uint8_t *f = db_header(path, &len);
     uint64_t ops = 0, mem = 0;
@@ -487,7 +487,7 @@ static void t_bad_arguments(void)
     cr_assert_eq(esession_keystore_open_with(ctx, &ks, path, "p", 1, &o),
                  ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(ks, KT_SENTINEL);
-    esession_keystore_close(NULL);
+    esession_keystore_free(NULL);
     cr_assert_eq(es_ks_ctx(NULL), NULL);
 }
 static void t_signing_keys(void)
@@ -535,7 +535,7 @@ static void t_signing_keys(void)
     es_ks_set_hooks(ks, NULL);
     cr_assert_eq(esession_keystore_delete_key(ks, fp_rsa), ESESSION_OK);
     cr_assert_eq(esession_keystore_key_count(ks), 1);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     ks = kt_open(ctx, path);
     cr_assert_eq(esession_keystore_key_count(ks), 1);
@@ -544,7 +544,7 @@ static void t_signing_keys(void)
     kt_fingerprint(ctx, k, fp);
     cr_assert(memcmp(fp, fp_dsa, 32) == 0);
     esession_key_free(k);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     esession_key_free(rsa);
     esession_key_free(dsa);
     esession_key_free(pub);
@@ -566,7 +566,7 @@ static void t_key_count_limit(void)
     cr_assert_eq(esession_keystore_add_key(ks, rsa), ESESSION_ERR_LIMIT);
     cr_assert_eq(esession_keystore_key_count(ks), ES_KS_MAX_KEYS);
     esession_key_free(rsa);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 }
 static void t_foreign_files_are_refused(void)
 {
@@ -613,7 +613,7 @@ static void t_flipped_octets_are_refused(void)
     esession_key *pub = kt_key(ctx, "dsa2048_pub.pem");
     cr_assert_eq(esession_trust_add(ks, "bob@example.net", pub, "b", NULL), ESESSION_OK);
     esession_key_free(pub);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 
     uint8_t id[32];
     size_t len;
@@ -639,7 +639,7 @@ static void t_flipped_octets_are_refused(void)
     db_put(path, ES_REC_TRUST, id, good, len);
     ks = kt_open(ctx, path);
     cr_assert_eq(esession_trust_count(ks), 1);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     free(bad);
     free(good);
 
@@ -668,7 +668,7 @@ static void t_flipped_octets_are_refused(void)
     cr_assert_eq(try_open(&out), ESESSION_ERR_CORRUPT);
     db_put(path, ES_REC_META, zero, h, hlen);
     ks = kt_open(ctx, path);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     free(hb);
     free(h);
 }
@@ -680,7 +680,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     esession_keystore *ks = kt_create(ctx, path);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"bob's", 5), ESESSION_OK);
     cr_assert_eq(es_ks_blob_put(ks, "session/carol", (const uint8_t *)"carol's", 7), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     uint8_t id0[32], id1[32];
     size_t l0, l1;
     uint8_t *v0 = db_value(path, ES_REC_BLOB, 0, id0, &l0);
@@ -696,7 +696,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     cr_assert(r0 == ESESSION_OK || r1 == ESESSION_OK, "the record in its own place still reads");
     size_t n = 0;
     cr_assert_eq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_ERR_CORRUPT);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     db_put(path, ES_REC_BLOB, id1, v1, l1);
 
     /* Another account, same passphrase and names: nothing of it opens
@@ -705,7 +705,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     snprintf(other, sizeof other, "%s/other.ks", dir);
     esession_keystore *o = kt_create(ctx, other);
     cr_assert_eq(es_ks_blob_put(o, "session/bob", (const uint8_t *)"other", 5), ESESSION_OK);
-    esession_keystore_close(o);
+    esession_keystore_free(o);
     uint8_t oid[32];
     size_t ol;
     uint8_t *ov = db_value(other, ES_REC_BLOB, 0, oid, &ol);
@@ -715,7 +715,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     r1 = es_ks_blob_get(ks, "session/carol", &b);
     esession_buf_free(&b);
     cr_assert((r0 == ESESSION_ERR_CORRUPT) != (r1 == ESESSION_ERR_CORRUPT), "moved record");
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     db_put(path, ES_REC_BLOB, id0, v0, l0);
     free(ov);
 
@@ -731,7 +731,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     ks = kt_open(ctx, path);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"newer", 5), ESESSION_OK);
     cr_assert_eq(es_ks_blob_put(ks, "session/carol", (const uint8_t *)"newer", 5), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     uint8_t nid[32];
     size_t nl;
     uint8_t *nv = db_value(path, ES_REC_BLOB, 0, nid, &nl);
@@ -745,7 +745,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     cr_assert(r0 == ESESSION_OK || r1 == ESESSION_OK);
     cr_assert_str_neq(esession_ctx_error_detail(ctx), "");
     esession_buf_free(&b);
-    esession_keystore_close(c);
+    esession_keystore_free(c);
     free(nv);
     free(v0);
     free(v1);
@@ -760,11 +760,11 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     size_t len, len2;
     esession_keystore *ks = kt_create(ctx, path);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"counter 1", 9), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     uint8_t *old = db_value(path, ES_REC_BLOB, 0, id, &len);
     ks = kt_open(ctx, path);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"counter 2", 9), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     db_put(path, ES_REC_BLOB, id, old, len); /* an authentic, older copy */
     ks = kt_open(ctx, path);
     esession_buf b = {NULL, 0, 0};
@@ -773,7 +773,7 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
                        "%s", esession_ctx_error_detail(ctx));
     size_t n = 0;
     cr_assert_eq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_ERR_CORRUPT);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     free(old);
 
     /* Replay memory deleted under the option set: refused, not forgotten
@@ -781,7 +781,7 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     reset();
     ks = kt_create(ctx, path);
     fill_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     uint8_t *rep = db_value(path, ES_REC_REPLAY, 0, id2, &len2);
     sqlite3 *db = db_open(path);
     cr_assert_eq(sqlite3_exec(db, "DELETE FROM record WHERE kind = 4", NULL, NULL, NULL), SQLITE_OK);
@@ -794,7 +794,7 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     cr_assert_eq(es_ks_replay_check(ks, nonce_a, sizeof nonce_a, d, nb, init, &dup),
                  ESESSION_ERR_CORRUPT);
     cr_assert_not_null(strstr(esession_ctx_error_detail(ctx), "deleted"));
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     /* Put back, and one more that was never written there. */
     db_put(path, ES_REC_REPLAY, id2, rep, len2);
     uint8_t forged[32];
@@ -804,7 +804,7 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     ks = kt_open(ctx, path);
     cr_assert_eq(es_ks_replay_check(ks, nonce_a, sizeof nonce_a, d, nb, init, &dup),
                  ESESSION_ERR_CORRUPT); /* the other of the pair is still gone */
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     free(rep);
 }
 
@@ -814,7 +814,7 @@ static void t_oversized_values_are_refused(void)
 {
     esession_keystore *ks = kt_create(ctx, path);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"s", 1), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     uint8_t id[32];
     size_t len;
     uint8_t *v = db_value(path, ES_REC_BLOB, 0, id, &len);
@@ -830,7 +830,7 @@ static void t_oversized_values_are_refused(void)
     cr_assert_null(b.data);
     size_t n = 0;
     cr_assert_neq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     free(huge);
     free(v);
 }
@@ -876,12 +876,12 @@ static void t_anchor_catches_an_older_copy(void)
     esession_keystore *ks = kt_create(c, path);
     cr_assert_eq(a.commits, 1);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"1", 1), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     size_t old_len, new_len;
     uint8_t *old = kt_slurp(path, &old_len);
     ks = kt_open(c, path);
     cr_assert_eq(es_ks_blob_put(ks, "session/bob", (const uint8_t *)"2", 1), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     cr_assert_eq(a.commits, 3);
     uint8_t *cur = kt_slurp(path, &new_len);
     kt_spit(path, old, old_len);
@@ -891,16 +891,16 @@ static void t_anchor_catches_an_older_copy(void)
     cr_assert_not_null(strstr(esession_ctx_error_detail(c), "older copy"));
     /* Without the anchor the older copy is consistent and opens. */
     ks = kt_open(ctx, path);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_spit(path, cur, new_len);
     ks = kt_open(c, path);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     /* A new store at the same path has an id of its own. */
     unlink(path);
     ks = kt_create(c, path);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(c, path);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     cr_assert_eq(a.commits, 1);
     free(old);
     free(cur);
@@ -912,7 +912,7 @@ static void t_truncated_database(void)
 {
     esession_keystore *ks = kt_create(ctx, path);
     fill_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     size_t len;
     uint8_t *good = kt_slurp(path, &len);
     size_t step = RUNNING_ON_VALGRIND ? len / 3 : 512;
@@ -933,7 +933,7 @@ static void t_truncated_database(void)
                 cr_assert(g == ESESSION_ERR_CORRUPT || g == ESESSION_ERR_IO, "cut at %zu: %s", n,
                           esession_status_name(g));
             esession_buf_free(&b);
-            esession_keystore_close(out);
+            esession_keystore_free(out);
             continue;
         }
         cr_assert(rc == ESESSION_ERR_CORRUPT || rc == ESESSION_ERR_IO, "cut at %zu: %s", n,
@@ -944,7 +944,7 @@ static void t_truncated_database(void)
     kt_spit(path, good, len);
     ks = kt_open(ctx, path);
     check_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     free(good);
 }
 
@@ -965,12 +965,12 @@ static void t_failed_commit_changes_nothing(void)
     cr_assert_eq(calls, 3);
     check_small(ks); /* x values still there: reloaded from the store */
     es_ks_set_hooks(ks, NULL);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(ctx, path);
     check_small(ks);
     cr_assert_eq(esession_trust_count(ks), 0);
     cr_assert_eq(esession_trust_add(ks, "dave@example.org", pub, NULL, NULL), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     esession_key_free(pub);
 }
 
@@ -999,7 +999,7 @@ static void t_batches(void)
     /* A refusal that wrote nothing does not doom the batch. */
     cr_assert_eq(esession_trust_add(ks, "erin@example.org", pub, NULL, NULL), ESESSION_ERR_STATE);
     cr_assert_eq(esession_keystore_commit(ks), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(ctx, path);
     cr_assert_eq(esession_trust_count(ks), 1);
     cr_assert_eq(blob_count(ks, "session/erin"), 1);
@@ -1014,11 +1014,11 @@ static void t_batches(void)
     /* Closing with a batch open rolls it back. */
     cr_assert_eq(esession_keystore_begin(ks), ESESSION_OK);
     cr_assert_eq(es_ks_blob_put(ks, "session/gina", (const uint8_t *)"g", 1), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(ctx, path);
     cr_assert_eq(blob_count(ks, "session/gina"), 0);
     check_small(ks);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     esession_key_free(pub);
     cr_assert_eq(esession_keystore_begin(NULL), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(esession_keystore_commit(NULL), ESESSION_ERR_INVALID_ARGUMENT);
@@ -1052,14 +1052,14 @@ static void t_handles_share_one_store(void)
     cr_assert_eq(esession_keystore_open_with(ctx, &c, path, KT_PASS, KT_PASS_LEN, &full),
                  ESESSION_OK);
     cr_assert_eq(es_ks_blob_put(c, "session/full", (const uint8_t *)"f", 1), ESESSION_OK);
-    esession_keystore_close(c);
+    esession_keystore_free(c);
     cr_assert_eq(blob_count(a, "session/full"), 1);
     esession_keystore_info info;
     cr_assert_eq(esession_keystore_get_info(a, &info), ESESSION_OK);
     cr_assert_eq(info.format, 2);
     cr_assert_gt(info.commits, 5);
-    esession_keystore_close(a);
-    esession_keystore_close(b);
+    esession_keystore_free(a);
+    esession_keystore_free(b);
     esession_key_free(rsa);
     esession_key_free(pub);
 }
@@ -1089,7 +1089,7 @@ static void *incrementer(void *arg)
                                  : es_ks_blob_put(ks, "counter", (const uint8_t *)&v, 4);
         bad = es_tx_end(ks, rc) != ESESSION_OK || bad;
     }
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     esession_ctx_free(c);
     return (void *)bad;
 }
@@ -1113,7 +1113,7 @@ static void t_threads_serialize(void)
     memcpy(&v, b.data, 4);
     cr_assert_eq(v, 3 * INCREMENTS, "lost updates: %u of %u", v, 3 * INCREMENTS);
     esession_buf_free(&b);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 }
 
 static int contains(const uint8_t *hay, size_t n, const char *needle)
@@ -1135,7 +1135,7 @@ static void t_names_stay_private(void)
     cr_assert_eq(es_ks_blob_put(ks, "bob/session/secret-friend@example.net",
                                 (const uint8_t *)"state", 5), ESESSION_OK);
     esession_key_free(pub);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     size_t len;
     uint8_t *f = kt_slurp(path, &len);
     static const char *const words[] = {"secret-friend", "Petname", "session", "KeyValue",

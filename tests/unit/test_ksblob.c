@@ -22,7 +22,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_rmdir(dir);
     esession_ctx_free(ctx);
 }
@@ -31,7 +31,7 @@ TestSuite(ksblob, .init = setup, .fini = teardown);
 
 static void reopen(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(ctx, path);
 }
 
@@ -230,7 +230,7 @@ Test(ksblob, versions)
     uint64_t v3 = 0;
     cr_assert_eq(es_ks_blob_put_v(other, "r", (const uint8_t *)"three", 5, &v3), ESESSION_OK);
     cr_assert_gt(v3, v2);
-    esession_keystore_close(other);
+    esession_keystore_free(other);
     cr_assert_eq(es_ks_blob_get_v(ks, "r", &b, &v), ESESSION_OK);
     cr_assert_eq(v, v3);
     cr_assert_eq(b.len, 5);
@@ -301,7 +301,7 @@ Test(ksblob, bounds)
 Test(ksblob, failed_writes_change_nothing)
 {
     put("keep", "old");
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     size_t len;
     uint8_t *before = kt_slurp(path, &len);
     ks = kt_open(ctx, path);
@@ -317,7 +317,7 @@ Test(ksblob, failed_writes_change_nothing)
     expect("keep", "old");
     expect_names("", 1, "keep");
     cr_assert_eq(calls, 3);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = NULL;
     kt_expect_file(path, before, len);
     free(before);

@@ -148,7 +148,7 @@ static void t_malformed_bodies_are_corrupt(void)
     write_sealed((const uint8_t *)"ESKB\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
     esession_keystore *ks = kt_open(ctx, path);
     cr_assert_eq(esession_keystore_key_count(ks), 0);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 }
 
 /* The fixture files, with their passphrases (first line of *.pass). */
@@ -253,11 +253,11 @@ static void t_sessions_in_flight_survive(void)
     cr_assert_eq(esession_receiver_next(r, &res), 0);
     esession_receiver_free(r);
     esession_buf_free(&m4);
-    esession_keystore_close(aks);
-    esession_keystore_close(bks);
+    esession_keystore_free(aks);
+    esession_keystore_free(bks);
     /* Converted once: opening again is an ordinary open. */
     cr_assert_eq(esession_keystore_open(ctx, &aks, apath, apass, strlen(apass)), ESESSION_OK);
-    esession_keystore_close(aks);
+    esession_keystore_free(aks);
     cr_assert_eq(kt_count_files(dir), 2, "no file left from the conversion");
 }
 
@@ -278,7 +278,7 @@ static void t_failed_conversion_keeps_the_old_file(void)
     esession_keystore *ks = NULL;
     cr_assert_eq(esession_keystore_open(ctx, &ks, apath, apass, strlen(apass)), ESESSION_OK);
     cr_assert_eq(esession_keystore_key_count(ks), 1);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     cr_assert(!es_file_exists(stale));
     free(before);
 }
@@ -299,7 +299,7 @@ static void t_concurrent_conversion(void)
             snprintf(name, sizeof name, "child/%d", i);
             int ok = esession_keystore_open(ctx, &ks, apath, apass, strlen(apass)) == ESESSION_OK &&
                      es_ks_blob_put(ks, name, (const uint8_t *)"x", 1) == ESESSION_OK;
-            esession_keystore_close(ks);
+            esession_keystore_free(ks);
             _exit(ok ? 0 : 1);
         }
     }
@@ -316,7 +316,7 @@ static void t_concurrent_conversion(void)
     cr_assert_eq(es_ks_blob_get(ks, "child/1", &b), ESESSION_OK);
     esession_buf_free(&b);
     cr_assert_eq(esession_keystore_key_count(ks), 1);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
 }
 
 Test(ksconvert, headers_and_bodies)

@@ -22,7 +22,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_rmdir(dir);
     esession_ctx_free(ctx);
 }
@@ -32,7 +32,7 @@ TestSuite(optset, .init = setup, .fini = teardown);
 /* A fresh keystore for the next part of a grouped test. */
 static void reset(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_rmdir(dir);
     kt_mkdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/optset.ks", dir);
@@ -41,7 +41,7 @@ static void reset(void)
 
 static void reopen(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(ctx, path);
 }
 
@@ -154,7 +154,7 @@ static void t_add_find_and_persist(void)
     ks = kt_open(ctx, path);
     expect_set(2, -5, 0);
     cr_assert_eq(add_set(3, 7), ESESSION_OK);
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = first;
     expect_listing(3, (const unsigned[]){1, 2, 3});
     expect_set(3, 7, 0);

@@ -52,7 +52,7 @@ static void setup(fixture *f, int with_key)
 static void teardown(fixture *f)
 {
     esession_key_free(f->key);
-    esession_keystore_close(f->ks);
+    esession_keystore_free(f->ks);
     esession_ctx_free(f->ctx);
     kt_rmdir(f->dir);
 }
@@ -114,7 +114,7 @@ Test(publish, stores_then_publishes_a_verifiable_form)
     cr_assert_str_neq(p.create_id, p.publish_id);
 
     /* The option set survives close and reopen. */
-    esession_keystore_close(f.ks);
+    esession_keystore_free(f.ks);
     cr_assert_eq(esession_keystore_open(f.ctx, &f.ks, f.path, KT_PASS, KT_PASS_LEN), ESESSION_OK);
     cr_assert_not_null(es_ks_optset_find(f.ks, p.nonce, p.nonce_len));
 
@@ -160,6 +160,29 @@ Test(publish, refusals_leave_nothing_stored)
     cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &p), ESESSION_ERR_VERSION);
     cr_assert_null(p.form.data);
     cr_assert_eq(es_ks_optset_count(f.ks), 0);
+
+    /* A keystore is used with the context that opened it: another one
+     * (its own clock and random source) is misuse, refused everywhere. */
+    esession_ctx *other = NULL;
+    cr_assert_eq(esession_ctx_new(&other, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(esession_publish(other, f.ks, NULL, &p), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_not_null(strstr(esession_ctx_error_detail(other), "another context"));
+    esession_receiver *r = NULL;
+    cr_assert_eq(esession_receiver_new(other, f.ks, &r), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_null(r);
+    esession_sender *s = NULL;
+    cr_assert_eq(esession_sender_resume(other, f.ks, "alice@example.org", &s),
+                 ESESSION_ERR_INVALID_ARGUMENT);
+    esession_buf iq = {NULL, 0, 0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_online(other, f.ks, &iq, id), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(esession_offline_queue_done(other, f.ks), ESESSION_ERR_INVALID_ARGUMENT);
+    size_t removed = 0;
+    cr_assert_eq(esession_purge_expired(other, f.ks, &removed), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_null(p.form.data);
+    cr_assert_eq(es_ks_optset_count(f.ks), 0);
+    esession_ctx_free(other);
 
     /* Weak groups when asked for, with match_resource. */
     o = (esession_publish_options)ESESSION_PUBLISH_OPTIONS_INIT;

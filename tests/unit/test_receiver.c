@@ -231,7 +231,7 @@ static void fx_close(fx *f)
 {
     fx_drop_results(f);
     esession_receiver_free(f->r);
-    esession_keystore_close(f->ks);
+    esession_keystore_free(f->ks);
     esession_ctx_free(f->ctx);
     json_decref(f->root);
     kt_rmdir(f->dir);
@@ -282,7 +282,7 @@ static void fx_restart(fx *f)
 {
     esession_receiver_free(f->r);
     f->r = NULL;
-    esession_keystore_close(f->ks);
+    esession_keystore_free(f->ks);
     f->ks = kt_open(f->ctx, f->path);
     fx_new_receiver(f);
 }
@@ -593,7 +593,7 @@ static void committed_state(fx *f, size_t *records, size_t *replay)
     *records = rx_records_of(other).n;
     cr_assert_eq(es_ks_optset_count(other), 1);
     *replay = es_ks_optset_at(other, 0)->n_replay;
-    esession_keystore_close(other);
+    esession_keystore_free(other);
 }
 
 static uint64_t commits(fx *f)
@@ -839,7 +839,7 @@ static void a_new_session_replaces_the_old_one(fx *f)
     esession_buf a[2], b[2];
     bob_session(f, bob, first, 2, a);
     bob_session(f, bob, second, 2, b);
-    esession_keystore_close(bob);
+    esession_keystore_free(bob);
 
     const esession_result *res = feed_text(f, a[0].data, 1);
     cr_assert(has_body(res, "old one"));
@@ -900,7 +900,7 @@ static void sessions_beyond_the_cache_are_read_back(fx *f)
     esession_buf x[3], y[3];
     bob_session_on(f, bob, "11111111111111111111111111111111", xs, 3, x);
     bob_session_on(f, bob, "22222222222222222222222222222222", ys, 3, y);
-    esession_keystore_close(bob);
+    esession_keystore_free(bob);
     es_rx_set_cache_max(f->r, 1);
 
     cr_assert(has_body(feed_text(f, x[0].data, 1), "x one"));

@@ -139,7 +139,7 @@ static void fx_free(fx *f)
     for (size_t i = 0; i < MAX_GROUPS; i++)
         es_dh_free(f->x[i]);
     esession_buf_free(&f->form);
-    esession_keystore_close(f->ks);
+    esession_keystore_free(f->ks);
     esession_key_free(f->alice_key);
     esession_key_free(f->bob_key);
     esession_ctx_free(f->ctx);
@@ -1009,7 +1009,7 @@ static void counters_survive_resume_and_reopen(void)
         s = NULL;
         if (round % 2 == 1) {
             /* From the file: close and open the keystore again. */
-            esession_keystore_close(f.ks);
+            esession_keystore_free(f.ks);
             f.ks = kt_open(f.ctx, f.path);
         }
         cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &s), ESESSION_OK);
@@ -1091,7 +1091,7 @@ static void write_failure_leaves_no_stanza(void)
     counter_of(r, c1);
     cr_assert(memcmp(c0, c1, 16) == 0);
     esession_sender_free(r);
-    esession_keystore_close(re);
+    esession_keystore_free(re);
 
     esession_buf s2 = seal(s, MSG("<body>two</body>"));
     alice a = {.f = &f};
@@ -1217,7 +1217,7 @@ static void two_handles_never_share_counters(void)
     esession_sender_free(s);
     esession_sender_free(t);
     esession_sender_free(u);
-    esession_keystore_close(other);
+    esession_keystore_free(other);
     fx_free(&f);
 }
 
@@ -1493,7 +1493,7 @@ static void expiry_is_checked_before_every_seal(void)
     f.now = T0 + 3600;
     esession_buf s2 = seal(s, MSG("<body>at the last second</body>"));
     esession_sender_free(s);
-    esession_keystore_close(f.ks);
+    esession_keystore_free(f.ks);
     f.ks = kt_open(f.ctx, f.path);
     cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &s), ESESSION_OK);
     uint8_t before[16], after[16];

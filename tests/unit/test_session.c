@@ -38,7 +38,7 @@ static void party_open(party *p, const char *dir, const char *name, const char *
 static void party_close(party *p)
 {
     esession_key_free(p->key);
-    esession_keystore_close(p->ks);
+    esession_keystore_free(p->ks);
     esession_ctx_free(p->ctx);
 }
 
@@ -224,7 +224,7 @@ Test(session, replay_rejected_after_reopen)
     cr_assert_eq(esession_optset_at(w.alice.ks, 0, &info), ESESSION_OK);
     cr_assert_eq(info.sessions, 1);
 
-    esession_keystore_close(w.alice.ks);
+    esession_keystore_free(w.alice.ks);
     w.alice.ks = kt_open(w.alice.ctx, w.alice.path);
     esession_receiver *r = NULL;
     cr_assert_eq(esession_receiver_new(w.alice.ctx, w.alice.ks, &r), ESESSION_OK);
@@ -335,8 +335,8 @@ out:
     esession_publication_free(&pub);
     esession_key_free(ak);
     esession_key_free(bk);
-    esession_keystore_close(aks);
-    esession_keystore_close(bks);
+    esession_keystore_free(aks);
+    esession_keystore_free(bks);
     esession_ctx_free(actx);
     esession_ctx_free(bctx);
     return step;

@@ -27,7 +27,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     esession_key_free(alice);
     esession_key_free(bob);
     esession_key_free(carol_priv);
@@ -40,7 +40,7 @@ TestSuite(trust, .init = setup, .fini = teardown);
 /* A fresh keystore for the next part of a grouped test. */
 static void reset(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     kt_rmdir(dir);
     kt_mkdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/trust.ks", dir);
@@ -59,7 +59,7 @@ static unsigned add(const char *jid, const esession_key *k, const char *pet)
 
 static void reopen(void)
 {
-    esession_keystore_close(ks);
+    esession_keystore_free(ks);
     ks = kt_open(ctx, path);
 }
 
