@@ -83,6 +83,11 @@ typedef enum esession_status {
     ESESSION_ERR_UNTRUSTED_KEY = -135,   /* "untrusted-key" */
     ESESSION_ERR_BAD_MAC = -136,         /* "bad-mac" */
     ESESSION_ERR_NO_SESSION = -137,      /* "no-session" */
+    /* online sessions (PROFILE §12.8) */
+    ESESSION_ERR_BAD_COMMITMENT = -138,  /* "bad-commitment": e differs from its hash in msg1 */
+    ESESSION_ERR_DECLINED = -139,        /* "declined": the peer declined the session */
+    ESESSION_ERR_REFUSED = -140,         /* "refused": 3-message negotiation refused by policy */
+    ESESSION_ERR_PEER_ERROR = -141,      /* "peer-error": the peer answered with an error stanza */
 
     /* PEP */
     ESESSION_ERR_PUBSUB = -96,           /* "pubsub-error": the server returned an error */
