@@ -585,3 +585,24 @@ int es_ol_peer_fingerprint(const es_ol *s, uint8_t fp[ESESSION_FINGERPRINT_BYTES
     memcpy(fp, s->peer_fp, ESESSION_FINGERPRINT_BYTES);
     return 1;
 }
+
+int es_ol_may_rekey(const es_ol *s)
+{
+    return s != NULL && s->st != NULL && es_ol_stream_may_rekey(s->st);
+}
+
+uint64_t es_ol_sent(const es_ol *s)
+{
+    return s != NULL && s->st != NULL ? es_ol_stream_sent(s->st) : 0;
+}
+
+int es_ol_needs_rekey(const es_ol *s, size_t m_len)
+{
+    return s != NULL && s->st != NULL && es_ol_stream_needs_rekey(s->st, m_len);
+}
+
+int es_ol_waiting_answer(const es_ol *s)
+{
+    return s != NULL && s->role == ES_OL_ALICE && s->state == ES_OL_NEGOTIATING &&
+           s->await == OL_AWAIT_MSG2;
+}

@@ -536,6 +536,12 @@ const es_ol_rs_list *es_ol_rs_kept(const es_ol *s);
 /* RS changes not yet taken by the caller; take moves them out. */
 size_t es_ol_rs_pending(const es_ol *s);
 esession_status es_ol_rs_take(es_ol *s, es_ol_rs_op *ops, size_t cap, size_t *n);
+/* The stream's re-key state (0 before the session is open). */
+int es_ol_may_rekey(const es_ol *s);
+uint64_t es_ol_sent(const es_ol *s);
+int es_ol_needs_rekey(const es_ol *s, size_t m_len);
+/* An initiator still waiting for msg2 (crossing requests, §12.13). */
+int es_ol_waiting_answer(const es_ol *s);
 /* Set when the acknowledgement timed out (§12.12): the peer's last stanzas may be missing. */
 int es_ol_ack_timed_out(const es_ol *s);
 void es_ol_free(es_ol *s);
