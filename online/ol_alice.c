@@ -361,6 +361,9 @@ static esession_status rshashes(es_ol *s, uint8_t (*vals)[ES_HASH_MAX_BYTES], si
     if (total + n_random > ES_OL_RSHASHES_MAX)
         n_random = ES_OL_RSHASHES_MAX - total;
     for (size_t i = 0; i < n_random; i++, total++) {
+        if (i < fx->n_rsh_random && fx->rsh_random_len[i] != hl)
+            return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                           "fixed rshashes value of another length");
         if (i < fx->n_rsh_random)
             memcpy(all[total], fx->rsh_random[i], hl);
         else if ((rc = ol_draw(s, all[total], hl)) != ESESSION_OK)
