@@ -25,6 +25,7 @@ typedef struct ot_party {
     es_ol_rs_list rs;
     es_ol *s;
     int trusts_peer;
+    esession_key *trusted_instead; /* trust this key instead of the peer's */
 } ot_party;
 
 typedef struct ot_pair {
@@ -147,7 +148,7 @@ static inline void ot_env(const ot_party *me, const ot_party *peer, const char *
 {
     memset(env, 0, sizeof *env);
     mine[0] = me->key;
-    trusted[0] = peer->key;
+    trusted[0] = me->trusted_instead != NULL ? me->trusted_instead : peer->key;
     env->my_jid = my_jid;
     env->peer_jid = peer_jid;
     env->my_keys = mine;
@@ -167,6 +168,7 @@ static inline void ot_free(ot_pair *p)
         es_ol_policy_clear(&v[i]->pol);
         es_ol_rs_list_clear(&v[i]->rs);
         esession_key_free(v[i]->key);
+        esession_key_free(v[i]->trusted_instead);
         esession_ctx_free(v[i]->ctx);
     }
 }
