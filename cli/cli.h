@@ -269,6 +269,8 @@ int cli_write_replace(const cli *c, const char *path, const char *data, size_t l
  * middle: out holds at least CLI_FP_TEXT octets. */
 #define CLI_FP_TEXT 82
 void cli_fp_text(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], char *out);
+const char *cli_key_state_word(esession_key_state k);
+const char *cli_key_state_name(esession_key_state k);
 /* Lower-case hex without separators: out holds 2 * len + 1 octets. */
 void cli_hex(const uint8_t *in, size_t len, char *out);
 /* Parse a fingerprint or a prefix of one: hex digits, spaces and colons

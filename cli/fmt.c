@@ -236,3 +236,25 @@ int cli_xml_escape(const char *s, size_t n, int attr, char **out, size_t *outlen
     *outlen = k;
     return 0;
 }
+
+/* What the result says of the key that signed the session: in words, and
+ * as a name for --json and delivery commands. */
+const char *cli_key_state_word(esession_key_state k)
+{
+    switch (k) {
+    case ESESSION_KEY_STATE_VERIFIED: return "verified";
+    case ESESSION_KEY_STATE_TRUSTED: return "trusted, not verified";
+    case ESESSION_KEY_STATE_HOST: return "trusted by the host";
+    default: return "unknown (session from before 0.2)";
+    }
+}
+
+const char *cli_key_state_name(esession_key_state k)
+{
+    switch (k) {
+    case ESESSION_KEY_STATE_VERIFIED: return "verified";
+    case ESESSION_KEY_STATE_TRUSTED: return "trusted";
+    case ESESSION_KEY_STATE_HOST: return "host";
+    default: return "unknown";
+    }
+}

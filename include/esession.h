@@ -539,7 +539,8 @@ typedef enum esession_result_kind {
     ESESSION_RESULT_DUPLICATE = 2,  /* a copy of a stanza already opened: nothing new */
     ESESSION_RESULT_HELD = 3,       /* kept until the session can place it */
     ESESSION_RESULT_TERMINATED = 4, /* Bob ended the session */
-    ESESSION_RESULT_ERROR = 5       /* discarded silently; error says why */
+    ESESSION_RESULT_ERROR = 5,      /* discarded silently; error says why */
+    ESESSION_RESULT_PLAIN = 6       /* NOT encrypted: an ordinary message, see below */
 } esession_result_kind;
 
 /* XEP-0226 profile of the content (bits). */
@@ -564,7 +565,9 @@ typedef struct esession_result {
     uint64_t tag;               /* the tag given to esession_receiver_feed */
     esession_result_kind kind;
     esession_status error;      /* ERROR: the reason */
-    esession_buf plaintext;     /* MESSAGE: the content as XML (secret); empty otherwise */
+    esession_buf plaintext;     /* MESSAGE: the content as XML (secret); PLAIN: the
+                                 * message's elements as received, except <thread>
+                                 * and the server's <delay>/<offline> marks */
     esession_buf from;          /* Bob's full JID as received */
     esession_buf from_bare;     /* Bob's bare JID */
     esession_buf thread;
@@ -575,13 +578,20 @@ typedef struct esession_result {
     int64_t delay;              /* the server's XEP-0203 stamp: NOT authenticated */
     esession_buf delay_from;    /* the <delay from=''>: NOT authenticated */
     unsigned profile;           /* ESESSION_PROFILE_* bits of the content */
-    char id[ESESSION_MESSAGE_ID_MAX]; /* MESSAGE: stable id (same on every redelivery) */
+    char id[ESESSION_MESSAGE_ID_MAX]; /* MESSAGE, PLAIN: stable id (same on every redelivery) */
     int redelivered;            /* MESSAGE: from the inbox (esession_receiver_pending) */
     /* MESSAGE, TERMINATED: the fingerprint of the key that signed the
      * session, and its state when the result was made. */
     uint8_t key_fingerprint[ESESSION_FINGERPRINT_BYTES];
     esession_key_state key_state;
 } esession_result;
+
+/* A <message/> with no ESession element at all (no <c>, no <init>) is
+ * somebody's ordinary, unencrypted message: a PLAIN result, to be shown
+ * marked as not encrypted; from, thread and profile are as received and
+ * NOTHING of it is authenticated. Its id is a hash of the stanza's text,
+ * the same when the server delivers the same stored stanza again. It is
+ * neither kept in the inbox nor confirmed. */
 
 /* One receiver per keystore; ks must outlive it. Sessions stored in ks
  * (from an earlier run) are picked up again. */

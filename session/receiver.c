@@ -481,6 +481,16 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
         es_rx_stanza_free(st);
         return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
     }
+    if (st->plain) {
+        /* Nothing to open and nothing stored: handed over as it came. */
+        rc = es_rx_plain_result(r->ctx, st, stanza, len, tag, &res);
+        if (rc == ESESSION_OK)
+            es_rx_queue_push(r, &res);
+        else
+            rc = push_error(r, tag, rc, st);
+        es_rx_stanza_free(st);
+        return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
+    }
     /* One transaction: the stored session is read, advanced and written
      * while no other process can touch it. */
     size_t mark = r->q_len;

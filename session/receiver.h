@@ -40,6 +40,7 @@ typedef struct es_rx_stanza {
     char *bare;            /* from without its resource; NULL if absent */
     char *thread;          /* NULL if absent */
     esession_status valid; /* ESESSION_OK, or why the stanza is malformed */
+    int plain;             /* no ESession element: an unencrypted message */
     const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
     const xmlNode *c;      /* the one <c> */
     es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
@@ -61,6 +62,10 @@ typedef struct es_rx_stanza {
 esession_status es_rx_stanza_read(esession_ctx *ctx, const char *text, size_t len,
                                   es_rx_stanza **out);
 void es_rx_stanza_free(es_rx_stanza *s);
+
+/* A PLAIN result for an unencrypted message (plain_in.c). */
+esession_status es_rx_plain_result(esession_ctx *ctx, const es_rx_stanza *st, const char *text,
+                                   size_t len, uint64_t tag, esession_result *out);
 
 /* ---- decrypted content (content_in.c) -------------------------------- */
 

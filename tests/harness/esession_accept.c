@@ -244,6 +244,8 @@ static const char *kind_name(esession_result_kind k)
         return "terminated";
     case ESESSION_RESULT_ERROR:
         return "error";
+    case ESESSION_RESULT_PLAIN:
+        return "plain"; /* no vector expects it: a mismatch */
     }
     return "?";
 }
