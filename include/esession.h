@@ -651,10 +651,19 @@ typedef struct esession_sender_options {
     int allow_weak_groups;   /* accept groups below 2048 bits */
     uint32_t rekey_freq;     /* Bob's preference; 0: 100 */
     int single_stanza;       /* one stanza, then the session ends (formB terminate=1) */
+    /* Version 2: every stanza carries a short clear <body> saying that the
+     * message is encrypted (XEP-0226), so that a client of Alice's that
+     * cannot open it shows that rather than an empty message; her receiver
+     * ignores it. 1: leave it out. */
+    int no_fallback_body;
 } esession_sender_options;
 
-#define ESESSION_SENDER_OPTIONS_VERSION 1
-#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0 }
+#define ESESSION_SENDER_OPTIONS_VERSION 2
+#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0, 0 }
+
+/* The text of that <body>. */
+#define ESESSION_FALLBACK_BODY \
+    "[This message is encrypted end to end (XEP-0187 offline session); your client cannot show it.]"
 
 /* The PEP items request for Alice's published options. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status

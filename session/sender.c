@@ -312,7 +312,7 @@ static esession_status check_start_args(esession_ctx *ctx, const char *bob, cons
                                         const esession_sender_options *o,
                                         const es_sender_fixed *fx)
 {
-    if (o->version != ESESSION_SENDER_OPTIONS_VERSION)
+    if (o->version != ESESSION_SENDER_OPTIONS_VERSION && o->version != 1)
         return es_fail(ctx, ESESSION_ERR_VERSION, "sender options: unknown version");
     if (!full_jid_ok(bob))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "Bob's JID is not a full JID");
@@ -425,6 +425,8 @@ static esession_status fill_info(esession_ctx *ctx, start_work *w, const char *b
     w->info.choice = w->choice;
     w->info.expires = w->opt->offer.expires;
     w->info.single_stanza = o->single_stanza != 0;
+    /* Version 1 options end before the field: the default, a body. */
+    w->info.no_fallback = o->version >= 2 && o->no_fallback_body != 0;
     if (res != NULL) {
         size_t n = strnlen(res, ES_SENDER_RESOURCE_MAX + 1);
         if (n == 0 || n > ES_SENDER_RESOURCE_MAX || !text_ok(res, n, 1))

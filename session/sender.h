@@ -70,6 +70,7 @@ typedef struct es_sender_info {
     es_choice choice;
     int64_t expires;             /* Alice's options; INT64_MAX: unknown (a record of 0.1) */
     int single_stanza;
+    int no_fallback;             /* no clear <body> in the stanzas */
     uint8_t e[ES_SENDER_E_MAX];  /* Alice's e for the chosen group (re-keys) */
     size_t e_len;
     char thread[ES_SENDER_THREAD_HEX + 1];

@@ -78,6 +78,8 @@ static void write_stanza(tw *w, const es_sender_info *info, const char *type, in
     tw_puts(w, "  ");
     tw_put(w, c, c_len);
     tw_puts(w, "\n");
+    if (!info->no_fallback)
+        tw_puts(w, "  <body>" ESESSION_FALLBACK_BODY "</body>\n");
     if (info->match_resource != NULL)
         tw_puts(w, "  " AMP_RULE "\n");
     tw_puts(w, "</message>");

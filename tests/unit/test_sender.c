@@ -546,7 +546,9 @@ static void start_seal_open(void)
              thread);
     cr_assert(strncmp(s1.data, head, strlen(head)) == 0, "layout: %s", s1.data);
     cr_assert(strstr(s1.data, "</x>\n  </init>\n  <c xmlns='" ES_C_NS "'><data>") != NULL);
-    cr_assert(strstr(s1.data, "</c>\n</message>") != NULL);
+    /* The clear fallback for clients that cannot open it (XEP-0226). */
+    cr_assert(strstr(s1.data, "</c>\n  <body>" ESESSION_FALLBACK_BODY "</body>\n</message>") !=
+              NULL);
     cr_assert_null(strstr(s1.data, "<amp"));
     cr_assert_null(strstr(s1.data, "var='terminate'"));
     cr_assert(strstr(s1.data, "<field var='rekey_freq'><value>100</value></field>") != NULL);
@@ -564,6 +566,47 @@ static void start_seal_open(void)
     esession_buf_free(&s2);
     esession_sender_free(s);
     cr_assert_eq(f.ended, 0);
+    fx_free(&f);
+}
+
+/* Without the clear fallback <body>, asked for once at start: kept for
+ * the whole session, resumed or not; a version 1 options struct (before
+ * the field) has it. */
+static void fallback_body_choice(void)
+{
+    fx f;
+    fx_init(&f);
+    fx_publish(&f);
+    esession_sender_options o = ESESSION_SENDER_OPTIONS_INIT;
+    o.no_fallback_body = 1;
+    esession_sender *s = fx_start(&f, &o);
+    esession_buf s1 = seal(s, MSG("<body>one</body>"));
+    cr_assert_null(strstr(s1.data, ESESSION_FALLBACK_BODY));
+    cr_assert(strstr(s1.data, "</c>\n</message>") != NULL);
+    esession_sender_free(s);
+    s = NULL;
+    cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &s), ESESSION_OK);
+    esession_buf s2 = seal(s, MSG("<body>two</body>"));
+    cr_assert_null(strstr(s2.data, "<body>["));
+    alice a = {.f = &f};
+    expect_plain(&a, &s1, "<body>one</body>", T0);
+    expect_plain(&a, &s2, "<body>two</body>", T0);
+    alice_free(&a);
+    esession_buf_free(&s1);
+    esession_buf_free(&s2);
+    esession_buf t = {0};
+    cr_assert_eq(esession_sender_terminate(s, &t), ESESSION_OK);
+    esession_buf_free(&t);
+    esession_sender_free(s);
+
+    o = (esession_sender_options)ESESSION_SENDER_OPTIONS_INIT;
+    o.version = 1;
+    o.no_fallback_body = 1; /* not part of a version 1 struct: ignored */
+    s = fx_start(&f, &o);
+    s1 = seal(s, MSG("<body>three</body>"));
+    cr_assert(strstr(s1.data, "<body>" ESESSION_FALLBACK_BODY "</body>") != NULL);
+    esession_buf_free(&s1);
+    esession_sender_free(s);
     fx_free(&f);
 }
 
@@ -1414,7 +1457,8 @@ static void match_resource(void)
               0);
     cr_assert(strstr(s1.data, "<field var='modp'><value>2</value></field>") != NULL);
     static const char tail[] =
-        "</c>\n  <amp xmlns='http://jabber.org/protocol/amp'><rule action='error' "
+        "</c>\n  <body>" ESESSION_FALLBACK_BODY "</body>\n"
+        "  <amp xmlns='http://jabber.org/protocol/amp'><rule action='error' "
         "condition='match-resource' value='other'/></amp>\n</message>";
     cr_assert_str_eq(s1.data + s1.len - strlen(tail), tail);
     esession_sender_free(s); /* the resource and the group come back from the record */
@@ -1527,6 +1571,7 @@ Test(sender, selection_flow_and_content)
     choose_rekey_freq();
     choose_no_common_value();
     start_seal_open();
+    fallback_body_choice();
     message_content();
     match_resource();
     dsa_identity();
