@@ -184,7 +184,8 @@ enum {
     PO_WEAK,
     PO_CREATE,
     PO_NO_CREATE,
-    PO_WITHDRAWN
+    PO_WITHDRAWN,
+    PO_ANY_RESOURCE
 };
 
 #define CLI_LIST_MAX 8
@@ -199,6 +200,7 @@ typedef struct cli_pub_opts {
     const char *hashes[CLI_LIST_MAX];
     int create; /* -1 default, 0 no, 1 yes */
     int withdrawn;
+    int any_resource; /* --any-resource: no match_resource, even by default */
 } cli_pub_opts;
 
 #define CLI_PUB_OPTDEFS                                                        \
@@ -208,6 +210,7 @@ typedef struct cli_pub_opts {
     {"hashes", 0, OPT_ARG_REQUIRED, PO_HASHES},                                 \
     {"rekey-freq", 0, OPT_ARG_REQUIRED, PO_REKEY},                              \
     {"match-resource", 0, OPT_ARG_REQUIRED, PO_MATCH},                          \
+    {"any-resource", 0, OPT_ARG_NONE, PO_ANY_RESOURCE},                         \
     {"open-node", 0, OPT_ARG_NONE, PO_OPEN_NODE},                               \
     {"allow-weak-groups", 0, OPT_ARG_NONE, PO_WEAK}
 
@@ -218,7 +221,9 @@ typedef struct cli_pub_opts {
     "  --ciphers LIST          default aes256-ctr,aes128-ctr\n"                           \
     "  --hashes LIST           default sha256,sha512\n"                                   \
     "  --rekey-freq N          the least number of stanzas between re-keys (default 1)\n" \
-    "  --match-resource RES    only this resource may read the stanzas\n"                 \
+    "  --match-resource RES    only this resource may read the stanzas (xmpp-publish:\n"  \
+    "                          default the resource of --jid, XEP-0187 3.1)\n"          \
+    "  --any-resource          let any resource read them (no match_resource)\n"        \
     "  --open-node             publish to the open node (anyone may fetch) instead of\n"  \
     "                          the node of presence subscribers\n"                        \
     "  --allow-weak-groups     allow groups 1, 2 and 5 (below 2048 bits)\n"

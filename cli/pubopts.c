@@ -100,7 +100,9 @@ int cli_pub_opt(cli *c, int id, const char *arg, void *u)
         if (arg[0] == '\0' || strlen(arg) > 1023)
             return cli_usage_error(c, "--match-resource needs a resource");
         o->po.match_resource = arg;
+        o->any_resource = 0;
         return 0;
+    case PO_ANY_RESOURCE: o->any_resource = 1; o->po.match_resource = NULL; return 0;
     case PO_OPEN_NODE: o->po.open_node = 1; return 0;
     case PO_WEAK: o->po.allow_weak_groups = 1; return 0;
     case PO_CREATE: o->create = 1; return 0;
