@@ -90,7 +90,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
 .PHONY: store check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
-        clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp
+        clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp docs-check
 
 all: lib $(HARNESS) $(CLI)
 
@@ -165,6 +165,7 @@ test: ensure-test-deps
 
 # Builds use every core; test runs stay in sequence so their output reads.
 test-run:
+	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory -j$(NPROC) tests-build
 	@$(MAKE) --no-print-directory unit vectors store
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
@@ -183,6 +184,11 @@ unit: tests-build
 
 vectors: $(HARNESS)
 	$(HARNESS) $(VECTOR_FILES)
+
+# Every "PROFILE §N" / "wire-profile §N" cited in the sources is a heading
+# of docs/wire-profile.md.
+docs-check:
+	@sh tests/docs_refs.sh .
 
 asan: tests-build
 	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
