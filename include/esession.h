@@ -478,8 +478,11 @@ esession_publish(esession_ctx *ctx, esession_keystore *ks, const esession_publis
 ESESSION_EXPORT void esession_publication_free(esession_publication *p);
 
 /* Alice is back online (XEP-0187 §3.4): the empty-item publish for the
- * subscribers' node. Option sets published so far stop being offered;
- * their exponents stay until esession_offline_queue_done() or expiry. */
+ * subscribers' node. Option sets published there so far stop being
+ * offered; their exponents stay until esession_offline_queue_done() or
+ * expiry. Sets published on the open node are not withdrawn: they stay
+ * offered, with their exponents and replay memory, until they expire
+ * (XEP-0187 §6: a non-subscriber may use them while Alice is online). */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
                 char id[ESESSION_IQ_ID_MAX]);
@@ -502,8 +505,8 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_online_retract(esession_ctx *ctx, esession_buf *iq, char id[ESESSION_IQ_ID_MAX]);
 
 /* The stored offline queue has been processed: securely destroy the
- * exponents of every option set published before esession_online(); their
- * replay memory is kept until they expire. */
+ * exponents of every option set esession_online() withdrew; their replay
+ * memory is kept until they expire. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks);
 
@@ -523,6 +526,7 @@ typedef struct esession_optset_info {
     size_t n_groups;
     int groups[8];
     size_t sessions;        /* sessions accepted: entries of its replay memory */
+    int open_node;          /* published on the open node: coming online leaves it */
 } esession_optset_info;
 
 ESESSION_EXPORT size_t esession_optset_count(const esession_keystore *ks);
@@ -656,10 +660,14 @@ typedef struct esession_sender_options {
      * cannot open it shows that rather than an empty message; her receiver
      * ignores it. 1: leave it out. */
     int no_fallback_body;
+    /* Version 2: the answer given to esession_sender_start is to
+     * esession_fetch_open_options_iq (the open node), not to
+     * esession_fetch_options_iq. */
+    int open_node;
 } esession_sender_options;
 
 #define ESESSION_SENDER_OPTIONS_VERSION 2
-#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0, 0, 0 }
 
 /* The text of that <body>. */
 #define ESESSION_FALLBACK_BODY \
@@ -669,6 +677,12 @@ typedef struct esession_sender_options {
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid, esession_buf *iq,
                           char id[ESESSION_IQ_ID_MAX]);
+/* The same request for the open node (XEP-0187 §3.2: a Bob who does not
+ * subscribe to Alice's presence, or whom the subscribers' node refuses);
+ * start with esession_sender_options.open_node set. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_fetch_open_options_iq(esession_ctx *ctx, const char *alice_bare_jid, esession_buf *iq,
+                               char id[ESESSION_IQ_ID_MAX]);
 
 /* Start an offline session from the server's answer to that request:
  * verify the form against the keys trusted for Alice, refuse expired

@@ -662,8 +662,8 @@ void es_sender_end(esession_sender *s)
 
 /* ---- public API ------------------------------------------------------- */
 
-esession_status esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid,
-                                          esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
+static esession_status fetch_iq(esession_ctx *ctx, const char *alice_bare_jid, es_pep_node node,
+                                esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
 {
     if (ctx == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
@@ -674,12 +674,24 @@ esession_status esession_fetch_options_iq(esession_ctx *ctx, const char *alice_b
     esession_buf out = {NULL, 0, 0};
     esession_status rc = es_pep_build_items(ctx, alice_bare_jid,
                                             strnlen(alice_bare_jid, ES_PEP_JID_MAX + 1),
-                                            ES_PEP_NODE_SUBSCRIBERS, &out, &req);
+                                            node, &out, &req);
     if (rc != ESESSION_OK)
         return rc;
     *iq = out;
     memcpy(id, req.id, sizeof req.id);
     return ESESSION_OK;
+}
+
+esession_status esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid,
+                                          esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
+{
+    return fetch_iq(ctx, alice_bare_jid, ES_PEP_NODE_SUBSCRIBERS, iq, id);
+}
+
+esession_status esession_fetch_open_options_iq(esession_ctx *ctx, const char *alice_bare_jid,
+                                               esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
+{
+    return fetch_iq(ctx, alice_bare_jid, ES_PEP_NODE_OPEN, iq, id);
 }
 
 esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
@@ -710,7 +722,8 @@ esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
     /* The request esession_fetch_options_iq built, rebuilt. */
     memset(&req, 0, sizeof req);
     req.kind = ES_PEP_ITEMS;
-    req.node = ES_PEP_NODE_SUBSCRIBERS;
+    req.node = opt != NULL && opt->version >= 2 && opt->open_node ? ES_PEP_NODE_OPEN
+                                                                  : ES_PEP_NODE_SUBSCRIBERS;
     memcpy(req.id, iq_id, id_len);
     memcpy(req.to, alice_bare_jid, strlen(alice_bare_jid));
     esession_status rc = es_pep_parse_items(ctx, &req, items_result, len, &doc, &x, NULL);

@@ -200,23 +200,54 @@ static int session(cli *c, xconn *x, const xsend *o, const char *to, esession_se
         return CLI_OK;
     if (st != ESESSION_ERR_NO_SESSION)
         return cli_fail(c, st, "cannot continue the session");
-    esession_buf iq = {0};
-    char id[ESESSION_IQ_ID_MAX];
-    st = esession_fetch_options_iq(c->ctx, to, &iq, id);
-    if (st != ESESSION_OK)
-        return cli_fail(c, st, "cannot build the request for the options");
-    xconn_answer ans;
-    int rc = xconn_iq(x, iq.data, iq.len, id, &ans);
-    esession_buf_free(&iq);
-    if (rc != CLI_OK)
-        return rc;
-    /* The library reads error answers too (no options, forbidden, ...). */
-    st = esession_sender_start(c->ctx, c->ks, xconn_jid(x), to, id, ans.text, ans.len, &o->so, s);
-    if (st != ESESSION_OK)
-        rc = ans.is_error && st == ESESSION_ERR_PUBSUB
-                 ? xcmd_refused(c, "reading the contact's offline options", &ans)
-                 : cli_start_failed(c, st, to);
-    xconn_answer_free(&ans);
+    /* The presence subscribers' node first; refused there (no
+     * subscription) or empty, the open node (XEP-0187 §3.2). Neither: the
+     * subscribers' node's answer is the one reported. */
+    xconn_answer first;
+    esession_status first_st = ESESSION_OK;
+    int rc = CLI_OK;
+    memset(&first, 0, sizeof first);
+    for (int open = 0; open <= 1; open++) {
+        esession_buf iq = {0};
+        char id[ESESSION_IQ_ID_MAX];
+        st = open ? esession_fetch_open_options_iq(c->ctx, to, &iq, id)
+                  : esession_fetch_options_iq(c->ctx, to, &iq, id);
+        if (st != ESESSION_OK) {
+            rc = cli_fail(c, st, "cannot build the request for the options");
+            break;
+        }
+        xconn_answer ans;
+        rc = xconn_iq(x, iq.data, iq.len, id, &ans);
+        esession_buf_free(&iq);
+        if (rc != CLI_OK)
+            break;
+        esession_sender_options so = o->so;
+        so.open_node = open;
+        /* The library reads error answers too (no options, forbidden, ...). */
+        st = esession_sender_start(c->ctx, c->ks, xconn_jid(x), to, id, ans.text, ans.len, &so,
+                                   s);
+        int absent = st == ESESSION_ERR_PUBSUB || st == ESESSION_ERR_NO_OPTIONS;
+        if (!open && absent) {
+            first = ans; /* kept for the report */
+            first_st = st;
+            continue;
+        }
+        const xconn_answer *why = open && absent ? &first : &ans;
+        esession_status why_st = open && absent ? first_st : st;
+        if (st == ESESSION_OK) {
+            rc = CLI_OK;
+            if (open)
+                cli_warn(c, "%s: using the options of the open node (the presence subscribers' "
+                            "node gave none)", to);
+        } else if (why->is_error && why_st == ESESSION_ERR_PUBSUB) {
+            rc = xcmd_refused(c, "reading the contact's offline options", why);
+        } else {
+            rc = cli_start_failed(c, why_st, to);
+        }
+        xconn_answer_free(&ans);
+        break;
+    }
+    xconn_answer_free(&first);
     return rc;
 }
 

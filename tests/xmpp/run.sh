@@ -228,7 +228,7 @@ ok "every message stored exactly once; the damaged one rejected ($(sed -n 's/^==
 # options are withdrawn: Bob finds none.
 as alice xmpp-receive --deliver 'exec sh deliver.sh' > recv4.out 2> recv4.err ||
     fail "receive again: $(cat recv4.out recv4.err)"
-grep -q '^opened 0, duplicates 0, terminated 0, rejected 0, waiting 0' recv4.out ||
+grep -q '^opened 0, not encrypted 0, duplicates 0, terminated 0, rejected 0, waiting 0' recv4.out ||
     fail "receive again: $(cat recv4.out)"
 check_output
 as alice optsets > optsets.out
