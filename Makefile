@@ -89,7 +89,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: store check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
+.PHONY: store xmpp-scenarios check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
         clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp docs-check
 
 all: lib $(HARNESS) $(CLI)
@@ -171,6 +171,7 @@ test-run:
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 xmpp
+	@$(MAKE) --no-print-directory xmpp-scenarios
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-build
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory valgrind
@@ -215,6 +216,17 @@ check-long: $(CLI)
 xmpp: $(CLI)
 	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
 	for s in ejabberd prosody; do bash tests/xmpp/run.sh $(BUILD) $$s; done
+
+# The delivery promise, scenario by scenario (tests/xmpp/scenarios.sh):
+# plain messages, late first stanzas, a lost re-key, expiry, Alice coming
+# online, the open node, a full offline queue. Both servers at once (each
+# on ports of its own), with the default build.
+xmpp-scenarios: $(CLI)
+	@bash tests/xmpp/scenarios.sh $(BUILD) ejabberd > $(BUILD)/scen-ejabberd.log 2>&1 & e=$$!; \
+	bash tests/xmpp/scenarios.sh $(BUILD) prosody > $(BUILD)/scen-prosody.log 2>&1; p=$$?; \
+	wait $$e; e=$$?; \
+	grep -h -v KDF_COST $(BUILD)/scen-ejabberd.log $(BUILD)/scen-prosody.log; \
+	[ $$e -eq 0 ] && [ $$p -eq 0 ]
 
 # The same flows with every esessionctl call under valgrind: about three
 # minutes a server, so not part of make test.

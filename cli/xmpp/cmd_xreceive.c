@@ -710,8 +710,6 @@ static int withdraw(xrecv *o)
                      ans.condition);
     }
     xconn_answer_free(&ans);
-    if ((st = esession_purge_expired(o->c.ctx, o->c.ks, NULL)) != ESESSION_OK)
-        return cli_fail(&o->c, st, "cannot destroy the expired option sets");
     return CLI_OK;
 }
 
@@ -798,6 +796,13 @@ int cmd_xmpp_receive(int argc, char **argv)
             cli_warn(c, "%zu received stanza%s not settled yet, kept in %s for the next run", saved,
                      saved == 1 ? "" : "s", path);
         }
+    }
+    /* Expired sets go after the queue, so that what came under them is
+     * reported as expired rather than unknown. */
+    if (rc == CLI_OK && o.r != NULL) {
+        esession_status st = esession_purge_expired(c->ctx, c->ks, NULL);
+        if (st != ESESSION_OK)
+            rc = cli_fail(c, st, "cannot destroy the expired option sets");
     }
     /* The exponents go only when nothing may still need them. */
     if (rc == CLI_OK && held == 0 && on_server == 0 && saved == 0) {

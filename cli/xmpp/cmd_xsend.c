@@ -23,6 +23,8 @@ static const char usage[] =
 
 enum { O_TERMINATE = 1, O_REKEY, O_WEAK };
 
+#define PRESENCE_WAIT_MS 400u
+
 typedef struct xsend {
     xopts x;
     esession_sender_options so;
@@ -170,7 +172,11 @@ static int watch_presence(xconn *x)
 {
     static const char p[] = "<presence><priority>-1</priority></presence>";
     int rc = xconn_send(x, p, sizeof p - 1);
-    return rc == CLI_OK ? xconn_sync(x) : rc;
+    if (rc == CLI_OK)
+        rc = xconn_sync(x);
+    /* The contacts' presence comes from their sessions, not in step with
+     * our round trip: a moment more for it. */
+    return rc == CLI_OK ? xconn_idle(x, PRESENCE_WAIT_MS) : rc;
 }
 
 /* Alice is online: end the offline session with her, if one is open (its
@@ -381,7 +387,8 @@ int cmd_xmpp_send(int argc, char **argv)
             sent += rc == CLI_OK;
         }
     }
-    if (rc == CLI_OK && !o.terminate && !online && xconn_available(x, to)) {
+    if (rc == CLI_OK && !o.terminate && s != NULL && (rc = xconn_sync(x)) == CLI_OK &&
+        xconn_available(x, to)) {
         /* She came online while we sent: the session ends after them. */
         o.terminate = 1;
         online = 1;
