@@ -610,6 +610,45 @@ static void fallback_body_choice(void)
     fx_free(&f);
 }
 
+/* A non-subscriber reads the open node: the request names it, and the
+ * answer is taken for it only when the options say so. */
+static void open_node_start(void)
+{
+    fx f;
+    fx_init(&f);
+    fx_publish(&f);
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_fetch_open_options_iq(f.ctx, ALICE, &iq, id), ESESSION_OK);
+    cr_assert(strstr(iq.data, "node='" ES_PEP_NODE_OPEN_NAME "'") != NULL);
+    static const char head[] =
+        "<iq type='result' from='" ALICE "' to='" BOB "' id='%s'>"
+        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+        "<items node='" ES_PEP_NODE_OPEN_NAME "'><item id='current'>%s</item></items>"
+        "</pubsub></iq>";
+    size_t n = strlen(head) + strlen(id) + f.form.len + 1;
+    char *res = malloc(n);
+    cr_assert_not_null(res);
+    snprintf(res, n, head, id, f.form.data);
+    esession_sender *s = NULL;
+    esession_sender_options o = ESESSION_SENDER_OPTIONS_INIT;
+    cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, res, strlen(res), &o, &s),
+                 ESESSION_ERR_MALFORMED, "an open node's answer taken for the subscribers'");
+    cr_assert_null(s);
+    o.open_node = 1;
+    cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, res, strlen(res), &o, &s),
+                 ESESSION_OK, "%s", esession_ctx_error_detail(f.ctx));
+    esession_buf s1 = seal(s, MSG("<body>from a stranger</body>"));
+    alice a = {.f = &f};
+    expect_plain(&a, &s1, "<body>from a stranger</body>", T0);
+    alice_free(&a);
+    esession_buf_free(&s1);
+    esession_sender_free(s);
+    free(res);
+    esession_buf_free(&iq);
+    fx_free(&f);
+}
+
 static void message_content(void)
 {
     fx f;
@@ -1572,6 +1611,7 @@ Test(sender, selection_flow_and_content)
     choose_no_common_value();
     start_seal_open();
     fallback_body_choice();
+    open_node_start();
     message_content();
     match_resource();
     dsa_identity();
