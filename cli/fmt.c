@@ -112,38 +112,6 @@ int cli_full_jid_ok(const char *jid)
 
 /* ---- JSON */
 
-/* Length of a valid UTF-8 sequence at s (n octets left), else 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 void json_strn(FILE *f, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -167,7 +135,7 @@ void json_strn(FILE *f, const char *s, size_t n)
             fprintf(f, "\\u%04x", ch);
             i++;
         } else {
-            size_t k = utf8_len(p + i, n - i);
+            size_t k = esession_utf8_char_len(s + i, n - i);
             if (k == 0) {
                 fputs("\\ufffd", f); /* not UTF-8: JSON text must be */
                 i++;

@@ -115,6 +115,15 @@ typedef struct esession_buf {
 ESESSION_EXPORT void esession_buf_free(esession_buf *b);
 
 /* ------------------------------------------------------------------ */
+/* Text: UTF-8.                                                        */
+
+/* The length in octets (1..4) of the one well-formed UTF-8 character at
+ * s, n octets being available; 0 if there is none there (an empty or
+ * NULL s, a stray continuation octet, a truncated sequence, an overlong
+ * form, a surrogate, a code point above U+10FFFF). */
+ESESSION_EXPORT size_t esession_utf8_char_len(const char *s, size_t n);
+
+/* ------------------------------------------------------------------ */
 /* Library context: host operations and per-context error detail.      */
 
 typedef struct esession_ctx esession_ctx;
