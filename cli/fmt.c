@@ -82,32 +82,16 @@ void cli_time_text(int64_t t, char *out, size_t n)
         snprintf(out, n, "@%lld", (long long)t);
 }
 
-static int jid_chars_ok(const char *jid, int allow_slash)
-{
-    size_t len = strlen(jid);
-    if (len == 0 || len > CLI_JID_MAX || jid[0] == '@' || jid[0] == '/')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)jid; *p != '\0'; p++) {
-        if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '"' || *p == '\'' ||
-            *p == '&')
-            return 0;
-        if (*p == '/' && !allow_slash)
-            return 0;
-    }
-    return 1;
-}
-
+/* The library's JID rule, so that the tool takes exactly what the
+ * library will. */
 int cli_bare_jid_ok(const char *jid)
 {
-    return jid != NULL && jid_chars_ok(jid, 0);
+    return esession_jid_check(NULL, jid, ESESSION_JID_BARE) == ESESSION_OK;
 }
 
 int cli_full_jid_ok(const char *jid)
 {
-    if (jid == NULL || !jid_chars_ok(jid, 1))
-        return 0;
-    const char *slash = strchr(jid, '/');
-    return slash != NULL && slash != jid && slash[1] != '\0';
+    return esession_jid_check(NULL, jid, ESESSION_JID_FULL) == ESESSION_OK;
 }
 
 /* ---- JSON */

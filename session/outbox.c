@@ -7,6 +7,7 @@
  *   "ESOB" u8 version=1 u16 len Alice's bare JID, JID, u32 len stanza, stanza
  */
 #include "../core/bytes.h"
+#include "../core/jid.h"
 #include "sender.h"
 
 #include <stdlib.h>
@@ -122,6 +123,8 @@ esession_status esession_outbox_unsent(esession_ctx *ctx, esession_keystore *ks,
     es_clear_detail(ctx);
     if (out == NULL || n == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unsent: bad arguments");
+    if (alice_bare_jid != NULL && es_jid_check(ctx, alice_bare_jid, ESESSION_JID_BARE) != ESESSION_OK)
+        return ESESSION_ERR_INVALID_ARGUMENT;
     unsent u = {ctx, alice_bare_jid, NULL, NULL, 0, 0};
     esession_status rc = es_ks_blob_list(ks, ES_SENDER_OUTBOX_PREFIX, take_one, &u);
     if (rc != ESESSION_OK) {

@@ -222,7 +222,7 @@ static void ids_are_unique_over_many_calls(void)
         case 0: rc = es_pep_build_create(ctx, ES_PEP_NODE_OPEN, &out, &req); break;
         case 1: rc = es_pep_build_publish_empty(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req); break;
         case 2:
-            rc = es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out, &req);
+            rc = es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out, &req);
             break;
         default:
             rc = es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
@@ -254,7 +254,7 @@ static void failing_random_source_leaves_outputs_untouched(void)
     memset(&req, 0x5a, sizeof req);
     before = req;
     cr_assert_eq(es_pep_build_create(ctx, ES_PEP_NODE_OPEN, &out, &req), ESESSION_ERR_RANDOM);
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_ERR_RANDOM);
     cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
                                       strlen(escaped_form), &out, &req),
@@ -351,9 +351,9 @@ static void builders_reject_bad_arguments(void)
     cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
                                       strlen(escaped_form), NULL, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), (es_pep_node)3, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, (es_pep_node)3, &out, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out, NULL),
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out, NULL),
                  ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_null(out.data);
     cr_assert_str_neq(esession_ctx_error_detail(ctx), "");
@@ -604,7 +604,7 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
         xmlFreeDoc(doc);
         esession_buf_free(&out);
 
-        cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out,
+        cr_assert_eq(es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out,
                                         &req),
                      ESESSION_OK);
         esession_buf_free(&out);
@@ -622,13 +622,13 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
 
 /* ---- items request ---------------------------------------------------- */
 
-static void check_items_request(const char *jid, size_t jid_len, es_pep_node node,
-                                const char *escaped_to)
+static void check_items_request(const char *jid, es_pep_node node, const char *escaped_to)
 {
     esession_ctx *ctx = new_ctx();
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, jid, jid_len, node, &out, &req), ESESSION_OK);
+    size_t jid_len = strlen(jid);
+    cr_assert_eq(es_pep_build_items(ctx, jid, node, &out, &req), ESESSION_OK);
     cr_assert_eq(req.kind, ES_PEP_ITEMS);
     cr_assert_eq(req.node, node);
     cr_assert_eq(strlen(req.to), jid_len);
@@ -651,18 +651,16 @@ static void check_items_request(const char *jid, size_t jid_len, es_pep_node nod
 
 static void items_request_for_both_nodes(void)
 {
-    check_items_request(ALICE, strlen(ALICE), ES_PEP_NODE_SUBSCRIBERS, ALICE);
-    check_items_request(ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, ALICE);
-    /* Only len octets are used. */
-    check_items_request("alice@example.orgXYZ", strlen(ALICE), ES_PEP_NODE_OPEN, ALICE);
+    check_items_request(ALICE, ES_PEP_NODE_SUBSCRIBERS, ALICE);
+    check_items_request(ALICE, ES_PEP_NODE_OPEN, ALICE);
     const char *utf8 = "\xe7\xbe\x8e\xe5\x92\xb2@\xc3\xa9xample.org";
-    check_items_request(utf8, strlen(utf8), ES_PEP_NODE_OPEN, utf8);
+    check_items_request(utf8, ES_PEP_NODE_OPEN, utf8);
 }
 
 static void items_request_escapes_the_jid(void)
 {
     const char *jid = "a&b<c>d'e\"f@example.org";
-    check_items_request(jid, strlen(jid), ES_PEP_NODE_SUBSCRIBERS,
+    check_items_request(jid, ES_PEP_NODE_SUBSCRIBERS,
                         "a&amp;b&lt;c&gt;d&apos;e&quot;f@example.org");
 }
 
@@ -670,14 +668,16 @@ static void items_request_longest_jid(void)
 {
     char *jid = malloc(ES_PEP_JID_MAX + 2);
     cr_assert_not_null(jid);
-    memset(jid, 'a', ES_PEP_JID_MAX + 1);
-    jid[ES_PEP_JID_MAX + 1] = '\0';
-    check_items_request(jid, ES_PEP_JID_MAX, ES_PEP_NODE_OPEN, NULL);
+    memset(jid, 'a', ES_PEP_JID_MAX);
+    jid[ES_PEP_JID_MAX] = '\0';
+    check_items_request(jid, ES_PEP_NODE_OPEN, NULL);
 
     esession_ctx *ctx = new_ctx();
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, jid, ES_PEP_JID_MAX + 1, ES_PEP_NODE_OPEN, &out, &req),
+    jid[ES_PEP_JID_MAX] = 'a';
+    jid[ES_PEP_JID_MAX + 1] = '\0';
+    cr_assert_eq(es_pep_build_items(ctx, jid, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
     esession_ctx_free(ctx);
     free(jid);
@@ -705,16 +705,14 @@ static void items_request_rejects_what_is_not_a_bare_jid(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         esession_buf out = {0};
         es_pep_request req;
-        cr_assert_eq(es_pep_build_items(ctx, bad[i], strlen(bad[i]), ES_PEP_NODE_OPEN, &out,
+        cr_assert_eq(es_pep_build_items(ctx, bad[i], ES_PEP_NODE_OPEN, &out,
                                         &req),
                      ESESSION_ERR_INVALID_ARGUMENT, "jid %zu accepted", i);
         cr_assert_null(out.data);
     }
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, NULL, 5, ES_PEP_NODE_OPEN, &out, &req),
-                 ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_pep_build_items(ctx, "a\0b@x", 5, ES_PEP_NODE_OPEN, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, NULL, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
     esession_ctx_free(ctx);
 }
@@ -725,7 +723,7 @@ static es_pep_request items_req(esession_ctx *ctx, es_pep_node node)
 {
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), node, &out, &req), ESESSION_OK);
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, node, &out, &req), ESESSION_OK);
     esession_buf_free(&out);
     return req;
 }
@@ -871,7 +869,7 @@ static void items_result_for_an_escaped_jid(void)
     const char *jid = "a&b<c>d'e\"f@example.org";
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, jid, strlen(jid), ES_PEP_NODE_OPEN, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, jid, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_OK);
     esession_buf_free(&out);
     char *resp = fmt("<iq type='result' from='a&amp;b&lt;c&gt;d&apos;e&quot;f@example.org' "

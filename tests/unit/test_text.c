@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* The text rules every part of the library shares: the UTF-8 decoder
- * (core/utf8.c). */
+ * (core/utf8.c) and the JID rule (core/jid.c, esession_jid_check). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/jid.h"
 #include "../../core/utf8.h"
 #include "esession.h"
 
@@ -87,4 +88,115 @@ Test(utf8, xml_chars)
         cr_assert(es_xml_char(yes[i]), "U+%04X", (unsigned)yes[i]);
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         cr_assert_not(es_xml_char(no[i]), "U+%04X", (unsigned)no[i]);
+}
+
+/* ---- JIDs ------------------------------------------------------------- */
+
+static void ok(const char *jid, esession_jid_kind kind)
+{
+    cr_assert_eq(esession_jid_check(NULL, jid, kind), ESESSION_OK, "refused: %s", jid);
+    cr_assert(es_jid_ok(jid, kind));
+}
+
+static void refused(const char *jid, esession_jid_kind kind, const char *detail)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(esession_jid_check(ctx, jid, kind), ESESSION_ERR_INVALID_ARGUMENT,
+                 "accepted: %s", jid != NULL ? jid : "(null)");
+    cr_assert_str_eq(esession_ctx_error_detail(ctx), detail);
+    cr_assert_not(es_jid_ok(jid, kind));
+    /* The same answer without a context. */
+    cr_assert_eq(esession_jid_check(NULL, jid, kind), ESESSION_ERR_INVALID_ARGUMENT);
+    /* A good call clears the detail. */
+    cr_assert_eq(esession_jid_check(ctx, "a@b", ESESSION_JID_BARE), ESESSION_OK);
+    cr_assert_str_eq(esession_ctx_error_detail(ctx), "");
+    esession_ctx_free(ctx);
+}
+
+Test(jid, bare)
+{
+    ok("example.org", ESESSION_JID_BARE);
+    ok("alice@example.org", ESESSION_JID_BARE);
+    ok("\xe7\xbe\x8e\xe5\x92\xb2@\xc3\xa9xample.org", ESESSION_JID_BARE);
+    ok("a&b<c>d'e\"f@example.org", ESESSION_JID_BARE); /* escaped where written */
+    ok("\xf0\x9f\x98\x80@example.org", ESESSION_JID_BARE);
+
+    refused(NULL, ESESSION_JID_BARE, "not a bare JID: missing");
+    refused("", ESESSION_JID_BARE, "not a bare JID: empty");
+    refused("alice@example.org/pda", ESESSION_JID_BARE, "not a bare JID: a resource in a bare JID");
+    refused("/", ESESSION_JID_BARE, "not a bare JID: a resource in a bare JID");
+    refused("alice @example.org", ESESSION_JID_BARE,
+            "not a bare JID: a space or '/' before the resource");
+    refused("alice@example.org\n", ESESSION_JID_BARE, "not a bare JID: a control character");
+    refused("al\tice@example.org", ESESSION_JID_BARE, "not a bare JID: a control character");
+    refused("alice\x7f@example.org", ESESSION_JID_BARE, "not a bare JID: a control character");
+    refused("alice\xc2\x85@example.org", ESESSION_JID_BARE,
+            "not a bare JID: a control character"); /* C1: NEL */
+    refused("\xc0\xaf@example.org", ESESSION_JID_BARE, "not a bare JID: not UTF-8 text");
+    refused("\xed\xa0\x80@example.org", ESESSION_JID_BARE, "not a bare JID: not UTF-8 text");
+    refused("\xef\xbf\xbe@example.org", ESESSION_JID_BARE, "not a bare JID: not UTF-8 text");
+    refused("alice@example.org\xe2\x82", ESESSION_JID_BARE, "not a bare JID: not UTF-8 text");
+    const char *at = "not a bare JID: an '@' without a localpart or a domainpart on each side";
+    refused("@example.org", ESESSION_JID_BARE, at);
+    refused("alice@", ESESSION_JID_BARE, at);
+    refused("a@b@example.org", ESESSION_JID_BARE, at);
+    refused("alice@example.org", (esession_jid_kind)9, "not a JID: an unknown kind of JID");
+}
+
+Test(jid, full_and_resource)
+{
+    ok("alice@example.org/pda", ESESSION_JID_FULL);
+    ok("example.org/x", ESESSION_JID_FULL);
+    ok("alice@example.org/Bob's laptop/2", ESESSION_JID_FULL); /* space, ' and / in a resource */
+    ok("alice@example.org/@", ESESSION_JID_FULL);
+    ok("Bob's laptop", ESESSION_JID_RESOURCE);
+    ok("a/b @c", ESESSION_JID_RESOURCE);
+
+    refused("alice@example.org", ESESSION_JID_FULL, "not a full JID: no resource");
+    refused("alice@example.org/", ESESSION_JID_FULL, "not a full JID: an empty resource");
+    refused("/pda", ESESSION_JID_FULL, "not a full JID: empty");
+    refused("al ice@example.org/pda", ESESSION_JID_FULL,
+            "not a full JID: a space or '/' before the resource");
+    refused("alice@example.org/p\nda", ESESSION_JID_FULL, "not a full JID: a control character");
+    refused("alice@example.org/\xff", ESESSION_JID_FULL, "not a full JID: not UTF-8 text");
+    refused("@x/pda", ESESSION_JID_FULL,
+            "not a full JID: an '@' without a localpart or a domainpart on each side");
+    refused("", ESESSION_JID_RESOURCE, "not a resource: an empty resource");
+    refused("a\rb", ESESSION_JID_RESOURCE, "not a resource: a control character");
+}
+
+Test(jid, lengths)
+{
+    char *jid = malloc(ESESSION_JID_MAX + 2);
+    cr_assert_not_null(jid);
+
+    /* A bare JID of exactly ESESSION_JID_MAX octets, then one more. */
+    memset(jid, 'a', ESESSION_JID_MAX + 1);
+    jid[ESESSION_JID_MAX] = '\0';
+    ok(jid, ESESSION_JID_BARE);
+    jid[ESESSION_JID_MAX] = 'a';
+    jid[ESESSION_JID_MAX + 1] = '\0';
+    refused(jid, ESESSION_JID_BARE, "not a bare JID: longer than 3071 octets");
+
+    /* A full JID: the whole at most ESESSION_JID_MAX, the resource at most
+     * ESESSION_RESOURCE_MAX. */
+    memset(jid, 'a', ESESSION_JID_MAX);
+    jid[ESESSION_JID_MAX] = '\0';
+    size_t slash = ESESSION_JID_MAX - ESESSION_RESOURCE_MAX - 1;
+    jid[slash] = '/';
+    ok(jid, ESESSION_JID_FULL);
+    ok(jid + slash + 1, ESESSION_JID_RESOURCE);
+    jid[slash] = 'a';
+    jid[slash - 1] = '/';
+    refused(jid, ESESSION_JID_FULL, "not a full JID: a resource longer than 1023 octets");
+    refused(jid + slash, ESESSION_JID_RESOURCE,
+            "not a resource: a resource longer than 1023 octets");
+    jid[slash - 1] = 'a';
+    jid[slash] = '/';
+    jid[ESESSION_JID_MAX] = 'a';
+    jid[ESESSION_JID_MAX + 1] = '\0';
+    refused(jid, ESESSION_JID_FULL, "not a full JID: longer than 3071 octets");
+    free(jid);
 }

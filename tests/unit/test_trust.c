@@ -191,6 +191,35 @@ static void t_bare_jids_and_lengths(void)
     cr_assert_eq(esession_trust_check(ks, jid, alice), ESESSION_OK);
 }
 
+/* The keystore takes exactly the JIDs the sender can use: the same
+ * status and the same detail from both, for each way a JID can be wrong. */
+static void t_same_rule_as_the_sender(void)
+{
+    static const char *const bad[] = {
+        "alice @example.org", "alice@example.org\t", "@example.org", "alice@",
+        "a@b@example.org", "\xc0\xafx@example.org", "alice\xc2\x85@example.org",
+    };
+    unsigned alerts = 5;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char detail[256];
+        esession_buf iq = {0};
+        char id[ESESSION_IQ_ID_MAX];
+        cr_assert_eq(esession_fetch_options_iq(ctx, bad[i], &iq, id),
+                     ESESSION_ERR_INVALID_ARGUMENT, "jid %zu", i);
+        snprintf(detail, sizeof detail, "%s", esession_ctx_error_detail(ctx));
+        cr_assert_str_neq(detail, "");
+        cr_assert_eq(esession_trust_add(ks, bad[i], alice, "", &alerts),
+                     ESESSION_ERR_INVALID_ARGUMENT, "jid %zu", i);
+        cr_assert_str_eq(esession_ctx_error_detail(ctx), detail, "jid %zu", i);
+        cr_assert_eq(esession_trust_check(ks, bad[i], alice), ESESSION_ERR_INVALID_ARGUMENT);
+        cr_assert_str_eq(esession_ctx_error_detail(ctx), detail, "jid %zu", i);
+        cr_assert_eq(esession_jid_check(NULL, bad[i], ESESSION_JID_BARE),
+                     ESESSION_ERR_INVALID_ARGUMENT);
+    }
+    cr_assert_eq(alerts, 5);
+    cr_assert_eq(esession_trust_count(ks), 0);
+}
+
 static void t_set_verified(void)
 {
     add("alice@example.org", alice, "");
@@ -316,6 +345,8 @@ Test(trust, check_and_jids)
     t_check();
     reset();
     t_bare_jids_and_lengths();
+    reset();
+    t_same_rule_as_the_sender();
 }
 
 Test(trust, verify_and_remove)
