@@ -151,40 +151,15 @@ void json_key(FILE *f, int *first, const char *key)
 
 /* ---- XML */
 
+/* The library's escaper, into a malloc'ed copy. */
 int cli_xml_escape(const char *s, size_t n, int attr, char **out, size_t *outlen)
 {
-    size_t need = 0;
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '&': need += 5; break;
-        case '<': case '>': need += 4; break;
-        case '\'': case '"': need += attr ? 6 : 1; break;
-        default: need += 1; break;
-        }
-    }
-    char *o = malloc(need + 1);
+    size_t need = esession_xml_escape(NULL, 0, s, n, attr);
+    char *o = need < SIZE_MAX ? malloc(need + 1) : NULL;
     if (o == NULL)
         return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '\'': rep = attr ? "&apos;" : NULL; break;
-        case '"': rep = attr ? "&quot;" : NULL; break;
-        default: break;
-        }
-        if (rep != NULL) {
-            memcpy(o + k, rep, strlen(rep));
-            k += strlen(rep);
-        } else {
-            o[k++] = s[i];
-        }
-    }
-    o[k] = '\0';
+    (void)esession_xml_escape(o, need + 1, s, n, attr);
     *out = o;
-    *outlen = k;
+    *outlen = need;
     return 0;
 }

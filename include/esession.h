@@ -115,7 +115,7 @@ typedef struct esession_buf {
 ESESSION_EXPORT void esession_buf_free(esession_buf *b);
 
 /* ------------------------------------------------------------------ */
-/* Text the library takes: JIDs and UTF-8.                             */
+/* Text: JIDs, UTF-8, XML escaping.                                    */
 
 typedef struct esession_ctx esession_ctx;
 
@@ -147,6 +147,15 @@ esession_jid_check(esession_ctx *ctx, const char *jid, esession_jid_kind kind);
  * NULL s, a stray continuation octet, a truncated sequence, an overlong
  * form, a surrogate, a code point above U+10FFFF). */
 ESESSION_EXPORT size_t esession_utf8_char_len(const char *s, size_t n);
+
+/* s (n octets) escaped as the library writes XML: for element text
+ * (attr 0) & < > as entities and CR as &#xD;; for an attribute value
+ * (attr 1, between either quote) also " ' as entities and TAB, LF as
+ * &#x9; &#xA;. A parser reads back exactly s. Like snprintf: returns the
+ * length of the whole escaped text and writes at most cap octets of it,
+ * NUL included (out may be NULL when cap is 0). */
+ESESSION_EXPORT size_t esession_xml_escape(char *out, size_t cap, const char *s, size_t n,
+                                           int attr);
 
 /* ------------------------------------------------------------------ */
 /* Library context: host operations and per-context error detail.      */

@@ -3,6 +3,7 @@
 #include "pep.h"
 
 #include "../core/jid.h"
+#include "../core/xmlesc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,29 +53,15 @@ static void sb_str(sb *s, const char *t)
     sb_put(s, t, strlen(t));
 }
 
-/* An attribute value for either quote character. Tab, LF and CR as
- * references so that attribute-value normalization keeps them. */
+static void put_sink(void *s, const char *t, size_t n)
+{
+    sb_put(s, t, n);
+}
+
+/* An attribute value, escaped for either quote character. */
 static void sb_attr(sb *s, const char *t, size_t n)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        switch (t[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        case '\t': rep = "&#9;"; break;
-        case '\n': rep = "&#10;"; break;
-        case '\r': rep = "&#13;"; break;
-        default: continue;
-        }
-        sb_put(s, t + run, i - run);
-        sb_str(s, rep);
-        run = i + 1;
-    }
-    sb_put(s, t + run, n - run);
+    es_xml_escape(t, n, ES_XML_ATTR, put_sink, s);
 }
 
 /* Hand the text over as a library buffer and fill req. */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* The text rules every part of the library shares: the UTF-8 decoder
- * (core/utf8.c) and the JID rule (core/jid.c, esession_jid_check). */
+ * (core/utf8.c), the JID rule (core/jid.c, esession_jid_check) and the XML
+ * escaper (core/xmlesc.c). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../core/jid.h"
+#include "../../core/xmlesc.h"
 #include "../../core/utf8.h"
 #include "esession.h"
 
@@ -199,4 +201,85 @@ Test(jid, lengths)
     jid[ESESSION_JID_MAX + 1] = '\0';
     refused(jid, ESESSION_JID_FULL, "not a full JID: longer than 3071 octets");
     free(jid);
+}
+
+/* ---- XML escaping ----------------------------------------------------- */
+
+typedef struct collected {
+    char text[512];
+    size_t len;
+    size_t calls;
+} collected;
+
+static void collect(void *sink, const char *p, size_t n)
+{
+    collected *c = sink;
+    cr_assert(n > 0, "an empty run was written");
+    cr_assert_lt(c->len + n, sizeof c->text);
+    memcpy(c->text + c->len, p, n);
+    c->len += n;
+    c->text[c->len] = '\0';
+    c->calls++;
+}
+
+static void escaped(const char *in, unsigned flags, const char *want)
+{
+    collected c = {{0}, 0, 0};
+    es_xml_escape(in, strlen(in), flags, collect, &c);
+    cr_assert_str_eq(c.text, want, "flags %u", flags);
+}
+
+/* Every special character, with plain runs between them. */
+#define ALL "a&b<c>d\"e'f\tg\nh\ri"
+
+Test(xml_escape, text_is_the_same_in_both_variants)
+{
+    const char *want = "a&amp;b&lt;c&gt;d\"e'f\tg\nh&#xD;i";
+    escaped(ALL, ES_XML_TEXT, want);
+    escaped(ALL, ES_XML_TEXT | ES_XML_CANONICAL, want);
+}
+
+Test(xml_escape, attribute_values)
+{
+    /* Plain: safe between either quote. */
+    escaped(ALL, ES_XML_ATTR, "a&amp;b&lt;c&gt;d&quot;e&apos;f&#x9;g&#xA;h&#xD;i");
+    /* PROFILE §6 (Canonical XML 1.0): > and ' as they are. */
+    escaped(ALL, ES_XML_ATTR | ES_XML_CANONICAL, "a&amp;b&lt;c>d&quot;e'f&#x9;g&#xA;h&#xD;i");
+}
+
+Test(xml_escape, each_octet_once)
+{
+    /* Already escaped text is escaped again, never recognized: the
+     * namespace "urn:a&amp;b" is "urn:a&amp;amp;b" on the wire. */
+    escaped("urn:a&amp;b", ES_XML_ATTR, "urn:a&amp;amp;b");
+    escaped("urn:a&b", ES_XML_ATTR | ES_XML_CANONICAL, "urn:a&amp;b");
+    /* Nothing to escape: one run; UTF-8 and NUL-free octets pass as they are. */
+    collected c = {{0}, 0, 0};
+    es_xml_escape("\xc3\xa9t\xc3\xa9", 6, ES_XML_ATTR, collect, &c);
+    cr_assert_eq(c.calls, 1);
+    cr_assert_str_eq(c.text, "\xc3\xa9t\xc3\xa9");
+    escaped("", ES_XML_TEXT, "");
+    escaped("&&", ES_XML_TEXT, "&amp;&amp;");
+}
+
+Test(xml_escape, public_call_is_like_snprintf)
+{
+    char out[64];
+    const char *in = "a<'b'>";
+    size_t n = strlen(in);
+    cr_assert_eq(esession_xml_escape(NULL, 0, in, n, 1), strlen("a&lt;&apos;b&apos;&gt;"));
+    cr_assert_eq(esession_xml_escape(out, sizeof out, in, n, 1), 22);
+    cr_assert_str_eq(out, "a&lt;&apos;b&apos;&gt;");
+    cr_assert_eq(esession_xml_escape(out, sizeof out, in, n, 0), 12);
+    cr_assert_str_eq(out, "a&lt;'b'&gt;");
+    /* Cut short: what fits, NUL-terminated; the length still whole. */
+    memset(out, 'x', sizeof out);
+    cr_assert_eq(esession_xml_escape(out, 4, in, n, 1), 22);
+    cr_assert_str_eq(out, "a&l");
+    cr_assert_eq(out[4], 'x');
+    cr_assert_eq(esession_xml_escape(out, 1, in, n, 1), 22);
+    cr_assert_str_eq(out, "");
+    /* Only n octets are read. */
+    cr_assert_eq(esession_xml_escape(out, sizeof out, "ab&c", 2, 0), 2);
+    cr_assert_str_eq(out, "ab");
 }
