@@ -9,7 +9,7 @@
 #include "../crypto/dh.h"
 #include "../crypto/hash.h"
 #include "../crypto/sig.h"
-#include "../forms/options.h"
+#include "options_sig.h"
 #include "../pep/pep.h"
 #include "../store/store.h"
 

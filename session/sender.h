@@ -9,7 +9,7 @@
 
 #include "scrypto.h"
 
-#include "../forms/options.h"
+#include "options_sig.h"
 #include "../store/store.h"
 
 #define ES_SENDER_THREAD_HEX 32u     /* 16 random octets, lowercase hex */

@@ -8,7 +8,7 @@
 #include "../../crypto/dh.h"
 #include "../../crypto/sig.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../common/vecfile.h"
 
 static const char *const session_files[] = {
@@ -167,6 +167,21 @@ Test(options, rebuilt_from_every_vector)
                          esession_ctx_error_detail(ctx));
             es_options_free(opt);
         }
+        /* What the signatures cover: the same text from the unsigned form
+         * as built and from the signed form as received, the vector's. */
+        es_form *unsigned_form = NULL;
+        esession_buf built = {0}, received = {0};
+        cr_assert_eq(es_options_form_new(ctx, &a.offer, a.nonce, a.nonce_len, a.dhkeys,
+                                         &unsigned_form),
+                     ESESSION_OK);
+        cr_assert_null(es_form_find(unsigned_form, "signs"));
+        cr_assert_eq(es_options_signed_text(ctx, unsigned_form, 1, &built), ESESSION_OK);
+        cr_assert_eq(es_options_signed_text(ctx, parsed, 0, &received), ESESSION_OK);
+        cr_assert_str_eq(built.data, received.data, "%s", session_files[f]);
+        cr_assert_str_eq(built.data, expected_str(&a, "optionsFormNormalized"), "%s", session_files[f]);
+        esession_buf_free(&built);
+        esession_buf_free(&received);
+        es_form_free(unsigned_form);
         es_form_free(parsed);
         xmlFreeDoc(doc);
         esession_buf_free(&form);

@@ -17,7 +17,7 @@
 
 #include "../../crypto/dh.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../forms/xml.h"
 #include "../../session/receiver.h"
 #include "../../session/sender.h"
