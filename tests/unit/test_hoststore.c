@@ -20,6 +20,7 @@
 #include "esession.h"
 #include "../../pep/pep.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 #define ALICE "alice@example.org"
 #define BOB "bob@example.com"
@@ -403,15 +404,6 @@ static esession_key *key_from(esession_ctx *ctx, const char *pem)
     return k;
 }
 
-static char *fixture(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *pem = vec_read_file(path, NULL);
-    cr_assert_not_null(pem, "%s", path);
-    return pem;
-}
-
 static int contains(const uint8_t *hay, size_t n, const void *needle, size_t k)
 {
     for (size_t i = 0; k > 0 && i + k <= n; i++)
@@ -514,7 +506,7 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
 {
     host h;
     memset(&h, 0, sizeof h);
-    char *alice_pem = fixture("vec_rsa_alice.pem"), *bob_pem = fixture("vec_rsa_bob.pem");
+    char *alice_pem = fx_data("vec_rsa_alice.pem", NULL), *bob_pem = fx_data("vec_rsa_bob.pem", NULL);
     cwd_guard g;
     cwd_enter(&g);
     esession_ctx *ctx = ctx_for(&h);
@@ -763,7 +755,7 @@ Test(hoststore, a_failing_host_changes_nothing)
 {
     host h;
     memset(&h, 0, sizeof h);
-    char *bob_pem = fixture("vec_rsa_bob.pem"), *dsa_pem = fixture("vec_dsa_bob.pem");
+    char *bob_pem = fx_data("vec_rsa_bob.pem", NULL), *dsa_pem = fx_data("vec_dsa_bob.pem", NULL);
     cwd_guard g;
     cwd_enter(&g);
     esession_ctx *ctx = ctx_for(&h);

@@ -10,6 +10,7 @@
 #include "../../forms/datetime.h"
 #include "../../session/options_sig.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 static const char *const session_files[] = {
     "vectors/esession/offline_session_rsa_modp14_aes128.json",
@@ -18,13 +19,6 @@ static const char *const session_files[] = {
     "vectors/esession/offline_session_single_stanza.json",
 };
 
-static esession_ctx *new_ctx(void)
-{
-    esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    return ctx;
-}
 
 /* One vector group's Alice, as the builder takes it. */
 typedef struct alice_in {
@@ -124,7 +118,7 @@ static void normalized(esession_ctx *ctx, const char *text, esession_buf *out)
 
 Test(options, rebuilt_from_every_vector)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t f = 0; f < ES_ARRAY_LEN(session_files); f++) {
         alice_in a;
         load_alice(ctx, session_files[f], &a);
@@ -194,7 +188,7 @@ Test(options, rebuilt_from_every_vector)
 /* The published form of each vector verifies here, whichever key signed. */
 Test(options, published_vectors_verify)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t f = 0; f < ES_ARRAY_LEN(session_files); f++) {
         alice_in a;
         load_alice(ctx, session_files[f], &a);
@@ -272,7 +266,7 @@ static esession_status check_text(esession_ctx *ctx, const char *text, const ese
 
 Test(options, rejections)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     alice_in a;
     load_alice(ctx, session_files[0], &a);
     const char *form = expected_str(&a, "optionsFormXml");
@@ -348,7 +342,7 @@ Test(options, rejections)
 
 Test(options, build_refuses_bad_offers)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     alice_in a;
     load_alice(ctx, session_files[0], &a);
     esession_buf out = {0};

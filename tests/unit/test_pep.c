@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../pep/pep.h"
+#include "fixture.h"
 
 #define NS_PUBSUB "http://jabber.org/protocol/pubsub"
 #define NS_DATA "jabber:x:data"
@@ -28,13 +29,6 @@ static const char escaped_form[] =
     "<field var='note' label='&apos;a&apos; &amp; &quot;b&quot; &lt;c&gt;'>"
     "<value>x &amp; y &lt; z &gt; w</value></field></x>";
 
-static esession_ctx *new_ctx(void)
-{
-    esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    return ctx;
-}
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
@@ -211,7 +205,7 @@ static int cmp_ids(const void *a, const void *b)
 static void ids_are_unique_over_many_calls(void)
 {
     enum { N = 2000 };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char (*ids)[ES_PEP_ID_LEN + 1] = calloc(N, sizeof *ids);
     cr_assert_not_null(ids);
     for (size_t i = 0; i < N; i++) {
@@ -273,7 +267,7 @@ static void failing_random_source_leaves_outputs_untouched(void)
 
 static void check_create(es_pep_node node, const char *node_name, const char *access)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_create(ctx, node, &out, &req), ESESSION_OK);
@@ -334,7 +328,7 @@ static void create_open_node(void)
 
 static void builders_reject_bad_arguments(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_create(ctx, (es_pep_node)2, &out, &req),
@@ -395,7 +389,7 @@ static xmlNodePtr check_publish_envelope(xmlDocPtr doc, const es_pep_request *re
 
 static void check_publish(es_pep_node node, const char *node_name, const char *form)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_publish(ctx, node, form, strlen(form), &out, &req), ESESSION_OK);
@@ -429,7 +423,7 @@ static void publish_vector_forms_to_both_nodes(void)
 static void publish_keeps_escaped_payload(void)
 {
     check_publish(ES_PEP_NODE_SUBSCRIBERS, ES_PEP_NODE_SUBSCRIBERS_NAME, escaped_form);
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
@@ -450,7 +444,7 @@ static void publish_keeps_escaped_payload(void)
 
 static void publish_empty_item(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_publish_empty(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req),
@@ -469,7 +463,7 @@ static void publish_empty_item(void)
  * call that hands it out. */
 static void retract_item(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_retract(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req), ESESSION_OK);
@@ -510,7 +504,7 @@ static void retract_item(void)
 
 static void expect_bad_payload(const char *form, size_t len, esession_status want)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req, before;
     memset(&req, 0x33, sizeof req);
@@ -593,7 +587,7 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
 
     /* The largest and the deepest accepted still fit Bob's parser. */
     char *forms[] = {sized_form(ES_PEP_PAYLOAD_MAX), nested_form(ES_PEP_PAYLOAD_DEPTH_MAX)};
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t i = 0; i < 2; i++) {
         esession_buf out = {0};
         es_pep_request pub, req;
@@ -624,7 +618,7 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
 
 static void check_items_request(const char *jid, es_pep_node node, const char *escaped_to)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     size_t jid_len = strlen(jid);
@@ -672,7 +666,7 @@ static void items_request_longest_jid(void)
     jid[ES_PEP_JID_MAX] = '\0';
     check_items_request(jid, ES_PEP_NODE_OPEN, NULL);
 
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     jid[ES_PEP_JID_MAX] = 'a';
@@ -701,7 +695,7 @@ static void items_request_rejects_what_is_not_a_bare_jid(void)
         "alice@example.org\xe2\x82",    /* truncated */
         "\xff@example.org",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         esession_buf out = {0};
         es_pep_request req;
@@ -796,7 +790,7 @@ static char *fill(const char *tmpl, const es_pep_request *req, const char *form)
 
 static void expect_form_from(const char *tmpl, es_pep_node node, const char *form)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, node);
     char *resp = fill(tmpl, &req, form);
     xmlDocPtr doc = NULL;
@@ -833,7 +827,7 @@ static void items_result_from_the_publish_we_built(void)
 {
     /* What Alice publishes is what Bob gets, through a server that echoes
      * the item. */
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char *form = vector_form(session_vectors[2]);
     esession_buf pub = {0};
     es_pep_request preq;
@@ -865,7 +859,7 @@ static void items_result_from_the_publish_we_built(void)
 
 static void items_result_for_an_escaped_jid(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     const char *jid = "a&b<c>d'e\"f@example.org";
     esession_buf out = {0};
     es_pep_request req;
@@ -889,7 +883,7 @@ static void items_result_for_an_escaped_jid(void)
 static void expect_items_code(const char *tmpl, const es_pep_request *req,
                               esession_status want)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char *resp = fill(tmpl, req, "");
     xmlDocPtr doc = (xmlDocPtr)(uintptr_t)0x1;
     xmlNodePtr x = (xmlNodePtr)(uintptr_t)0x2;
@@ -925,7 +919,7 @@ static void no_options_is_told_apart(void)
         "</pubsub></iq>",
         RESULT_HEAD PUBSUB_OPEN "<items node='@N@'><item id='x'></item></items></pubsub></iq>",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_SUBSCRIBERS);
     cr_assert_neq(ES_PEP_NO_OPTIONS, ESESSION_ERR_MALFORMED);
     cr_assert_neq(ES_PEP_NO_OPTIONS, ESESSION_ERR_PUBSUB);
@@ -1017,7 +1011,7 @@ static void malformed_items_results(void)
         "",
         "<!DOCTYPE iq [<!ENTITY a 'b'>]>" RESULT_HEAD "</iq>",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_SUBSCRIBERS);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_items_code(bad[i], &req, ESESSION_ERR_MALFORMED);
@@ -1026,7 +1020,7 @@ static void malformed_items_results(void)
 
 static void items_parsers_reject_bad_arguments(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_OPEN);
     char *resp = items_result(&req, FORM);
     xmlDocPtr doc = NULL;
@@ -1134,7 +1128,7 @@ static const error_case item_errors[] = {
 
 static void expect_error(const error_case *c, const es_pep_request *req, int items)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char *resp = fill(c->tmpl, req, "");
     es_pep_error err;
     memset(&err, 0x77, sizeof err);
@@ -1170,7 +1164,7 @@ static void expect_error(const error_case *c, const es_pep_request *req, int ite
 
 static void items_errors_yield_their_condition(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request sub = items_req(ctx, ES_PEP_NODE_SUBSCRIBERS);
     es_pep_request open = items_req(ctx, ES_PEP_NODE_OPEN);
     for (size_t i = 0; i < sizeof item_errors / sizeof item_errors[0]; i++) {
@@ -1182,7 +1176,7 @@ static void items_errors_yield_their_condition(void)
 
 static void error_names_are_kept_up_to_63_octets(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_OPEN);
     for (size_t len = ES_PEP_NAME_MAX - 2; len <= ES_PEP_NAME_MAX; len++) {
         char name[ES_PEP_NAME_MAX + 1];
@@ -1245,7 +1239,7 @@ static void ack_results(void)
         "</publish></pubsub></iq>",
         "<iq xmlns='jabber:client' type='result' id='@I@'>\n</iq>",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -1296,7 +1290,7 @@ static void ack_errors_yield_their_condition(void)
          "/></error></iq>",
          ES_PEP_COND_SERVICE_UNAVAILABLE, "service-unavailable", "cancel", "", ""},
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -1322,7 +1316,7 @@ static void malformed_acks(void)
         "<iq type='result' id='@I@'>",
         "not xml",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -10,6 +10,7 @@
 #include "../../core/xmlesc.h"
 #include "../../core/utf8.h"
 #include "esession.h"
+#include "fixture.h"
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
@@ -103,8 +104,7 @@ static void ok(const char *jid, esession_jid_kind kind)
 static void refused(const char *jid, esession_jid_kind kind, const char *detail)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     cr_assert_eq(esession_jid_check(ctx, jid, kind), ESESSION_ERR_INVALID_ARGUMENT,
                  "accepted: %s", jid != NULL ? jid : "(null)");
     cr_assert_str_eq(esession_ctx_error_detail(ctx), detail);

@@ -2,6 +2,7 @@
 /* The trust store: associations of keys with bare JIDs, the two alerts,
  * verification flags, removal, checks, persistence and rollback. */
 #include "ks_test.h"
+#include "fixture.h"
 
 static esession_ctx *ctx;
 static char dir[64];
@@ -12,11 +13,8 @@ static uint8_t fp_alice[32], fp_bob[32], fp_carol[32];
 
 static void setup(void)
 {
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/trust.ks", dir);
-    ks = kt_create(ctx, path);
+    ctx = fx_ctx_new();
+    ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, "trust.ks");
     alice = kt_key(ctx, "rsa2048_pub.pem");
     bob = kt_key(ctx, "dsa2048_pub.pem");
     carol_priv = kt_key(ctx, "vec_rsa_alice.pem");
@@ -40,11 +38,8 @@ TestSuite(trust, .init = setup, .fini = teardown);
 /* A fresh keystore for the next part of a grouped test. */
 static void reset(void)
 {
-    esession_keystore_free(ks);
-    kt_rmdir(dir);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/trust.ks", dir);
-    ks = kt_create(ctx, path);
+    kt_drop_store(ks, dir);
+    ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, "trust.ks");
 }
 
 static unsigned add(const char *jid, const esession_key *k, const char *pet)

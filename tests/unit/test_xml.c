@@ -7,13 +7,13 @@
 #include <string.h>
 
 #include "../../forms/xml.h"
+#include "fixture.h"
 
 static esession_ctx *ctx;
 
 static void setup(void)
 {
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
 }
 
 static void teardown(void)
