@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../forms/normalize.h"
+#include "../../pep/pep.h"
 #include "../common/vecfile.h"
 
 esession_ctx *fx_ctx_new(void)
@@ -57,4 +58,18 @@ esession_key *fx_key(esession_ctx *ctx, const char *name)
                  esession_ctx_error_detail(ctx));
     free(pem);
     return k;
+}
+
+char *fx_items_result(const char *from, const char *to, const char *id, const char *form)
+{
+    static const char head[] =
+        "<iq type='result' from='%s' to='%s' id='%s'>"
+        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+        "<items node='" ES_PEP_NODE_SUBSCRIBERS_NAME "'><item id='current'>%s</item></items>"
+        "</pubsub></iq>";
+    size_t n = strlen(head) + strlen(from) + strlen(to) + strlen(id) + strlen(form) + 1;
+    char *s = malloc(n);
+    cr_assert_not_null(s);
+    snprintf(s, n, head, from, to, id, form);
+    return s;
 }

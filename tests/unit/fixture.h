@@ -51,4 +51,9 @@ char *fx_data(const char *name, size_t *len);
 /* The key in the PEM file tests/data/name. */
 esession_key *fx_key(esession_ctx *ctx, const char *name);
 
+/* The server's answer to Bob's items request `id`, from Alice's bare JID
+ * `from` to `to`, carrying `form` in the subscribers' node. Free with
+ * free(). */
+char *fx_items_result(const char *from, const char *to, const char *id, const char *form);
+
 #endif

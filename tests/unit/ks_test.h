@@ -108,6 +108,26 @@ static inline void kt_drop_store(esession_keystore *ks, const char *dir)
     kt_rmdir(dir);
 }
 
+/* A Criterion suite `name` whose every test has a fresh context `ctx` and
+ * a new keystore `ks` at `path` (file `file` in the private directory
+ * `dir`), released and removed after it. */
+#define KT_SUITE_WITH_STORE(name, file)                                                        \
+    static esession_ctx *ctx;                                                                   \
+    static char dir[64];                                                                        \
+    static char path[128];                                                                      \
+    static esession_keystore *ks;                                                               \
+    static void kt_setup_##name(void)                                                           \
+    {                                                                                           \
+        ctx = fx_ctx_new();                                                                     \
+        ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, file);                     \
+    }                                                                                           \
+    static void kt_teardown_##name(void)                                                        \
+    {                                                                                           \
+        kt_drop_store(ks, dir);                                                                 \
+        esession_ctx_free(ctx);                                                                 \
+    }                                                                                           \
+    TestSuite(name, .init = kt_setup_##name, .fini = kt_teardown_##name)
+
 /* Open must fail with want, leave *out alone and explain itself. */
 static inline void kt_open_fails(esession_ctx *ctx, const char *path, const char *pass,
                                  esession_status want)

@@ -481,21 +481,6 @@ static void cwd_leave_empty(cwd_guard *g)
     cr_assert_eq(n, 0);
 }
 
-/* The server's answer to Bob's items request, carrying Alice's form. */
-static char *items_result(const char *id, const char *form)
-{
-    static const char head[] =
-        "<iq type='result' from='" ALICE "' to='" BOB_FULL "' id='%s'>"
-        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-        "<items node='" ES_PEP_NODE_SUBSCRIBERS_NAME "'><item id='current'>%s</item></items>"
-        "</pubsub></iq>";
-    size_t n = strlen(head) + strlen(id) + strlen(form) + 1;
-    char *s = malloc(n);
-    cr_assert_not_null(s);
-    snprintf(s, n, head, id, form);
-    return s;
-}
-
 /* ---- the tests -------------------------------------------------------- */
 
 /* Both parties' keystores in the host's storage, under names that are no
@@ -506,7 +491,8 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
 {
     host h;
     memset(&h, 0, sizeof h);
-    char *alice_pem = fx_data("vec_rsa_alice.pem", NULL), *bob_pem = fx_data("vec_rsa_bob.pem", NULL);
+    char *alice_pem = fx_data("vec_rsa_alice.pem", NULL);
+    char *bob_pem = fx_data("vec_rsa_bob.pem", NULL);
     cwd_guard g;
     cwd_enter(&g);
     esession_ctx *ctx = ctx_for(&h);
@@ -541,7 +527,7 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
     esession_buf iq = {0};
     char id[ESESSION_IQ_ID_MAX];
     cr_assert_eq(esession_fetch_options_iq(ctx, ALICE, &iq, id), ESESSION_OK);
-    char *items = items_result(id, pub.form.data);
+    char *items = fx_items_result(ALICE, BOB_FULL, id, pub.form.data);
     esession_sender *s = NULL;
     rc = esession_sender_start(ctx, bob, BOB_FULL, ALICE, id, items, strlen(items), NULL, &s);
     cr_assert_eq(rc, ESESSION_OK, "start: %s (%s)", esession_status_name(rc),

@@ -7,24 +7,7 @@
 #include "ks_test.h"
 #include "fixture.h"
 
-static esession_ctx *ctx;
-static char dir[64];
-static char path[128];
-static esession_keystore *ks;
-
-static void setup(void)
-{
-    ctx = fx_ctx_new();
-    ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, "optset.ks");
-}
-
-static void teardown(void)
-{
-    kt_drop_store(ks, dir);
-    esession_ctx_free(ctx);
-}
-
-TestSuite(optset, .init = setup, .fini = teardown);
+KT_SUITE_WITH_STORE(optset, "optset.ks");
 
 /* A fresh keystore for the next part of a grouped test. */
 static void reset(void)
