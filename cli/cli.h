@@ -23,7 +23,7 @@ enum {
 
 /* Largest input read from a file or stdin (stanzas, keys, item results). */
 #define CLI_INPUT_MAX (4u << 20)
-#define CLI_JID_MAX 3071u
+#define CLI_JID_MAX ESESSION_JID_MAX
 
 /* ---- commands (one file per group) */
 typedef int (*cli_fn)(int argc, char **argv);
@@ -285,7 +285,7 @@ int cli_fp_prefix_match(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], const uint
                         size_t ndigits);
 /* XEP-0082 UTC date-time "YYYY-MM-DDThh:mm:ssZ": out holds 32 octets. */
 void cli_time_text(int64_t t, char *out, size_t n);
-/* A bare JID as the tool accepts it (no '/', no spaces or controls). */
+/* A bare or full JID: the library's rule (esession_jid_check). */
 int cli_bare_jid_ok(const char *jid);
 int cli_full_jid_ok(const char *jid);
 

@@ -115,9 +115,51 @@ typedef struct esession_buf {
 ESESSION_EXPORT void esession_buf_free(esession_buf *b);
 
 /* ------------------------------------------------------------------ */
-/* Library context: host operations and per-context error detail.      */
+/* Text: JIDs, UTF-8, XML escaping.                                    */
 
 typedef struct esession_ctx esession_ctx;
+
+/* What esession_jid_check expects. */
+typedef enum esession_jid_kind {
+    ESESSION_JID_BARE = 1,    /* [localpart@]domainpart */
+    ESESSION_JID_FULL = 2,    /* bare JID '/' resourcepart */
+    ESESSION_JID_RESOURCE = 3 /* a resourcepart alone (match_resource) */
+} esession_jid_kind;
+
+#define ESESSION_JID_MAX 3071      /* octets of a whole JID, bare or full */
+#define ESESSION_RESOURCE_MAX 1023 /* octets of a resourcepart (RFC 7622) */
+
+/* The one JID rule of the library: every call taking a JID applies it,
+ * with this status and detail. A JID is well-formed UTF-8 (RFC 3629)
+ * of XML characters with no control character (U+0000..U+001F,
+ * U+007F..U+009F), at most ESESSION_JID_MAX octets. Its bare part is not
+ * empty and has no space and no '/', and at most one '@', with text on
+ * both sides; a resourcepart (after the first '/') is 1 to
+ * ESESSION_RESOURCE_MAX octets and may hold spaces and '/'. Characters
+ * XML escapes (& < > ' ") are allowed: the library escapes them where it
+ * writes a JID. ESESSION_OK or ESESSION_ERR_INVALID_ARGUMENT; ctx may be
+ * NULL (then no detail is kept). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_jid_check(esession_ctx *ctx, const char *jid, esession_jid_kind kind);
+
+/* The length in octets (1..4) of the one well-formed UTF-8 character at
+ * s, n octets being available; 0 if there is none there (an empty or
+ * NULL s, a stray continuation octet, a truncated sequence, an overlong
+ * form, a surrogate, a code point above U+10FFFF). */
+ESESSION_EXPORT size_t esession_utf8_char_len(const char *s, size_t n);
+
+/* s (n octets) escaped as the library writes XML: for element text
+ * (attr 0) & < > as entities and CR as &#xD;; for an attribute value
+ * (attr 1, between either quote) also " ' as entities and TAB, LF as
+ * &#x9; &#xA;. A parser reads back exactly s. Like snprintf: returns the
+ * length of the whole escaped text and writes at most cap octets of it,
+ * NUL included (out may be NULL when cap is 0). */
+ESESSION_EXPORT size_t esession_xml_escape(char *out, size_t cap, const char *s, size_t n,
+                                           int attr);
+
+/* ------------------------------------------------------------------ */
+/* Library context: host operations and per-context error detail.      */
+
 typedef struct esession_key esession_key;
 struct esession_event;
 struct _xmlNode; /* libxml2 trees, for clients that already hold one */

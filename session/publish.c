@@ -4,11 +4,12 @@
  * online withdraws them and, once the offline queue is processed, their
  * exponents are destroyed. */
 #include "../core/core.h"
+#include "../core/jid.h"
 #include "../crypto/aes_ctr.h"
 #include "../crypto/dh.h"
 #include "../crypto/hash.h"
 #include "../crypto/sig.h"
-#include "../forms/options.h"
+#include "options_sig.h"
 #include "../pep/pep.h"
 #include "../store/store.h"
 
@@ -66,8 +67,8 @@ static esession_status check_publish_options(esession_ctx *ctx, const esession_p
             return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "publish: unsupported hash");
     if (o->lifetime < 0 || o->lifetime > MAX_LIFETIME)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: lifetime out of range");
-    if (o->match_resource != NULL && (o->match_resource[0] == '\0' || strlen(o->match_resource) > 1023))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: bad match_resource");
+    if (o->match_resource != NULL)
+        return es_jid_check(ctx, o->match_resource, ESESSION_JID_RESOURCE);
     return ESESSION_OK;
 }
 

@@ -310,8 +310,8 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
 
 /* The id of the message at start counter S of (bare, thread): the same
  * in every process and on every redelivery. */
-void es_rx_message_id(const char *bare, const char *thread, const uint8_t S[ES_AES_BLOCK],
-                      char id[ESESSION_MESSAGE_ID_MAX]);
+esession_status es_rx_message_id(const char *bare, const char *thread,
+                                 const uint8_t S[ES_AES_BLOCK], char id[ESESSION_MESSAGE_ID_MAX]);
 /* Keep a MESSAGE result (id filled) until it is confirmed. */
 esession_status es_rx_inbox_put(esession_keystore *ks, const esession_result *res);
 

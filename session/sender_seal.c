@@ -5,6 +5,7 @@
  * even across a crash. */
 #include "sender.h"
 
+#include "../core/xmlesc.h"
 #include "../forms/xml.h"
 
 #include <string.h>
@@ -38,18 +39,15 @@ static void tw_puts(tw *w, const char *s)
     tw_put(w, s, strlen(s));
 }
 
-/* Attribute text between single quotes. */
+static void put_sink(void *w, const char *s, size_t n)
+{
+    tw_put(w, s, n);
+}
+
+/* Attribute text (between single quotes). */
 static void tw_attr(tw *w, const char *s)
 {
-    for (; *s != '\0'; s++) {
-        switch (*s) {
-        case '&': tw_puts(w, "&amp;"); break;
-        case '<': tw_puts(w, "&lt;"); break;
-        case '>': tw_puts(w, "&gt;"); break;
-        case '\'': tw_puts(w, "&apos;"); break;
-        default: tw_put(w, s, 1); break;
-        }
-    }
+    es_xml_escape(s, strlen(s), ES_XML_ATTR, put_sink, w);
 }
 
 /* The layout of the reference stanzas: one child per line, indented by

@@ -217,9 +217,9 @@ static int read_all(esession_ctx *ctx, es_rd *r, es_sender_info *info, es_sender
     if (!thread_ok(info->thread))
         return 0;
 
-    info->bob_jid = get_str(r, 2, 3, ES_SENDER_JID_MAX);
-    info->alice_jid = get_str(r, 2, 3, ES_SENDER_JID_MAX);
-    char *res = get_str(r, 2, 0, ES_SENDER_RESOURCE_MAX);
+    info->bob_jid = get_str(r, 2, 3, ESESSION_JID_MAX);
+    info->alice_jid = get_str(r, 2, 3, ESESSION_JID_MAX);
+    char *res = get_str(r, 2, 0, ESESSION_RESOURCE_MAX);
     if (res != NULL && (flags & FLAG_RESOURCE) != 0 && res[0] != '\0')
         info->match_resource = res;
     else if (res != NULL && (flags & FLAG_RESOURCE) == 0 && res[0] == '\0')

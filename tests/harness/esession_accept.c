@@ -17,7 +17,7 @@
 #include "json_util.h"
 #include "../../crypto/dh.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../store/store.h"
 
 #define ACC_LISTS 10

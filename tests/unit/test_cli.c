@@ -27,6 +27,7 @@
 
 #include "../common/vecfile.h"
 #include "../../store/record.h"
+#include "fixture.h"
 
 #define PASS_A "alice passphrase"
 #define PASS_B "bob passphrase"
@@ -362,8 +363,7 @@ static void keystore_lib(const tdir *d, const char *name, const char *pass, cons
     esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
     o.kdf_opslimit = 1;
     o.kdf_memlimit = 8192;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     cr_assert_eq(esession_keystore_create(ctx, &k, ks, pass, strlen(pass), &o), ESESSION_OK);
     char *text = read_all(pem, NULL);
     cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
@@ -388,8 +388,7 @@ static void fingerprint_hex(const char *pem, char out[65])
     esession_ctx *ctx = NULL;
     esession_key *key = NULL;
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     char *text = read_all(pem, NULL);
     cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
     cr_assert_eq(esession_key_fingerprint(ctx, key, fp), ESESSION_OK);

@@ -6,18 +6,10 @@
 #include "ks_test.h"
 
 #include "../../store/header.h"
+#include "fixture.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 static esession_ctx *ctx;
 static char dir[64];
@@ -25,8 +17,7 @@ static char path[128];
 
 static void setup(void)
 {
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     kt_mkdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/alice.ks", dir);
 }

@@ -4,7 +4,7 @@
 #include "ks_test.h"
 
 #include "../../crypto/dh.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../pep/pep.h"
 #include "../../store/store.h"
 

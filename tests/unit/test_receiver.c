@@ -17,7 +17,7 @@
 
 #include "../../crypto/dh.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../forms/xml.h"
 #include "../../session/receiver.h"
 #include "../../session/sender.h"
@@ -29,6 +29,7 @@
 #define MAX_RESULTS 128
 
 #include "ks_test.h"
+#include "fixture.h"
 
 typedef struct event_copy {
     esession_event_type type;
@@ -1242,8 +1243,7 @@ static es_rx_stanza *read_ok(esession_ctx *ctx, const char *text)
 static void stanza_envelope(void)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     static const struct {
         const char *text;
         int valid;
@@ -1287,8 +1287,7 @@ static void stanza_envelope(void)
 static void stanza_delay_stamps(void)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     int64_t t1, t2;
     cr_assert_eq(es_datetime_parse("2002-09-10T23:08:25Z", 20, &t1, NULL), ESESSION_OK);
     cr_assert_eq(es_datetime_parse("2002-09-10T23:41:07Z", 20, &t2, NULL), ESESSION_OK);
@@ -1343,8 +1342,7 @@ static es_rx_content content_of(esession_ctx *ctx, const char *m, esession_statu
 static void content_profiles_created_and_termination(void)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     es_rx_content c = content_of(ctx, "", ESESSION_OK);
     cr_assert_eq(c.profile, 0);
     cr_assert_not(c.terminate);

@@ -20,6 +20,7 @@
 #include "../common/vecfile.h"
 
 #include "ks_test.h"
+#include "fixture.h"
 
 #define ALICE "alice@example.org"
 #define BOB "bob@example.com/laptop"
@@ -187,21 +188,6 @@ static size_t bob_records(esession_keystore *ks)
     return n;
 }
 
-/* The server's answer to the items request id, carrying form. */
-static char *items_result(const char *id, const char *form)
-{
-    static const char head[] =
-        "<iq type='result' from='" ALICE "' to='" BOB "' id='%s'>"
-        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-        "<items node='" ES_PEP_NODE_SUBSCRIBERS_NAME "'><item id='current'>%s</item></items>"
-        "</pubsub></iq>";
-    size_t n = strlen(head) + strlen(id) + strlen(form) + 1;
-    char *s = malloc(n);
-    cr_assert_not_null(s);
-    snprintf(s, n, head, id, form);
-    return s;
-}
-
 static esession_status fx_start_with(fx *f, const char *form, const esession_sender_options *o,
                                      esession_sender **s)
 {
@@ -210,7 +196,7 @@ static esession_status fx_start_with(fx *f, const char *form, const esession_sen
     cr_assert_eq(esession_fetch_options_iq(f->ctx, ALICE, &iq, id), ESESSION_OK);
     cr_assert(strstr(iq.data, ES_PEP_NODE_SUBSCRIBERS_NAME) != NULL);
     cr_assert(strstr(iq.data, id) != NULL);
-    char *res = items_result(id, form);
+    char *res = fx_items_result(ALICE, BOB, id, form);
     esession_status rc = esession_sender_start(f->ctx, f->ks, BOB, ALICE, id, res, strlen(res),
                                                o, s);
     free(res);
@@ -853,11 +839,11 @@ static void start_pep_answers(void)
     cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, text, strlen(text), NULL, &s),
                  ESESSION_ERR_PUBSUB);
     /* An answer to another request, or from someone else. */
-    char *res = items_result("0123", f.form.data);
+    char *res = fx_items_result(ALICE, BOB, "0123", f.form.data);
     cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, res, strlen(res), NULL, &s),
                  ESESSION_ERR_MALFORMED);
     free(res);
-    res = items_result(id, f.form.data);
+    res = fx_items_result(ALICE, BOB, id, f.form.data);
     cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, "carol@example.org", id, res,
                                        strlen(res), NULL, &s),
                  ESESSION_ERR_MALFORMED);
