@@ -49,11 +49,15 @@ int cmd_fetch(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_terminate(int argc, char **argv);
 int cmd_open(int argc, char **argv);
-int cmd_server(int argc, char **argv);
 int cmd_xmpp_publish(int argc, char **argv);
 int cmd_xmpp_send(int argc, char **argv);
 int cmd_xmpp_receive(int argc, char **argv);
 int cmd_xmpp_raw(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+#ifdef ESESSIONCTL_TESTING
+/* Only in the test tool (tests/cli/): the server stand-in. */
+int cmd_server(int argc, char **argv);
+#endif
 
 /* ---- option parsing (opts.c) */
 enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1 };
@@ -169,7 +173,8 @@ void cli_warn(const cli *c, const char *fmt, ...)
 /* Report a library failure: "what: reason (detail)"; returns its exit code. */
 int cli_fail(const cli *c, esession_status st, const char *what);
 int cli_exit_code(esession_status st);
-/* The current time as the tool sees it (ESESSIONCTL_NOW or the clock). */
+/* The current time as the tool sees it: the clock (in the test tool,
+ * ESESSIONCTL_NOW may move it). */
 int64_t cli_now(void);
 
 /* ---- publication options (pubopts.c) */

@@ -47,8 +47,11 @@ static const command commands[] = {
     {"xmpp-receive", cmd_xmpp_receive, "Log in, withdraw the options, open what the server stored",
      NULL},
     {"xmpp-raw", cmd_xmpp_raw, "Log in and send stanzas printed by the commands above", NULL},
+#ifdef ESESSIONCTL_TESTING
+    /* The test tool only: never in the installed esessionctl. */
     {"server", cmd_server, "File-backed stand-in for a server's PEP node and offline store",
      "Testing"},
+#endif
 };
 
 static void list_commands(FILE *f)

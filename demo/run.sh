@@ -8,7 +8,11 @@ build=${1:-build}
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^#define ESESSION_VERSION_STRING "\(.*\)"/\1/p' include/esession.h)
 ctl=$(cd "$build" && pwd)/esessionctl
-[ -x "$ctl" ] || { echo "demo: $ctl not found; run make first" >&2; exit 1; }
+# The test tool: the same commands plus the server stand-in (not installed).
+tctl=$(cd "$build" && pwd)/tests/esessionctl-test
+for b in "$ctl" "$tctl"; do
+    [ -x "$b" ] || { echo "demo: $b not found; run make demo" >&2; exit 1; }
+done
 
 umask 077
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/esession-demo.XXXXXX")
@@ -22,7 +26,7 @@ printf 'alice demo passphrase\n' > alice.pass
 printf 'bob demo passphrase\n' > bob.pass
 alice() { cmd=$1; shift; "$ctl" "$cmd" -k alice.ks --passphrase-file alice.pass "$@"; }
 bob() { cmd=$1; shift; "$ctl" "$cmd" -k bob.ks --passphrase-file bob.pass "$@"; }
-server() { "$ctl" server -d server "$@"; }
+server() { "$tctl" server -d server "$@"; }
 
 A=alice@example.org
 B=bob@example.com

@@ -2,7 +2,9 @@
 /* esessionctl end to end: the built tool is run (fork, exec, pipes) the
  * way a person or a script would, and its outputs, files and exit codes
  * are checked. The binary is $ESESSIONCTL, else the esessionctl beside the
- * tests/ directory of this test binary, else build/esessionctl. Keystores
+ * tests/ directory of this test binary, else build/esessionctl; the test
+ * tool (the server stand-in, the ESESSIONCTL_NOW clock) is
+ * $ESESSIONCTL_TEST, else tests/esessionctl-test beside it. Keystores
  * use the cheapest KDF cost, and the tests are few and grouped: each run
  * of the tool costs a process (and, under valgrind, a valgrind). */
 #include <criterion/criterion.h>
@@ -61,6 +63,23 @@ static const char *tool(void)
             return path;
     }
     snprintf(path, sizeof path, "build/esessionctl");
+    return path;
+}
+
+/* The test tool: the same commands plus the server stand-in and the
+ * clock override, which the installed tool does not have. */
+static const char *test_tool(void)
+{
+    static char path[4200];
+    const char *e = getenv("ESESSIONCTL_TEST");
+    if (e != NULL && e[0] != '\0')
+        return e;
+    if (path[0] == '\0') {
+        const char *t = tool();
+        const char *slash = strrchr(t, '/');
+        int n = slash != NULL ? (int)(slash - t + 1) : 0;
+        snprintf(path, sizeof path, "%.*stests/esessionctl-test", n, t);
+    }
     return path;
 }
 
@@ -201,21 +220,35 @@ static void run_argv(run *r, const run_opts *o, char *const argv[])
     no_checker_reports(r, argv[1]);
 }
 
-/* Run the tool with NULL-terminated arguments. */
-static void ctl(run *r, const run_opts *o, ...)
+static void run_list(run *r, const run_opts *o, const char *bin, va_list ap)
 {
     char *argv[64];
     size_t n = 0;
-    va_list ap;
-    argv[n++] = (char *)(uintptr_t)tool();
-    va_start(ap, o);
+    argv[n++] = (char *)(uintptr_t)bin;
     for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
         cr_assert_lt(n, 63);
         argv[n++] = (char *)(uintptr_t)a;
     }
-    va_end(ap);
     argv[n] = NULL;
     run_argv(r, o, argv);
+}
+
+/* Run the tool with NULL-terminated arguments. */
+static void ctl(run *r, const run_opts *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    run_list(r, o, tool(), ap);
+    va_end(ap);
+}
+
+/* The same with the test tool. */
+static void ctl_test(run *r, const run_opts *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    run_list(r, o, test_tool(), ap);
+    va_end(ap);
 }
 
 #define EXPECT(r, code)                                                                          \
@@ -468,6 +501,16 @@ Test(cli, every_command_option_and_exit_status_is_in_the_man_page)
     EXPECT(&r, CX_USAGE);
     cr_assert_not_null(strstr(r.err, "not a command"));
     cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+
+    /* The server stand-in is the test tool's alone. */
+    ctl(&r, NULL, "server", "-d", "/nonexistent", "queue", ALICE, NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "'server' is not a command"), "%s", r.err);
+    run_free(&r);
+    ctl_test(&r, NULL, "help", "--list", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "\nserver\n"), "%s", r.out);
     run_free(&r);
 }
 
@@ -773,7 +816,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     cr_assert_not_null(strstr(r.out, "<create node="));
     run_opts o = {r.out, NULL, NULL};
     run srv;
-    ctl(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
+    ctl_test(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
     EXPECT(&srv, CX_OK);
     run_free(&srv);
     run_free(&r);
@@ -782,7 +825,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
     run_free(&r);
     o = (run_opts){NULL, at(&d, "items.xml"), NULL};
-    ctl(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL, at(&d, "fetch.xml"), NULL);
+    ctl_test(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL, at(&d, "fetch.xml"), NULL);
     EXPECT(&r, CX_OK);
     run_free(&r);
 
@@ -805,7 +848,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
 
     /* Two hours later the options have expired. */
     o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
-    ctl(&r, &o, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+    ctl_test(&r, &o, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
         at(&d, "items.xml"), "--request", at(&d, "fetch.xml"), "hello", NULL);
     EXPECT(&r, CX_REJECTED);
     cr_assert_not_null(strstr(r.err, "expired"), "%s", r.err);
@@ -838,7 +881,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     run_free(&r);
 
     /* The server keeps all four, stamped with a delay. */
-    ctl(&r, NULL, "server", "-d", at(&d, "srv"), "deliver", at(&d, "m1.xml"), at(&d, "m2.xml"),
+    ctl_test(&r, NULL, "server", "-d", at(&d, "srv"), "deliver", at(&d, "m1.xml"), at(&d, "m2.xml"),
         at(&d, "m3.xml"), at(&d, "new-key.xml"), NULL);
     EXPECT(&r, CX_OK);
     cr_assert_not_null(strstr(r.out, "/offline/" ALICE "/000004.xml"), "%s", r.out);
@@ -955,7 +998,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
 
     /* status counts the same states; two hours on, the set has expired. */
     o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
-    ctl(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
+    ctl_test(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
     EXPECT(&r, CX_OK);
     j = parse_json(&r);
     json_t *counts = json_object_get(j, "optsets");
@@ -963,6 +1006,13 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     cr_assert_eq(json_integer_value(json_object_get(counts, "withdrawn")), 0);
     cr_assert_eq(json_integer_value(json_object_get(counts, "destroyed")), 1);
     cr_assert_eq(json_integer_value(json_object_get(counts, "expired")), 1);
+    json_decref(j);
+    run_free(&r);
+    /* The installed tool has no clock but the real one. */
+    ctl(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "optsets"), "expired")), 0);
     json_decref(j);
     run_free(&r);
 
@@ -979,7 +1029,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     /* Two hours on, purge removes the expired set (and its replay memory);
      * the new one is offered. */
     o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
-    ctl(&r, &o, "purge", KS(&d, "alice"), NULL);
+    ctl_test(&r, &o, "purge", KS(&d, "alice"), NULL);
     EXPECT(&r, CX_OK);
     run_free(&r);
     ctl(&r, NULL, "optsets", KS(&d, "alice"), "--json", NULL);
