@@ -102,6 +102,8 @@ int cli_next(cli_parse *p, const cli_optdef *defs, const char **arg);
 /* Parse a decimal integer in [min, max]; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                    unsigned long long *out);
+/* A duration N[s|m|h|d] (no unit: seconds), 1 s to 400 days; 0 on success. */
+int cli_parse_duration(const char *s, int64_t *out);
 
 /* ---- the run of one command (run.c) */
 typedef struct cli_key_seen {
@@ -119,6 +121,7 @@ typedef struct cli {
     const char *pass_file;
     int json;
     int kdf_set;
+    int kdf_from_env;         /* kdf came from ESESSIONCTL_KDF_COST */
     esession_keystore_options kdf;
     esession_ctx *ctx;
     esession_keystore *ks;
@@ -140,8 +143,11 @@ int cli_usage_error(const cli *c, const char *fmt, ...)
     ;
 /* Create the library context (clock, events, trust hook). */
 int cli_ctx(cli *c);
-/* Open the keystore, asking for its passphrase. */
+/* Open the keystore: with --passphrase-fd or --passphrase-file as given,
+ * else with the key the agent holds for it, else asking on the terminal. */
 int cli_open_keystore(cli *c);
+/* Report a failed open of path (or derivation of its key); the exit code. */
+int cli_open_failed(const cli *c, const char *path, esession_status st);
 /* The same for a command that only reads: it sees one snapshot. */
 int cli_open_keystore_read(cli *c);
 const char *cli_keystore_path(cli *c);
@@ -176,6 +182,18 @@ int cli_exit_code(esession_status st);
 /* The current time as the tool sees it: the clock (in the test tool,
  * ESESSIONCTL_NOW may move it). */
 int64_t cli_now(void);
+
+/* ---- Argon2id costs (kdf.c) */
+/* min, interactive, moderate or sensitive into *o; -1 for another name. */
+int cli_kdf_by_name(const char *name, esession_keystore_options *o);
+/* The name of a cost, or NULL when it has none. */
+const char *cli_kdf_name(uint64_t ops, uint64_t mem);
+/* 1 for the weakest cost (min). */
+int cli_kdf_weakest(uint64_t ops, uint64_t mem);
+/* The cost from ESESSIONCTL_KDF_COST unless --kdf-cost was given (init). */
+int cli_kdf_from_env(cli *c);
+/* The loud warning, on stderr, when the cost being set is the weakest. */
+void cli_kdf_warn(const cli *c);
 
 /* ---- publication options (pubopts.c) */
 enum {
