@@ -185,6 +185,13 @@ static void serve_list(const agent *a, int fd)
     free(text);
 }
 
+/* The socket file is still the one this agent made. */
+static int socket_is_ours(const agent *a)
+{
+    struct stat sb;
+    return lstat(a->sock, &sb) == 0 && sb.st_dev == a->dev && sb.st_ino == a->ino;
+}
+
 /* One request from a connected client. */
 static void serve(agent *a, int fd)
 {
@@ -231,6 +238,12 @@ static void serve(agent *a, int fd)
         serve_list(a, fd);
         break;
     case AGENT_STOP:
+        /* Done before the answer: once 'agent --stop' returns, the keys are
+         * wiped and no one can connect. */
+        while (a->n > 0)
+            drop(a, a->n - 1);
+        if (socket_is_ours(a))
+            (void)unlink(a->sock);
         a->stop = 1;
         (void)reply(fd, AGENT_R_OK, NULL, 0);
         break;
@@ -238,13 +251,6 @@ static void serve(agent *a, int fd)
         (void)reply(fd, AGENT_R_BAD, NULL, 0);
         break;
     }
-}
-
-/* The socket file is still the one this agent made. */
-static int socket_is_ours(const agent *a)
-{
-    struct stat sb;
-    return lstat(a->sock, &sb) == 0 && sb.st_dev == a->dev && sb.st_ino == a->ino;
 }
 
 static void run(agent *a, int sig_rfd)

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -1165,12 +1164,11 @@ static void expect_opens(const tdir *d, const char *ks)
     run_free(&r);
 }
 
-Test(cli, the_agent_holds_a_key_asked_once_until_changed_forgotten_expired_or_stopped,
-     .timeout = 300)
+Test(cli, the_agent_holds_a_key_asked_once_until_changed_forgotten_expired_or_stopped)
 {
     tdir d;
     tdir_make(&d);
-    char rundir[256], sock[300], canon[PATH_MAX];
+    char rundir[256], sock[300];
     snprintf(rundir, sizeof rundir, "%s/run", d.path);
     cr_assert_eq(mkdir(rundir, 0700), 0);
     snprintf(sock, sizeof sock, "%s/esession/agent.sock", rundir);
@@ -1178,7 +1176,6 @@ Test(cli, the_agent_holds_a_key_asked_once_until_changed_forgotten_expired_or_st
     cr_assert_eq(setenv("XDG_RUNTIME_DIR", rundir, 1), 0);
     keystore(&d, "alice", PASS_A, NULL);
     keystore(&d, "bob", PASS_B, NULL);
-    cr_assert_not_null(realpath(at(&d, "alice.ks"), canon));
     run r;
 
     /* No agent yet. */
