@@ -312,7 +312,8 @@ static int stdio_to_null(void)
     return ok ? 0 : -1;
 }
 
-/* The forked child. */
+/* The forked child. It tells the command through ready: 0 ready, 2 ready
+ * but its memory not locked, 1 failed. */
 static void agent_main(const agent_where *w, int lfd, const char *canon, uint8_t *key,
                        uint32_t seconds, int ready)
 {
@@ -336,6 +337,8 @@ static void agent_main(const agent_where *w, int lfd, const char *canon, uint8_t
      * clients see them) the agent's own. */
     int set = mine != NULL && chdir("/") == 0 && listen(lfd, 16) == 0 &&
               lstat(w->sock, &sb) == 0 && pipe(sig) == 0 && fcntl(sig[1], F_SETFL, O_NONBLOCK) == 0;
+    /* sodium_malloc locks quietly; whether it could is worth saying. */
+    int locked = set && sodium_mlock(mine, ESESSION_KEYSTORE_KEY_BYTES) == 0;
     if (!set && mine != NULL)
         sodium_free(mine);
     if (set && put(&a, canon, mine, seconds) == 0) { /* put frees mine if it fails */
@@ -346,7 +349,7 @@ static void agent_main(const agent_where *w, int lfd, const char *canon, uint8_t
         signal_fd = sig[1];
         ok = sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGINT, &sa, NULL) == 0 &&
                      sigaction(SIGHUP, &sa, NULL) == 0
-                 ? 0
+                 ? (locked ? 0 : 2)
                  : 1;
         sa.sa_handler = SIG_IGN;
         (void)sigaction(SIGPIPE, &sa, NULL);
@@ -355,12 +358,12 @@ static void agent_main(const agent_where *w, int lfd, const char *canon, uint8_t
     }
     const int keep[] = {lfd, sig[0], sig[1], ready};
     close_others(keep, sizeof keep / sizeof keep[0]);
-    if (ok == 0 && stdio_to_null() != 0)
+    if (ok != 1 && stdio_to_null() != 0)
         ok = 1;
     while (write(ready, &ok, 1) < 0 && errno == EINTR) {
     }
     close(ready);
-    if (ok == 0)
+    if (ok != 1)
         run(&a, sig[0]);
     while (a.n > 0)
         drop(&a, a.n - 1);
@@ -393,10 +396,13 @@ int agent_spawn(const cli *c, const agent_where *w, int lfd, const char *canon, 
     while ((r = read(ready[0], &b, 1)) < 0 && errno == EINTR) {
     }
     close(ready[0]);
-    if (r != 1 || b != 0) {
+    if (r != 1 || (b != 0 && b != 2)) {
         cli_err(c, "the agent could not start");
         return -1;
     }
+    if (b == 2)
+        cli_warn(c, "the agent cannot lock its memory (see RLIMIT_MEMLOCK): its keys may be "
+                    "written to swap");
     *pid = p;
     return 0;
 }
