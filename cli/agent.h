@@ -3,7 +3,14 @@
  * keys derived from keystore passphrases (esession_keystore_derive_key),
  * each for a limited time, and hands them to esessionctl commands of the
  * same user over a UNIX socket in a private directory. Never the
- * passphrase, never on disk. docs/esessionctl.1, AGENT. */
+ * passphrase, never on disk. docs/esessionctl.1, agent.
+ *
+ * Why not the kernel keyring: it is Linux's alone and one more library
+ * (keyutils); which keyring a command sees depends on how its session was
+ * set up (a terminal multiplexer, su, a desktop's terminals may each have
+ * their own), so "once per login session" would not hold; and it offers
+ * nothing a process of the same user could not also read. A socket in
+ * $XDG_RUNTIME_DIR is per user, gone at logout, and portable. */
 #ifndef ESESSIONCTL_AGENT_H
 #define ESESSIONCTL_AGENT_H
 
