@@ -49,11 +49,15 @@ int cmd_fetch(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_terminate(int argc, char **argv);
 int cmd_open(int argc, char **argv);
-int cmd_server(int argc, char **argv);
 int cmd_xmpp_publish(int argc, char **argv);
 int cmd_xmpp_send(int argc, char **argv);
 int cmd_xmpp_receive(int argc, char **argv);
 int cmd_xmpp_raw(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+#ifdef ESESSIONCTL_TESTING
+/* Only in the test tool (tests/cli/): the server stand-in. */
+int cmd_server(int argc, char **argv);
+#endif
 
 /* ---- option parsing (opts.c) */
 enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1 };
@@ -98,6 +102,8 @@ int cli_next(cli_parse *p, const cli_optdef *defs, const char **arg);
 /* Parse a decimal integer in [min, max]; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                    unsigned long long *out);
+/* A duration N[s|m|h|d] (no unit: seconds), 1 s to 400 days; 0 on success. */
+int cli_parse_duration(const char *s, int64_t *out);
 
 /* ---- the run of one command (run.c) */
 typedef struct cli_key_seen {
@@ -115,6 +121,7 @@ typedef struct cli {
     const char *pass_file;
     int json;
     int kdf_set;
+    int kdf_from_env;         /* kdf came from ESESSIONCTL_KDF_COST */
     esession_keystore_options kdf;
     esession_ctx *ctx;
     esession_keystore *ks;
@@ -136,8 +143,11 @@ int cli_usage_error(const cli *c, const char *fmt, ...)
     ;
 /* Create the library context (clock, events, trust hook). */
 int cli_ctx(cli *c);
-/* Open the keystore, asking for its passphrase. */
+/* Open the keystore: with --passphrase-fd or --passphrase-file as given,
+ * else with the key the agent holds for it, else asking on the terminal. */
 int cli_open_keystore(cli *c);
+/* Report a failed open of path (or derivation of its key); the exit code. */
+int cli_open_failed(const cli *c, const char *path, esession_status st);
 /* The same for a command that only reads: it sees one snapshot. */
 int cli_open_keystore_read(cli *c);
 const char *cli_keystore_path(cli *c);
@@ -169,8 +179,21 @@ void cli_warn(const cli *c, const char *fmt, ...)
 /* Report a library failure: "what: reason (detail)"; returns its exit code. */
 int cli_fail(const cli *c, esession_status st, const char *what);
 int cli_exit_code(esession_status st);
-/* The current time as the tool sees it (ESESSIONCTL_NOW or the clock). */
+/* The current time as the tool sees it: the clock (in the test tool,
+ * ESESSIONCTL_NOW may move it). */
 int64_t cli_now(void);
+
+/* ---- Argon2id costs (kdf.c) */
+/* min, interactive, moderate or sensitive into *o; -1 for another name. */
+int cli_kdf_by_name(const char *name, esession_keystore_options *o);
+/* The name of a cost, or NULL when it has none. */
+const char *cli_kdf_name(uint64_t ops, uint64_t mem);
+/* 1 for the weakest cost (min). */
+int cli_kdf_weakest(uint64_t ops, uint64_t mem);
+/* The cost from ESESSIONCTL_KDF_COST unless --kdf-cost was given (init). */
+int cli_kdf_from_env(cli *c);
+/* The loud warning, on stderr, when the cost being set is the weakest. */
+void cli_kdf_warn(const cli *c);
 
 /* ---- publication options (pubopts.c) */
 enum {

@@ -18,6 +18,8 @@ static const command commands[] = {
     {"init", cmd_init, "Create a keystore (passphrase asked twice)", "Keystore"},
     {"passwd", cmd_passwd, "Change the keystore passphrase", NULL},
     {"status", cmd_status, "Show what the keystore holds", NULL},
+    {"agent", cmd_agent, "Ask the passphrase once: an agent holds the keystore's key for a while",
+     NULL},
     {"genkey", cmd_genkey, "Generate a signing key (rsa 2048|3072|4096, dsa 2048|3072)",
      "Signing keys"},
     {"keys", cmd_keys, "List the signing keys", NULL},
@@ -47,8 +49,11 @@ static const command commands[] = {
     {"xmpp-receive", cmd_xmpp_receive, "Log in, withdraw the options, open what the server stored",
      NULL},
     {"xmpp-raw", cmd_xmpp_raw, "Log in and send stanzas printed by the commands above", NULL},
+#ifdef ESESSIONCTL_TESTING
+    /* The test tool only: never in the installed esessionctl. */
     {"server", cmd_server, "File-backed stand-in for a server's PEP node and offline store",
      "Testing"},
+#endif
 };
 
 static void list_commands(FILE *f)

@@ -368,6 +368,32 @@ esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out, const ch
                             const char *passphrase, size_t passphrase_len,
                             const esession_keystore_options *opt);
 
+/* A key that opens one keystore without its passphrase, for a client that
+ * asks once and keeps the key for a while (as esessionctl's agent does):
+ * the store's id and salt, then the Argon2id output of the passphrase.
+ * It opens only the store it was derived from, and only until the
+ * passphrase changes. It is as good as the passphrase for that store:
+ * keep it in guarded memory (sodium_malloc), never on disk, and wipe it. */
+#define ESESSION_KEYSTORE_KEY_BYTES 64
+
+/* Derive the key of the keystore at path from its passphrase (one
+ * Argon2id run), checked by opening the store with it; errors as
+ * esession_keystore_open, which also converts a keystore of the earlier
+ * format. key is written only on success. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_derive_key(esession_ctx *ctx, const char *path, const char *passphrase,
+                             size_t passphrase_len, uint8_t key[ESESSION_KEYSTORE_KEY_BYTES]);
+
+/* Open a keystore with a key from esession_keystore_derive_key: no
+ * Argon2id run. A key for another keystore, or derived before the
+ * passphrase changed, or altered: ESESSION_ERR_BAD_PASSPHRASE. A keystore
+ * of the earlier format: ESESSION_ERR_STATE (it is converted by an open
+ * with the passphrase). opt may be NULL. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_open_with_key(esession_ctx *ctx, esession_keystore **out, const char *path,
+                                const uint8_t key[ESESSION_KEYSTORE_KEY_BYTES],
+                                const esession_keystore_options *opt);
+
 /* Wrap the store key under a new passphrase (new salt): one record is
  * rewritten, not the store. opt may be NULL to keep the KDF cost. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
