@@ -1333,3 +1333,83 @@ Test(cli, the_agent_holds_a_key_asked_once_until_changed_forgotten_expired_or_st
     esession_ctx_free(ctx);
     rm_tree(d.path);
 }
+
+/* A stanza held by one `open` run (its predecessor missing) is reported by
+ * the run that releases it as held since an earlier run, not under that
+ * run's own input; a plain message among the input is shown, marked. */
+Test(cli, a_stanza_held_by_an_earlier_run_is_reported_as_such)
+{
+    tdir d;
+    tdir_make(&d);
+    run r;
+    keystore_lib(&d, "alice", PASS_A, "tests/data/vec_rsa_alice.pem", BOB,
+                 "tests/data/vec_rsa_bob.pem");
+    keystore_lib(&d, "bob", PASS_B, "tests/data/vec_rsa_bob.pem", ALICE,
+                 "tests/data/vec_rsa_alice.pem");
+    ctl(&r, NULL, "publish", KS(&d, "alice"), "--groups", "14", "-l", "1h", NULL);
+    EXPECT(&r, CX_OK);
+    run_opts o = {r.out, NULL, NULL};
+    run srv;
+    ctl_test(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
+    EXPECT(&srv, CX_OK);
+    run_free(&srv);
+    run_free(&r);
+    ctl(&r, NULL, "fetch", ALICE, NULL);
+    EXPECT(&r, CX_OK);
+    write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
+    run_free(&r);
+    o = (run_opts){NULL, at(&d, "items.xml"), NULL};
+    ctl_test(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL,
+             at(&d, "fetch.xml"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    ctl(&r, NULL, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+        at(&d, "items.xml"), "--rekey-freq", "2", "--json", "one", "two", "three", NULL);
+    EXPECT(&r, CX_OK);
+    json_t *j = parse_json(&r);
+    size_t n = 0;
+    save_stanzas(json_object_get(j, "stanzas"), &d, "m", &n);
+    cr_assert_eq(n, 3);
+    json_decref(j);
+    run_free(&r);
+    ctl(&r, NULL, "online", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+
+    /* Run 1: the first opens; the third, under the key the second brings,
+     * waits for it. */
+    ctl(&r, NULL, "open", KS(&d, "alice"), "--json", at(&d, "m1.xml"), at(&d, "m3.xml"), NULL);
+    j = parse_json(&r);
+    cr_assert_str_eq(jstr(json_array_get(j, 0), "status"), "opened");
+    cr_assert_str_eq(jstr(json_array_get(j, 1), "status"), "held");
+    json_decref(j);
+    run_free(&r);
+    /* Run 2: a plain message, then the second; the third comes out of
+     * the session where run 1 left it. */
+    static const char plain[] =
+        "<message from='carol@example.net/x' to='" ALICE "'><body>no secret</body></message>";
+    write_file(at(&d, "plain.xml"), plain, sizeof plain - 1, 0600);
+    ctl(&r, NULL, "open", KS(&d, "alice"), "--json", at(&d, "plain.xml"), at(&d, "m2.xml"),
+        NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_array_size(j), 3, "%s", r.out);
+    json_t *p = json_array_get(j, 0);
+    cr_assert_str_eq(jstr(p, "status"), "not encrypted");
+    cr_assert(json_is_false(json_object_get(p, "encrypted")));
+    cr_assert_str_eq(jstr(p, "plaintext"), "<body>no secret</body>");
+    size_t from_earlier = 0;
+    for (size_t i = 1; i < 3; i++) {
+        json_t *res = json_array_get(j, i);
+        cr_assert_str_eq(jstr(res, "status"), "opened");
+        if (strcmp(jstr(res, "source"), "held since an earlier run") == 0) {
+            from_earlier++;
+            cr_assert_null(json_object_get(res, "tag"));
+            cr_assert_not_null(strstr(jstr(res, "plaintext"), "<body>three</body>"));
+        }
+    }
+    cr_assert_eq(from_earlier, 1, "%s", r.out);
+    json_decref(j);
+    run_free(&r);
+    rm_tree(d.path);
+}
