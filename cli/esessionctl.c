@@ -4,6 +4,9 @@
 #include "cli.h"
 
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <string.h>
 
@@ -146,8 +149,16 @@ static int dispatch(int argc, char **argv)
 int main(int argc, char **argv)
 {
     /* Keys, passphrases and messages in the clear must not end up in a
-     * core file. */
+     * core file, nor be read by another process of the same user through
+     * ptrace or /proc/PID/mem. */
     struct rlimit none = {0, 0};
     (void)setrlimit(RLIMIT_CORE, &none);
+#ifdef __linux__
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+    /* The private integers OpenSSL holds for a signing key in locked,
+     * non-dumpable pages; without it they are only cleared when freed. */
+    esession_status heap = esession_secure_heap_init(256u * 1024u, NULL);
+    (void)heap;
     return dispatch(argc, argv);
 }

@@ -311,6 +311,22 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_key_fingerprint(esession_ctx *ctx, const esession_key *key,
                          uint8_t out[ESESSION_FINGERPRINT_BYTES]);
 
+/* Set up OpenSSL's secure heap of `size` octets (a power of two, 4 KiB ..
+ * 1 GiB): locked, kept out of core dumps, between guard pages. OpenSSL
+ * then allocates the private integers of RSA and DSA keys there (decoded,
+ * generated or held while signing) instead of in its ordinary heap, where
+ * they are only cleared when freed. The heap is process-wide and cannot
+ * grow: the library never sets it up by itself. Call it once, before any
+ * other thread uses OpenSSL; esessionctl does (256 KiB). *locked (may be
+ * NULL) is 1 if the pages are locked and kept out of core dumps, 0 if the
+ * system refused either (RLIMIT_MEMLOCK): the heap is still used.
+ * ESESSION_ERR_STATE if it is already set up, ESESSION_ERR_NO_MEMORY if it
+ * could not be mapped. It does not grow: once full, private keys fail to
+ * load, export, generate or sign, with a detail that says so. An RSA-8192
+ * private part takes 4.5 KiB of it (docs/crypto.md). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status esession_secure_heap_init(size_t size,
+                                                                               int *locked);
+
 ESESSION_EXPORT esession_key_type esession_key_get_type(const esession_key *key);
 ESESSION_EXPORT unsigned esession_key_bits(const esession_key *key);
 ESESSION_EXPORT int esession_key_has_private(const esession_key *key);

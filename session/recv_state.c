@@ -259,6 +259,7 @@ static esession_status read_held(esession_ctx *ctx, es_rd *r, es_rx_session *s)
         h->text[len] = '\0';
         h->len = len;
         h->tag = tag;
+        h->pending = 1; /* how far its search went is not stored: it goes on */
         c->held[c->n_held++] = h;
         c->held_bytes += len;
         esession_status rc = es_rx_stanza_read(ctx, h->text, len, &h->st);
