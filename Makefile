@@ -2,7 +2,8 @@
 #   make            build libesession.a, libesession.so, the harness and tools
 #   make test       install missing Debian packages if needed, then every test:
 #                   unit tests, vectors, ASan+UBSan build, valgrind
-#   make demo       the same set-up, then the offline flow
+#   make demo       install the few packages the tool needs, build it, and
+#                   run the offline flow
 #   make deps       install (as root) or print the Debian packages needed
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -23,9 +24,11 @@ SOVERSION   := 0
 # One source for the version: the public header.
 VERSION     := $(shell sed -n 's/^\#define ESESSION_VERSION_STRING "\(.*\)"/\1/p' include/esession.h)
 
-# Debian packages: what `make deps` installs.
-DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
-                libxml2-dev libsqlite3-dev libstrophe-dev libjansson-dev libcriterion-dev valgrind
+# Debian packages: what `make deps` installs. The demo needs only the
+# first line: the library and the tool, no test frameworks.
+DEB_DEMO     := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
+                libxml2-dev libsqlite3-dev libstrophe-dev
+DEB_PACKAGES := $(DEB_DEMO) libjansson-dev libcriterion-dev valgrind
 # What only make test needs: the XMPP servers of tests/xmpp/, and clang
 # with its libFuzzer runtime for tests/fuzz/.
 DEB_SERVERS  := openssl ejabberd prosody clang libclang-rt-14-dev
@@ -77,6 +80,14 @@ HARNESS     := $(BUILD)/esession-vectors
 CLI_SRCS    := $(wildcard cli/*.c cli/xmpp/*.c)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI         := $(if $(CLI_SRCS),$(BUILD)/esessionctl)
+# The test tool: the same tool plus what the installed one must not have
+# (the server stand-in of tests/cli/, the ESESSIONCTL_NOW clock). The CLI
+# files that mention ESESSIONCTL_TESTING are built again with it defined.
+CLI_TESTING_SRCS := $(shell grep -l ESESSIONCTL_TESTING $(CLI_SRCS) /dev/null | grep -v '^/dev/null$$')
+TEST_CLI_OBJS := $(filter-out $(CLI_TESTING_SRCS:%.c=$(BUILD)/obj/%.o),$(CLI_OBJS)) \
+                 $(CLI_TESTING_SRCS:%.c=$(BUILD)/obj/testing/%.o) \
+                 $(patsubst %.c,$(BUILD)/obj/testing/%.o,$(wildcard tests/cli/*.c))
+TEST_CLI    := $(if $(CLI_SRCS),$(BUILD)/tests/esessionctl-test)
 
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 COMMON_SRCS := $(wildcard tests/common/*.c)
@@ -89,8 +100,8 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: store check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
-        clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp
+.PHONY: store xmpp-scenarios check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-demo-deps ensure-test-deps install uninstall \
+        clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp docs-check
 
 all: lib $(HARNESS) $(CLI)
 
@@ -119,13 +130,22 @@ $(BUILD)/obj/cli/%.o: ALL_CFLAGS += $(CLI_CFLAGS)
 $(BUILD)/esessionctl: $(CLI_OBJS) $(STATIC_LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(PC_LIBS) $(CLI_LIBS)
 
+$(BUILD)/obj/testing/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $< (test tool)")
+	$(Q)$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -DESESSIONCTL_TESTING -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(TEST_CLI): $(TEST_CLI_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_CLI_OBJS) $(STATIC_LIB) $(PC_LIBS) $(CLI_LIBS)
+
 $(BUILD)/obj/tests/%.o: ALL_CFLAGS += $(TEST_CFLAGS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJS) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_SUPPORT_OBJS) $(STATIC_LIB) $(PC_LIBS) $(TEST_LIBS)
 
-tests-build: all $(UNIT_BINS)
+tests-build: all $(TEST_CLI) $(UNIT_BINS)
 
 # ---- set-up -------------------------------------------------------------
 
@@ -152,6 +172,12 @@ ensure-deps:
 	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1; then :; \
 	else $(MAKE) --no-print-directory deps DEPS_PACKAGES="$(DEB_PACKAGES)"; fi
 
+# make demo: only what building the tool needs.
+ensure-demo-deps:
+	@if command -v $(PKG_CONFIG) >/dev/null 2>&1 && $(PKG_CONFIG) --exists $(PC_LIB) $(PC_CLI) && \
+	    command -v $(CC) >/dev/null 2>&1; then :; \
+	else $(MAKE) --no-print-directory deps DEPS_PACKAGES="$(DEB_DEMO)"; fi
+
 ensure-test-deps: ensure-deps
 	@if command -v openssl >/dev/null 2>&1 && [ -x /usr/sbin/ejabberdctl ] && \
 	    [ -x /usr/bin/prosody ] && command -v clang >/dev/null 2>&1 && \
@@ -165,11 +191,13 @@ test: ensure-test-deps
 
 # Builds use every core; test runs stay in sequence so their output reads.
 test-run:
+	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory -j$(NPROC) tests-build
 	@$(MAKE) --no-print-directory unit vectors store
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 xmpp
+	@$(MAKE) --no-print-directory xmpp-scenarios
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-build
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory valgrind
@@ -184,6 +212,11 @@ unit: tests-build
 vectors: $(HARNESS)
 	$(HARNESS) $(VECTOR_FILES)
 
+# Every "PROFILE §N" / "wire-profile §N" cited in the sources is a heading
+# of docs/wire-profile.md.
+docs-check:
+	@sh tests/docs_refs.sh .
+
 asan: tests-build
 	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
 	for t in $(UNIT_BINS); do echo "== asan $$t"; $$t --jobs 2; done; \
@@ -197,11 +230,11 @@ asan: tests-build
 # check-long: 500, 200 and 1,000.
 STORE_SHORT := TRIALS=100 OPEN_TRIALS=30 CYCLES=200
 STORE_LONG  := TRIALS=500 OPEN_TRIALS=200 CYCLES=1000 ROUNDS=20 WRITES=500
-store: $(CLI)
-	@env $(STORE_SHORT) bash tests/store/run.sh $(BUILD)/esessionctl
+store: $(CLI) $(TEST_CLI)
+	@env $(STORE_SHORT) bash tests/store/run.sh $(BUILD)/esessionctl $(TEST_CLI)
 
-check-long: $(CLI)
-	@env $(STORE_LONG) bash tests/store/run.sh $(BUILD)/esessionctl
+check-long: $(CLI) $(TEST_CLI)
+	@env $(STORE_LONG) bash tests/store/run.sh $(BUILD)/esessionctl $(TEST_CLI)
 
 # The offline flow through real servers (tests/xmpp/): ejabberd with
 # XEP-0013, Prosody with flood delivery, each started on loopback and
@@ -209,6 +242,17 @@ check-long: $(CLI)
 xmpp: $(CLI)
 	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
 	for s in ejabberd prosody; do bash tests/xmpp/run.sh $(BUILD) $$s; done
+
+# The delivery promise, scenario by scenario (tests/xmpp/scenarios.sh):
+# plain messages, late first stanzas, a lost re-key, expiry, Alice coming
+# online, the open node, a full offline queue. Both servers at once (each
+# on ports of its own), with the default build.
+xmpp-scenarios: $(CLI)
+	@bash tests/xmpp/scenarios.sh $(BUILD) ejabberd > $(BUILD)/scen-ejabberd.log 2>&1 & e=$$!; \
+	bash tests/xmpp/scenarios.sh $(BUILD) prosody > $(BUILD)/scen-prosody.log 2>&1; p=$$?; \
+	wait $$e; e=$$?; \
+	grep -h -v KDF_COST $(BUILD)/scen-ejabberd.log $(BUILD)/scen-prosody.log; \
+	[ $$e -eq 0 ] && [ $$p -eq 0 ]
 
 # The same flows with every esessionctl call under valgrind: about three
 # minutes a server, so not part of make test.
@@ -245,6 +289,10 @@ install-check: lib
 	  echo "install-check: a program built with pkg-config --cflags --libs esession runs"
 	@if nm -D --defined-only $(SHARED_LIB) | awk '$$2 == "T" {print $$3}' | grep -v '^esession_'; then \
 	  echo "install-check: the symbols above are exported but not public API"; exit 1; fi
+	@if [ -n "$(CLI)" ]; then bin=$(STAGE)/usr/local/bin/esessionctl; \
+	  if strings $$bin | grep -E 'ESESSIONCTL_NOW|stand-in' || nm $$bin | grep -w cmd_server; then \
+	    echo "install-check: the installed esessionctl has the test tool's server stand-in or clock"; exit 1; fi; \
+	  echo "install-check: the installed esessionctl has no server stand-in and no clock override"; fi
 	@export PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig; \
 	  $(CC) -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L examples/offline_flow.c -o $(STAGE)/offline_flow \
 	    $$($(PKG_CONFIG) --cflags --libs esession) && \
@@ -264,11 +312,15 @@ bench: $(BUILD)/esession-bench
 
 # ---- demo ---------------------------------------------------------------
 
-demo: ensure-deps
-	@$(MAKE) --no-print-directory -j$(NPROC) all
+# The build's output goes to a log, so that the demo's story is what shows.
+demo: ensure-demo-deps
+	@mkdir -p $(BUILD)
+	@echo "demo: building esessionctl (compiler output in $(BUILD)/demo-build.log)"
+	@$(MAKE) --no-print-directory -j$(NPROC) $(CLI) $(TEST_CLI) > $(BUILD)/demo-build.log 2>&1 || \
+	    { tail -n 30 $(BUILD)/demo-build.log; exit 1; }
 	@$(MAKE) --no-print-directory demo-run
 
-demo-run: all
+demo-run: $(CLI) $(TEST_CLI)
 	@sh demo/run.sh $(BUILD)
 
 # ---- install ------------------------------------------------------------

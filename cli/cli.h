@@ -23,7 +23,7 @@ enum {
 
 /* Largest input read from a file or stdin (stanzas, keys, item results). */
 #define CLI_INPUT_MAX (4u << 20)
-#define CLI_JID_MAX 3071u
+#define CLI_JID_MAX ESESSION_JID_MAX
 
 /* ---- commands (one file per group) */
 typedef int (*cli_fn)(int argc, char **argv);
@@ -49,11 +49,15 @@ int cmd_fetch(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_terminate(int argc, char **argv);
 int cmd_open(int argc, char **argv);
-int cmd_server(int argc, char **argv);
 int cmd_xmpp_publish(int argc, char **argv);
 int cmd_xmpp_send(int argc, char **argv);
 int cmd_xmpp_receive(int argc, char **argv);
 int cmd_xmpp_raw(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+#ifdef ESESSIONCTL_TESTING
+/* Only in the test tool (tests/cli/): the server stand-in. */
+int cmd_server(int argc, char **argv);
+#endif
 
 /* ---- option parsing (opts.c) */
 enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1 };
@@ -98,6 +102,8 @@ int cli_next(cli_parse *p, const cli_optdef *defs, const char **arg);
 /* Parse a decimal integer in [min, max]; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                    unsigned long long *out);
+/* A duration N[s|m|h|d] (no unit: seconds), 1 s to 400 days; 0 on success. */
+int cli_parse_duration(const char *s, int64_t *out);
 
 /* ---- the run of one command (run.c) */
 typedef struct cli_key_seen {
@@ -115,6 +121,7 @@ typedef struct cli {
     const char *pass_file;
     int json;
     int kdf_set;
+    int kdf_from_env;         /* kdf came from ESESSIONCTL_KDF_COST */
     esession_keystore_options kdf;
     esession_ctx *ctx;
     esession_keystore *ks;
@@ -136,8 +143,11 @@ int cli_usage_error(const cli *c, const char *fmt, ...)
     ;
 /* Create the library context (clock, events, trust hook). */
 int cli_ctx(cli *c);
-/* Open the keystore, asking for its passphrase. */
+/* Open the keystore: with --passphrase-fd or --passphrase-file as given,
+ * else with the key the agent holds for it, else asking on the terminal. */
 int cli_open_keystore(cli *c);
+/* Report a failed open of path (or derivation of its key); the exit code. */
+int cli_open_failed(const cli *c, const char *path, esession_status st);
 /* The same for a command that only reads: it sees one snapshot. */
 int cli_open_keystore_read(cli *c);
 const char *cli_keystore_path(cli *c);
@@ -169,8 +179,21 @@ void cli_warn(const cli *c, const char *fmt, ...)
 /* Report a library failure: "what: reason (detail)"; returns its exit code. */
 int cli_fail(const cli *c, esession_status st, const char *what);
 int cli_exit_code(esession_status st);
-/* The current time as the tool sees it (ESESSIONCTL_NOW or the clock). */
+/* The current time as the tool sees it: the clock (in the test tool,
+ * ESESSIONCTL_NOW may move it). */
 int64_t cli_now(void);
+
+/* ---- Argon2id costs (kdf.c) */
+/* min, interactive, moderate or sensitive into *o; -1 for another name. */
+int cli_kdf_by_name(const char *name, esession_keystore_options *o);
+/* The name of a cost, or NULL when it has none. */
+const char *cli_kdf_name(uint64_t ops, uint64_t mem);
+/* 1 for the weakest cost (min). */
+int cli_kdf_weakest(uint64_t ops, uint64_t mem);
+/* The cost from ESESSIONCTL_KDF_COST unless --kdf-cost was given (init). */
+int cli_kdf_from_env(cli *c);
+/* The loud warning, on stderr, when the cost being set is the weakest. */
+void cli_kdf_warn(const cli *c);
 
 /* ---- publication options (pubopts.c) */
 enum {
@@ -184,7 +207,8 @@ enum {
     PO_WEAK,
     PO_CREATE,
     PO_NO_CREATE,
-    PO_WITHDRAWN
+    PO_WITHDRAWN,
+    PO_ANY_RESOURCE
 };
 
 #define CLI_LIST_MAX 8
@@ -199,6 +223,7 @@ typedef struct cli_pub_opts {
     const char *hashes[CLI_LIST_MAX];
     int create; /* -1 default, 0 no, 1 yes */
     int withdrawn;
+    int any_resource; /* --any-resource: no match_resource, even by default */
 } cli_pub_opts;
 
 #define CLI_PUB_OPTDEFS                                                        \
@@ -208,6 +233,7 @@ typedef struct cli_pub_opts {
     {"hashes", 0, OPT_ARG_REQUIRED, PO_HASHES},                                 \
     {"rekey-freq", 0, OPT_ARG_REQUIRED, PO_REKEY},                              \
     {"match-resource", 0, OPT_ARG_REQUIRED, PO_MATCH},                          \
+    {"any-resource", 0, OPT_ARG_NONE, PO_ANY_RESOURCE},                         \
     {"open-node", 0, OPT_ARG_NONE, PO_OPEN_NODE},                               \
     {"allow-weak-groups", 0, OPT_ARG_NONE, PO_WEAK}
 
@@ -218,7 +244,9 @@ typedef struct cli_pub_opts {
     "  --ciphers LIST          default aes256-ctr,aes128-ctr\n"                           \
     "  --hashes LIST           default sha256,sha512\n"                                   \
     "  --rekey-freq N          the least number of stanzas between re-keys (default 1)\n" \
-    "  --match-resource RES    only this resource may read the stanzas\n"                 \
+    "  --match-resource RES    only this resource may read the stanzas (xmpp-publish:\n"  \
+    "                          default the resource of --jid, XEP-0187 3.1)\n"          \
+    "  --any-resource          let any resource read them (no match_resource)\n"        \
     "  --open-node             publish to the open node (anyone may fetch) instead of\n"  \
     "                          the node of presence subscribers\n"                        \
     "  --allow-weak-groups     allow groups 1, 2 and 5 (below 2048 bits)\n"
@@ -269,6 +297,8 @@ int cli_write_replace(const cli *c, const char *path, const char *data, size_t l
  * middle: out holds at least CLI_FP_TEXT octets. */
 #define CLI_FP_TEXT 82
 void cli_fp_text(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], char *out);
+const char *cli_key_state_word(esession_key_state k);
+const char *cli_key_state_name(esession_key_state k);
 /* Lower-case hex without separators: out holds 2 * len + 1 octets. */
 void cli_hex(const uint8_t *in, size_t len, char *out);
 /* Parse a fingerprint or a prefix of one: hex digits, spaces and colons
@@ -278,7 +308,7 @@ int cli_fp_prefix_match(const uint8_t fp[ESESSION_FINGERPRINT_BYTES], const uint
                         size_t ndigits);
 /* XEP-0082 UTC date-time "YYYY-MM-DDThh:mm:ssZ": out holds 32 octets. */
 void cli_time_text(int64_t t, char *out, size_t n);
-/* A bare JID as the tool accepts it (no '/', no spaces or controls). */
+/* A bare or full JID: the library's rule (esession_jid_check). */
 int cli_bare_jid_ok(const char *jid);
 int cli_full_jid_ok(const char *jid);
 

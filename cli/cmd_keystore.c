@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Keystore commands: init, passwd, status. */
-#include "cli.h"
+#include "agent.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@ static const char init_usage[] =
     "On a terminal the passphrase is asked twice, without echo.\n" PASS_OPTS
     "  --kdf-cost COST         Argon2id cost: min, interactive, moderate (default) or\n"
     "                          sensitive; min is for throw-away keystores only\n"
-    "                          (default also from $ESESSIONCTL_KDF_COST)\n";
+    "                          (default also from $ESESSIONCTL_KDF_COST); min warns\n";
 
 static const char passwd_usage[] =
     "Usage: esessionctl passwd [-k PATH] [--passphrase-fd N | --passphrase-file PATH]\n"
@@ -67,20 +67,6 @@ static int make_parents(const cli *c, const char *path)
     return CLI_OK;
 }
 
-static int kdf_from_env(cli *c)
-{
-    const char *e = getenv("ESESSIONCTL_KDF_COST");
-    if (c->kdf_set || e == NULL || e[0] == '\0')
-        return CLI_OK;
-    if (cli_common_opt(c, O_KDF_COST, e) < 0)
-        return CLI_EXIT_USAGE;
-    /* An override from the environment is easy to forget: say so. */
-    cli_warn(c, "ESESSIONCTL_KDF_COST=%s sets this keystore's Argon2id cost%s", e,
-             strcmp(e, "min") == 0 ? " to the weakest there is: for throw-away keystores only"
-                                   : "");
-    return CLI_OK;
-}
-
 int cmd_init(int argc, char **argv)
 {
     static const cli_optdef defs[] = {CLI_OPT_HELP, CLI_OPT_KEYSTORE, CLI_OPT_PASS_FD,
@@ -91,8 +77,9 @@ int cmd_init(int argc, char **argv)
     rc = cli_parse_args(&c, argc, argv, defs, NULL, 0, NULL, NULL, NULL);
     if (rc != CLI_OK)
         return cli_parse_exit(&c, rc);
-    if ((rc = kdf_from_env(&c)) != CLI_OK)
+    if ((rc = cli_kdf_from_env(&c)) != CLI_OK)
         return rc;
+    cli_kdf_warn(&c);
     const char *path = cli_keystore_path(&c);
     struct stat sb;
     if (lstat(path, &sb) == 0) {
@@ -157,6 +144,7 @@ int cmd_passwd(int argc, char **argv)
         return cli_parse_exit(&c, rc);
     if ((rc = cli_open_keystore(&c)) != CLI_OK)
         return cli_end(&c, rc);
+    cli_kdf_warn(&c);
     cli_pass pass = {0};
     rc = cli_pass_new(&c, np.fd, np.file, "New passphrase: ", &pass);
     if (rc != CLI_OK)
@@ -166,6 +154,9 @@ int cmd_passwd(int argc, char **argv)
     cli_pass_free(&pass);
     if (st != ESESSION_OK)
         rc = cli_fail(&c, st, "cannot change the passphrase (the old one still works)");
+    else if (agent_key_forget(&c, cli_keystore_path(&c)))
+        fprintf(stderr, "esessionctl passwd: the agent dropped the key of the old passphrase "
+                        "('esessionctl agent' holds the new one)\n");
     return cli_end(&c, rc);
 }
 
@@ -241,14 +232,18 @@ int cmd_status(int argc, char **argv)
             destroyed++;
     }
     free(sets);
+    const char *cost = cli_kdf_name(info.kdf_opslimit, info.kdf_memlimit);
+    int weakest = cli_kdf_weakest(info.kdf_opslimit, info.kdf_memlimit);
     if (c.json) {
         int first = 1;
         printf("{");
         json_key(stdout, &first, "path");
         json_str(stdout, path);
         printf(",\"size\":%lld,\"mode\":\"%03o\",\"format\":%u", h.size, h.mode, info.format);
-        printf(",\"kdf\":{\"algorithm\":\"argon2id13\",\"opslimit\":%llu,\"memlimit\":%llu}",
-               (unsigned long long)info.kdf_opslimit, (unsigned long long)info.kdf_memlimit);
+        printf(",\"kdf\":{\"algorithm\":\"argon2id13\",\"opslimit\":%llu,\"memlimit\":%llu,"
+               "\"cost\":\"%s\",\"weakest\":%s}",
+               (unsigned long long)info.kdf_opslimit, (unsigned long long)info.kdf_memlimit,
+               cost != NULL ? cost : "custom", weakest ? "true" : "false");
         printf(",\"commits\":%llu", (unsigned long long)info.commits);
         printf(",\"cipher\":\"xchacha20poly1305-ietf\",\"keys\":%zu,\"peers\":%zu,\"verified\":%zu",
                nkeys, npeers, nverified);
@@ -256,10 +251,15 @@ int cmd_status(int argc, char **argv)
                offered, withdrawn, destroyed, expired);
     } else {
         printf("keystore: %s (mode %03o, %lld octets)\n", path, h.mode, h.size);
-        printf("format:   %u (SQLite records); Argon2id, %llu passes, %llu KiB; "
+        printf("format:   %u (SQLite records); Argon2id, %llu passes, %llu KiB%s%s%s; "
                "XChaCha20-Poly1305\n",
                info.format, (unsigned long long)info.kdf_opslimit,
-               (unsigned long long)info.kdf_memlimit / 1024);
+               (unsigned long long)info.kdf_memlimit / 1024, cost != NULL ? " (" : "",
+               cost != NULL ? cost : "", cost != NULL ? ")" : "");
+        if (weakest)
+            printf("WARNING:  the weakest Argon2id cost: anyone with a copy of this keystore can try\n"
+                   "          passphrases very fast; for throw-away keystores only (raise it with\n"
+                   "          'esessionctl passwd --kdf-cost moderate')\n");
         printf("keys:     %zu signing key%s (private parts: (hidden))\n", nkeys,
                nkeys == 1 ? "" : "s");
         printf("peers:    %zu trusted key%s (%zu verified)\n", npeers, npeers == 1 ? "" : "s",

@@ -233,7 +233,8 @@ static void optset_json(const esession_optset_info *e, int64_t now)
     printf(",\"groups\":[");
     for (size_t i = 0; i < e->n_groups && i < sizeof e->groups / sizeof e->groups[0]; i++)
         printf("%s%d", i ? "," : "", e->groups[i]);
-    printf("],\"sessions\":%zu}", e->sessions);
+    printf("],\"sessions\":%zu,\"node\":\"%s\"}", e->sessions,
+           e->open_node ? "open" : "subscribers");
 }
 
 static void optset_text(const esession_optset_info *e, int64_t now)
@@ -243,8 +244,9 @@ static void optset_text(const esession_optset_info *e, int64_t now)
     cli_time_text(e->expires, expires, sizeof expires);
     remaining(e->expires - now, left, sizeof left);
     groups_text(e, groups, sizeof groups);
-    printf("%.12s…  %-9s  expires %s (%s)  groups %s  sessions %zu\n", nonce,
-           cli_optset_state(e), expires, left, groups, e->sessions);
+    printf("%.12s…  %-9s  expires %s (%s)  groups %s  sessions %zu%s\n", nonce,
+           cli_optset_state(e), expires, left, groups, e->sessions,
+           e->open_node ? "  open node" : "");
 }
 
 int cmd_optsets(int argc, char **argv)

@@ -2,6 +2,7 @@
 /* Alice's side (XEP-0187 §3.4, §6): open received stanzas. */
 #include "cli.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ typedef struct open_run {
     size_t n;
     int first_json;
     int rc;          /* exit code of the first failure */
+    uint32_t run;    /* tags are run << 32 | index + 1: held stanzas outlive a run */
 } open_run;
 
 static const char *kind_word(esession_result_kind k)
@@ -43,27 +45,8 @@ static const char *kind_word(esession_result_kind k)
     case ESESSION_RESULT_DUPLICATE: return "duplicate";
     case ESESSION_RESULT_HELD: return "held";
     case ESESSION_RESULT_TERMINATED: return "terminated";
+    case ESESSION_RESULT_PLAIN: return "not encrypted";
     default: return "rejected";
-    }
-}
-
-static const char *key_state_word(esession_key_state k)
-{
-    switch (k) {
-    case ESESSION_KEY_STATE_VERIFIED: return "verified";
-    case ESESSION_KEY_STATE_TRUSTED: return "trusted, not verified";
-    case ESESSION_KEY_STATE_HOST: return "trusted by the host";
-    default: return "unknown (session from before 0.2)";
-    }
-}
-
-static const char *key_state_name(esession_key_state k)
-{
-    switch (k) {
-    case ESESSION_KEY_STATE_VERIFIED: return "verified";
-    case ESESSION_KEY_STATE_TRUSTED: return "trusted";
-    case ESESSION_KEY_STATE_HOST: return "host";
-    default: return "unknown";
     }
 }
 
@@ -138,10 +121,13 @@ static void warn_untrusted(open_run *r, const char *source)
 static void print_result(open_run *r, const esession_result *res)
 {
     cli *c = &r->c;
-    size_t idx = res->tag >= 1 && res->tag <= r->n ? (size_t)res->tag - 1 : 0;
-    /* A message from the inbox was opened by an earlier run. */
-    stanza_info *si = r->n > 0 && !res->redelivered ? &r->info[idx] : NULL;
-    const char *source = res->redelivered ? "inbox" : si ? si->source : "?";
+    uint64_t idx = res->tag & 0xffffffffu;
+    /* A message from the inbox was opened by an earlier run; a stanza held
+     * since an earlier run carries that run's tag. */
+    stanza_info *si = !res->redelivered && res->tag >> 32 == r->run && idx >= 1 && idx <= r->n
+                          ? &r->info[idx - 1]
+                          : NULL;
+    const char *source = res->redelivered ? "inbox" : si ? si->source : "held since an earlier run";
     char created[40] = "", delay[40] = "", prof[64], pos[33];
     if (res->has_created)
         cli_time_text(res->created, created, sizeof created);
@@ -157,7 +143,8 @@ static void print_result(open_run *r, const esession_result *res)
         r->first_json = 0;
         json_key(stdout, &first, "source");
         json_str(stdout, source);
-        printf(",\"tag\":%llu", (unsigned long long)res->tag);
+        if (si != NULL) /* the stanza's place in this run's input, from 1 */
+            printf(",\"tag\":%llu", (unsigned long long)idx);
         json_key(stdout, &first, "status");
         json_str(stdout, res->redelivered ? "redelivered" : kind_word(res->kind));
         if (res->kind == ESESSION_RESULT_MESSAGE) {
@@ -189,7 +176,7 @@ static void print_result(open_run *r, const esession_result *res)
             cli_hex(res->key_fingerprint, sizeof res->key_fingerprint, hex);
             json_key(stdout, &first, "key");
             printf("{\"fingerprint\":\"%s\",\"state\":", hex);
-            json_str(stdout, key_state_name(res->key_state));
+            json_str(stdout, cli_key_state_name(res->key_state));
             printf("}");
         }
         if (res->has_created) {
@@ -204,7 +191,11 @@ static void print_result(open_run *r, const esession_result *res)
                 json_strn(stdout, res->delay_from.data, res->delay_from.len);
             }
         }
-        if (res->kind == ESESSION_RESULT_MESSAGE) {
+        if (res->kind == ESESSION_RESULT_PLAIN) {
+            json_key(stdout, &first, "encrypted");
+            printf("false");
+        }
+        if (res->kind == ESESSION_RESULT_MESSAGE || res->kind == ESESSION_RESULT_PLAIN) {
             printf(",\"profile\":[");
             int pf = 1;
             char *save = NULL;
@@ -246,14 +237,16 @@ static void print_result(open_run *r, const esession_result *res)
             char fpt[CLI_FP_TEXT];
             printf("position: %s\n", pos);
             cli_fp_text(res->key_fingerprint, fpt);
-            printf("key:      %s (%s)\n", fpt, key_state_word(res->key_state));
+            printf("key:      %s (%s)\n", fpt, cli_key_state_word(res->key_state));
         }
         if (res->has_created)
             printf("created:  %s (signed by the sender)\n", created);
         if (res->has_delay)
             printf("delay:    %s from %s (server stamp, not authenticated)\n", delay,
                    res->delay_from.data ? res->delay_from.data : "?");
-        if (res->kind == ESESSION_RESULT_MESSAGE) {
+        if (res->kind == ESESSION_RESULT_PLAIN)
+            printf("warning:  NOT ENCRYPTED; sender and content are not authenticated\n");
+        if (res->kind == ESESSION_RESULT_MESSAGE || res->kind == ESESSION_RESULT_PLAIN) {
             printf("profile:  %s\n", prof);
             if (res->plaintext.data != NULL)
                 printf("%s\n", res->plaintext.data);
@@ -276,6 +269,8 @@ static int deliver(open_run *r, esession_receiver *rcv)
     int rc = CLI_OK;
     while (esession_receiver_next(rcv, &res)) {
         print_result(r, &res);
+        if (rc == CLI_OK && res.kind == ESESSION_RESULT_PLAIN)
+            rc = cli_flush_stdout(&r->c);
         if (rc == CLI_OK && res.kind == ESESSION_RESULT_MESSAGE) {
             rc = cli_flush_stdout(&r->c);
             esession_status st = rc == CLI_OK ? esession_receiver_confirm(rcv, &res) : ESESSION_OK;
@@ -316,7 +311,7 @@ static int feed_text(open_run *r, esession_receiver *rcv, const char *name, cons
             snprintf(si->source, sizeof si->source, "%s#%d", name, i + 1);
         c->seen.set = 0;
         esession_status st = esession_receiver_feed(rcv, text + e[i].start, e[i].end - e[i].start,
-                                                    (uint64_t)r->n);
+                                                    (uint64_t)r->run << 32 | r->n);
         if (st != ESESSION_OK) {
             rc = cli_fail(c, st, "cannot process the stanza");
             break;
@@ -334,6 +329,7 @@ int cmd_open(int argc, char **argv)
                                       {"done", 0, OPT_ARG_NONE, O_DONE}, CLI_OPT_END};
     open_run r;
     memset(&r, 0, sizeof r);
+    r.run = (uint32_t)randombytes_uniform(0xffffffffu) + 1u;
     cli *c = &r.c;
     cli_begin(c, "open", open_usage);
     const char **files = calloc((size_t)(argc > 0 ? argc : 1), sizeof *files);

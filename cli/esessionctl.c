@@ -4,6 +4,9 @@
 #include "cli.h"
 
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <string.h>
 
@@ -18,6 +21,8 @@ static const command commands[] = {
     {"init", cmd_init, "Create a keystore (passphrase asked twice)", "Keystore"},
     {"passwd", cmd_passwd, "Change the keystore passphrase", NULL},
     {"status", cmd_status, "Show what the keystore holds", NULL},
+    {"agent", cmd_agent, "Ask the passphrase once: an agent holds the keystore's key for a while",
+     NULL},
     {"genkey", cmd_genkey, "Generate a signing key (rsa 2048|3072|4096, dsa 2048|3072)",
      "Signing keys"},
     {"keys", cmd_keys, "List the signing keys", NULL},
@@ -47,8 +52,11 @@ static const command commands[] = {
     {"xmpp-receive", cmd_xmpp_receive, "Log in, withdraw the options, open what the server stored",
      NULL},
     {"xmpp-raw", cmd_xmpp_raw, "Log in and send stanzas printed by the commands above", NULL},
+#ifdef ESESSIONCTL_TESTING
+    /* The test tool only: never in the installed esessionctl. */
     {"server", cmd_server, "File-backed stand-in for a server's PEP node and offline store",
      "Testing"},
+#endif
 };
 
 static void list_commands(FILE *f)
@@ -141,8 +149,16 @@ static int dispatch(int argc, char **argv)
 int main(int argc, char **argv)
 {
     /* Keys, passphrases and messages in the clear must not end up in a
-     * core file. */
+     * core file, nor be read by another process of the same user through
+     * ptrace or /proc/PID/mem. */
     struct rlimit none = {0, 0};
     (void)setrlimit(RLIMIT_CORE, &none);
+#ifdef __linux__
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+    /* The private integers OpenSSL holds for a signing key in locked,
+     * non-dumpable pages; without it they are only cleared when freed. */
+    esession_status heap = esession_secure_heap_init(256u * 1024u, NULL);
+    (void)heap;
     return dispatch(argc, argv);
 }

@@ -82,67 +82,19 @@ void cli_time_text(int64_t t, char *out, size_t n)
         snprintf(out, n, "@%lld", (long long)t);
 }
 
-static int jid_chars_ok(const char *jid, int allow_slash)
-{
-    size_t len = strlen(jid);
-    if (len == 0 || len > CLI_JID_MAX || jid[0] == '@' || jid[0] == '/')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)jid; *p != '\0'; p++) {
-        if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '"' || *p == '\'' ||
-            *p == '&')
-            return 0;
-        if (*p == '/' && !allow_slash)
-            return 0;
-    }
-    return 1;
-}
-
+/* The library's JID rule, so that the tool takes exactly what the
+ * library will. */
 int cli_bare_jid_ok(const char *jid)
 {
-    return jid != NULL && jid_chars_ok(jid, 0);
+    return esession_jid_check(NULL, jid, ESESSION_JID_BARE) == ESESSION_OK;
 }
 
 int cli_full_jid_ok(const char *jid)
 {
-    if (jid == NULL || !jid_chars_ok(jid, 1))
-        return 0;
-    const char *slash = strchr(jid, '/');
-    return slash != NULL && slash != jid && slash[1] != '\0';
+    return esession_jid_check(NULL, jid, ESESSION_JID_FULL) == ESESSION_OK;
 }
 
 /* ---- JSON */
-
-/* Length of a valid UTF-8 sequence at s (n octets left), else 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 void json_strn(FILE *f, const char *s, size_t n)
 {
@@ -167,7 +119,7 @@ void json_strn(FILE *f, const char *s, size_t n)
             fprintf(f, "\\u%04x", ch);
             i++;
         } else {
-            size_t k = utf8_len(p + i, n - i);
+            size_t k = esession_utf8_char_len(s + i, n - i);
             if (k == 0) {
                 fputs("\\ufffd", f); /* not UTF-8: JSON text must be */
                 i++;
@@ -199,40 +151,37 @@ void json_key(FILE *f, int *first, const char *key)
 
 /* ---- XML */
 
+/* The library's escaper, into a malloc'ed copy. */
 int cli_xml_escape(const char *s, size_t n, int attr, char **out, size_t *outlen)
 {
-    size_t need = 0;
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '&': need += 5; break;
-        case '<': case '>': need += 4; break;
-        case '\'': case '"': need += attr ? 6 : 1; break;
-        default: need += 1; break;
-        }
-    }
-    char *o = malloc(need + 1);
+    size_t need = esession_xml_escape(NULL, 0, s, n, attr);
+    char *o = need < SIZE_MAX ? malloc(need + 1) : NULL;
     if (o == NULL)
         return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '\'': rep = attr ? "&apos;" : NULL; break;
-        case '"': rep = attr ? "&quot;" : NULL; break;
-        default: break;
-        }
-        if (rep != NULL) {
-            memcpy(o + k, rep, strlen(rep));
-            k += strlen(rep);
-        } else {
-            o[k++] = s[i];
-        }
-    }
-    o[k] = '\0';
+    (void)esession_xml_escape(o, need + 1, s, n, attr);
     *out = o;
-    *outlen = k;
+    *outlen = need;
     return 0;
+}
+
+/* What the result says of the key that signed the session: in words, and
+ * as a name for --json and delivery commands. */
+const char *cli_key_state_word(esession_key_state k)
+{
+    switch (k) {
+    case ESESSION_KEY_STATE_VERIFIED: return "verified";
+    case ESESSION_KEY_STATE_TRUSTED: return "trusted, not verified";
+    case ESESSION_KEY_STATE_HOST: return "trusted by the host";
+    default: return "unknown (session from before 0.2)";
+    }
+}
+
+const char *cli_key_state_name(esession_key_state k)
+{
+    switch (k) {
+    case ESESSION_KEY_STATE_VERIFIED: return "verified";
+    case ESESSION_KEY_STATE_TRUSTED: return "trusted";
+    case ESESSION_KEY_STATE_HOST: return "host";
+    default: return "unknown";
+    }
 }

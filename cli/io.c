@@ -29,12 +29,16 @@ int cli_read_input(const cli *c, const char *path, size_t max, char **out, size_
                 rc = CLI_EXIT_REJECTED;
                 break;
             }
+            /* Not realloc: the old block may hold a private key, and
+             * realloc would free it without wiping. */
             size_t ncap = cap * 2;
-            char *nb = realloc(buf, ncap + 1);
+            char *nb = malloc(ncap + 1);
             if (nb == NULL) {
                 rc = CLI_EXIT_INTERNAL;
                 break;
             }
+            memcpy(nb, buf, n);
+            cli_free_wiped(buf, n);
             buf = nb;
             cap = ncap;
         }

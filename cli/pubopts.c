@@ -12,7 +12,7 @@ void cli_pub_opts_init(cli_pub_opts *o)
     o->create = -1;
 }
 
-static int parse_duration(const char *s, int64_t *out)
+int cli_parse_duration(const char *s, int64_t *out)
 {
     char num[32];
     size_t n = strlen(s);
@@ -56,7 +56,7 @@ int cli_pub_opt(cli *c, int id, const char *arg, void *u)
     char tmp[256];
     switch (id) {
     case PO_LIFETIME:
-        if (parse_duration(arg, &o->po.lifetime) != 0)
+        if (cli_parse_duration(arg, &o->po.lifetime) != 0)
             return cli_usage_error(c, "--lifetime is N[s|m|h|d], e.g. 12h");
         return 0;
     case PO_GROUPS:
@@ -100,7 +100,9 @@ int cli_pub_opt(cli *c, int id, const char *arg, void *u)
         if (arg[0] == '\0' || strlen(arg) > 1023)
             return cli_usage_error(c, "--match-resource needs a resource");
         o->po.match_resource = arg;
+        o->any_resource = 0;
         return 0;
+    case PO_ANY_RESOURCE: o->any_resource = 1; o->po.match_resource = NULL; return 0;
     case PO_OPEN_NODE: o->po.open_node = 1; return 0;
     case PO_WEAK: o->po.allow_weak_groups = 1; return 0;
     case PO_CREATE: o->create = 1; return 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* The run of one command: common options, the library context and its
  * host hooks, the keystore, messages and exit codes. */
-#include "cli.h"
+#include "agent.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,30 +19,6 @@ void cli_begin(cli *c, const char *cmd, const char *usage)
     c->pass_fd = -1;
     esession_keystore_options k = ESESSION_KEYSTORE_OPTIONS_INIT;
     c->kdf = k;
-}
-
-static int kdf_by_name(const char *name, esession_keystore_options *o)
-{
-    esession_keystore_options k = ESESSION_KEYSTORE_OPTIONS_INIT;
-    /* Argon2id costs: libsodium's named levels, and the smallest it allows
-     * (for throw-away keystores in tests and the demo only). */
-    if (strcmp(name, "min") == 0) {
-        k.kdf_opslimit = 1;
-        k.kdf_memlimit = 8192;
-    } else if (strcmp(name, "interactive") == 0) {
-        k.kdf_opslimit = 2;
-        k.kdf_memlimit = 64u << 20;
-    } else if (strcmp(name, "moderate") == 0) {
-        k.kdf_opslimit = 3;
-        k.kdf_memlimit = 256u << 20;
-    } else if (strcmp(name, "sensitive") == 0) {
-        k.kdf_opslimit = 4;
-        k.kdf_memlimit = 1u << 30;
-    } else {
-        return -1;
-    }
-    *o = k;
-    return 0;
 }
 
 int cli_common_opt(cli *c, int id, const char *arg)
@@ -69,7 +46,7 @@ int cli_common_opt(cli *c, int id, const char *arg)
         c->json = 1;
         return 1;
     case O_KDF_COST:
-        if (kdf_by_name(arg, &c->kdf) != 0) {
+        if (cli_kdf_by_name(arg, &c->kdf) != 0) {
             cli_usage_error(c, "--kdf-cost is min, interactive, moderate or sensitive");
             return -1;
         }
@@ -167,11 +144,12 @@ int cli_fail(const cli *c, esession_status st, const char *what)
     return cli_exit_code(st);
 }
 
-/* ESESSIONCTL_NOW: seconds since the epoch, or +N / -N seconds from now
- * (for tests of expiry). */
 int64_t cli_now(void)
 {
     int64_t now = (int64_t)time(NULL);
+#ifdef ESESSIONCTL_TESTING
+    /* The test tool only, for tests of expiry: ESESSIONCTL_NOW is seconds
+     * since the epoch, or +N / -N seconds from now. */
     const char *e = getenv("ESESSIONCTL_NOW");
     if (e == NULL || e[0] == '\0')
         return now;
@@ -184,6 +162,9 @@ int64_t cli_now(void)
     if (cli_parse_uint(e, 0, 253402300799ull, &v) != 0)
         return now; /* ignored when unusable */
     return sign == 0 ? (int64_t)v : now + sign * (int64_t)v;
+#else
+    return now;
+#endif
 }
 
 static int64_t hook_now(void *user)
@@ -263,6 +244,50 @@ int cli_open_keystore_read(cli *c)
     return st == ESESSION_OK ? CLI_OK : cli_fail(c, st, "cannot read the keystore");
 }
 
+int cli_open_failed(const cli *c, const char *path, esession_status st)
+{
+    switch (st) {
+    case ESESSION_ERR_BAD_PASSPHRASE:
+        cli_err(c, "%s: wrong passphrase, or the file was altered (nothing was changed)", path);
+        return CLI_EXIT_KEYSTORE;
+    case ESESSION_ERR_CORRUPT:
+        cli_err(c, "%s: not a keystore, or damaged or truncated (nothing was changed): %s", path,
+                c->ctx != NULL ? esession_ctx_error_detail(c->ctx) : "");
+        return CLI_EXIT_KEYSTORE;
+    default: {
+        char what[4200];
+        snprintf(what, sizeof what, "cannot open keystore %s", path);
+        return cli_fail(c, st, what);
+    }
+    }
+}
+
+/* Open with the key the agent holds for path: CLI_OK, an exit code, or -1
+ * when there is none to use (then the passphrase is asked). */
+static int open_from_agent(cli *c, const char *path)
+{
+    uint8_t *key = sodium_malloc(ESESSION_KEYSTORE_KEY_BYTES);
+    if (key == NULL)
+        return -1;
+    int got = agent_key_get(c, path, key);
+    esession_status st =
+        got ? esession_keystore_open_with_key(c->ctx, &c->ks, path, key, NULL) : ESESSION_OK;
+    sodium_free(key); /* wipes */
+    if (!got)
+        return -1;
+    if (st == ESESSION_OK)
+        return CLI_OK;
+    if (st == ESESSION_ERR_BAD_PASSPHRASE || st == ESESSION_ERR_STATE) {
+        /* The passphrase changed, or another store is at path now. */
+        (void)agent_key_forget(c, path);
+        cli_warn(c, "the agent's key no longer opens %s (was its passphrase changed?); "
+                    "the agent dropped it",
+                 path);
+        return -1;
+    }
+    return cli_open_failed(c, path, st);
+}
+
 int cli_open_keystore(cli *c)
 {
     int rc = c->ctx == NULL ? cli_ctx(c) : CLI_OK;
@@ -277,28 +302,17 @@ int cli_open_keystore(cli *c)
             cli_err(c, "cannot open keystore %s: %s", path, strerror(errno));
         return CLI_EXIT_IO;
     }
+    /* A passphrase given on purpose is used; else the agent's key, if it
+     * holds one for this keystore; else the terminal. */
+    if (c->pass_fd < 0 && c->pass_file == NULL && (rc = open_from_agent(c, path)) >= 0)
+        return rc;
     cli_pass pass = {0};
     rc = cli_pass_get(c, &pass);
     if (rc != CLI_OK)
         return rc;
     esession_status st = esession_keystore_open(c->ctx, &c->ks, path, pass.data, pass.len);
     cli_pass_free(&pass);
-    switch (st) {
-    case ESESSION_OK:
-        return CLI_OK;
-    case ESESSION_ERR_BAD_PASSPHRASE:
-        cli_err(c, "%s: wrong passphrase, or the file was altered (nothing was changed)", path);
-        return CLI_EXIT_KEYSTORE;
-    case ESESSION_ERR_CORRUPT:
-        cli_err(c, "%s: not a keystore, or damaged or truncated (nothing was changed): %s", path,
-                esession_ctx_error_detail(c->ctx));
-        return CLI_EXIT_KEYSTORE;
-    default: {
-        char what[4200];
-        snprintf(what, sizeof what, "cannot open keystore %s", path);
-        return cli_fail(c, st, what);
-    }
-    }
+    return st == ESESSION_OK ? CLI_OK : cli_open_failed(c, path, st);
 }
 
 int cli_end(cli *c, int rc)

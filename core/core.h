@@ -21,6 +21,10 @@ struct esession_ctx {
 /* Wipe an object or array in place (not a pointer's target). */
 #define ES_WIPE(x) sodium_memzero(&(x), sizeof(x))
 
+/* A number macro as a string literal. */
+#define ES_STR_(x) #x
+#define ES_STR(x) ES_STR_(x)
+
 #define ES_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Record a failure reason in ctx (if non-NULL) and return code. The detail

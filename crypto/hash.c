@@ -48,34 +48,64 @@ esession_status es_hash_from_name(const char *name, size_t len, es_hash_alg *out
     return ESESSION_ERR_UNSUPPORTED;
 }
 
-esession_status es_hash(es_hash_alg alg, const uint8_t *in, size_t n, uint8_t *out)
+static const EVP_MD *evp_md(es_hash_alg alg)
 {
-    const EVP_MD *md;
-    uint8_t tmp[ES_HASH_MAX_BYTES];
-    unsigned int len = 0;
-
-    if ((in == NULL && n > 0) || out == NULL)
-        return ESESSION_ERR_INVALID_ARGUMENT;
     switch (alg) {
     case ES_HASH_SHA256:
-        md = EVP_sha256();
-        break;
+        return EVP_sha256();
     case ES_HASH_SHA512:
-        md = EVP_sha512();
-        break;
+        return EVP_sha512();
     case ES_HASH_WHIRLPOOL:
-        es_whirlpool(in, n, out);
+        break;
+    }
+    return NULL;
+}
+
+static void whirlpool_parts(const es_span *parts, size_t count, uint8_t *out)
+{
+    es_whirlpool_ctx w;
+    es_whirlpool_init(&w);
+    for (size_t i = 0; i < count; i++)
+        es_whirlpool_update(&w, parts[i].p, parts[i].n);
+    es_whirlpool_final(&w, out);
+    ES_WIPE(w);
+}
+
+esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t count, uint8_t *out)
+{
+    uint8_t tmp[ES_HASH_MAX_BYTES];
+    unsigned int len = 0;
+    int ok;
+
+    if ((parts == NULL && count > 0) || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < count; i++)
+        if (parts[i].p == NULL && parts[i].n > 0)
+            return ESESSION_ERR_INVALID_ARGUMENT;
+    if (alg == ES_HASH_WHIRLPOOL) {
+        whirlpool_parts(parts, count, out);
         return ESESSION_OK;
-    default:
+    }
+    const EVP_MD *md = evp_md(alg);
+    if (md == NULL)
         return ESESSION_ERR_UNSUPPORTED;
-    }
-    /* EVP_DigestUpdate returns early on length 0, so in may be NULL. */
-    if (EVP_Digest(in, n, tmp, &len, md, NULL) != 1 ||
-        len != es_hash_size(alg)) {
-        ES_WIPE(tmp);
-        return ESESSION_ERR_INTERNAL;
-    }
-    memcpy(out, tmp, len);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    /* EVP_DigestUpdate returns early on length 0, so a part may be NULL. */
+    ok = EVP_DigestInit_ex(c, md, NULL) == 1;
+    for (size_t i = 0; ok && i < count; i++)
+        ok = EVP_DigestUpdate(c, parts[i].p, parts[i].n) == 1;
+    ok = ok && EVP_DigestFinal_ex(c, tmp, &len) == 1 && len == es_hash_size(alg);
+    EVP_MD_CTX_free(c); /* the provider clears its state */
+    if (ok)
+        memcpy(out, tmp, len);
     ES_WIPE(tmp);
-    return ESESSION_OK;
+    return ok ? ESESSION_OK : ESESSION_ERR_INTERNAL;
+}
+
+esession_status es_hash(es_hash_alg alg, const uint8_t *in, size_t n, uint8_t *out)
+{
+    es_span one = { in, n };
+    return es_hash_parts(alg, &one, 1, out);
 }

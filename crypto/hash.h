@@ -20,8 +20,20 @@ const char *es_hash_name(es_hash_alg alg);
 /* From a protocol name (exact, case-sensitive); ESESSION_ERR_UNSUPPORTED. */
 esession_status es_hash_from_name(const char *name, size_t len, es_hash_alg *out);
 
-/* One-shot HASH(in) into out (es_hash_size(alg) octets). */
+/* One-shot HASH(in) into out (es_hash_size(alg) octets). The library's
+ * one hash path: every digest (ids, replay memory, fingerprints) is made
+ * here. */
 esession_status es_hash(es_hash_alg alg, const uint8_t *in, size_t n, uint8_t *out);
+
+/* One piece of a message hashed in parts. */
+typedef struct es_span {
+    const void *p;
+    size_t n;
+} es_span;
+
+/* HASH(parts[0] || ... || parts[count - 1]) into out. */
+esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t count,
+                              uint8_t *out);
 
 /* A keyed HMAC: the key is processed once and the object reused for any
  * number of messages (per-message set-up dominates small stanzas). */

@@ -245,7 +245,8 @@ esession_status esession_key_generate(esession_ctx *ctx, esession_key **out,
     pkey = type == ESESSION_KEY_RSA ? generate_rsa(bits) : generate_dsa(bits);
     ERR_pop_to_mark();
     if (pkey == NULL)
-        return es_fail(ctx, ESESSION_ERR_INTERNAL, "OpenSSL key generation failed");
+        return es_fail(ctx, ESESSION_ERR_INTERNAL, "OpenSSL key generation failed%s",
+                       es_secure_heap_hint());
     if (es_key_wrap(ctx, &k, pkey) != ESESSION_OK) {
         EVP_PKEY_free(pkey);
         return es_fail(ctx, ESESSION_ERR_INTERNAL, "generated key failed the key checks");

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /* PEM import and export of signing keys: PKCS#8 "PRIVATE KEY" and
- * SubjectPublicKeyInfo "PUBLIC KEY", one block, nothing around it. */
+ * SubjectPublicKeyInfo "PUBLIC KEY", one block, nothing around it. The
+ * armour and base64 are read here rather than by OpenSSL's PEM reader, so
+ * that the decoded key lives only in guarded memory (docs/crypto.md,
+ * "Private keys in memory"). */
 #include "sig.h"
 
+#include "base64.h"
+
+#include <limits.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -51,61 +57,82 @@ static EVP_PKEY *decode_der(const unsigned char *der, long len, int private_part
     return pkey;
 }
 
-/* Parse one PEM block into an EVP_PKEY; BAD_PEM for anything unparseable. */
-static esession_status parse_pem(esession_ctx *ctx, const char *pem, size_t len, EVP_PKEY **out)
+/* The armour of one PEM block (RFC 7468, strictly): whitespace, the line
+ * "-----BEGIN label-----", base64 lines, the line "-----END label-----"
+ * with the same label, whitespace. *label and *body point into pem. */
+static esession_status split_pem(esession_ctx *ctx, const char *pem, size_t len,
+                                 const char **label, size_t *label_len, const char **body,
+                                 size_t *body_len)
 {
-    static const char begin[] = "-----BEGIN ";
-    BIO *bio = NULL;
-    char *name = NULL, *header = NULL, *rest = NULL;
-    unsigned char *der = NULL;
-    long derlen = 0, restlen;
-    EVP_PKEY *pkey = NULL;
-    esession_status rc = ESESSION_ERR_BAD_PEM;
-    size_t i = 0;
+    static const char begin[] = "-----BEGIN ", end[] = "-----END ", dashes[] = "-----";
+    const size_t nb = sizeof begin - 1, ne = sizeof end - 1, nd = sizeof dashes - 1;
+    size_t i = 0, j, k;
 
-    /* Only whitespace may precede the block (OpenSSL would skip any text). */
     while (i < len && is_space(pem[i]))
         i++;
-    if (len - i < sizeof begin - 1 || memcmp(pem + i, begin, sizeof begin - 1) != 0)
-        return es_fail(ctx, rc, "not a PEM block");
-    if (memchr(pem, '\0', len) != NULL)
-        return es_fail(ctx, rc, "NUL in PEM text");
+    if (len - i < nb || memcmp(pem + i, begin, nb) != 0)
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "not a PEM block");
+    i += nb;
+    for (j = i; j < len && pem[j] != '-' && pem[j] != '\n'; j++)
+        ;
+    if (len - j < nd || memcmp(pem + j, dashes, nd) != 0)
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "PEM BEGIN line malformed");
+    *label = pem + i;
+    *label_len = j - i;
+    j += nd;
+    if (j < len && pem[j] == '\r')
+        j++;
+    if (j == len || pem[j] != '\n')
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "PEM BEGIN line malformed");
+    *body = pem + ++j;
+    /* base64 has no '-': the next one starts the END line. */
+    for (k = j; k < len && pem[k] != '-'; k++)
+        ;
+    if (k == len || pem[k - 1] != '\n' || len - k < ne + *label_len + nd ||
+        memcmp(pem + k, end, ne) != 0 || memcmp(pem + k + ne, *label, *label_len) != 0 ||
+        memcmp(pem + k + ne + *label_len, dashes, nd) != 0)
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "PEM block truncated, or its END line differs");
+    *body_len = k - j;
+    k += ne + *label_len + nd;
+    if (!all_space(pem + k, len - k))
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "data after the PEM block");
+    return ESESSION_OK;
+}
 
-    /* OpenSSL wants the BEGIN line at a line start: hand it the block. */
-    bio = BIO_new_mem_buf(pem + i, (int)(len - i));
-    if (bio == NULL)
-        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    /* PEM_FLAG_SECURE: line buffers and the DER are cleared when freed. */
-    if (PEM_read_bio_ex(bio, &name, &header, &der, &derlen, PEM_FLAG_SECURE) != 1) {
-        es_fail(ctx, rc, "PEM block truncated or not base64");
-        goto out;
-    }
-    restlen = BIO_get_mem_data(bio, &rest);
-    if (restlen < 0 || (restlen > 0 && !all_space(rest, (size_t)restlen))) {
-        es_fail(ctx, rc, "data after the PEM block");
-        goto out;
-    }
-    if (strcmp(name, PEM_ENCRYPTED) == 0 || (header != NULL && header[0] != '\0')) {
-        es_fail(ctx, rc, "encrypted PEM is not supported");
-        goto out;
-    }
-    int private_part = strcmp(name, PEM_PRIVATE) == 0;
-    if (!private_part && strcmp(name, PEM_PUBLIC) != 0) {
-        es_fail(ctx, rc, "PEM type is not PRIVATE KEY (PKCS#8) or PUBLIC KEY");
-        goto out;
-    }
-    pkey = decode_der(der, derlen, private_part);
-    if (pkey == NULL) {
-        es_fail(ctx, rc, "PEM contents are not a %s", private_part ? "PKCS#8 key" : "SPKI key");
-        goto out;
-    }
-    *out = pkey;
-    rc = ESESSION_OK;
-out:
-    OPENSSL_secure_clear_free(der, derlen > 0 ? (size_t)derlen : 0);
-    OPENSSL_secure_free(name);
-    OPENSSL_secure_free(header);
-    BIO_free(bio);
+static int is_label(const char *label, size_t len, const char *want)
+{
+    return strlen(want) == len && memcmp(label, want, len) == 0;
+}
+
+/* Parse one PEM block into an EVP_PKEY; BAD_PEM for anything unparseable.
+ * The DER is decoded into guarded memory and wiped, whatever it holds. */
+static esession_status parse_pem(esession_ctx *ctx, const char *pem, size_t len, EVP_PKEY **out)
+{
+    const char *label = NULL, *body = NULL;
+    size_t label_len = 0, body_len = 0, derlen = 0;
+    esession_status rc;
+
+    if (memchr(pem, '\0', len) != NULL)
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "NUL in PEM text");
+    if ((rc = split_pem(ctx, pem, len, &label, &label_len, &body, &body_len)) != ESESSION_OK)
+        return rc;
+    if (is_label(label, label_len, PEM_ENCRYPTED) || memchr(body, ':', body_len) != NULL)
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM, "encrypted PEM is not supported");
+    int private_part = is_label(label, label_len, PEM_PRIVATE);
+    if (!private_part && !is_label(label, label_len, PEM_PUBLIC))
+        return es_fail(ctx, ESESSION_ERR_BAD_PEM,
+                       "PEM type is not PRIVATE KEY (PKCS#8) or PUBLIC KEY");
+    size_t cap = es_base64_decoded_max(body_len);
+    uint8_t *der = es_secret_alloc(cap);
+    if (der == NULL)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
+    if (es_base64_decode(der, cap, &derlen, body, body_len) != ESESSION_OK || derlen > LONG_MAX)
+        rc = es_fail(ctx, ESESSION_ERR_BAD_PEM, "PEM body is not base64");
+    else if ((*out = decode_der(der, (long)derlen, private_part)) == NULL)
+        rc = es_fail(ctx, ESESSION_ERR_BAD_PEM, "PEM contents are not a %s%s",
+                     private_part ? "PKCS#8 key" : "SPKI key",
+                     private_part ? es_secure_heap_hint() : "");
+    es_secret_free(der); /* wiped */
     return rc;
 }
 
@@ -166,7 +193,8 @@ esession_status esession_key_to_pem(esession_ctx *ctx, const esession_key *key,
         ok = PEM_write_bio_PUBKEY(bio, key->pkey);
     n = BIO_get_mem_data(bio, &data);
     if (ok != 1 || n <= 0 || data == NULL)
-        rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "OpenSSL PEM encoding failed");
+        rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "OpenSSL PEM encoding failed%s",
+                     private_part ? es_secure_heap_hint() : "");
     else
         rc = es_buf_set(out, data, (size_t)n, private_part);
     BIO_free(bio);

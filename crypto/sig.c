@@ -74,7 +74,7 @@ esession_status es_sign(esession_ctx *ctx, const esession_key *key,
     ERR_set_mark();
     md = start(key, 1);
     if (md == NULL || EVP_DigestSign(md, buf, &len, msg, n) != 1) {
-        es_fail(ctx, rc, "OpenSSL signing failed");
+        es_fail(ctx, rc, "OpenSSL signing failed%s", es_secure_heap_hint());
     } else if (key->type == ESESSION_KEY_RSA) {
         /* PKCS#1 v1.5 output is always k octets, leading zeros kept. */
         if (len == (size_t)EVP_PKEY_get_size(key->pkey)) {

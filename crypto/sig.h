@@ -38,6 +38,11 @@ const char *es_key_sign_alg(esession_key_type type);
  * the chosen sign_algs is bad-signature. */
 esession_status es_key_type_for_alg(const char *uri, size_t len, esession_key_type *type);
 
+/* "" or, once the program set up OpenSSL's secure heap
+ * (esession_secure_heap_init), a note that it may be full: OpenSSL reports
+ * that as a failure to decode, encode, generate or sign. */
+const char *es_secure_heap_hint(void);
+
 /* Sign msg with SHA-256 inside the scheme. RSA: k octets (modulus size);
  * DSA: r||s, 32 + 32 octets. sig must hold ES_SIG_MAX_BYTES. A key without
  * its private part is ESESSION_ERR_STATE. */

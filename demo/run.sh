@@ -1,28 +1,37 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# make demo: the whole offline flow with esessionctl, throw-away keystores
-# and a file-backed stand-in for Alice's server.
+# make demo: the whole offline flow with esessionctl, throw-away keystores,
+# the passphrase agent, and a file-backed stand-in for Alice's server.
 # Usage: demo/run.sh BUILD_DIR
 set -eu
 build=${1:-build}
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^#define ESESSION_VERSION_STRING "\(.*\)"/\1/p' include/esession.h)
 ctl=$(cd "$build" && pwd)/esessionctl
-[ -x "$ctl" ] || { echo "demo: $ctl not found; run make first" >&2; exit 1; }
+# The test tool: the same commands plus the server stand-in (not installed).
+tctl=$(cd "$build" && pwd)/tests/esessionctl-test
+for b in "$ctl" "$tctl"; do
+    [ -x "$b" ] || { echo "demo: $b not found; run make demo" >&2; exit 1; }
+done
 
 umask 077
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/esession-demo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# The demo's own agent, in the demo's directory: never the user's.
+export XDG_RUNTIME_DIR="$tmp/run"
+mkdir "$XDG_RUNTIME_DIR"
+unset ESESSION_KEYSTORE ESESSIONCTL_KDF_COST
+trap '"$ctl" agent --stop 2>/dev/null || :; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 cd "$tmp"
 
-# Throw-away keystores: the cheapest Argon2id cost (init --kdf-cost min),
-# passphrases in files.
+# Throw-away keystores: the cheapest Argon2id cost (init --kdf-cost min).
+# Each passphrase is given once, from a file, to init and to the agent; every
+# later command gets the keystore's key from the agent.
 printf 'alice demo passphrase\n' > alice.pass
 printf 'bob demo passphrase\n' > bob.pass
-alice() { cmd=$1; shift; "$ctl" "$cmd" -k alice.ks --passphrase-file alice.pass "$@"; }
-bob() { cmd=$1; shift; "$ctl" "$cmd" -k bob.ks --passphrase-file bob.pass "$@"; }
-server() { "$ctl" server -d server "$@"; }
+alice() { cmd=$1; shift; "$ctl" "$cmd" -k alice.ks "$@"; }
+bob() { cmd=$1; shift; "$ctl" "$cmd" -k bob.ks "$@"; }
+server() { "$tctl" server -d server "$@"; }
 
 A=alice@example.org
 B=bob@example.com
@@ -73,9 +82,15 @@ echo "esession $version: Offline ESession (XEP-0187) with esessionctl"
 echo "Alice ($A) is about to go offline; Bob ($B) writes to her anyway,"
 echo "end to end encrypted with forward secrecy. server/ stands in for her server."
 
-step "Alice creates a keystore and a signing key; Bob does the same"
-alice init --kdf-cost min
-bob init --kdf-cost min
+step "Alice creates a keystore, unlocks it once with the agent, and makes a signing key; Bob too"
+alice init --kdf-cost min --passphrase-file alice.pass 2> init.err
+bob init --kdf-cost min --passphrase-file bob.pass 2>> init.err
+say "init warns: $(sed -n 's/.*WARNING: //p' init.err | head -1)"
+line=$(alice agent --passphrase-file alice.pass)
+say "agent: ${line#"$tmp/"}"
+line=$(bob agent --passphrase-file bob.pass)
+say "agent: ${line#"$tmp/"}"
+say "(no command below asks for a passphrase: the agent holds each keystore's key)"
 akey=$(alice genkey rsa 2048)
 bkey=$(bob genkey rsa 2048)
 say "Alice: $akey"
@@ -93,7 +108,8 @@ say "Alice's trust store: $line"
 
 step "Before going offline, Alice publishes signed options with her DH values (valid 1 day)"
 alice publish --lifetime 1d > publish.xml
-abbrev < publish.xml
+say "(first an IQ that creates her node, for presence subscribers only; then:)"
+abbrev < publish.xml | sed -n '/<publish node=/,$p'
 server publish --jid "$A" publish.xml > /dev/null
 line=$(alice optsets)
 say "Her option set: $line"
@@ -104,7 +120,8 @@ abbrev < fetch.xml
 
 step "The server answers with what Alice published (same id, from her bare JID)"
 server answer --to "$BFULL" fetch.xml > items.xml
-abbrev < items.xml
+abbrev < items.xml | sed -n 1p
+say "  … her signed form, as published above …"
 
 step "Bob checks her signature, completes the DH exchange alone and seals message 1"
 bob seal --from "$BFULL" --to "$A" --items items.xml --request fetch.xml --rekey-freq 3 \
@@ -129,8 +146,8 @@ server deliver m3.xml > /dev/null
 
 step "Bob ends the session (an encrypted termination form) and erases its keys"
 bob terminate "$A" > m4.xml
-abbrev < m4.xml
 server deliver m4.xml > /dev/null
+say "(a stanza like message 2's: the form is inside the encrypted <data>)"
 
 step "Alice comes back online: she withdraws her options (publishes the empty item)"
 alice online > online.xml
@@ -161,6 +178,11 @@ if alice open altered.xml > altered.txt 2>&1; then
     exit 1
 fi
 summary < altered.txt
+
+step "Done for the day: the agent drops every key and ends"
+"$ctl" agent --stop
+if "$ctl" agent --list > /dev/null 2>&1; then echo "demo: the agent still runs" >&2; exit 1; fi
+say "agent --list: no agent is running"
 
 echo
 echo "Done. Keystores, stanzas and server/ were in $tmp, now removed; see esessionctl(1)."

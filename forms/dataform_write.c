@@ -101,15 +101,10 @@ esession_status es_form_add_option(esession_ctx *ctx, es_form_field *field, cons
     return append(ctx, &field->options, &field->n_options, value);
 }
 
-static void put_escaped(es_sb *b, const char *s, int attr)
-{
-    es_sb_put_escaped(b, s, attr, '\'');
-}
-
 static void put_value(es_sb *b, const char *v)
 {
     es_sb_puts(b, "<value>");
-    put_escaped(b, v, 0);
+    es_sb_put_escaped(b, v, ES_XML_TEXT);
     es_sb_puts(b, "</value>");
 }
 
@@ -123,7 +118,7 @@ static void put_field(es_sb *b, const es_form_field *f)
     }
     if (f->var != NULL) {
         es_sb_puts(b, " var='");
-        put_escaped(b, f->var, 1);
+        es_sb_put_escaped(b, f->var, ES_XML_ATTR);
         es_sb_puts(b, "'");
     }
     if (!f->required && f->n_values == 0 && f->n_options == 0) {

@@ -28,9 +28,10 @@ static const char *str(const xmlChar *s)
     return s != NULL ? (const char *)s : "";
 }
 
+/* PROFILE §6: Canonical XML 1.0 escaping. */
 static void put_escaped(es_sb *b, const char *s, int attr)
 {
-    es_sb_put_escaped(b, s, attr, '"');
+    es_sb_put_escaped(b, s, ES_XML_CANONICAL | (attr ? ES_XML_ATTR : ES_XML_TEXT));
 }
 
 static int is_text(const xmlNode *n)

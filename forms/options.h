@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* The signed options form Alice publishes (PROFILE §7, layout §11;
- * XEP-0187 §3.1-3.2): building and signing it, and checking a received
- * one. */
+/* The options form Alice publishes (PROFILE §7, layout §11; XEP-0187
+ * §3.1-3.2): building it and reading a received one. Signing, signature
+ * checks and expiry are session/options_sig.h's. */
 #ifndef ESESSION_OPTIONS_H
 #define ESESSION_OPTIONS_H
 
@@ -27,19 +27,27 @@ typedef struct es_offer {
     const char *match_resource; /* NULL: none */
 } es_offer;
 
-/* Build the options form text (<x xmlns='jabber:x:data' type='form'>, the
- * layout of XEP-0187 Listing 3) with my_nonce = nonce, one dhkeys value per
- * modp option (dhkeys[i] = mpint(e) for offer->modp.v[i]), and one signs
- * value per key: base64(SIG(key, normalize(x, {signs}))). The normalized
- * text is computed from the form as parsed back, exactly as a receiver
- * will. Invalid offers (empty or oversized lists, iq in stanzas, a
- * match_resource with stanzas other than message, rekey_freq 0, a nonce
- * outside 16..64 octets, no key or a key without its private part) are
+/* Check an offer and build the unsigned form (<x xmlns='jabber:x:data'
+ * type='form'>, every field but signs in the order of XEP-0187 Listing 3)
+ * with my_nonce = nonce and one dhkeys value per modp option (dhkeys[i] =
+ * mpint(e) for offer->modp.v[i]). Invalid offers (empty or oversized
+ * lists, iq in stanzas, a match_resource with stanzas other than message,
+ * rekey_freq 0, a nonce outside 16..64 octets) are
  * ESESSION_ERR_INVALID_ARGUMENT. */
-esession_status es_options_build(esession_ctx *ctx, const es_offer *offer,
-                                 const uint8_t *nonce, size_t nonce_len,
-                                 const esession_buf *dhkeys, const esession_key *const *keys,
-                                 size_t n_keys, esession_buf *out);
+esession_status es_options_form_new(esession_ctx *ctx, const es_offer *offer,
+                                    const uint8_t *nonce, size_t nonce_len,
+                                    const esession_buf *dhkeys, es_form **out);
+
+/* The text the signs values cover: normalize(x, {signs}) (PROFILE §7).
+ * A form built here (built 1) is first written and parsed back, so that
+ * the text is exactly what a receiver will normalize; a parsed one
+ * (built 0) is normalized as received. */
+esession_status es_options_signed_text(esession_ctx *ctx, const es_form *form, int built,
+                                       esession_buf *out);
+
+/* Add base64(v) as a value of f. */
+esession_status es_options_add_b64(esession_ctx *ctx, es_form_field *f, const uint8_t *v,
+                                   size_t n);
 
 /* A received options form, checked. Lists point into `form`. */
 typedef struct es_options {
@@ -53,22 +61,13 @@ typedef struct es_options {
     size_t signer;                         /* index into the trusted keys */
 } es_options;
 
-/* Check a received <x> as received (x must outlive the result):
- * structure (form type 'form', FORM_TYPE urn:xmpp:ssn, every field of §7
- * present once with the right shape, no accept/init_pubkey/resp_pubkey, a
- * dhkeys count equal to the modp count, no iq in stanzas, base64, nonce
- * size, minimal mpints, rekey_freq in 1..2^32-1, a valid expires) →
- * ESESSION_ERR_MALFORMED; then the signatures: accepted when any signs
- * value verifies under any of the n_trusted keys (no key at all:
- * ESESSION_ERR_UNTRUSTED_KEY, none verifies: ESESSION_ERR_BAD_SIGNATURE);
- * then expiry: now > expires is ESESSION_ERR_EXPIRED (now == expires is
- * not expired). */
-esession_status es_options_check(esession_ctx *ctx, const xmlNode *x,
-                                 const esession_key *const *trusted, size_t n_trusted,
-                                 int64_t now, es_options **out);
-
-/* Only the structure checks of es_options_check: for Alice reading back
- * the form she published herself (no signature, no expiry check). */
+/* Read a received <x> (x must outlive the result): structure (form type
+ * 'form', FORM_TYPE urn:xmpp:ssn, every field of §7 present once with
+ * the right shape, no accept/init_pubkey/resp_pubkey, a dhkeys count
+ * equal to the modp count, no iq in stanzas, base64, nonce size, minimal
+ * mpints, rekey_freq in 1..2^32-1, a valid expires) or
+ * ESESSION_ERR_MALFORMED. No signature and no expiry check: those are
+ * es_options_check's (session/options_sig.h). */
 esession_status es_options_read(esession_ctx *ctx, const xmlNode *x, es_options **out);
 
 void es_options_free(es_options *opt);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
-/* Building and signing Alice's options form (PROFILE §7, §11). */
+/* Building Alice's options form (PROFILE §7, §11) and the text its
+ * signatures cover; signing is session/options_sig.c's. */
 #include "options.h"
 
 #include "datetime.h"
+#include "normalize.h"
+#include "xml.h"
 #include "../crypto/base64.h"
-#include "../crypto/sig.h"
 
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -33,8 +35,7 @@ static int list_has(const es_strlist *l, const char *v)
 }
 
 static esession_status check_offer(esession_ctx *ctx, const es_offer *o, size_t nonce_len,
-                                   const esession_buf *dhkeys, const esession_key *const *keys,
-                                   size_t n_keys)
+                                   const esession_buf *dhkeys)
 {
     for (size_t i = 0; i < ES_ARRAY_LEN(es_options_list_fields); i++) {
         const es_strlist *l = offer_list(o, i);
@@ -64,17 +65,11 @@ static esession_status check_offer(esession_ctx *ctx, const es_offer *o, size_t 
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: rekey_freq must be >= 1");
     if (nonce_len < ES_OPT_NONCE_MIN || nonce_len > ES_OPT_NONCE_MAX)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: nonce must be 16..64 octets");
-    if (n_keys == 0 || keys == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "options: no signing key");
-    for (size_t i = 0; i < n_keys; i++)
-        if (keys[i] == NULL || !keys[i]->has_private)
-            return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
-                           "options: signing key %zu has no private part", i);
     return ESESSION_OK;
 }
 
-static esession_status add_b64_value(esession_ctx *ctx, es_form_field *f, const uint8_t *v,
-                                     size_t n)
+esession_status es_options_add_b64(esession_ctx *ctx, es_form_field *f, const uint8_t *v,
+                                   size_t n)
 {
     esession_buf b = {0};
     esession_status rc = es_base64_encode_buf(&b, v, n);
@@ -115,11 +110,11 @@ static esession_status build_unsigned(esession_ctx *ctx, const es_offer *o, cons
     if (rc == ESESSION_OK)
         rc = es_form_add_field(ctx, form, "my_nonce", ES_FIELD_NONE, &f);
     if (rc == ESESSION_OK)
-        rc = add_b64_value(ctx, f, nonce, nonce_len);
+        rc = es_options_add_b64(ctx, f, nonce, nonce_len);
     if (rc == ESESSION_OK)
         rc = es_form_add_field(ctx, form, "dhkeys", ES_FIELD_NONE, &f);
     for (size_t i = 0; rc == ESESSION_OK && i < o->modp.n; i++)
-        rc = add_b64_value(ctx, f, (const uint8_t *)dhkeys[i].data, dhkeys[i].len);
+        rc = es_options_add_b64(ctx, f, (const uint8_t *)dhkeys[i].data, dhkeys[i].len);
     if (rc == ESESSION_OK && o->match_resource != NULL) {
         rc = es_form_add_field(ctx, form, "match_resource", ES_FIELD_NONE, &f);
         if (rc == ESESSION_OK)
@@ -128,11 +123,14 @@ static esession_status build_unsigned(esession_ctx *ctx, const es_offer *o, cons
     return rc;
 }
 
-/* normalize(x, {signs}) of the form as a receiver will see it: serialize,
- * parse back with the hardened parser, normalize the received tree. */
-static esession_status normalized_text(esession_ctx *ctx, const es_form *form, esession_buf *out)
+esession_status es_options_signed_text(esession_ctx *ctx, const es_form *form, int built,
+                                       esession_buf *out)
 {
     static const char *const excluded[] = {"signs"};
+    if (!built)
+        return es_form_normalize_received(ctx, form, excluded, 1, out);
+    /* As a receiver will see it: written, parsed back with the hardened
+     * parser, normalized. */
     esession_buf text = {0};
     xmlDocPtr doc = NULL;
     esession_status rc = es_form_serialize(ctx, form, "", &text);
@@ -145,38 +143,23 @@ static esession_status normalized_text(esession_ctx *ctx, const es_form *form, e
     return rc;
 }
 
-esession_status es_options_build(esession_ctx *ctx, const es_offer *offer,
-                                 const uint8_t *nonce, size_t nonce_len,
-                                 const esession_buf *dhkeys, const esession_key *const *keys,
-                                 size_t n_keys, esession_buf *out)
+esession_status es_options_form_new(esession_ctx *ctx, const es_offer *offer,
+                                    const uint8_t *nonce, size_t nonce_len,
+                                    const esession_buf *dhkeys, es_form **out)
 {
     if (offer == NULL || nonce == NULL || out == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_build: NULL argument");
-    esession_status rc = check_offer(ctx, offer, nonce_len, dhkeys, keys, n_keys);
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_form_new: NULL argument");
+    esession_status rc = check_offer(ctx, offer, nonce_len, dhkeys);
     if (rc != ESESSION_OK)
         return rc;
-
     es_form *form = NULL;
-    esession_buf norm = {0};
-    es_form_field *signs = NULL;
-    uint8_t sig[ES_SIG_MAX_BYTES];
-    size_t siglen = 0;
-
     rc = es_form_new(ctx, ES_FORM_FORM, &form);
     if (rc == ESESSION_OK)
         rc = build_unsigned(ctx, offer, nonce, nonce_len, dhkeys, form);
-    if (rc == ESESSION_OK)
-        rc = normalized_text(ctx, form, &norm);
-    if (rc == ESESSION_OK)
-        rc = es_form_add_field(ctx, form, "signs", ES_FIELD_NONE, &signs);
-    for (size_t i = 0; rc == ESESSION_OK && i < n_keys; i++) {
-        rc = es_sign(ctx, keys[i], (const uint8_t *)norm.data, norm.len, sig, &siglen);
-        if (rc == ESESSION_OK)
-            rc = add_b64_value(ctx, signs, sig, siglen);
+    if (rc != ESESSION_OK) {
+        es_form_free(form);
+        return rc;
     }
-    if (rc == ESESSION_OK)
-        rc = es_form_serialize(ctx, form, "", out);
-    esession_buf_free(&norm);
-    es_form_free(form);
-    return rc;
+    *out = form;
+    return ESESSION_OK;
 }

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* Checking a received options form (XEP-0187 §3.2, PROFILE §7, §11):
- * structure first, then the signatures over the form as received, then
- * expiry. */
+/* Reading a received options form (XEP-0187 §3.2, PROFILE §7, §11): its
+ * structure. Signatures and expiry are checked in session/options_sig.c. */
 #include "options.h"
 
 #include "datetime.h"
 #include "../crypto/base64.h"
-#include "../crypto/sig.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,54 +132,6 @@ static esession_status read_dhkeys(esession_ctx *ctx, const es_form *form, es_op
     return ESESSION_OK;
 }
 
-/* Any signs value verifying under any trusted key accepts the form. */
-static esession_status check_signatures(esession_ctx *ctx, const es_form *form,
-                                        const esession_key *const *trusted, size_t n_trusted,
-                                        es_options *opt)
-{
-    static const char *const excluded[] = {"signs"};
-    const es_form_field *signs = NULL;
-    esession_status rc = es_form_get(ctx, form, "signs", &signs);
-    if (rc != ESESSION_OK)
-        return rc;
-    if (signs->n_values == 0 || signs->n_options != 0)
-        return bad(ctx, "signs has no value");
-    uint8_t sig[ES_SIG_MAX_BYTES];
-    size_t siglen;
-    for (size_t i = 0; i < signs->n_values; i++) {
-        const char *v = signs->values[i];
-        if (strlen(v) > 2 * ES_SIG_MAX_BYTES ||
-            es_base64_decode(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
-            return bad(ctx, "a signs value is not base64 of a signature");
-    }
-    if (n_trusted == 0)
-        return es_fail(ctx, ESESSION_ERR_UNTRUSTED_KEY, "options form: no trusted key for its signer");
-
-    esession_buf norm = {0};
-    rc = es_form_normalize_received(ctx, form, excluded, 1, &norm);
-    if (rc != ESESSION_OK)
-        return rc;
-    rc = es_fail(ctx, ESESSION_ERR_BAD_SIGNATURE,
-                 "options form: no signature verifies under a trusted key");
-    for (size_t i = 0; i < signs->n_values && rc != ESESSION_OK; i++) {
-        const char *v = signs->values[i];
-        if (es_base64_decode(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
-            continue;
-        for (size_t k = 0; k < n_trusted; k++) {
-            if (trusted[k] != NULL &&
-                es_verify(ctx, trusted[k], (const uint8_t *)norm.data, norm.len, sig, siglen) ==
-                    ESESSION_OK) {
-                opt->signer = k;
-                rc = ESESSION_OK;
-                es_clear_detail(ctx);
-                break;
-            }
-        }
-    }
-    esession_buf_free(&norm);
-    return rc;
-}
-
 esession_status es_options_read(esession_ctx *ctx, const xmlNode *x, es_options **out)
 {
     if (x == NULL || out == NULL)
@@ -198,26 +148,6 @@ esession_status es_options_read(esession_ctx *ctx, const xmlNode *x, es_options 
         rc = read_scalars(ctx, opt->form, opt);
     if (rc == ESESSION_OK)
         rc = read_dhkeys(ctx, opt->form, opt);
-    if (rc != ESESSION_OK) {
-        es_options_free(opt);
-        return rc;
-    }
-    *out = opt;
-    return ESESSION_OK;
-}
-
-esession_status es_options_check(esession_ctx *ctx, const xmlNode *x,
-                                 const esession_key *const *trusted, size_t n_trusted,
-                                 int64_t now, es_options **out)
-{
-    if (x == NULL || out == NULL || (trusted == NULL && n_trusted > 0))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_options_check: NULL argument");
-    es_options *opt = NULL;
-    esession_status rc = es_options_read(ctx, x, &opt);
-    if (rc == ESESSION_OK)
-        rc = check_signatures(ctx, opt->form, trusted, n_trusted, opt);
-    if (rc == ESESSION_OK && now > opt->offer.expires)
-        rc = es_fail(ctx, ESESSION_ERR_EXPIRED, "options form: expired");
     if (rc != ESESSION_OK) {
         es_options_free(opt);
         return rc;

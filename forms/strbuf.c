@@ -101,27 +101,12 @@ void es_sb_free(es_sb *b)
     b->cap = 0;
 }
 
-void es_sb_put_escaped(es_sb *b, const char *s, int attr, char quote)
+static void put_sink(void *b, const char *p, size_t n)
 {
-    const char *run = s;
-    for (; *s != '\0'; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = attr ? NULL : "&gt;"; break;
-        case '"': rep = attr && quote == '"' ? "&quot;" : NULL; break;
-        case '\'': rep = attr && quote == '\'' ? "&apos;" : NULL; break;
-        case '\t': rep = attr ? "&#x9;" : NULL; break;
-        case '\n': rep = attr ? "&#xA;" : NULL; break;
-        case '\r': rep = "&#xD;"; break;
-        default: break;
-        }
-        if (rep != NULL) {
-            es_sb_put(b, run, (size_t)(s - run));
-            es_sb_puts(b, rep);
-            run = s + 1;
-        }
-    }
-    es_sb_put(b, run, (size_t)(s - run));
+    es_sb_put(b, p, n);
+}
+
+void es_sb_put_escaped(es_sb *b, const char *s, unsigned flags)
+{
+    es_xml_escape(s, strlen(s), flags, put_sink, b);
 }

@@ -4,6 +4,7 @@
 #define ESESSION_STRBUF_H
 
 #include "../core/core.h"
+#include "../core/xmlesc.h"
 
 typedef struct es_sb {
     char *data;
@@ -18,11 +19,8 @@ void es_sb_init(es_sb *b, size_t max, int secret);
 /* Append n octets. Failures are sticky in b->status. */
 void es_sb_put(es_sb *b, const char *s, size_t n);
 void es_sb_puts(es_sb *b, const char *s);
-/* Append s with XML escaping: & and < always, CR as &#xD;; in text also >;
- * in an attribute delimited by `quote` (' or ") that quote and TAB, LF as
- * character references, so the parser reads back exactly s. With
- * quote '"' this is Canonical XML 1.0 escaping. */
-void es_sb_put_escaped(es_sb *b, const char *s, int attr, char quote);
+/* Append s escaped by es_xml_escape (flags: ES_XML_ATTR, ES_XML_CANONICAL). */
+void es_sb_put_escaped(es_sb *b, const char *s, unsigned flags);
 /* Hand the text over as an esession_buf (NUL-terminated); b is emptied.
  * Returns b->status if an earlier write failed (b is then freed). */
 esession_status es_sb_finish(es_sb *b, esession_buf *out);

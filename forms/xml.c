@@ -4,6 +4,7 @@
  * stderr (a structured handler on the parser context, no global state). */
 #include "xml.h"
 
+#include "xmlattrs.h"
 #include "xmlchars.h"
 
 #include <libxml/SAX2.h>
@@ -50,7 +51,9 @@ static void refuse(void *user, const char *msg)
     xmlStopParser(p);
 }
 
-/* Structured errors of this parser context only. */
+/* Structured errors of this parser context only. The first error stops
+ * the parser: the document is refused anyway, and libxml2 would otherwise
+ * go on reading what follows (es_xml_attrs_ok relies on this). */
 static void on_error(void *user, xmlErrorPtr err)
 {
     if (err == NULL || err->level < XML_ERR_ERROR)
@@ -58,6 +61,7 @@ static void on_error(void *user, xmlErrorPtr err)
     parse_state *st = state_of(user);
     st->failed = 1;
     set_reason(st, err->message != NULL ? err->message : "not well-formed", err->line);
+    xmlStopParser(user);
 }
 
 static void on_internal_subset(void *user, const xmlChar *name, const xmlChar *ext_id,
@@ -231,6 +235,14 @@ esession_status es_xml_parse(esession_ctx *ctx, const char *text, size_t len, xm
     if (!es_xml_chars_ok(text, len, &bad))
         return es_fail(ctx, ESESSION_ERR_MALFORMED,
                        "XML: invalid UTF-8 or non-XML character at offset %zu", bad);
+    es_xml_attr_count over;
+    if (!es_xml_attrs_ok(text, len, &over))
+        return es_fail(ctx, ESESSION_ERR_MALFORMED,
+                       "XML: too many attributes: the element at offset %zu has %zu, %zu of them "
+                       "namespace declarations, with %zu declarations in scope (at most %u, %u, "
+                       "%u)",
+                       over.offset, over.attrs, over.ns, over.in_scope, ES_XML_MAX_ATTRS,
+                       ES_XML_MAX_NS_DECLS, ES_XML_MAX_NS_IN_SCOPE);
 
     xmlParserCtxtPtr p = xmlCreateMemoryParserCtxt(text, (int)len);
     if (p == NULL)

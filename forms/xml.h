@@ -10,12 +10,20 @@
 /* Limits for one parsed document (one stanza or one PEP result). */
 #define ES_XML_MAX_BYTES (256u * 1024u)
 #define ES_XML_MAX_DEPTH 32u
+/* Attributes on one element, namespace declarations included; of those,
+ * namespace declarations; and declarations in scope at one element (its
+ * own and its ancestors'). libxml2's work per attribute grows with each
+ * (duplicate checks, prefix lookups). */
+#define ES_XML_MAX_ATTRS 64u
+#define ES_XML_MAX_NS_DECLS 16u
+#define ES_XML_MAX_NS_IN_SCOPE 64u
 
 /* Parse text (len octets, need not be NUL-terminated) into a new document.
  * Never loads a DTD, never substitutes entities, never touches the network;
  * any DOCTYPE or entity declaration, invalid UTF-8, more than
- * ES_XML_MAX_BYTES octets or more than ES_XML_MAX_DEPTH nested elements is
- * ESESSION_ERR_MALFORMED with a reason in ctx. On success *out is a document
+ * ES_XML_MAX_BYTES octets, more than ES_XML_MAX_DEPTH nested elements, or
+ * an element beyond ES_XML_MAX_ATTRS, ES_XML_MAX_NS_DECLS or
+ * ES_XML_MAX_NS_IN_SCOPE is ESESSION_ERR_MALFORMED with a reason in ctx. On success *out is a document
  * the caller frees with xmlFreeDoc(). */
 esession_status es_xml_parse(esession_ctx *ctx, const char *text, size_t len, xmlDocPtr *out);
 

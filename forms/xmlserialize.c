@@ -73,30 +73,6 @@ static int push(ser *s, const char *prefix, const char *href)
     return 0;
 }
 
-static void put_escaped(es_sb *b, const char *s, int attr)
-{
-    const char *run = s;
-    for (; *s != '\0'; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '\r': rep = "&#13;"; break;
-        case '"': rep = attr ? "&quot;" : NULL; break;
-        case '\n': rep = attr ? "&#10;" : NULL; break;
-        case '\t': rep = attr ? "&#9;" : NULL; break;
-        default: break;
-        }
-        if (rep != NULL) {
-            es_sb_put(b, run, (size_t)(s - run));
-            es_sb_puts(b, rep);
-            run = s + 1;
-        }
-    }
-    es_sb_put(b, run, (size_t)(s - run));
-}
-
 static void put_qname(es_sb *b, const xmlNs *ns, const xmlChar *name)
 {
     if (ns != NULL && ns->prefix != NULL) {
@@ -114,7 +90,7 @@ static void put_decl(es_sb *b, const char *prefix, const char *href)
         es_sb_puts(b, prefix);
     }
     es_sb_puts(b, "=\"");
-    put_escaped(b, href, 1);
+    es_sb_put_escaped(b, href, ES_XML_ATTR);
     es_sb_put(b, "\"", 1);
 }
 
@@ -149,7 +125,7 @@ static int write_attr_value(ser *s, const xmlAttr *a)
         if (c->type != XML_TEXT_NODE)
             return -1;
         if (c->content != NULL)
-            put_escaped(&s->sb, str(c->content), 1);
+            es_sb_put_escaped(&s->sb, str(c->content), ES_XML_ATTR);
     }
     return 0;
 }
@@ -217,7 +193,7 @@ static int write_node(ser *s, const xmlNode *node, unsigned depth)
     case XML_TEXT_NODE:
     case XML_CDATA_SECTION_NODE:
         if (node->content != NULL)
-            put_escaped(&s->sb, str(node->content), 0);
+            es_sb_put_escaped(&s->sb, str(node->content), ES_XML_TEXT);
         return 0;
     case XML_COMMENT_NODE:
         es_sb_puts(&s->sb, "<!--");

@@ -120,9 +120,51 @@ typedef struct esession_buf {
 ESESSION_EXPORT void esession_buf_free(esession_buf *b);
 
 /* ------------------------------------------------------------------ */
-/* Library context: host operations and per-context error detail.      */
+/* Text: JIDs, UTF-8, XML escaping.                                    */
 
 typedef struct esession_ctx esession_ctx;
+
+/* What esession_jid_check expects. */
+typedef enum esession_jid_kind {
+    ESESSION_JID_BARE = 1,    /* [localpart@]domainpart */
+    ESESSION_JID_FULL = 2,    /* bare JID '/' resourcepart */
+    ESESSION_JID_RESOURCE = 3 /* a resourcepart alone (match_resource) */
+} esession_jid_kind;
+
+#define ESESSION_JID_MAX 3071      /* octets of a whole JID, bare or full */
+#define ESESSION_RESOURCE_MAX 1023 /* octets of a resourcepart (RFC 7622) */
+
+/* The one JID rule of the library: every call taking a JID applies it,
+ * with this status and detail. A JID is well-formed UTF-8 (RFC 3629)
+ * of XML characters with no control character (U+0000..U+001F,
+ * U+007F..U+009F), at most ESESSION_JID_MAX octets. Its bare part is not
+ * empty and has no space and no '/', and at most one '@', with text on
+ * both sides; a resourcepart (after the first '/') is 1 to
+ * ESESSION_RESOURCE_MAX octets and may hold spaces and '/'. Characters
+ * XML escapes (& < > ' ") are allowed: the library escapes them where it
+ * writes a JID. ESESSION_OK or ESESSION_ERR_INVALID_ARGUMENT; ctx may be
+ * NULL (then no detail is kept). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_jid_check(esession_ctx *ctx, const char *jid, esession_jid_kind kind);
+
+/* The length in octets (1..4) of the one well-formed UTF-8 character at
+ * s, n octets being available; 0 if there is none there (an empty or
+ * NULL s, a stray continuation octet, a truncated sequence, an overlong
+ * form, a surrogate, a code point above U+10FFFF). */
+ESESSION_EXPORT size_t esession_utf8_char_len(const char *s, size_t n);
+
+/* s (n octets) escaped as the library writes XML: for element text
+ * (attr 0) & < > as entities and CR as &#xD;; for an attribute value
+ * (attr 1, between either quote) also " ' as entities and TAB, LF as
+ * &#x9; &#xA;. A parser reads back exactly s. Like snprintf: returns the
+ * length of the whole escaped text and writes at most cap octets of it,
+ * NUL included (out may be NULL when cap is 0). */
+ESESSION_EXPORT size_t esession_xml_escape(char *out, size_t cap, const char *s, size_t n,
+                                           int attr);
+
+/* ------------------------------------------------------------------ */
+/* Library context: host operations and per-context error detail.      */
+
 typedef struct esession_key esession_key;
 struct esession_event;
 struct _xmlNode; /* libxml2 trees, for clients that already hold one */
@@ -274,6 +316,22 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_key_fingerprint(esession_ctx *ctx, const esession_key *key,
                          uint8_t out[ESESSION_FINGERPRINT_BYTES]);
 
+/* Set up OpenSSL's secure heap of `size` octets (a power of two, 4 KiB ..
+ * 1 GiB): locked, kept out of core dumps, between guard pages. OpenSSL
+ * then allocates the private integers of RSA and DSA keys there (decoded,
+ * generated or held while signing) instead of in its ordinary heap, where
+ * they are only cleared when freed. The heap is process-wide and cannot
+ * grow: the library never sets it up by itself. Call it once, before any
+ * other thread uses OpenSSL; esessionctl does (256 KiB). *locked (may be
+ * NULL) is 1 if the pages are locked and kept out of core dumps, 0 if the
+ * system refused either (RLIMIT_MEMLOCK): the heap is still used.
+ * ESESSION_ERR_STATE if it is already set up, ESESSION_ERR_NO_MEMORY if it
+ * could not be mapped. It does not grow: once full, private keys fail to
+ * load, export, generate or sign, with a detail that says so. An RSA-8192
+ * private part takes 4.5 KiB of it (docs/crypto.md). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status esession_secure_heap_init(size_t size,
+                                                                               int *locked);
+
 ESESSION_EXPORT esession_key_type esession_key_get_type(const esession_key *key);
 ESESSION_EXPORT unsigned esession_key_bits(const esession_key *key);
 ESESSION_EXPORT int esession_key_has_private(const esession_key *key);
@@ -330,6 +388,32 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out, const char *path,
                             const char *passphrase, size_t passphrase_len,
                             const esession_keystore_options *opt);
+
+/* A key that opens one keystore without its passphrase, for a client that
+ * asks once and keeps the key for a while (as esessionctl's agent does):
+ * the store's id and salt, then the Argon2id output of the passphrase.
+ * It opens only the store it was derived from, and only until the
+ * passphrase changes. It is as good as the passphrase for that store:
+ * keep it in guarded memory (sodium_malloc), never on disk, and wipe it. */
+#define ESESSION_KEYSTORE_KEY_BYTES 64
+
+/* Derive the key of the keystore at path from its passphrase (one
+ * Argon2id run), checked by opening the store with it; errors as
+ * esession_keystore_open, which also converts a keystore of the earlier
+ * format. key is written only on success. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_derive_key(esession_ctx *ctx, const char *path, const char *passphrase,
+                             size_t passphrase_len, uint8_t key[ESESSION_KEYSTORE_KEY_BYTES]);
+
+/* Open a keystore with a key from esession_keystore_derive_key: no
+ * Argon2id run. A key for another keystore, or derived before the
+ * passphrase changed, or altered: ESESSION_ERR_BAD_PASSPHRASE. A keystore
+ * of the earlier format: ESESSION_ERR_STATE (it is converted by an open
+ * with the passphrase). opt may be NULL. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_keystore_open_with_key(esession_ctx *ctx, esession_keystore **out, const char *path,
+                                const uint8_t key[ESESSION_KEYSTORE_KEY_BYTES],
+                                const esession_keystore_options *opt);
 
 /* Wrap the store key under a new passphrase (new salt): one record is
  * rewritten, not the store. opt may be NULL to keep the KDF cost. */
@@ -483,8 +567,11 @@ esession_publish(esession_ctx *ctx, esession_keystore *ks, const esession_publis
 ESESSION_EXPORT void esession_publication_free(esession_publication *p);
 
 /* Alice is back online (XEP-0187 §3.4): the empty-item publish for the
- * subscribers' node. Option sets published so far stop being offered;
- * their exponents stay until esession_offline_queue_done() or expiry. */
+ * subscribers' node. Option sets published there so far stop being
+ * offered; their exponents stay until esession_offline_queue_done() or
+ * expiry. Sets published on the open node are not withdrawn: they stay
+ * offered, with their exponents and replay memory, until they expire
+ * (XEP-0187 §6: a non-subscriber may use them while Alice is online). */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_online(esession_ctx *ctx, esession_keystore *ks, esession_buf *iq,
                 char id[ESESSION_IQ_ID_MAX]);
@@ -507,8 +594,8 @@ ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_online_retract(esession_ctx *ctx, esession_buf *iq, char id[ESESSION_IQ_ID_MAX]);
 
 /* The stored offline queue has been processed: securely destroy the
- * exponents of every option set published before esession_online(); their
- * replay memory is kept until they expire. */
+ * exponents of every option set esession_online() withdrew; their replay
+ * memory is kept until they expire. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_offline_queue_done(esession_ctx *ctx, esession_keystore *ks);
 
@@ -528,6 +615,7 @@ typedef struct esession_optset_info {
     size_t n_groups;
     int groups[8];
     size_t sessions;        /* sessions accepted: entries of its replay memory */
+    int open_node;          /* published on the open node: coming online leaves it */
 } esession_optset_info;
 
 ESESSION_EXPORT size_t esession_optset_count(const esession_keystore *ks);
@@ -544,7 +632,8 @@ typedef enum esession_result_kind {
     ESESSION_RESULT_DUPLICATE = 2,  /* a copy of a stanza already opened: nothing new */
     ESESSION_RESULT_HELD = 3,       /* kept until the session can place it */
     ESESSION_RESULT_TERMINATED = 4, /* Bob ended the session */
-    ESESSION_RESULT_ERROR = 5       /* discarded silently; error says why */
+    ESESSION_RESULT_ERROR = 5,      /* discarded silently; error says why */
+    ESESSION_RESULT_PLAIN = 6       /* NOT encrypted: an ordinary message, see below */
 } esession_result_kind;
 
 /* XEP-0226 profile of the content (bits). */
@@ -569,7 +658,9 @@ typedef struct esession_result {
     uint64_t tag;               /* the tag given to esession_receiver_feed */
     esession_result_kind kind;
     esession_status error;      /* ERROR: the reason */
-    esession_buf plaintext;     /* MESSAGE: the content as XML (secret); empty otherwise */
+    esession_buf plaintext;     /* MESSAGE: the content as XML (secret); PLAIN: the
+                                 * message's elements as received, except <thread>
+                                 * and the server's <delay>/<offline> marks */
     esession_buf from;          /* Bob's full JID as received */
     esession_buf from_bare;     /* Bob's bare JID */
     esession_buf thread;
@@ -580,13 +671,20 @@ typedef struct esession_result {
     int64_t delay;              /* the server's XEP-0203 stamp: NOT authenticated */
     esession_buf delay_from;    /* the <delay from=''>: NOT authenticated */
     unsigned profile;           /* ESESSION_PROFILE_* bits of the content */
-    char id[ESESSION_MESSAGE_ID_MAX]; /* MESSAGE: stable id (same on every redelivery) */
+    char id[ESESSION_MESSAGE_ID_MAX]; /* MESSAGE, PLAIN: stable id (same on every redelivery) */
     int redelivered;            /* MESSAGE: from the inbox (esession_receiver_pending) */
     /* MESSAGE, TERMINATED: the fingerprint of the key that signed the
      * session, and its state when the result was made. */
     uint8_t key_fingerprint[ESESSION_FINGERPRINT_BYTES];
     esession_key_state key_state;
 } esession_result;
+
+/* A <message/> with no ESession element at all (no <c>, no <init>) is
+ * somebody's ordinary, unencrypted message: a PLAIN result, to be shown
+ * marked as not encrypted; from, thread and profile are as received and
+ * NOTHING of it is authenticated. Its id is a hash of the stanza's text,
+ * the same when the server delivers the same stored stanza again. It is
+ * neither kept in the inbox nor confirmed. */
 
 /* One receiver per keystore; ks must outlive it. Sessions stored in ks
  * (from an earlier run) are picked up again. */
@@ -646,15 +744,34 @@ typedef struct esession_sender_options {
     int allow_weak_groups;   /* accept groups below 2048 bits */
     uint32_t rekey_freq;     /* Bob's preference; 0: 100 */
     int single_stanza;       /* one stanza, then the session ends (formB terminate=1) */
+    /* Version 2: every stanza carries a short clear <body> saying that the
+     * message is encrypted (XEP-0226), so that a client of Alice's that
+     * cannot open it shows that rather than an empty message; her receiver
+     * ignores it. 1: leave it out. */
+    int no_fallback_body;
+    /* Version 2: the answer given to esession_sender_start is to
+     * esession_fetch_open_options_iq (the open node), not to
+     * esession_fetch_options_iq. */
+    int open_node;
 } esession_sender_options;
 
-#define ESESSION_SENDER_OPTIONS_VERSION 1
-#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0 }
+#define ESESSION_SENDER_OPTIONS_VERSION 2
+#define ESESSION_SENDER_OPTIONS_INIT { ESESSION_SENDER_OPTIONS_VERSION, 0, 0, 0, 0, 0 }
+
+/* The text of that <body>. */
+#define ESESSION_FALLBACK_BODY \
+    "[This message is encrypted end to end (XEP-0187 offline session); your client cannot show it.]"
 
 /* The PEP items request for Alice's published options. */
 ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
 esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid, esession_buf *iq,
                           char id[ESESSION_IQ_ID_MAX]);
+/* The same request for the open node (XEP-0187 §3.2: a Bob who does not
+ * subscribe to Alice's presence, or whom the subscribers' node refuses);
+ * start with esession_sender_options.open_node set. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_fetch_open_options_iq(esession_ctx *ctx, const char *alice_bare_jid, esession_buf *iq,
+                               char id[ESESSION_IQ_ID_MAX]);
 
 /* Start an offline session from the server's answer to that request:
  * verify the form against the keys trusted for Alice, refuse expired

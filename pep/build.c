@@ -2,6 +2,9 @@
 /* The IQs Alice and Bob send (PROFILE §7, XEP-0187 Listings 1-8). */
 #include "pep.h"
 
+#include "../core/jid.h"
+#include "../core/xmlesc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,29 +53,15 @@ static void sb_str(sb *s, const char *t)
     sb_put(s, t, strlen(t));
 }
 
-/* An attribute value for either quote character. Tab, LF and CR as
- * references so that attribute-value normalization keeps them. */
+static void put_sink(void *s, const char *t, size_t n)
+{
+    sb_put(s, t, n);
+}
+
+/* An attribute value, escaped for either quote character. */
 static void sb_attr(sb *s, const char *t, size_t n)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        switch (t[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
-        case '\t': rep = "&#9;"; break;
-        case '\n': rep = "&#10;"; break;
-        case '\r': rep = "&#13;"; break;
-        default: continue;
-        }
-        sb_put(s, t + run, i - run);
-        sb_str(s, rep);
-        run = i + 1;
-    }
-    sb_put(s, t + run, n - run);
+    es_xml_escape(t, n, ES_XML_ATTR, put_sink, s);
 }
 
 /* Hand the text over as a library buffer and fill req. */
@@ -274,66 +263,14 @@ esession_status es_pep_build_retract(esession_ctx *ctx, es_pep_node node, esessi
     return sb_finish(ctx, &s, out, req, &made);
 }
 
-/* Length of the UTF-8 sequence at s (at most n octets) if it encodes an XML
- * Char, else 0. */
-static size_t utf8_char(const unsigned char *s, size_t n)
+esession_status es_pep_build_items(esession_ctx *ctx, const char *jid, es_pep_node node,
+                                   esession_buf *out, es_pep_request *req)
 {
-    uint32_t c;
-    size_t len;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        c = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        c = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        c = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0u) != 0x80u)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3fu);
-    }
-    /* Overlong forms, surrogates, U+FFFE/U+FFFF, beyond U+10FFFF. */
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-        (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
-        return 0;
-    return len;
-}
-
-/* A bare JID as far as the stanza is concerned; full JID syntax (PRECIS) is
- * the caller's. */
-static int jid_ok(const char *jid, size_t len)
-{
-    if (jid == NULL || len == 0 || len > ES_PEP_JID_MAX)
-        return 0;
-    const unsigned char *s = (const unsigned char *)jid;
-    for (size_t i = 0; i < len;) {
-        if (s[i] <= 0x20 || s[i] == 0x7f || s[i] == '/')
-            return 0;
-        size_t k = utf8_char(s + i, len - i);
-        if (k == 0)
-            return 0;
-        i += k;
-    }
-    return 1;
-}
-
-esession_status es_pep_build_items(esession_ctx *ctx, const char *jid, size_t jid_len,
-                                   es_pep_node node, esession_buf *out, es_pep_request *req)
-{
-    if (!jid_ok(jid, jid_len))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "pep: not a bare JID");
+    if (es_jid_check(ctx, jid, ESESSION_JID_BARE) != ESESSION_OK)
+        return ESESSION_ERR_INVALID_ARGUMENT;
     sb s = {0};
     es_pep_request made;
-    esession_status rc = begin(ctx, ES_PEP_ITEMS, node, out, req, jid, jid_len, &s, &made);
+    esession_status rc = begin(ctx, ES_PEP_ITEMS, node, out, req, jid, strlen(jid), &s, &made);
     if (rc != ESESSION_OK)
         return rc;
     /* max_items: the latest item only, even where the node keeps more. */

@@ -23,8 +23,8 @@ typedef enum es_pep_node {
 
 /* IQ ids: 16 octets from es_random as 32 lowercase hex digits. */
 #define ES_PEP_ID_LEN 32u
-/* Longest JID accepted (RFC 7622: three parts of at most 1023 octets). */
-#define ES_PEP_JID_MAX 3071u
+/* Longest JID accepted: the library's one limit. */
+#define ES_PEP_JID_MAX ESESSION_JID_MAX
 /* Largest options form accepted for publishing, and its deepest nesting
  * (x = 1), so that Bob's items result stays within the es_xml_parse limits:
  * iq/pubsub/items/item add four levels. */
@@ -135,11 +135,11 @@ esession_status es_pep_build_publish_empty(esession_ctx *ctx, es_pep_node node,
 esession_status es_pep_build_retract(esession_ctx *ctx, es_pep_node node, esession_buf *out,
                                      es_pep_request *req);
 
-/* Bob: ask `jid` (a bare JID: no '/', no spaces or control characters,
- * valid UTF-8, at most ES_PEP_JID_MAX octets) for the last item of `node`
- * (max_items='1'). Try ES_PEP_NODE_SUBSCRIBERS first, then ES_PEP_NODE_OPEN. */
-esession_status es_pep_build_items(esession_ctx *ctx, const char *jid, size_t jid_len,
-                                   es_pep_node node, esession_buf *out, es_pep_request *req);
+/* Bob: ask `jid` (a bare JID by esession_jid_check) for the last item of
+ * `node` (max_items='1'). Try ES_PEP_NODE_SUBSCRIBERS first, then
+ * ES_PEP_NODE_OPEN. */
+esession_status es_pep_build_items(esession_ctx *ctx, const char *jid, es_pep_node node,
+                                   esession_buf *out, es_pep_request *req);
 
 /* ---- parsers
  * The response must be an <iq> (no namespace, jabber:client or jabber:server)

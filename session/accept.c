@@ -98,6 +98,9 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
         kind = ESESSION_RESULT_DUPLICATE;
     if ((rc = es_rx_result_init(&out, tag, kind, error, st)) != ESESSION_OK)
         goto fail;
+    if (kind == ESESSION_RESULT_MESSAGE &&
+        (rc = es_rx_message_id(s->bare, s->thread, S, out.id)) != ESESSION_OK)
+        goto fail;
 
     /* One change, written before anything is reported; undone if the
      * write fails. */
@@ -119,7 +122,6 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
     if (kind == ESESSION_RESULT_MESSAGE) {
         out.plaintext = plain;
         plain = (esession_buf){NULL, 0, 0};
-        es_rx_message_id(s->bare, s->thread, S, out.id);
     }
     /* The state and, for a message, its inbox entry: both or neither. */
     if ((rc = es_tx_begin(r->ks, 1)) == ESESSION_OK) {

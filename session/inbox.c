@@ -19,19 +19,19 @@
 #define VERSION 1
 #define ID_BYTES 16u
 
-void es_rx_message_id(const char *bare, const char *thread, const uint8_t S[ES_AES_BLOCK],
-                      char id[ESESSION_MESSAGE_ID_MAX])
+esession_status es_rx_message_id(const char *bare, const char *thread,
+                                 const uint8_t S[ES_AES_BLOCK], char id[ESESSION_MESSAGE_ID_MAX])
 {
     static const char label[] = "esession message id";
-    crypto_hash_sha256_state h;
-    uint8_t d[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)label, sizeof label); /* with its NUL */
-    crypto_hash_sha256_update(&h, (const uint8_t *)bare, strlen(bare) + 1);
-    crypto_hash_sha256_update(&h, (const uint8_t *)thread, strlen(thread) + 1);
-    crypto_hash_sha256_update(&h, S, ES_AES_BLOCK);
-    crypto_hash_sha256_final(&h, d);
-    es_hex(id, d, ID_BYTES);
+    /* label, bare JID and thread each with its NUL, then S. */
+    const es_span parts[] = {
+        {label, sizeof label}, {bare, strlen(bare) + 1}, {thread, strlen(thread) + 1},
+        {S, ES_AES_BLOCK}};
+    uint8_t d[32];
+    esession_status rc = es_hash_parts(ES_HASH_SHA256, parts, ES_ARRAY_LEN(parts), d);
+    if (rc == ESESSION_OK)
+        es_hex(id, d, ID_BYTES);
+    return rc;
 }
 
 static int id_ok(const char *id)

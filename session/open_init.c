@@ -217,7 +217,7 @@ static void key_alert(esession_receiver *r, const char *bare, const esession_key
         if (esession_trust_at(r->ks, i, &e) != ESESSION_OK)
             continue;
         int same_jid = strcmp(e.jid, bare) == 0;
-        int same_key = sodium_memcmp(e.fingerprint, fp, sizeof fp) == 0;
+        int same_key = es_ct_equal(e.fingerprint, fp, sizeof fp);
         if (same_jid && !same_key)
             alerts |= ESESSION_ALERT_JID_NEW_KEY;
         if (!same_jid && same_key)
@@ -350,9 +350,12 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         goto out;
     }
     /* 5. replay: d or N_B seen, unless this very stanza was accepted. */
-    crypto_hash_sha256(d_hash, f.d, f.d_len);
-    crypto_hash_sha256(nb_hash, f.n_b, f.n_b_len);
-    crypto_hash_sha256(init_hash, (const uint8_t *)text, len);
+    if (es_hash(ES_HASH_SHA256, f.d, f.d_len, d_hash) != ESESSION_OK ||
+        es_hash(ES_HASH_SHA256, f.n_b, f.n_b_len, nb_hash) != ESESSION_OK ||
+        es_hash(ES_HASH_SHA256, (const uint8_t *)text, len, init_hash) != ESESSION_OK) {
+        rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "cannot hash the init");
+        goto out;
+    }
     if ((rc = es_ks_replay_check(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash, &dup)) !=
         ESESSION_OK)
         goto out;

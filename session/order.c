@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Order, loss and damage (PROFILE §11): the counter ranges a session has
- * used, the gaps below N, the key epochs, the a_macs already accepted, and
- * the search for the start counter S of a stanza. */
+ * used, the gaps below N, the key epochs and the a_macs already accepted
+ * (the search for a stanza's start counter S is in search.c). */
 #include "receiver.h"
 
 #include <stdlib.h>
@@ -24,6 +24,7 @@ esession_status es_rx_session_new(const uint8_t *n_a, size_t n_a_len, const char
     s->suite = suite;
     s->group = group;
     s->mac_len = mac_len;
+    s->tries_left = ES_RX_TRIES_BURST;
     s->bare = strdup(bare);
     s->thread = strdup(thread);
     s->macs = calloc(ES_RX_MACS_MAX, mac_len);
@@ -219,103 +220,4 @@ es_rx_held *es_rx_held_take(es_rx_core *c, size_t i)
     c->n_held--;
     c->held_bytes -= h->len;
     return h;
-}
-
-/* ---- the search ---------------------------------------------------- */
-
-typedef struct search {
-    es_rx_session *s;
-    const es_rx_stanza *st;
-    const uint8_t *mac;
-    size_t mac_len;
-    uint64_t skip_below; /* candidates below this were excluded earlier */
-    int prefixed[ES_RX_EPOCHS_MAX];
-} search;
-
-/* Try candidates S = from .. to (inclusive), ascending. 1 on a match. */
-static int try_span(search *q, uint64_t from, uint64_t to, uint64_t *off, es_rx_epoch **ep)
-{
-    es_rx_core *c = &q->s->core;
-    uint8_t ctr[ES_AES_BLOCK];
-    size_t e = 0;
-
-    if (from < q->skip_below)
-        from = q->skip_below;
-    if (from > to || c->n_epochs == 0)
-        return 0;
-    if (from < c->epochs[0]->start)
-        from = c->epochs[0]->start; /* keys given up with their epoch */
-    if (from > to)
-        return 0;
-    while (e + 1 < c->n_epochs && c->epochs[e + 1]->start <= from)
-        e++;
-    es_rx_counter(q->s, from, ctr);
-    for (uint64_t S = from;; S++) {
-        while (e + 1 < c->n_epochs && c->epochs[e + 1]->start <= S)
-            e++;
-        if (!q->prefixed[e]) {
-            esession_status rc = es_rx_scan_prefix(c->epochs[e]->scan, q->st->m_content,
-                                                   q->st->m_content_len);
-            if (rc != ESESSION_OK)
-                return rc;
-            q->prefixed[e] = 1;
-        }
-        int hit = es_rx_scan_try(c->epochs[e]->scan, ctr, q->mac, q->mac_len);
-        if (hit != 0) {
-            if (hit > 0) {
-                *off = S;
-                *ep = c->epochs[e];
-            }
-            return hit;
-        }
-        if (S == to)
-            return 0;
-        es_ctr_add(ctr, 1);
-    }
-}
-
-int es_rx_search(es_rx_session *s, const es_rx_stanza *st, uint64_t window, es_rx_held *memo,
-                 uint64_t *off, es_rx_epoch **epoch)
-{
-    es_rx_core *c = &s->core;
-    uint64_t n = es_rx_next(c), blocks = es_c_blocks(st->copen), hi;
-    search q;
-    int hit = 0;
-
-    memset(&q, 0, sizeof q);
-    q.s = s;
-    q.st = st;
-    q.mac = es_c_mac(st->copen, &q.mac_len);
-    if (memo != NULL && memo->tried && memo->tried_gen == c->epoch_gen)
-        q.skip_below = memo->tried_hi;
-    if (q.mac == NULL || q.mac_len != s->mac_len || blocks == 0 || blocks > UINT64_MAX - n)
-        hit = 0; /* can verify nowhere in this session */
-    else {
-        /* S = N. */
-        if (!c->terminated)
-            hit = try_span(&q, n, n, off, epoch);
-        /* Every S whose range fits a gap below N. */
-        for (size_t i = 0; hit == 0 && i + 1 < c->n_ranges; i++) {
-            uint64_t a = c->ranges[i].hi, b = c->ranges[i + 1].lo;
-            if (b - a >= blocks)
-                hit = try_span(&q, a, b - blocks, off, epoch);
-        }
-        /* N + k, k = 1 .. window. */
-        if (hit == 0 && !c->terminated && n < UINT64_MAX - blocks) {
-            hi = UINT64_MAX - blocks - n < window ? UINT64_MAX - blocks : n + window;
-            hit = try_span(&q, n + 1, hi, off, epoch);
-        }
-    }
-    if (hit == 0 && memo != NULL) {
-        memo->tried = 1;
-        memo->tried_gen = c->epoch_gen;
-        if (c->terminated)
-            memo->tried_hi = n;
-        else
-            memo->tried_hi = n < UINT64_MAX - window ? n + window + 1 : UINT64_MAX;
-    }
-    for (size_t i = 0; i < c->n_epochs; i++)
-        if (q.prefixed[i])
-            (void)es_rx_scan_prefix(c->epochs[i]->scan, NULL, 0); /* drop m_content */
-    return hit;
 }

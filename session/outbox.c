@@ -7,6 +7,7 @@
  *   "ESOB" u8 version=1 u16 len Alice's bare JID, JID, u32 len stanza, stanza
  */
 #include "../core/bytes.h"
+#include "../core/jid.h"
 #include "sender.h"
 
 #include <stdlib.h>
@@ -16,13 +17,16 @@
 #define VERSION 1
 #define ID_BYTES 16u
 
-static void record_name(const uint8_t *stanza, size_t len, char name[ES_BLOB_NAME_MAX + 1])
+static esession_status record_name(esession_ctx *ctx, const uint8_t *stanza, size_t len,
+                                   char name[ES_BLOB_NAME_MAX + 1])
 {
-    uint8_t d[crypto_hash_sha256_BYTES];
+    uint8_t d[32];
     char id[2 * ID_BYTES + 1];
-    crypto_hash_sha256(d, stanza, len);
+    if (es_hash(ES_HASH_SHA256, stanza, len, d) != ESESSION_OK)
+        return es_fail(ctx, ESESSION_ERR_INTERNAL, "outbox: cannot hash the stanza");
     es_hex(id, d, ID_BYTES);
     snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s", ES_SENDER_OUTBOX_PREFIX, id);
+    return ESESSION_OK;
 }
 
 static void emit(es_wr *w, const char *alice, const esession_buf *stanza)
@@ -50,10 +54,11 @@ esession_status es_outbox_put(esession_keystore *ks, const char *alice_bare_jid,
         return es_fail(es_ks_ctx(ks), rc, "out of memory");
     es_wr w = {(uint8_t *)b.data, 0, size.pos, 0};
     emit(&w, alice_bare_jid, stanza);
-    record_name((const uint8_t *)stanza->data, stanza->len, name);
     if (w.err || w.pos != size.pos)
         rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "outbox record size mismatch");
     else
+        rc = record_name(es_ks_ctx(ks), (const uint8_t *)stanza->data, stanza->len, name);
+    if (rc == ESESSION_OK)
         rc = es_ks_blob_put(ks, name, (const uint8_t *)b.data, b.len);
     esession_buf_free(&b);
     return rc;
@@ -68,8 +73,8 @@ esession_status esession_sender_sent(esession_ctx *ctx, esession_keystore *ks,
     es_clear_detail(ctx);
     if (stanza == NULL || stanza->data == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "sent: bad arguments");
-    record_name((const uint8_t *)stanza->data, stanza->len, name);
-    return es_ks_blob_delete(ks, name);
+    esession_status rc = record_name(ctx, (const uint8_t *)stanza->data, stanza->len, name);
+    return rc != ESESSION_OK ? rc : es_ks_blob_delete(ks, name);
 }
 
 typedef struct unsent {
@@ -122,6 +127,8 @@ esession_status esession_outbox_unsent(esession_ctx *ctx, esession_keystore *ks,
     es_clear_detail(ctx);
     if (out == NULL || n == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unsent: bad arguments");
+    if (alice_bare_jid != NULL && es_jid_check(ctx, alice_bare_jid, ESESSION_JID_BARE) != ESESSION_OK)
+        return ESESSION_ERR_INVALID_ARGUMENT;
     unsent u = {ctx, alice_bare_jid, NULL, NULL, 0, 0};
     esession_status rc = es_ks_blob_list(ks, ES_SENDER_OUTBOX_PREFIX, take_one, &u);
     if (rc != ESESSION_OK) {

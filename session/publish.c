@@ -4,11 +4,12 @@
  * online withdraws them and, once the offline queue is processed, their
  * exponents are destroyed. */
 #include "../core/core.h"
+#include "../core/jid.h"
 #include "../crypto/aes_ctr.h"
 #include "../crypto/dh.h"
 #include "../crypto/hash.h"
 #include "../crypto/sig.h"
-#include "../forms/options.h"
+#include "options_sig.h"
 #include "../pep/pep.h"
 #include "../store/store.h"
 
@@ -66,8 +67,8 @@ static esession_status check_publish_options(esession_ctx *ctx, const esession_p
             return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "publish: unsupported hash");
     if (o->lifetime < 0 || o->lifetime > MAX_LIFETIME)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: lifetime out of range");
-    if (o->match_resource != NULL && (o->match_resource[0] == '\0' || strlen(o->match_resource) > 1023))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "publish: bad match_resource");
+    if (o->match_resource != NULL)
+        return es_jid_check(ctx, o->match_resource, ESESSION_JID_RESOURCE);
     return ESESSION_OK;
 }
 
@@ -184,8 +185,9 @@ static esession_status publish_tx(esession_ctx *ctx, esession_keystore *ks,
     }
     /* The exponents are stored before any stanza leaves this function. */
     if (rc == ESESSION_OK)
-        rc = es_ks_optset_add(ks, d.nonce, sizeof d.nonce, now, p.expires, d.groups, d.x,
-                              d.n_groups, p.form.data, p.form.len);
+        rc = (o->open_node ? es_ks_optset_add_open : es_ks_optset_add)(
+            ks, d.nonce, sizeof d.nonce, now, p.expires, d.groups, d.x, d.n_groups, p.form.data,
+            p.form.len);
     stored = rc == ESESSION_OK;
     if (rc == ESESSION_OK)
         rc = es_pep_build_create(ctx, node, &p.create_iq, &create_req);
@@ -263,7 +265,8 @@ static esession_status online_tx(esession_ctx *ctx, esession_keystore *ks, esess
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
         const es_optset *set = es_ks_optset_at(ks, i);
-        if (set == NULL || set->secrets_destroyed)
+        /* The open node's sets stay until replaced (XEP-0187 §6). */
+        if (set == NULL || set->secrets_destroyed || set->open_node)
             continue;
         list[len++] = (uint8_t)set->nonce_len;
         memcpy(list + len, set->nonce, set->nonce_len);
@@ -430,6 +433,7 @@ esession_status esession_optset_at(const esession_keystore *ks, size_t index,
     info.created = set->created;
     info.expires = set->expires;
     info.secrets_destroyed = set->secrets_destroyed;
+    info.open_node = set->open_node;
     info.n_groups = set->n_groups;
     for (size_t i = 0; i < set->n_groups && i < ES_ARRAY_LEN(info.groups); i++)
         info.groups[i] = set->groups[i];

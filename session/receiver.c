@@ -185,6 +185,14 @@ static void evict(esession_receiver *r)
     }
 }
 
+/* A copy read again from the store keeps the budget spent by this one
+ * (reading it again does not make it rested). */
+static void keep_budget(es_rx_session *fresh, const es_rx_session *old)
+{
+    fresh->tries_left = old->tries_left;
+    fresh->tries = old->tries;
+}
+
 /* Make the cached copy of the (bare, thread) session the stored one:
  * another process, or a transaction rolled back, may have advanced,
  * ended or replaced it since this receiver last looked. */
@@ -227,6 +235,7 @@ static esession_status sync_session(esession_receiver *r, const char *bare, cons
     s->version = version;
     s->rollbacks = es_tx_rollbacks(r->ks);
     if (i >= 0) {
+        keep_budget(s, r->sessions[i]);
         es_rx_session_free(r->sessions[i]);
         r->sessions[i] = s;
         return ESESSION_OK;
@@ -323,40 +332,75 @@ static esession_status release_duplicate(esession_receiver *r, es_rx_session *s,
     return ESESSION_OK;
 }
 
-void es_rx_retry_held(esession_receiver *r, es_rx_session *s)
+/* What a search may do: at most limit tries. */
+static es_rx_reach reach_of(const esession_receiver *r, uint64_t limit, int exact_only)
 {
+    es_rx_reach reach = {r->window, limit, exact_only};
+    return reach;
+}
+
+/* Try held[i] (exact_only: at the exact places only) with at most limit
+ * tries; 1 if it opened or turned out to be a duplicate (the session
+ * changed), 0 if not, -1 when a storage error stops the retries until the
+ * next change. */
+static int retry_one(esession_receiver *r, es_rx_session *s, size_t i, uint64_t limit,
+                     int exact_only)
+{
+    es_rx_held *h = s->core.held[i];
+    size_t mac_len = 0;
+    const uint8_t *mac = es_c_mac(h->st->copen, &mac_len);
+    es_rx_reach reach = reach_of(r, limit, exact_only);
+    esession_result res;
+    es_rx_epoch *ep = NULL;
+    uint64_t off = 0;
+    esession_status rc;
+
+    if (es_rx_mac_seen(s, mac, mac_len))
+        return release_duplicate(r, s, i) == ESESSION_OK ? 1 : -1;
+    int hit = es_rx_search(s, h->st, &reach, &h->tried, &off, &ep);
+    if (hit < 0)
+        return -1;
+    if (!exact_only)
+        h->pending = hit == ES_RX_STOPPED;
+    if (hit != ES_RX_FOUND)
+        return 0;
+    rc = es_rx_accept(r, s, h->st, off, ep, 1, (long)i, 0, h->tag, &res);
+    if (rc == ESESSION_ERR_BAD_MAC) {
+        es_rx_tried_clear(&h->tried); /* the search and the reference check disagreed */
+        return 0;
+    }
+    if (rc != ESESSION_OK)
+        return -1;
+    es_rx_queue_push(r, &res);
+    return 1;
+}
+
+void es_rx_retry_held(esession_receiver *r, es_rx_session *s, int changed)
+{
+    /* All the retries of one stanza fed make one search's worth of tries
+     * at most (besides the stanza's own search). */
+    uint64_t start = s->tries;
     int progress = 1;
 
+    /* Each change may let any held stanza open: the exact places of every
+     * one first (a few tries each), then the rest of each search. Without
+     * a change only searches that ran out of tries go on. */
     while (progress) {
         progress = 0;
-        for (size_t i = 0; !progress && i < s->core.n_held; i++) {
-            es_rx_held *h = s->core.held[i];
-            size_t mac_len = 0;
-            const uint8_t *mac = es_c_mac(h->st->copen, &mac_len);
-            esession_result res;
-            es_rx_epoch *ep = NULL;
-            uint64_t off = 0;
-            esession_status rc;
-
-            if (es_rx_mac_seen(s, mac, mac_len)) {
-                if (release_duplicate(r, s, i) != ESESSION_OK)
-                    return; /* kept held; tried again at the next change */
-                progress = 1;
-                continue;
+        for (int pass = changed ? 0 : 1; !progress && pass < 2; pass++) {
+            for (size_t i = 0; !progress && i < s->core.n_held; i++) {
+                uint64_t spent = s->tries - start;
+                if (spent >= r->search_tries)
+                    return;
+                if (pass == 1 && !changed && !s->core.held[i]->pending)
+                    continue;
+                int done = retry_one(r, s, i, r->search_tries - spent, pass == 0);
+                if (done < 0)
+                    return; /* kept held; tried again later */
+                progress = done;
             }
-            int hit = es_rx_search(s, h->st, r->window, h, &off, &ep);
-            if (hit < 0)
-                return;
-            if (hit == 0)
-                continue;
-            rc = es_rx_accept(r, s, h->st, off, ep, 1, (long)i, 0, h->tag, &res);
-            if (rc == ESESSION_ERR_BAD_MAC)
-                continue;
-            if (rc != ESESSION_OK)
-                return;
-            es_rx_queue_push(r, &res);
-            progress = 1;
         }
+        changed |= progress;
     }
 }
 
@@ -420,29 +464,40 @@ static esession_status on_c(esession_receiver *r, es_rx_stanza **stp, const char
             (void)es_rx_end_session(r, (size_t)i, 1);
         return rc;
     }
-    if (es_rx_mac_seen(s, mac, mac_len))
-        return push_kind(r, tag, ESESSION_RESULT_DUPLICATE, st);
+    /* Every stanza fed adds to the session's budget; its own search comes
+     * first, then held searches that ran out go on with what is left. */
+    s->tries_left = s->tries_left < r->burst_tries - r->feed_tries
+                        ? s->tries_left + r->feed_tries
+                        : r->burst_tries;
+    if (es_rx_mac_seen(s, mac, mac_len)) {
+        rc = push_kind(r, tag, ESESSION_RESULT_DUPLICATE, st);
+        es_rx_retry_held(r, s, 0);
+        return rc;
+    }
     if ((h = calloc(1, sizeof *h)) == NULL)
         return push_error(r, tag, ESESSION_ERR_NO_MEMORY, st);
-    hit = es_rx_search(s, st, r->window, h, &off, &ep);
-    if (hit > 0) {
+    es_rx_reach reach = reach_of(r, r->search_tries, 0);
+    hit = es_rx_search(s, st, &reach, &h->tried, &off, &ep);
+    if (hit == ES_RX_FOUND) {
         rc = es_rx_accept(r, s, st, off, ep, 1, -1, 0, tag, &res);
         if (rc == ESESSION_OK) {
             free(h);
             es_rx_queue_push(r, &res);
-            es_rx_retry_held(r, s);
+            es_rx_retry_held(r, s, 1);
             return ESESSION_OK;
         }
         if (rc != ESESSION_ERR_BAD_MAC) {
             free(h);
             return push_error(r, tag, rc, st);
         }
-        h->tried = 0; /* the search and the reference check disagreed */
+        es_rx_tried_clear(&h->tried); /* the search and the reference check disagreed */
     } else if (hit < 0) {
         free(h);
         return push_error(r, tag, (esession_status)hit, st);
     }
-    if (s->core.terminated) {
+    /* Out of tries, the search is not over: held, also after termination. */
+    h->pending = hit == ES_RX_STOPPED;
+    if (s->core.terminated && !h->pending) {
         free(h);
         return push_error(r, tag,
                           es_fail(r->ctx, ESESSION_ERR_NO_SESSION,
@@ -454,6 +509,7 @@ static esession_status on_c(esession_receiver *r, es_rx_stanza **stp, const char
         free(h->text);
         free(h);
     }
+    es_rx_retry_held(r, s, 0);
     return rc;
 }
 
@@ -478,6 +534,16 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
     rc = es_rx_stanza_read(r->ctx, stanza, len, &st);
     if (rc != ESESSION_OK || st->valid != ESESSION_OK) {
         rc = push_error(r, tag, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED, st);
+        es_rx_stanza_free(st);
+        return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
+    }
+    if (st->plain) {
+        /* Nothing to open and nothing stored: handed over as it came. */
+        rc = es_rx_plain_result(r->ctx, st, stanza, len, tag, &res);
+        if (rc == ESESSION_OK)
+            es_rx_queue_push(r, &res);
+        else
+            rc = push_error(r, tag, rc, st);
         es_rx_stanza_free(st);
         return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
     }
@@ -550,6 +616,7 @@ static esession_status load_one(void *arg, const char *name, const uint8_t *data
     s->version = version;
     s->rollbacks = es_tx_rollbacks(r->ks);
     if (i >= 0) {
+        keep_budget(s, r->sessions[i]);
         es_rx_session_free(r->sessions[i]);
         r->sessions[i] = s;
     } else {
@@ -597,6 +664,9 @@ esession_status esession_receiver_new(esession_ctx *ctx, esession_keystore *ks,
     r->ctx = ctx;
     r->ks = ks;
     r->window = ES_RX_WINDOW;
+    r->search_tries = ES_RX_TRIES_SEARCH;
+    r->feed_tries = ES_RX_TRIES_FEED;
+    r->burst_tries = ES_RX_TRIES_BURST;
     r->cache_max = ES_RX_CACHE_MAX;
     /* Sessions are read when a stanza needs them; only those whose option
      * set is gone or expired are taken now, to end them (PROFILE §11). */
@@ -668,6 +738,15 @@ void es_rx_set_window(esession_receiver *r, uint64_t window)
 {
     if (r != NULL)
         r->window = window;
+}
+
+void es_rx_set_tries(esession_receiver *r, uint64_t search, uint64_t feed, uint64_t burst)
+{
+    if (r == NULL)
+        return;
+    r->search_tries = search;
+    r->feed_tries = feed < burst ? feed : burst;
+    r->burst_tries = burst;
 }
 
 void es_rx_set_cache_max(esession_receiver *r, size_t n)

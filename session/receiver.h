@@ -29,6 +29,11 @@
 #define ES_RX_JID_MAX 3071u          /* octets of a bare JID (RFC 7622) */
 #define ES_RX_FULL_JID_MAX 4095u     /* bare JID, '/', resource */
 #define ES_RX_CACHE_MAX 128u         /* sessions a receiver keeps in memory */
+/* The work a stanza can cause, in MAC tries (see es_rx_search). */
+#define ES_RX_TRIES_SEARCH (1u << 17) /* one search: the whole window and as much again */
+#define ES_RX_TRIES_BURST (1u << 19)  /* a session's budget, full when it is loaded */
+#define ES_RX_TRIES_FEED (1u << 13)   /* added to it by each <c> stanza fed to it */
+#define ES_RX_TRIED_MAX 8u            /* spans of counters remembered per held stanza */
 #define ES_RX_BLOB_PREFIX "alice/session/"
 #define ES_RX_INBOX_PREFIX "alice/inbox/"
 
@@ -40,6 +45,7 @@ typedef struct es_rx_stanza {
     char *bare;            /* from without its resource; NULL if absent */
     char *thread;          /* NULL if absent */
     esession_status valid; /* ESESSION_OK, or why the stanza is malformed */
+    int plain;             /* no ESession element: an unencrypted message */
     const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
     const xmlNode *c;      /* the one <c> */
     es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
@@ -61,6 +67,10 @@ typedef struct es_rx_stanza {
 esession_status es_rx_stanza_read(esession_ctx *ctx, const char *text, size_t len,
                                   es_rx_stanza **out);
 void es_rx_stanza_free(es_rx_stanza *s);
+
+/* A PLAIN result for an unencrypted message (plain_in.c). */
+esession_status es_rx_plain_result(esession_ctx *ctx, const es_rx_stanza *st, const char *text,
+                                   size_t len, uint64_t tag, esession_result *out);
 
 /* ---- decrypted content (content_in.c) -------------------------------- */
 
@@ -106,16 +116,23 @@ typedef struct es_rx_epoch {
     es_rx_scan *scan;
 } es_rx_epoch;
 
+/* Start counters a stanza was tried at under epoch generation gen: none
+ * of them can verify while gen stays (the epochs are the same, and used
+ * ranges only grow). Spans that fit no more are dropped, smallest first;
+ * they are then tried again, which is only work. */
+typedef struct es_rx_tried {
+    uint64_t gen;
+    size_t n;
+    es_rx_range v[ES_RX_TRIED_MAX]; /* sorted, disjoint, not adjacent */
+} es_rx_tried;
+
 typedef struct es_rx_held {
     uint64_t tag;
     char *text;         /* the stanza as received */
     size_t len;
     es_rx_stanza *st;
-    /* Candidates below tried_hi were tried under epoch generation
-     * tried_gen and cannot verify while it stays (used ranges only grow). */
-    int tried;
-    uint64_t tried_gen;
-    uint64_t tried_hi;
+    es_rx_tried tried;
+    int pending;        /* its last search ran out of tries: not done yet */
 } es_rx_held;
 
 /* What one acceptance changes; copied whole to undo a failed write. */
@@ -151,9 +168,11 @@ typedef struct es_rx_session {
     char name[ES_BLOB_NAME_MAX + 1];    /* its keystore record */
     uint64_t version;                   /* of the record this copy matches; 0: unknown */
     uint64_t rollbacks;                 /* es_tx_rollbacks when it was read or written */
+    uint64_t tries_left;                /* MAC tries its searches may still make */
+    uint64_t tries;                     /* MAC tries made (prefixes counted), for tests */
 } es_rx_session;
 
-/* A new session without epochs, ranges or stanzas. */
+/* A new session without epochs, ranges or stanzas, its budget full. */
 esession_status es_rx_session_new(const uint8_t *n_a, size_t n_a_len, const char *bare,
                                   const char *thread, es_suite suite, int group,
                                   es_rx_session **out);
@@ -189,13 +208,34 @@ void es_rx_mac_undo(es_rx_session *s, const es_rx_core *before, const uint8_t *s
 es_rx_held *es_rx_held_take(es_rx_core *c, size_t i);
 void es_rx_held_free(es_rx_held *h);
 
-/* Search for the start counter of st (PROFILE §11): S = N, every S in a
- * gap below N, then N + k for k = 1 .. window (not after termination),
- * each under the epoch whose range holds S. memo (may be NULL) skips the
- * candidates a previous search already excluded and is updated. Returns 1
- * with *off and *epoch on a MAC match, 0 if none, or a negative status. */
-int es_rx_search(es_rx_session *s, const es_rx_stanza *st, uint64_t window, es_rx_held *memo,
-                 uint64_t *off, es_rx_epoch **epoch);
+/* ---- the search for S (search.c) ------------------------------------ */
+
+/* How far a search may go. */
+typedef struct es_rx_reach {
+    uint64_t window;  /* N + k, k = 1 .. window */
+    uint64_t limit;   /* MAC tries, at most (and at most s->tries_left) */
+    int exact_only;   /* only S = N and the two ends of each gap */
+} es_rx_reach;
+
+#define ES_RX_FOUND 1
+#define ES_RX_STOPPED 2 /* out of tries before every candidate was tried */
+
+/* Search for the start counter of st (PROFILE §11), each candidate S
+ * under the epoch whose range holds S: first where a stanza most likely
+ * starts (S = N, then each gap's first and last S that fit), then N + k for
+ * k = 1 .. window ascending, then every other S that fits a gap,
+ * ascending (no N, no window after termination). Each MAC try costs one
+ * try, absorbing m_content for an epoch 1 + m_content_len / 128 (about
+ * its hashing work); s->tries counts them, and s->tries_left pays for them
+ * unless the stanza is found. tried (may
+ * be NULL) skips the candidates earlier searches excluded and is updated.
+ * Returns ES_RX_FOUND with *off and *epoch on a MAC match, 0 when every
+ * candidate was tried (exact_only: every exact one), ES_RX_STOPPED when
+ * the tries ran out first, or a negative status. */
+int es_rx_search(es_rx_session *s, const es_rx_stanza *st, const es_rx_reach *reach,
+                 es_rx_tried *tried, uint64_t *off, es_rx_epoch **epoch);
+/* Forget every span (as for a new stanza). */
+void es_rx_tried_clear(es_rx_tried *t);
 
 /* ---- persistence (recv_state.c) -------------------------------------- */
 
@@ -241,6 +281,7 @@ struct esession_receiver {
     esession_result *queue;       /* ring of results not yet taken */
     size_t q_head, q_len, q_cap;
     uint64_t window;
+    uint64_t search_tries, feed_tries, burst_tries; /* ES_RX_TRIES_* */
     size_t cache_max;             /* sessions kept in memory */
     es_rx_dh_entry dh[ES_RX_DH_CACHE];
     size_t n_dh;
@@ -305,18 +346,22 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
 
 /* The id of the message at start counter S of (bare, thread): the same
  * in every process and on every redelivery. */
-void es_rx_message_id(const char *bare, const char *thread, const uint8_t S[ES_AES_BLOCK],
-                      char id[ESESSION_MESSAGE_ID_MAX]);
+esession_status es_rx_message_id(const char *bare, const char *thread,
+                                 const uint8_t S[ES_AES_BLOCK], char id[ESESSION_MESSAGE_ID_MAX]);
 /* Keep a MESSAGE result (id filled) until it is confirmed. */
 esession_status es_rx_inbox_put(esession_keystore *ks, const esession_result *res);
 
-/* Retry the held stanzas of s after its keys or ranges changed; their
- * results are queued in the order they open. */
-void es_rx_retry_held(esession_receiver *r, es_rx_session *s);
+/* Retry the held stanzas of s, within its budget: after its keys or
+ * ranges changed (changed = 1) every one, first at the exact places, then
+ * further; otherwise only those whose search ran out of tries, where it
+ * stopped. Results are queued in the order they open. */
+void es_rx_retry_held(esession_receiver *r, es_rx_session *s, int changed);
 
-/* Tests: the N + k window (default ES_RX_WINDOW), and how many sessions
- * stay in memory (default ES_RX_CACHE_MAX, at least 1). */
+/* Tests: the N + k window (default ES_RX_WINDOW), the budget (defaults
+ * ES_RX_TRIES_SEARCH, _FEED, _BURST), and how many sessions stay in memory
+ * (default ES_RX_CACHE_MAX, at least 1). */
 void es_rx_set_window(esession_receiver *r, uint64_t window);
+void es_rx_set_tries(esession_receiver *r, uint64_t search, uint64_t feed, uint64_t burst);
 void es_rx_set_cache_max(esession_receiver *r, size_t n);
 
 #endif

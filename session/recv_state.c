@@ -43,13 +43,12 @@ esession_status es_rx_name_for(const char *bare, const char *thread,
     }
     /* Too long to spell out: a bare JID never holds '/' nor '#' first, so
      * "#…" names cannot meet the spelt-out ones. */
-    crypto_hash_sha256_state h;
-    uint8_t d[crypto_hash_sha256_BYTES];
-    char dh[2 * crypto_hash_sha256_BYTES + 1];
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)bare, bl + 1); /* with its NUL */
-    crypto_hash_sha256_update(&h, (const uint8_t *)thread, tl);
-    crypto_hash_sha256_final(&h, d);
+    const es_span parts[] = {{bare, bl + 1}, {thread, tl}}; /* the JID with its NUL */
+    uint8_t d[32];
+    char dh[2 * sizeof d + 1];
+    esession_status rc = es_hash_parts(ES_HASH_SHA256, parts, ES_ARRAY_LEN(parts), d);
+    if (rc != ESESSION_OK)
+        return rc;
     es_hex(dh, d, sizeof d);
     snprintf(name, ES_BLOB_NAME_MAX + 1, "%s#%s", ES_RX_BLOB_PREFIX, dh);
     return ESESSION_OK;
@@ -260,6 +259,7 @@ static esession_status read_held(esession_ctx *ctx, es_rd *r, es_rx_session *s)
         h->text[len] = '\0';
         h->len = len;
         h->tag = tag;
+        h->pending = 1; /* how far its search went is not stored: it goes on */
         c->held[c->n_held++] = h;
         c->held_bytes += len;
         esession_status rc = es_rx_stanza_read(ctx, h->text, len, &h->st);

@@ -6,6 +6,7 @@
  * API; the stanzas themselves are in sender_seal.c. */
 #include "sender.h"
 
+#include "../core/jid.h"
 #include "../crypto/base64.h"
 #include "../forms/xml.h"
 #include "../pep/pep.h"
@@ -18,67 +19,6 @@
 #define BOB_KEYS_MAX 64u /* the keystore's limit */
 
 /* ---- inputs ----------------------------------------------------------- */
-
-/* Well-formed UTF-8 without C0 controls or DEL; no space or '/' where
- * the JID part forbids them. */
-static int text_ok(const char *s, size_t n, int allow_space_slash)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        size_t k;
-        unsigned cp;
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-        if (!allow_space_slash && (c == ' ' || c == '/'))
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (k > n - i - 1)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
-static int bare_jid_ok(const char *jid)
-{
-    size_t n = jid != NULL ? strnlen(jid, ES_SENDER_JID_MAX + 1) : 0;
-    return n > 0 && n <= ES_SENDER_JID_MAX && text_ok(jid, n, 0);
-}
-
-/* bare/resource, both parts non-empty. */
-static int full_jid_ok(const char *jid)
-{
-    size_t n = jid != NULL ? strnlen(jid, ES_SENDER_JID_MAX + 1) : 0;
-    const char *slash = n > 0 ? memchr(jid, '/', n) : NULL;
-    if (n == 0 || n > ES_SENDER_JID_MAX || slash == NULL || slash == jid || slash + 1 == jid + n)
-        return 0;
-    size_t bare = (size_t)(slash - jid);
-    return text_ok(jid, bare, 0) && text_ok(slash + 1, n - bare - 1, 1);
-}
 
 static int thread_ok(const char *t)
 {
@@ -312,12 +252,11 @@ static esession_status check_start_args(esession_ctx *ctx, const char *bob, cons
                                         const esession_sender_options *o,
                                         const es_sender_fixed *fx)
 {
-    if (o->version != ESESSION_SENDER_OPTIONS_VERSION)
+    if (o->version != ESESSION_SENDER_OPTIONS_VERSION && o->version != 1)
         return es_fail(ctx, ESESSION_ERR_VERSION, "sender options: unknown version");
-    if (!full_jid_ok(bob))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "Bob's JID is not a full JID");
-    if (!bare_jid_ok(alice))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "Alice's JID is not a bare JID");
+    esession_status rc = es_jid_check(ctx, bob, ESESSION_JID_FULL);
+    if (rc != ESESSION_OK || (rc = es_jid_check(ctx, alice, ESESSION_JID_BARE)) != ESESSION_OK)
+        return rc;
     if (fx == NULL)
         return ESESSION_OK;
     if ((fx->y == NULL && fx->y_len > 0) ||
@@ -425,9 +364,10 @@ static esession_status fill_info(esession_ctx *ctx, start_work *w, const char *b
     w->info.choice = w->choice;
     w->info.expires = w->opt->offer.expires;
     w->info.single_stanza = o->single_stanza != 0;
+    /* Version 1 options end before the field: the default, a body. */
+    w->info.no_fallback = o->version >= 2 && o->no_fallback_body != 0;
     if (res != NULL) {
-        size_t n = strnlen(res, ES_SENDER_RESOURCE_MAX + 1);
-        if (n == 0 || n > ES_SENDER_RESOURCE_MAX || !text_ok(res, n, 1))
+        if (!es_jid_ok(res, ESESSION_JID_RESOURCE))
             return es_fail(ctx, ESESSION_ERR_MALFORMED, "match_resource is not a resource");
         if ((w->info.match_resource = dup_str(res)) == NULL)
             return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
@@ -660,24 +600,34 @@ void es_sender_end(esession_sender *s)
 
 /* ---- public API ------------------------------------------------------- */
 
-esession_status esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid,
-                                          esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
+static esession_status fetch_iq(esession_ctx *ctx, const char *alice_bare_jid, es_pep_node node,
+                                esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
 {
     if (ctx == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
-    if (alice_bare_jid == NULL || iq == NULL || id == NULL)
+    if (iq == NULL || id == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "fetch: bad arguments");
     es_pep_request req;
     esession_buf out = {NULL, 0, 0};
-    esession_status rc = es_pep_build_items(ctx, alice_bare_jid,
-                                            strnlen(alice_bare_jid, ES_PEP_JID_MAX + 1),
-                                            ES_PEP_NODE_SUBSCRIBERS, &out, &req);
+    esession_status rc = es_pep_build_items(ctx, alice_bare_jid, node, &out, &req);
     if (rc != ESESSION_OK)
         return rc;
     *iq = out;
     memcpy(id, req.id, sizeof req.id);
     return ESESSION_OK;
+}
+
+esession_status esession_fetch_options_iq(esession_ctx *ctx, const char *alice_bare_jid,
+                                          esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
+{
+    return fetch_iq(ctx, alice_bare_jid, ES_PEP_NODE_SUBSCRIBERS, iq, id);
+}
+
+esession_status esession_fetch_open_options_iq(esession_ctx *ctx, const char *alice_bare_jid,
+                                               esession_buf *iq, char id[ESESSION_IQ_ID_MAX])
+{
+    return fetch_iq(ctx, alice_bare_jid, ES_PEP_NODE_OPEN, iq, id);
 }
 
 esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
@@ -699,8 +649,8 @@ esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "start: bad arguments");
     if (es_ks_require_durable(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_STATE;
-    if (!bare_jid_ok(alice_bare_jid) || strlen(alice_bare_jid) > ES_PEP_JID_MAX)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "Alice's JID is not a bare JID");
+    if (es_jid_check(ctx, alice_bare_jid, ESESSION_JID_BARE) != ESESSION_OK)
+        return ESESSION_ERR_INVALID_ARGUMENT;
     size_t id_len = strnlen(iq_id, ES_PEP_ID_LEN + 1);
     if (id_len == 0 || id_len > ES_PEP_ID_LEN)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "start: bad IQ id");
@@ -708,7 +658,8 @@ esession_status esession_sender_start(esession_ctx *ctx, esession_keystore *ks,
     /* The request esession_fetch_options_iq built, rebuilt. */
     memset(&req, 0, sizeof req);
     req.kind = ES_PEP_ITEMS;
-    req.node = ES_PEP_NODE_SUBSCRIBERS;
+    req.node = opt != NULL && opt->version >= 2 && opt->open_node ? ES_PEP_NODE_OPEN
+                                                                  : ES_PEP_NODE_SUBSCRIBERS;
     memcpy(req.id, iq_id, id_len);
     memcpy(req.to, alice_bare_jid, strlen(alice_bare_jid));
     esession_status rc = es_pep_parse_items(ctx, &req, items_result, len, &doc, &x, NULL);
@@ -737,8 +688,10 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
     if (es_ks_check(ctx, ks) != ESESSION_OK)
         return ESESSION_ERR_INVALID_ARGUMENT;
     es_clear_detail(ctx);
-    if (out == NULL || !bare_jid_ok(alice_bare_jid))
+    if (out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "resume: bad arguments");
+    if (es_jid_check(ctx, alice_bare_jid, ESESSION_JID_BARE) != ESESSION_OK)
+        return ESESSION_ERR_INVALID_ARGUMENT;
     if ((rc = es_sender_blob_name(ctx, alice_bare_jid, name, sizeof name)) != ESESSION_OK)
         return rc;
     rc = es_ks_blob_get_v(ks, name, &rec, &version);

@@ -9,13 +9,11 @@
 
 #include "scrypto.h"
 
-#include "../forms/options.h"
+#include "options_sig.h"
 #include "../store/store.h"
 
 #define ES_SENDER_THREAD_HEX 32u     /* 16 random octets, lowercase hex */
 #define ES_SENDER_NONCE_BYTES 32u    /* N_B when drawn */
-#define ES_SENDER_JID_MAX 3071u      /* RFC 7622 */
-#define ES_SENDER_RESOURCE_MAX 1023u /* match_resource */
 #define ES_SENDER_E_MAX 1025u        /* mpint(e) of an 8192-bit group */
 #define ES_SENDER_DEFAULT_REKEY 100u
 #define ES_SENDER_TRUSTED_MAX 16u    /* Alice's keys tried per form */
@@ -70,6 +68,7 @@ typedef struct es_sender_info {
     es_choice choice;
     int64_t expires;             /* Alice's options; INT64_MAX: unknown (a record of 0.1) */
     int single_stanza;
+    int no_fallback;             /* no clear <body> in the stanzas */
     uint8_t e[ES_SENDER_E_MAX];  /* Alice's e for the chosen group (re-keys) */
     size_t e_len;
     char thread[ES_SENDER_THREAD_HEX + 1];

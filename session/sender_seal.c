@@ -5,6 +5,7 @@
  * even across a crash. */
 #include "sender.h"
 
+#include "../core/xmlesc.h"
 #include "../forms/xml.h"
 
 #include <string.h>
@@ -38,18 +39,15 @@ static void tw_puts(tw *w, const char *s)
     tw_put(w, s, strlen(s));
 }
 
-/* Attribute text between single quotes. */
+static void put_sink(void *w, const char *s, size_t n)
+{
+    tw_put(w, s, n);
+}
+
+/* Attribute text (between single quotes). */
 static void tw_attr(tw *w, const char *s)
 {
-    for (; *s != '\0'; s++) {
-        switch (*s) {
-        case '&': tw_puts(w, "&amp;"); break;
-        case '<': tw_puts(w, "&lt;"); break;
-        case '>': tw_puts(w, "&gt;"); break;
-        case '\'': tw_puts(w, "&apos;"); break;
-        default: tw_put(w, s, 1); break;
-        }
-    }
+    es_xml_escape(s, strlen(s), ES_XML_ATTR, put_sink, w);
 }
 
 /* The layout of the reference stanzas: one child per line, indented by
@@ -78,6 +76,8 @@ static void write_stanza(tw *w, const es_sender_info *info, const char *type, in
     tw_puts(w, "  ");
     tw_put(w, c, c_len);
     tw_puts(w, "\n");
+    if (!info->no_fallback)
+        tw_puts(w, "  <body>" ESESSION_FALLBACK_BODY "</body>\n");
     if (info->match_resource != NULL)
         tw_puts(w, "  " AMP_RULE "\n");
     tw_puts(w, "</message>");

@@ -27,7 +27,8 @@
 #define FLAG_SINGLE 1u
 #define FLAG_INIT 2u
 #define FLAG_RESOURCE 4u
-#define FLAGS_KNOWN (FLAG_SINGLE | FLAG_INIT | FLAG_RESOURCE)
+#define FLAG_NO_FALLBACK 8u
+#define FLAGS_KNOWN (FLAG_SINGLE | FLAG_INIT | FLAG_RESOURCE | FLAG_NO_FALLBACK)
 #define VALUE_MAX 64u
 
 /* ---- writing ---------------------------------------------------------- */
@@ -48,7 +49,8 @@ static void write_all(es_wr *w, const es_sender_info *info, const es_sender_prog
 {
     unsigned flags = (info->single_stanza ? FLAG_SINGLE : 0) |
                      (prog->init_pending ? FLAG_INIT : 0) |
-                     (info->match_resource != NULL ? FLAG_RESOURCE : 0);
+                     (info->match_resource != NULL ? FLAG_RESOURCE : 0) |
+                     (info->no_fallback ? FLAG_NO_FALLBACK : 0);
     es_wr_put(w, MAGIC, 4);
     es_wr_be(w, VERSION, 1);
     es_wr_be(w, flags, 1);
@@ -177,6 +179,7 @@ static int read_all(esession_ctx *ctx, es_rd *r, es_sender_info *info, es_sender
     if (r->bad || (flags & ~FLAGS_KNOWN) != 0)
         return 0;
     info->single_stanza = (flags & FLAG_SINGLE) != 0;
+    info->no_fallback = (flags & FLAG_NO_FALLBACK) != 0;
     prog->init_pending = (flags & FLAG_INIT) != 0;
     prog->seq = es_rd_be(r, 8);
     info->expires = version == VERSION ? (int64_t)es_rd_be(r, 8) : INT64_MAX;
@@ -214,9 +217,9 @@ static int read_all(esession_ctx *ctx, es_rd *r, es_sender_info *info, es_sender
     if (!thread_ok(info->thread))
         return 0;
 
-    info->bob_jid = get_str(r, 2, 3, ES_SENDER_JID_MAX);
-    info->alice_jid = get_str(r, 2, 3, ES_SENDER_JID_MAX);
-    char *res = get_str(r, 2, 0, ES_SENDER_RESOURCE_MAX);
+    info->bob_jid = get_str(r, 2, 3, ESESSION_JID_MAX);
+    info->alice_jid = get_str(r, 2, 3, ESESSION_JID_MAX);
+    char *res = get_str(r, 2, 0, ESESSION_RESOURCE_MAX);
     if (res != NULL && (flags & FLAG_RESOURCE) != 0 && res[0] != '\0')
         info->match_resource = res;
     else if (res != NULL && (flags & FLAG_RESOURCE) == 0 && res[0] == '\0')

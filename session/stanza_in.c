@@ -197,6 +197,20 @@ static esession_status read_m_content(esession_ctx *ctx, es_rx_stanza *s)
     return ESESSION_OK;
 }
 
+/* Any element of an ESession namespace among the children: such a stanza
+ * is never mistaken for an ordinary message. */
+static int any_esession(const xmlNode *msg)
+{
+    for (const xmlNode *k = msg->children; k != NULL; k = k->next) {
+        const char *href = k->type == XML_ELEMENT_NODE && k->ns != NULL && k->ns->href != NULL
+                               ? (const char *)k->ns->href
+                               : "";
+        if (strcmp(href, ES_RX_INIT_NS) == 0 || strcmp(href, ES_C_NS) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Everything PROFILE §8 and §9 ask of the envelope. */
 static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza *s)
 {
@@ -226,12 +240,24 @@ static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza
             s->c = k;
         }
     }
+    if (n_c == 0 && n_init == 0 && !any_esession(msg)) {
+        /* Delivered as it is, marked as not encrypted: whatever its
+         * addresses, thread or text, it is somebody's message. */
+        s->plain = 1;
+        if (thread != NULL && read_thread(ctx, thread, s) != ESESSION_OK) {
+            free(s->thread); /* an odd thread does not make it undeliverable */
+            s->thread = NULL;
+            es_clear_detail(ctx);
+        }
+        return ESESSION_OK;
+    }
     if (thread != NULL && (rc = read_thread(ctx, thread, s)) != ESESSION_OK)
         return rc;
     if (n_text != 0)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "text directly inside <message>");
     if (from_rc != ESESSION_OK)
         return es_fail(ctx, from_rc, "stanza without a usable from address");
+
     if (n_thread != 1)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "%s <thread>",
                        n_thread ? "more than one" : "no");

@@ -47,7 +47,8 @@ static void emit_optset(es_wr *w, const void *item)
     put_bytes(w, p->nonce, p->nonce_len);
     es_wr_be(w, (uint64_t)p->created, 8);
     es_wr_be(w, (uint64_t)p->expires, 8);
-    es_wr_be(w, p->secrets_destroyed ? 1u : 0u, 1);
+    /* flags: 1 exponents destroyed, 2 published on the open node */
+    es_wr_be(w, (p->secrets_destroyed ? 1u : 0u) | (p->open_node ? 2u : 0u), 1);
     es_wr_be(w, p->n_groups, 1);
     for (size_t g = 0; g < p->n_groups; g++) {
         es_wr_be(w, (uint32_t)p->groups[g], 4);
@@ -203,17 +204,18 @@ esession_status es_fmt_trust(esession_ctx *ctx, es_rd *r, es_ks_trust **out)
 static esession_status optset_head(esession_ctx *ctx, es_rd *r, es_optset *p)
 {
     const uint8_t *nonce;
-    uint64_t created, expires, destroyed, n_groups;
+    uint64_t created, expires, flags, n_groups;
     if (!es_fmt_bytes(r, 1, ES_NONCE_MAX, &nonce, &p->nonce_len) ||
         !es_fmt_be(r, 8, &created) || !es_fmt_be(r, 8, &expires) ||
-        !es_fmt_be(r, 1, &destroyed) || destroyed > 1 || !es_fmt_be(r, 1, &n_groups) ||
+        !es_fmt_be(r, 1, &flags) || flags > 3 || !es_fmt_be(r, 1, &n_groups) ||
         n_groups < 1 || n_groups > ES_OPTSET_MAX_GROUPS)
         return CORRUPT("option set");
     memcpy(p->nonce, nonce, p->nonce_len);
     /* Two's complement on every platform C11 lets us build on. */
     p->created = (int64_t)created;
     p->expires = (int64_t)expires;
-    p->secrets_destroyed = (int)destroyed;
+    p->secrets_destroyed = (int)(flags & 1u);
+    p->open_node = (int)(flags >> 1);
     p->n_groups = (size_t)n_groups;
     return ESESSION_OK;
 }

@@ -67,8 +67,9 @@ int es_ks_text_ok(const char *s, size_t len)
 
 int es_ks_jid_ok(const char *jid, size_t len)
 {
-    /* A bare JID: no resource, so no '/'. Other JID syntax is the
-     * caller's (normalized) business. */
+    /* The shape of a stored name only: new ones passed esession_jid_check
+     * at the entry point, and a record written under an earlier, looser
+     * rule must still read. */
     return len > 0 && len <= ES_KS_JID_MAX && es_ks_text_ok(jid, len) &&
            memchr(jid, '/', len) == NULL;
 }

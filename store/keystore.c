@@ -246,27 +246,62 @@ static esession_status check_anchor(esession_keystore *ks)
     return ESESSION_OK;
 }
 
-esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out,
-                                            const char *path, const char *passphrase,
-                                            size_t passphrase_len,
-                                            const esession_keystore_options *opt)
+/* What opens a store: its passphrase, or a key derived from it earlier
+ * (esession_keystore_derive_key: store id, salt, passphrase key). */
+typedef struct open_secret {
+    const char *pass;
+    size_t pass_len;
+    const uint8_t *key; /* NULL: derive from pass */
+} open_secret;
+
+#define KEY_OFF_ID 0u
+#define KEY_OFF_SALT ES_STORE_ID_BYTES
+#define KEY_OFF_PASS (ES_STORE_ID_BYTES + ES_KS_SALT_BYTES)
+_Static_assert(KEY_OFF_PASS + ES_KS_KEY_BYTES == ESESSION_KEYSTORE_KEY_BYTES, "key layout");
+
+/* The passphrase key for the header just read: derived, or taken from a
+ * given key, which must name this store's id and salt (a key for another
+ * store, or from before a change of passphrase, opens nothing). */
+static esession_status pass_key_for(esession_keystore *ks, const open_secret *s,
+                                    uint8_t **pass_key)
+{
+    if (s->key == NULL)
+        return es_kdf_derive(ks->ctx, &ks->kdf, s->pass, s->pass_len, pass_key);
+    if (sodium_memcmp(s->key + KEY_OFF_ID, ks->store_id, ES_STORE_ID_BYTES) != 0 ||
+        sodium_memcmp(s->key + KEY_OFF_SALT, ks->kdf.salt, ES_KS_SALT_BYTES) != 0)
+        return es_fail(ks->ctx, ESESSION_ERR_BAD_PASSPHRASE,
+                       "the key was derived for another keystore, or before its passphrase "
+                       "changed");
+    uint8_t *k = es_secret_alloc(ES_KS_KEY_BYTES);
+    if (k == NULL)
+        return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    memcpy(k, s->key + KEY_OFF_PASS, ES_KS_KEY_BYTES);
+    (void)sodium_mprotect_noaccess(k);
+    *pass_key = k;
+    return ESESSION_OK;
+}
+
+/* Open the store at path; with key_out, also hand out the key that opened
+ * it (ESESSION_KEYSTORE_KEY_BYTES). */
+static esession_status open_store(esession_ctx *ctx, esession_keystore **out, const char *path,
+                                  const open_secret *s, const esession_keystore_options *opt,
+                                  uint8_t *key_out)
 {
     uint8_t h[ES_HDR_BYTES];
     uint8_t *pass_key = NULL, *store_key = NULL;
     esession_status rc;
 
-    if (ctx == NULL)
-        return ESESSION_ERR_INVALID_ARGUMENT;
-    es_clear_detail(ctx);
-    if (out == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    if ((rc = check_pass(ctx, passphrase, passphrase_len)) != ESESSION_OK ||
-        (rc = es_file_check_path(ctx, path)) != ESESSION_OK ||
+    if ((rc = es_file_check_path(ctx, path)) != ESESSION_OK ||
         (rc = check_options(ctx, opt)) != ESESSION_OK)
         return rc;
-    if (ctx->ops.store == NULL && file_kind(path) == 1 &&
-        (rc = es_ks_migrate(ctx, path, passphrase, passphrase_len)) != ESESSION_OK)
-        return rc;
+    if (ctx->ops.store == NULL && file_kind(path) == 1) {
+        if (s->key != NULL)
+            return es_fail(ctx, ESESSION_ERR_STATE,
+                           "a keystore of the earlier format is converted by an open with its "
+                           "passphrase first");
+        if ((rc = es_ks_migrate(ctx, path, s->pass, s->pass_len)) != ESESSION_OK)
+            return rc;
+    }
 
     esession_keystore *ks = ks_new(ctx, path);
     if (ks == NULL)
@@ -277,7 +312,7 @@ esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore
     if (rc == ESESSION_OK)
         rc = read_header(ks, h);
     if (rc == ESESSION_OK)
-        rc = es_kdf_derive(ctx, &ks->kdf, passphrase, passphrase_len, &pass_key);
+        rc = pass_key_for(ks, s, &pass_key);
     if (rc == ESESSION_OK && (store_key = es_secret_alloc(ES_KS_KEY_BYTES)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     if (rc == ESESSION_OK && (rc = es_hdr_unwrap(ctx, h, pass_key, store_key)) == ESESSION_OK)
@@ -287,6 +322,12 @@ esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore
         rc = es_tx_end(ks, ESESSION_OK);
     if (rc == ESESSION_OK)
         rc = check_anchor(ks);
+    if (rc == ESESSION_OK && key_out != NULL) {
+        memcpy(key_out + KEY_OFF_ID, ks->store_id, ES_STORE_ID_BYTES);
+        memcpy(key_out + KEY_OFF_SALT, ks->kdf.salt, ES_KS_SALT_BYTES);
+        (void)sodium_mprotect_readonly(pass_key);
+        memcpy(key_out + KEY_OFF_PASS, pass_key, ES_KS_KEY_BYTES);
+    }
     es_secret_free(pass_key);
     es_secret_free(store_key);
     if (rc != ESESSION_OK) {
@@ -295,6 +336,58 @@ esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore
     }
     *out = ks;
     return ESESSION_OK;
+}
+
+esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore **out,
+                                            const char *path, const char *passphrase,
+                                            size_t passphrase_len,
+                                            const esession_keystore_options *opt)
+{
+    esession_status rc;
+    if (ctx == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    if (out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    if ((rc = check_pass(ctx, passphrase, passphrase_len)) != ESESSION_OK)
+        return rc;
+    open_secret s = {passphrase, passphrase_len, NULL};
+    return open_store(ctx, out, path, &s, opt, NULL);
+}
+
+esession_status esession_keystore_derive_key(esession_ctx *ctx, const char *path,
+                                             const char *passphrase, size_t passphrase_len,
+                                             uint8_t key[ESESSION_KEYSTORE_KEY_BYTES])
+{
+    esession_keystore *ks = NULL;
+    esession_status rc;
+    if (ctx == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    if (key == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    if ((rc = check_pass(ctx, passphrase, passphrase_len)) != ESESSION_OK)
+        return rc;
+    /* Opening is what proves the passphrase right: a key is handed out only
+     * once it has unwrapped the store key. */
+    open_secret s = {passphrase, passphrase_len, NULL};
+    rc = open_store(ctx, &ks, path, &s, NULL, key);
+    esession_keystore_free(ks);
+    return rc;
+}
+
+esession_status esession_keystore_open_with_key(esession_ctx *ctx, esession_keystore **out,
+                                                const char *path,
+                                                const uint8_t key[ESESSION_KEYSTORE_KEY_BYTES],
+                                                const esession_keystore_options *opt)
+{
+    if (ctx == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    es_clear_detail(ctx);
+    if (out == NULL || key == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    open_secret s = {NULL, 0, key};
+    return open_store(ctx, out, path, &s, opt, NULL);
 }
 
 esession_status esession_keystore_open(esession_ctx *ctx, esession_keystore **out,

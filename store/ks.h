@@ -14,7 +14,7 @@
 #define ES_KS_MAX_TRUST 4096u
 #define ES_KS_MAX_OPTSETS 256u
 #define ES_KS_MAX_BLOBS 4096u
-#define ES_KS_JID_MAX 3071u        /* RFC 7622: localpart@domainpart */
+#define ES_KS_JID_MAX ESESSION_JID_MAX
 #define ES_KS_PETNAME_MAX 1024u
 #define ES_KS_PEM_MAX 16384u       /* PKCS#8 PEM of the largest key */
 #define ES_KS_KEYVALUE_MAX 16384u  /* as ES_KEYVALUE_MAX in crypto/sig.h */

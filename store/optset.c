@@ -144,7 +144,7 @@ static esession_status drop(esession_keystore *ks, const es_ks_optset *o)
 static esession_status es_ks_optset_add_tx(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
                                  int64_t created, int64_t expires, const int *groups,
                                  const esession_buf *x, size_t n_groups,
-                                 const char *form, size_t form_len)
+                                 const char *form, size_t form_len, int open_node)
 {
     es_ks_optset *o = NULL;
     size_t at;
@@ -169,6 +169,7 @@ static esession_status es_ks_optset_add_tx(esession_keystore *ks, const uint8_t 
         (rc = build(ks->ctx, nonce, nonce_len, created, expires, groups, x, n_groups, form,
                     form_len, &o)) != ESESSION_OK)
         return rc;
+    o->pub.open_node = open_node != 0;
     es_vec_push(&ks->optsets, o);
     rc = es_ks_put_optset(ks, o);
     if (rc != ESESSION_OK) {
@@ -178,17 +179,34 @@ static esession_status es_ks_optset_add_tx(esession_keystore *ks, const uint8_t 
     return rc;
 }
 
-esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
-                                 int64_t created, int64_t expires, const int *groups,
-                                 const esession_buf *x, size_t n_groups,
-                                 const char *form, size_t form_len)
+static esession_status add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                           int64_t created, int64_t expires, const int *groups,
+                           const esession_buf *x, size_t n_groups, const char *form,
+                           size_t form_len, int open_node)
 {
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     esession_status rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    return es_tx_end(ks, es_ks_optset_add_tx(ks, nonce, nonce_len, created, expires, groups, x, n_groups, form, form_len));
+    return es_tx_end(ks, es_ks_optset_add_tx(ks, nonce, nonce_len, created, expires, groups, x,
+                                             n_groups, form, form_len, open_node));
+}
+
+esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                                 int64_t created, int64_t expires, const int *groups,
+                                 const esession_buf *x, size_t n_groups,
+                                 const char *form, size_t form_len)
+{
+    return add(ks, nonce, nonce_len, created, expires, groups, x, n_groups, form, form_len, 0);
+}
+
+esession_status es_ks_optset_add_open(esession_keystore *ks, const uint8_t *nonce,
+                                      size_t nonce_len, int64_t created, int64_t expires,
+                                      const int *groups, const esession_buf *x, size_t n_groups,
+                                      const char *form, size_t form_len)
+{
+    return add(ks, nonce, nonce_len, created, expires, groups, x, n_groups, form, form_len, 1);
 }
 
 const es_optset *es_ks_optset_find(const esession_keystore *ks, const uint8_t *nonce,

@@ -25,6 +25,7 @@ typedef struct es_optset {
     int groups[ES_OPTSET_MAX_GROUPS];
     esession_buf x[ES_OPTSET_MAX_GROUPS]; /* mpint(x), secret; empty once destroyed */
     int secrets_destroyed;
+    int open_node;                        /* published on the open node (XEP-0187 §3.1) */
     esession_buf form;                    /* the published options form (text) */
     size_t n_replay;                      /* sessions remembered */
 } es_optset;
@@ -36,6 +37,12 @@ esession_status es_ks_optset_add(esession_keystore *ks, const uint8_t *nonce, si
                                  const esession_buf *x, size_t n_groups,
                                  const char *form, size_t form_len);
 /* NULL if no option set has this nonce. Valid until the next change. */
+/* The same for a set published on the open node: coming online does not
+ * withdraw it (XEP-0187 §6: it stays until Alice replaces it). */
+esession_status es_ks_optset_add_open(esession_keystore *ks, const uint8_t *nonce,
+                                      size_t nonce_len, int64_t created, int64_t expires,
+                                      const int *groups, const esession_buf *x, size_t n_groups,
+                                      const char *form, size_t form_len);
 const es_optset *es_ks_optset_find(const esession_keystore *ks, const uint8_t *nonce,
                                    size_t nonce_len);
 size_t es_ks_optset_count(const esession_keystore *ks);

@@ -3,20 +3,19 @@
  * Associations"), with the two key-association alerts. */
 #include "ks.h"
 
+#include "../core/jid.h"
+
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's JID rule: the trust store holds no JID the sender could
+ * not use. */
 static esession_status check_jid(esession_ctx *ctx, const char *jid, size_t *len)
 {
-    if (jid == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL JID");
-    size_t n = strnlen(jid, ES_KS_JID_MAX + 1);
-    if (!es_ks_jid_ok(jid, n))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
-                       "not a bare JID (empty, longer than %u octets, or with a resource)",
-                       ES_KS_JID_MAX);
-    *len = n;
-    return ESESSION_OK;
+    esession_status rc = es_jid_check(ctx, jid, ESESSION_JID_BARE);
+    if (rc == ESESSION_OK)
+        *len = strlen(jid);
+    return rc;
 }
 
 static int same_jid(const es_ks_trust *t, const char *jid, size_t len)

@@ -16,7 +16,7 @@ xargs -P 2 -I{} sh -c '
     start=$(date +%s)
     if valgrind --quiet --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-        --trace-children=yes --trace-children-skip='*/esessionctl' --track-fds=no $cmd >"$log" 2>&1 \
+        --trace-children=yes --trace-children-skip='*/esessionctl,*/esessionctl-test' --track-fds=no $cmd >"$log" 2>&1 \
        && ! grep -q "^==[0-9]*==" "$log"; then
         echo "valgrind ok ($(( $(date +%s) - start ))s): $(echo "$cmd" | cut -c1-60) $(tail -1 "$log" | cut -c1-70)"
     else

@@ -61,6 +61,12 @@ int cmd_xmpp_publish(int argc, char **argv)
     if ((rc = cli_open_keystore(&c)) != CLI_OK || (rc = xopts_connect(&c, &o.x, &x)) != CLI_OK)
         return cli_end(&c, rc);
 
+    /* XEP-0187 3.1 SHOULD: only the resource that will read them, by
+     * default the one named in --jid (a resource the server picks would
+     * differ at the next login). */
+    const char *slash = strchr(o.x.conn.jid, '/');
+    if (o.pub.po.match_resource == NULL && !o.pub.any_resource && slash != NULL)
+        o.pub.po.match_resource = slash + 1;
     esession_publication pub;
     memset(&pub, 0, sizeof pub);
     esession_status st = esession_publish(c.ctx, c.ks, &o.pub.po, &pub);
@@ -96,6 +102,9 @@ int cmd_xmpp_publish(int argc, char **argv)
         cli_time_text(pub.expires, when, sizeof when);
         printf("published offline options for %s (%s node), valid until %s\n", xconn_jid(x),
                o.pub.po.open_node ? "open" : "presence subscribers'", when);
+        if (o.pub.po.match_resource != NULL)
+            printf("only the resource '%s' may read what is sent under them "
+                   "(--any-resource: any)\n", o.pub.po.match_resource);
     } else {
         cli_warn(&c, "the new option set stays in the keystore unpublished; it expires unused");
     }

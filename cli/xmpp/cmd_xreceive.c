@@ -48,11 +48,12 @@ enum { MODE_AUTO = 0, MODE_POP3, MODE_FLOOD };
 
 typedef struct rx_item {
     char node[NODE_MAX]; /* XEP-0013 node, "" for a flooded stanza */
-    char *text;          /* flooded stanzas: the text, until handled */
+    char *text;          /* the stanza's text, until handled */
     size_t len;
     int final;           /* last result kind; 0: none yet */
     int keep;            /* stays on the server / is saved */
     int settled;         /* may leave the server once the keystore is flushed */
+    int waiting;         /* no session yet: waits for its session's first stanza */
 } rx_item;
 
 typedef struct xrecv {
@@ -72,7 +73,8 @@ typedef struct xrecv {
     uint32_t run;  /* tags are run << 32 | index + 1: held stanzas outlive a run */
     char (*ended)[2][CLI_JID_MAX + 1]; /* sessions Bob terminated: bare JID, thread */
     size_t n_ended;
-    size_t opened, duplicates, terminated, rejected;
+    size_t opened, plain, duplicates, terminated, rejected;
+    int progress;  /* "12 of 240" on a terminal */
     int rc;        /* the exit code of the first rejected stanza */
     int fatal;     /* output or connection failure: stop */
 } xrecv;
@@ -318,6 +320,22 @@ static void source_name(const xrecv *o, const rx_item *it, char *out, size_t n)
         snprintf(out, n, "received #%zu", (size_t)(it - o->items) + 1);
 }
 
+/* Could a session still begin? Only while some option set has its
+ * exponents and has not expired: until then a stanza without a session
+ * may yet find its first stanza. */
+static int can_still_open(const xrecv *o)
+{
+    int64_t now = cli_now();
+    size_t n = esession_optset_count(o->c.ks);
+    for (size_t i = 0; i < n; i++) {
+        esession_optset_info info;
+        if (esession_optset_at(o->c.ks, i, &info) == ESESSION_OK && !info.secrets_destroyed &&
+            info.expires > now)
+            return 1;
+    }
+    return 0;
+}
+
 /* Remember a terminated session, to end it once the queue is drained. */
 static void note_ended(xrecv *o, const esession_result *res)
 {
@@ -365,6 +383,19 @@ static int act(xrecv *o, const esession_result *res)
         o->opened++;
         break;
     }
+    case ESESSION_RESULT_PLAIN: {
+        /* Somebody's ordinary message: delivered, marked, never dropped. */
+        int rc = xdeliver(c, o->deliver, source, res);
+        if (rc != CLI_OK) {
+            if (it != NULL)
+                it->keep = 1;
+            return rc;
+        }
+        if (o->deliver != NULL)
+            printf("== %s: not encrypted\n", source);
+        o->plain++;
+        break;
+    }
     case ESESSION_RESULT_DUPLICATE:
         printf("== %s: duplicate\n", source);
         o->duplicates++;
@@ -379,6 +410,14 @@ static int act(xrecv *o, const esession_result *res)
         done = 0;
         break;
     default:
+        if (res->error == ESESSION_ERR_NO_SESSION && it != NULL &&
+            can_still_open(o)) {
+            /* Its session's first stanza may come later (or in another
+             * order): kept, fed again, reported only if it never can. */
+            it->waiting = 1;
+            done = 0;
+            break;
+        }
         printf("== %s: rejected (%s)\n", source, esession_status_name(res->error));
         cli_warn(c, "%s: %s", source, esession_status_string(res->error));
         if (o->rc == CLI_OK)
@@ -458,6 +497,45 @@ static int end_terminated(xrecv *o)
     return rc;
 }
 
+/* "12 of 240" on a terminal, from the XEP-0013 count. */
+static void show_progress(const xrecv *o, size_t done, size_t total)
+{
+    if (!o->progress)
+        return;
+    fprintf(stderr, "\rxmpp-receive: %zu of %zu%s", done, total, done == total ? "\n" : "");
+    fflush(stderr);
+}
+
+static size_t count_waiting(const xrecv *o)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < o->n; i++)
+        n += o->items[i].waiting;
+    return n;
+}
+
+/* Stanzas that found no session are fed again while that helps: the
+ * first stanza of their session may have come after them. What still
+ * waits stays (on the server, or in the journal) for a later run. */
+static int feed_waiting(xrecv *o)
+{
+    int rc = CLI_OK;
+    size_t before = count_waiting(o);
+    while (rc == CLI_OK && !o->fatal && before > 0) {
+        for (size_t i = 0; rc == CLI_OK && i < o->n; i++) {
+            if (!o->items[i].waiting || o->items[i].text == NULL)
+                continue;
+            o->items[i].waiting = 0;
+            rc = feed(o, o->items[i].text, o->items[i].len, i);
+        }
+        size_t after = count_waiting(o);
+        if (after >= before)
+            break;
+        before = after;
+    }
+    return rc;
+}
+
 static int view_all(xrecv *o, size_t from, size_t headers)
 {
     int rc = CLI_OK;
@@ -476,11 +554,14 @@ static int view_all(xrecv *o, size_t from, size_t headers)
                 cli_warn(&o->c, "stored %s: the server sent no message for it", o->want_node);
             o->items[i].final = -1;
         } else {
-            rc = feed(o, o->viewed, o->viewed_len, i);
-            free(o->viewed);
+            /* Kept with its item: fed again if it waits for its session. */
+            o->items[i].text = o->viewed;
+            o->items[i].len = o->viewed_len;
             o->viewed = NULL;
+            rc = feed(o, o->items[i].text, o->items[i].len, i);
         }
         o->want_node[0] = '\0';
+        show_progress(o, i + 1 - from, headers - from);
     }
     o->want_node[0] = '\0';
     return rc;
@@ -512,7 +593,8 @@ static void journal_path(xrecv *o, char *out, size_t n)
  * failed delivery, a local error). Held ones are kept by the library. */
 static int in_journal(const rx_item *it)
 {
-    return it->text != NULL && it->final != ESESSION_RESULT_HELD && (it->final == 0 || it->keep);
+    return it->node[0] == '\0' && it->text != NULL && it->final != ESESSION_RESULT_HELD &&
+           (it->final == 0 || it->keep);
 }
 
 /* Replace the journal with the stanzas still to be settled (none: remove
@@ -628,8 +710,6 @@ static int withdraw(xrecv *o)
                      ans.condition);
     }
     xconn_answer_free(&ans);
-    if ((st = esession_purge_expired(o->c.ctx, o->c.ks, NULL)) != ESESSION_OK)
-        return cli_fail(&o->c, st, "cannot destroy the expired option sets");
     return CLI_OK;
 }
 
@@ -669,6 +749,8 @@ static int receive(xrecv *o)
     if (rc == CLI_OK && !o->fatal)
         rc = handle_flooded(o);
     if (rc == CLI_OK && !o->fatal)
+        rc = feed_waiting(o);
+    if (rc == CLI_OK && !o->fatal)
         rc = end_terminated(o);
     if (rc == CLI_OK && o->fatal)
         rc = o->fatal;
@@ -686,6 +768,7 @@ int cmd_xmpp_receive(int argc, char **argv)
     xrecv o;
     memset(&o, 0, sizeof o);
     xopts_init(&o.x);
+    o.progress = isatty(STDERR_FILENO);
     cli *c = &o.c;
     cli_begin(c, "xmpp-receive", usage);
     int rc = cli_parse_args(c, argc, argv, defs, NULL, 0, NULL, opt, &o);
@@ -697,7 +780,7 @@ int cmd_xmpp_receive(int argc, char **argv)
         esession_status st = esession_receiver_new(c->ctx, c->ks, &o.r);
         rc = st == ESESSION_OK ? receive(&o) : cli_fail(c, st, "cannot start receiving");
     }
-    size_t held = 0, on_server = 0, saved = 0;
+    size_t held = 0, on_server = 0, saved = 0, waiting = count_waiting(&o);
     for (size_t i = 0; i < o.n; i++) {
         const rx_item *it = &o.items[i];
         held += it->final == ESESSION_RESULT_HELD;
@@ -714,20 +797,32 @@ int cmd_xmpp_receive(int argc, char **argv)
                      saved == 1 ? "" : "s", path);
         }
     }
+    /* Expired sets go after the queue, so that what came under them is
+     * reported as expired rather than unknown. */
+    if (rc == CLI_OK && o.r != NULL) {
+        esession_status st = esession_purge_expired(c->ctx, c->ks, NULL);
+        if (st != ESESSION_OK)
+            rc = cli_fail(c, st, "cannot destroy the expired option sets");
+    }
     /* The exponents go only when nothing may still need them. */
     if (rc == CLI_OK && held == 0 && on_server == 0 && saved == 0) {
         esession_status st = esession_offline_queue_done(c->ctx, c->ks);
         if (st != ESESSION_OK)
             rc = cli_fail(c, st, "cannot destroy the withdrawn exponents");
-    } else if (o.r != NULL && (held > 0 || on_server > 0)) {
+    } else if (o.r != NULL && (held > 0 || on_server > 0 || waiting > 0)) {
+        if (waiting > 0)
+            cli_warn(c, "%zu stanza%s found no session yet and wait%s for the first stanza of "
+                        "their session (reported as unreadable if it has not come when the "
+                        "options expire)", waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
         cli_warn(c, "%zu stanza%s wait%s (held: %zu, left on the server: %zu); run xmpp-receive "
                     "again later (the withdrawn exponents are kept until then)",
                  held + on_server, held + on_server == 1 ? "" : "s",
                  held + on_server == 1 ? "s" : "", held, on_server);
     }
     if (o.r != NULL)
-        printf("opened %zu, duplicates %zu, terminated %zu, rejected %zu, waiting %zu\n",
-               o.opened, o.duplicates, o.terminated, o.rejected, held + on_server + saved);
+        printf("opened %zu, not encrypted %zu, duplicates %zu, terminated %zu, rejected %zu, "
+               "waiting %zu\n", o.opened, o.plain, o.duplicates, o.terminated, o.rejected,
+               held + on_server + saved);
     esession_receiver_free(o.r);
     xconn_close(o.conn);
     for (size_t i = 0; i < o.n; i++)

@@ -4,6 +4,7 @@
  * message, send; the server stores them for her. */
 #include "xcmd.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,28 +23,60 @@ static const char usage[] =
 
 enum { O_TERMINATE = 1, O_REKEY, O_WEAK };
 
+#define PRESENCE_WAIT_MS 400u
+
 typedef struct xsend {
     xopts x;
     esession_sender_options so;
     int terminate;
     esession_buf *out; /* stanzas sent this run, to mark sent once the server has them */
+    char (*ids)[33];   /* the id each was sent with */
     size_t n_out, cap_out;
 } xsend;
 
-/* Send a stanza and remember it until the server's answer. */
+/* The id a stanza is sent with: a hash of its text, so that the same
+ * stanza sent again by a later run has the same id, and a bounce names
+ * the stanza it returns. The id is outside everything Alice checks. */
+static void stanza_id(const esession_buf *stanza, char id[33])
+{
+    uint8_t h[16];
+    crypto_generichash(h, sizeof h, (const uint8_t *)stanza->data, stanza->len, NULL, 0);
+    sodium_bin2hex(id, 33, h, sizeof h);
+}
+
+/* Send a stanza with its id and remember it until the server's answer. */
 static int send_kept(cli *c, xconn *x, xsend *o, const esession_buf *stanza)
 {
+    static const char head[] = "<message ";
     if (o->n_out == o->cap_out) {
         size_t cap = o->cap_out ? 2 * o->cap_out : 16;
         esession_buf *v = realloc(o->out, cap * sizeof *v);
-        if (v == NULL) {
+        char(*ids)[33] = v != NULL ? realloc(o->ids, cap * sizeof *ids) : NULL;
+        if (v != NULL)
+            o->out = v;
+        if (ids == NULL) {
             cli_err(c, "out of memory");
             return CLI_EXIT_INTERNAL;
         }
-        o->out = v;
+        o->ids = ids;
         o->cap_out = cap;
     }
-    int rc = xconn_send(x, stanza->data, stanza->len);
+    char *id = o->ids[o->n_out];
+    stanza_id(stanza, id);
+    int rc;
+    if (stanza->len > sizeof head - 1 && memcmp(stanza->data, head, sizeof head - 1) == 0) {
+        size_t n = stanza->len + 48;
+        char *text = malloc(n);
+        if (text == NULL) {
+            cli_err(c, "out of memory");
+            return CLI_EXIT_INTERNAL;
+        }
+        int k = snprintf(text, n, "<message id='%s' %s", id, stanza->data + sizeof head - 1);
+        rc = xconn_send(x, text, (size_t)k);
+        free(text);
+    } else {
+        rc = xconn_send(x, stanza->data, stanza->len);
+    }
     if (rc == CLI_OK) {
         o->out[o->n_out] = *stanza;
         o->n_out++;
@@ -51,14 +84,40 @@ static int send_kept(cli *c, xconn *x, xsend *o, const esession_buf *stanza)
     return rc;
 }
 
-/* Everything the server took leaves the outbox. */
-static int mark_sent(cli *c, xsend *o)
+/* What the server took leaves the outbox; what it bounced stays there
+ * for the next run to send again, and is reported: Bob is never told
+ * "sent" for a stanza Alice will not get. */
+static int settle(cli *c, xconn *x, xsend *o, const char *to)
 {
     int rc = CLI_OK;
+    size_t bounced = 0, first = 0;
+    const char *why = NULL;
     for (size_t i = 0; i < o->n_out; i++) {
+        const char *cond = xconn_bounced(x, o->ids[i]);
+        if (cond != NULL) {
+            bounced++;
+            why = cond;
+            first += strstr(o->out[i].data, "<init xmlns=") != NULL;
+            continue;
+        }
         esession_status st = esession_sender_sent(c->ctx, c->ks, &o->out[i]);
         if (st != ESESSION_OK && rc == CLI_OK)
             rc = cli_fail(c, st, "cannot mark a stanza sent");
+    }
+    size_t unknown = xconn_message_errors(x) > bounced ? xconn_message_errors(x) - bounced : 0;
+    if (bounced > 0) {
+        cli_err(c, "the server did not store %zu stanza%s for %s (%s); kept in the outbox, the next "
+                   "xmpp-send sends %s again%s", bounced, bounced == 1 ? "" : "s", to, why,
+                bounced == 1 ? "it" : "them",
+                first ? "; it holds the session's first stanza: nothing of this session can be "
+                        "read until it is delivered" : "");
+        if (rc == CLI_OK)
+            rc = CLI_EXIT_IO;
+    }
+    if (unknown > 0 && rc == CLI_OK) {
+        cli_err(c, "the server bounced %zu message%s it could not name", unknown,
+                unknown == 1 ? "" : "s");
+        rc = CLI_EXIT_IO;
     }
     return rc;
 }
@@ -105,6 +164,40 @@ static int opt(cli *c, int id, const char *arg, void *u)
     }
 }
 
+/* Our presence goes out with a negative priority, so that the server
+ * tells us who is online without delivering our own stored messages to
+ * this connection (RFC 6121 §8.5.2.1.1); the round trip lets the
+ * contacts' presence arrive. */
+static int watch_presence(xconn *x)
+{
+    static const char p[] = "<presence><priority>-1</priority></presence>";
+    int rc = xconn_send(x, p, sizeof p - 1);
+    if (rc == CLI_OK)
+        rc = xconn_sync(x);
+    /* The contacts' presence comes from their sessions, not in step with
+     * our round trip: a moment more for it. */
+    return rc == CLI_OK ? xconn_idle(x, PRESENCE_WAIT_MS) : rc;
+}
+
+/* Alice is online: end the offline session with her, if one is open (its
+ * termination goes out like any stanza, kept until the server has it). */
+static int end_for_online(cli *c, xconn *x, xsend *o, const char *to)
+{
+    esession_buf out = {0};
+    esession_status st = esession_sender_peer_online(c->ctx, c->ks, to, &out);
+    if (st != ESESSION_OK)
+        return cli_fail(c, st, "cannot end the offline session");
+    int rc = CLI_OK;
+    if (out.len > 0) {
+        cli_warn(c, "%s is online: the offline session with %s is ended (XEP-0187 §5)", to,
+                 to);
+        if ((rc = send_kept(c, x, o, &out)) == CLI_OK)
+            out = (esession_buf){NULL, 0, 0}; /* now in o->out */
+    }
+    esession_buf_free(&out);
+    return rc;
+}
+
 /* The open session with `to`, or a new one from the options it published. */
 static int session(cli *c, xconn *x, const xsend *o, const char *to, esession_sender **s)
 {
@@ -113,27 +206,81 @@ static int session(cli *c, xconn *x, const xsend *o, const char *to, esession_se
         return CLI_OK;
     if (st != ESESSION_ERR_NO_SESSION)
         return cli_fail(c, st, "cannot continue the session");
-    esession_buf iq = {0};
-    char id[ESESSION_IQ_ID_MAX];
-    st = esession_fetch_options_iq(c->ctx, to, &iq, id);
-    if (st != ESESSION_OK)
-        return cli_fail(c, st, "cannot build the request for the options");
-    xconn_answer ans;
-    int rc = xconn_iq(x, iq.data, iq.len, id, &ans);
-    esession_buf_free(&iq);
-    if (rc != CLI_OK)
-        return rc;
-    /* The library reads error answers too (no options, forbidden, ...). */
-    st = esession_sender_start(c->ctx, c->ks, xconn_jid(x), to, id, ans.text, ans.len, &o->so, s);
-    if (st != ESESSION_OK)
-        rc = ans.is_error && st == ESESSION_ERR_PUBSUB
-                 ? xcmd_refused(c, "reading the contact's offline options", &ans)
-                 : cli_start_failed(c, st, to);
-    xconn_answer_free(&ans);
+    /* The presence subscribers' node first; refused there (no
+     * subscription) or empty, the open node (XEP-0187 §3.2). Neither: the
+     * subscribers' node's answer is the one reported. */
+    xconn_answer first;
+    esession_status first_st = ESESSION_OK;
+    int rc = CLI_OK;
+    memset(&first, 0, sizeof first);
+    for (int open = 0; open <= 1; open++) {
+        esession_buf iq = {0};
+        char id[ESESSION_IQ_ID_MAX];
+        st = open ? esession_fetch_open_options_iq(c->ctx, to, &iq, id)
+                  : esession_fetch_options_iq(c->ctx, to, &iq, id);
+        if (st != ESESSION_OK) {
+            rc = cli_fail(c, st, "cannot build the request for the options");
+            break;
+        }
+        xconn_answer ans;
+        rc = xconn_iq(x, iq.data, iq.len, id, &ans);
+        esession_buf_free(&iq);
+        if (rc != CLI_OK)
+            break;
+        esession_sender_options so = o->so;
+        so.open_node = open;
+        /* The library reads error answers too (no options, forbidden, ...). */
+        st = esession_sender_start(c->ctx, c->ks, xconn_jid(x), to, id, ans.text, ans.len, &so,
+                                   s);
+        int absent = st == ESESSION_ERR_PUBSUB || st == ESESSION_ERR_NO_OPTIONS;
+        if (!open && absent) {
+            first = ans; /* kept for the report */
+            first_st = st;
+            continue;
+        }
+        const xconn_answer *why = open && absent ? &first : &ans;
+        esession_status why_st = open && absent ? first_st : st;
+        if (st == ESESSION_OK) {
+            rc = CLI_OK;
+            if (open)
+                cli_warn(c, "%s: using the options of the open node (the presence subscribers' "
+                            "node gave none)", to);
+        } else if (why->is_error && why_st == ESESSION_ERR_PUBSUB) {
+            rc = xcmd_refused(c, "reading the contact's offline options", why);
+        } else {
+            rc = cli_start_failed(c, why_st, to);
+        }
+        xconn_answer_free(&ans);
+        break;
+    }
+    xconn_answer_free(&first);
     return rc;
 }
 
-static int send_sealed(cli *c, xconn *x, xsend *o, esession_sender *s, const char *to,
+/* Alice's options expired under the open session (XEP-0187 §3.2: Bob MUST
+ * NOT send under them): end it without a word to her (she discards what
+ * comes under expired options) and start again from what she publishes
+ * now. */
+static int restart_expired(cli *c, xconn *x, xsend *o, const char *to, esession_sender **s)
+{
+    esession_buf out = {0};
+    esession_status st = esession_sender_terminate(*s, &out);
+    if (st != ESESSION_OK)
+        return cli_fail(c, st, "cannot end the expired session");
+    /* Its termination would only be discarded: out of the outbox unsent. */
+    if (out.len > 0 && (st = esession_sender_sent(c->ctx, c->ks, &out)) != ESESSION_OK) {
+        esession_buf_free(&out);
+        return cli_fail(c, st, "cannot end the expired session");
+    }
+    esession_buf_free(&out);
+    esession_sender_free(*s);
+    *s = NULL;
+    cli_warn(c, "%s's offline options expired: that session is ended; starting a new one from "
+                "the options published now", to);
+    return session(c, x, o, to, s);
+}
+
+static int send_sealed(cli *c, xconn *x, xsend *o, esession_sender **sp, const char *to,
                        const char *text, size_t len)
 {
     char *msg = NULL;
@@ -142,8 +289,14 @@ static int send_sealed(cli *c, xconn *x, xsend *o, esession_sender *s, const cha
     if (rc != CLI_OK)
         return rc;
     esession_buf out = {0};
-    esession_status st = esession_sender_seal(s, msg, mlen, &out);
+    esession_status st = esession_sender_seal(*sp, msg, mlen, &out);
+    if (st == ESESSION_ERR_EXPIRED) {
+        rc = restart_expired(c, x, o, to, sp);
+        st = rc == CLI_OK ? esession_sender_seal(*sp, msg, mlen, &out) : ESESSION_OK;
+    }
     cli_free_wiped(msg, mlen);
+    if (rc != CLI_OK)
+        return rc;
     if (st != ESESSION_OK)
         return cli_fail(c, st, "cannot seal the message");
     rc = send_kept(c, x, o, &out);
@@ -153,7 +306,7 @@ static int send_sealed(cli *c, xconn *x, xsend *o, esession_sender *s, const cha
 }
 
 /* Messages from stdin: one per non-empty line. */
-static int send_lines(cli *c, xconn *x, xsend *o, esession_sender *s, const char *to,
+static int send_lines(cli *c, xconn *x, xsend *o, esession_sender **s, const char *to,
                       size_t *sent)
 {
     char *text = NULL;
@@ -210,17 +363,37 @@ int cmd_xmpp_send(int argc, char **argv)
     xconn *x = NULL;
     esession_sender *s = NULL;
     size_t sent = 0;
+    int online = 0;
     if ((rc = cli_open_keystore(&c)) == CLI_OK && (rc = xopts_connect(&c, &o.x, &x)) == CLI_OK)
-        rc = session(&c, x, &o, to, &s);
+        rc = watch_presence(x);
     if (rc == CLI_OK)
         rc = send_unsent(&c, x, &o, to);
-    if (rc == CLI_OK && (npos == 1 || (npos == 2 && strcmp(pos[1], "-") == 0))) {
-        rc = send_lines(&c, x, &o, s, to, &sent);
+    /* XEP-0187 §5: Alice online, the offline session ends. */
+    if (rc == CLI_OK && (online = xconn_available(x, to)) != 0 &&
+        (rc = end_for_online(&c, x, &o, to)) == CLI_OK) {
+        cli_err(&c, "%s is online: offline sessions are for contacts who are not (XEP-0187 §5); "
+                    "no message was sent", to);
+        rc = CLI_EXIT_REJECTED;
+    }
+    if (rc == CLI_OK)
+        rc = session(&c, x, &o, to, &s);
+    if (rc != CLI_OK || s == NULL) {
+        /* nothing to seal with */
+    } else if (npos == 1 || (npos == 2 && strcmp(pos[1], "-") == 0)) {
+        rc = send_lines(&c, x, &o, &s, to, &sent);
     } else {
         for (size_t i = 1; rc == CLI_OK && i < npos; i++) {
-            rc = send_sealed(&c, x, &o, s, to, pos[i], strlen(pos[i]));
+            rc = send_sealed(&c, x, &o, &s, to, pos[i], strlen(pos[i]));
             sent += rc == CLI_OK;
         }
+    }
+    if (rc == CLI_OK && !o.terminate && s != NULL && (rc = xconn_sync(x)) == CLI_OK &&
+        xconn_available(x, to)) {
+        /* She came online while we sent: the session ends after them. */
+        o.terminate = 1;
+        online = 1;
+        cli_warn(&c, "%s came online: the offline session is ended after these messages "
+                     "(XEP-0187 §5)", to);
     }
     if (rc == CLI_OK && o.terminate) {
         esession_buf out = {0};
@@ -231,22 +404,19 @@ int cmd_xmpp_send(int argc, char **argv)
             out = (esession_buf){NULL, 0, 0}; /* now in o.out */
         esession_buf_free(&out);
     }
-    /* The server has taken (or bounced) every stanza once the ping returns. */
-    if (x != NULL && (rc == CLI_OK || sent > 0)) {
-        int r = xconn_sync(x);
+    /* The server has taken (or bounced) every stanza once the ping
+     * returns. Taken: out of the outbox. Bounced, or no answer (a broken
+     * connection, a crash): they stay there, and the next run sends them
+     * again. */
+    if (x != NULL && o.n_out > 0 && xconn_sync(x) == CLI_OK) {
+        int r = settle(&c, x, &o, to);
         if (rc == CLI_OK)
             rc = r;
+    } else if (o.n_out > 0 && rc == CLI_OK) {
+        rc = CLI_EXIT_IO; /* the server's answer never came: all kept */
     }
-    if (rc == CLI_OK && xconn_message_errors(x) > 0) {
-        cli_err(&c, "the server bounced %zu stanza%s; they were not stored for %s",
-                xconn_message_errors(x), xconn_message_errors(x) == 1 ? "" : "s", to);
-        rc = CLI_EXIT_IO;
-    }
-    /* Taken by the server, nothing bounced: out of the outbox. Otherwise
-     * they stay there, and the next run sends them again. */
-    if (rc == CLI_OK)
-        rc = mark_sent(&c, &o);
     esession_outbox_free(o.out, o.n_out);
+    free(o.ids);
     if (s != NULL)
         printf("sent %zu message%s to %s (thread %s)%s\n", sent, sent == 1 ? "" : "s", to,
                esession_sender_thread(s), rc == CLI_OK && o.terminate ? "; session ended" : "");

@@ -17,12 +17,21 @@ typedef struct xdeliver_meta {
     char position[33];
     char created[40];
     char delay[40];
+    char key[2 * ESESSION_FINGERPRINT_BYTES + 1];
 } xdeliver_meta;
+
+static int plain(const esession_result *res)
+{
+    return res->kind == ESESSION_RESULT_PLAIN;
+}
 
 static void meta(const esession_result *res, xdeliver_meta *m)
 {
     memset(m, 0, sizeof *m);
-    cli_hex(res->counter, sizeof res->counter, m->position);
+    if (!plain(res)) {
+        cli_hex(res->counter, sizeof res->counter, m->position);
+        cli_hex(res->key_fingerprint, sizeof res->key_fingerprint, m->key);
+    }
     if (res->has_created)
         cli_time_text(res->created, m->created, sizeof m->created);
     if (res->has_delay)
@@ -37,6 +46,10 @@ static void child_env(const esession_result *res, const xdeliver_meta *m)
     setenv("ESESSION_POSITION", m->position, 1);
     setenv("ESESSION_CREATED", m->created, 1);
     setenv("ESESSION_DELAY", m->delay, 1);
+    setenv("ESESSION_ID", res->id, 1);
+    setenv("ESESSION_ENCRYPTED", plain(res) ? "0" : "1", 1);
+    setenv("ESESSION_KEY", m->key, 1);
+    setenv("ESESSION_KEY_STATE", plain(res) ? "" : cli_key_state_name(res->key_state), 1);
 }
 
 static int run_command(const cli *c, const char *cmd, const esession_result *res)
@@ -98,9 +111,19 @@ static int print_stdout(const cli *c, const char *source, const esession_result 
 {
     xdeliver_meta m;
     meta(res, &m);
-    printf("== %s: opened\nfrom:     %s\nthread:   %s\nposition: %s\n", source,
-           res->from.data ? res->from.data : "", res->thread.data ? res->thread.data : "",
-           m.position);
+    if (plain(res)) {
+        printf("== %s: NOT ENCRYPTED (sender and content not authenticated)\nid:       %s\n"
+               "from:     %s\n", source, res->id, res->from.data ? res->from.data : "");
+        if (res->thread.len > 0)
+            printf("thread:   %s\n", res->thread.data);
+    } else {
+        char fpt[CLI_FP_TEXT];
+        cli_fp_text(res->key_fingerprint, fpt);
+        printf("== %s: opened\nid:       %s\nfrom:     %s\nthread:   %s\nposition: %s\n"
+               "key:      %s (%s)\n", source, res->id, res->from.data ? res->from.data : "",
+               res->thread.data ? res->thread.data : "", m.position, fpt,
+               cli_key_state_word(res->key_state));
+    }
     if (res->has_created)
         printf("created:  %s (signed by the sender)\n", m.created);
     if (res->has_delay)

@@ -3,6 +3,7 @@
  * the connection's timeout; TLS is mandatory and the certificate verified.
  * libstrophe's heap is wiped on free: it holds the account password. */
 #include "xconn.h"
+#include "xcmd.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -35,7 +36,18 @@ struct xconn {
     void *msg_user;
     uint64_t last_message_ms;
     size_t message_errors;
+    /* ids of the messages bounced, with their conditions */
+    struct xconn_bounce *bounced;
+    size_t n_bounced;
+    /* bare JIDs seen available (presence), for xconn_available */
+    char (*available)[CLI_JID_MAX + 1];
+    size_t n_available;
 };
+
+typedef struct xconn_bounce {
+    char id[XCONN_ID_MAX + 1];
+    char condition[64];
+} xconn_bounce;
 
 /* ---- memory: a size header so that free can wipe the block */
 
@@ -174,6 +186,53 @@ static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
     return 0; /* one answer per id */
 }
 
+static void note_bounce(xconn *x, const char *id, const char *cond)
+{
+    if (id == NULL || strlen(id) > XCONN_ID_MAX)
+        return; /* not one of ours: only counted */
+    xconn_bounce *v = realloc(x->bounced, (x->n_bounced + 1) * sizeof *v);
+    if (v == NULL)
+        return; /* counted all the same: the caller keeps everything */
+    x->bounced = v;
+    snprintf(v[x->n_bounced].id, sizeof v->id, "%s", id);
+    snprintf(v[x->n_bounced].condition, sizeof v->condition, "%s", cond);
+    x->n_bounced++;
+}
+
+static long available_index(const xconn *x, const char *bare)
+{
+    for (size_t i = 0; i < x->n_available; i++)
+        if (strcmp(x->available[i], bare) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Who is online, as far as the server tells us (RFC 6121 §4.4): a
+ * presence without type is available, type unavailable is gone. */
+static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
+{
+    xconn *x = user;
+    (void)conn;
+    const char *from = xmpp_stanza_get_from(st), *type = xmpp_stanza_get_type(st);
+    char bare[CLI_JID_MAX + 1];
+    if (from == NULL || strlen(from) > CLI_JID_MAX)
+        return 1;
+    xcmd_bare(from, bare, sizeof bare);
+    long i = available_index(x, bare);
+    if (type == NULL && i < 0) {
+        void *v = realloc(x->available, (x->n_available + 1) * sizeof *x->available);
+        if (v != NULL) {
+            x->available = v;
+            snprintf(x->available[x->n_available++], CLI_JID_MAX + 1, "%s", bare);
+        }
+    } else if (type != NULL && strcmp(type, "unavailable") == 0 && i >= 0) {
+        memmove(&x->available[i], &x->available[i + 1],
+                (x->n_available - (size_t)i - 1) * sizeof *x->available);
+        x->n_available--;
+    }
+    return 1;
+}
+
 static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
 {
     xconn *x = user;
@@ -184,6 +243,7 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
         char cond[64];
         error_condition(st, cond, sizeof cond);
         x->message_errors++;
+        note_bounce(x, xmpp_stanza_get_id(st), cond);
         cli_warn(x->c, "the server returned a message as undeliverable (%s)", cond);
         return 1;
     }
@@ -298,6 +358,7 @@ int xconn_open(const cli *c, const xconn_opts *o, xconn **out)
     xmpp_conn_set_pass(x->conn, o->password);
     xmpp_handler_add(x->conn, on_message, NULL, "message", NULL, x);
     xmpp_handler_add(x->conn, on_ping, XMPP_NS_PING, "iq", "get", x);
+    xmpp_handler_add(x->conn, on_presence, NULL, "presence", NULL, x);
     if (xmpp_connect_client(x->conn, o->host, (unsigned short)o->port, on_conn, x) != XMPP_EOK) {
         cli_err(c, "cannot connect to %s: %s", o->host ? o->host : o->jid,
                 x->last_error[0] ? x->last_error : "connection refused or name unknown");
@@ -330,6 +391,19 @@ void xconn_on_message(xconn *x, xconn_message_fn fn, void *user)
 const char *xconn_jid(const xconn *x)
 {
     return x->jid;
+}
+
+const char *xconn_bounced(const xconn *x, const char *id)
+{
+    for (size_t i = 0; x != NULL && id != NULL && i < x->n_bounced; i++)
+        if (strcmp(x->bounced[i].id, id) == 0)
+            return x->bounced[i].condition;
+    return NULL;
+}
+
+int xconn_available(const xconn *x, const char *bare)
+{
+    return x != NULL && available_index(x, bare) >= 0;
 }
 
 size_t xconn_message_errors(const xconn *x)
@@ -426,6 +500,8 @@ void xconn_close(xconn *x)
     if (x->ctx != NULL)
         xmpp_ctx_free(x->ctx);
     xmpp_shutdown();
+    free(x->bounced);
+    free(x->available);
     sodium_memzero(x, sizeof *x);
     free(x);
 }

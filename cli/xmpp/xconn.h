@@ -55,6 +55,13 @@ int xconn_idle(xconn *x, unsigned idle_ms);
 
 /* Message errors (type='error') the server returned so far. */
 size_t xconn_message_errors(const xconn *x);
+/* The error condition of the bounced message with this id, or NULL if no
+ * message with it came back. */
+#define XCONN_ID_MAX 64
+const char *xconn_bounced(const xconn *x, const char *id);
+/* Whether bare has sent available presence (and not unavailable since):
+ * only after our own presence has gone out, for contacts we see. */
+int xconn_available(const xconn *x, const char *bare);
 
 /* Close the stream and release everything. NULL-safe. */
 void xconn_close(xconn *x);

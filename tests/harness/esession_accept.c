@@ -17,7 +17,7 @@
 #include "json_util.h"
 #include "../../crypto/dh.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../store/store.h"
 
 #define ACC_LISTS 10
@@ -244,6 +244,8 @@ static const char *kind_name(esession_result_kind k)
         return "terminated";
     case ESESSION_RESULT_ERROR:
         return "error";
+    case ESESSION_RESULT_PLAIN:
+        return "plain"; /* no vector expects it: a mismatch */
     }
     return "?";
 }

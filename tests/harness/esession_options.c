@@ -12,7 +12,7 @@
 #include "../../crypto/dh.h"
 #include "../../crypto/sig.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 
 typedef struct opt_alice {
     const char *lists[10][ES_OPT_MAX_LIST];

@@ -366,6 +366,7 @@ static const char *bob_load(json_t *group, bob_in *b)
     b->opt.allow_weak_groups = 1; /* the vectors use groups 2 and 5 */
     b->opt.rekey_freq = (uint32_t)strtoul(freq, NULL, 10);
     b->opt.single_stanza = json_is_true(json_object_get(bob, "terminate"));
+    b->opt.no_fallback_body = 1; /* the reference stanzas are PROFILE §8's, without one */
     return NULL;
 }
 

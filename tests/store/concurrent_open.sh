@@ -7,7 +7,7 @@
 # none may be missing. Without locking both processes load the same state and
 # both deliver the same messages.
 #
-# Usage: tests/store/concurrent_open.sh PATH/TO/esessionctl
+# Usage: tests/store/concurrent_open.sh PATH/TO/esessionctl [PATH/TO/esessionctl-test]
 # Environment: OPEN_TRIALS, else TRIALS (default 10), K (messages, default 20), REKEY_FREQ
 # (default 3, so that the stanzas carry re-keys), and those of lib.sh.
 set -u

@@ -6,7 +6,7 @@
 # the same session state and encrypt at the same counter (a reused AES-CTR
 # keystream), and one of the two stanzas cannot be opened.
 #
-# Usage: tests/store/concurrent_seal.sh PATH/TO/esessionctl
+# Usage: tests/store/concurrent_seal.sh PATH/TO/esessionctl [PATH/TO/esessionctl-test]
 # Environment: TRIALS (per process count, default 25), PROCS (process counts,
 # default "2 4"), REKEY_FREQ (Bob's re-key frequency, default 3, so that
 # re-keys happen among the concurrent seals), and those of lib.sh.

@@ -12,7 +12,7 @@
 # Alice's keystore before anything was opened (the kills that matter are
 # those before everything is recorded).
 #
-# Usage: tests/store/kill_open.sh PATH/TO/esessionctl
+# Usage: tests/store/kill_open.sh PATH/TO/esessionctl [PATH/TO/esessionctl-test]
 # Environment: CYCLES (default 100), ROUNDS (default 10), K (messages,
 # default 20), REKEY_FREQ (default 3), KILL_MAX_MS (the longest wait before
 # a kill; default the time of a full run, measured), and those of lib.sh.

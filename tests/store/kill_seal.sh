@@ -15,7 +15,7 @@
 # the later stanzas cannot be opened; keeping the stanzas until they are
 # printed (an outbox) is a separate promise.
 #
-# Usage: tests/store/kill_seal.sh PATH/TO/esessionctl
+# Usage: tests/store/kill_seal.sh PATH/TO/esessionctl [PATH/TO/esessionctl-test]
 # Environment: CYCLES (default 100, half in each phase), MSGS (messages per
 # seal, default 3),
 # REKEY_FREQ (default 2), KILL_MAX_MS (the longest wait before the kill;

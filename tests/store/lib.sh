@@ -7,7 +7,7 @@
 #
 # A script does:
 #     . "$(dirname "$0")/lib.sh"
-#     st_begin NAME "$@"          # BIN as first argument; cd into a mktemp -d directory
+#     st_begin NAME "$@"          # BIN [TEST_BIN] as arguments; cd into a mktemp -d directory
 #     st_setup_pair [REKEY_FREQ]  # base/alice.ks, base/bob.ks, base/first.xml ...
 #     ... check_ok / check_fail ...
 #     st_end                      # prints "N passed, M failed", exit status
@@ -28,21 +28,31 @@ FAILED=0
 _ST_BG=""          # pids of background processes still to reap on exit
 _ST_REPORTED=0     # failures printed in detail so far (capped)
 
+#
+# BIN is the esessionctl under test; TEST_BIN (default: tests/esessionctl-test
+# beside BIN) is the test tool, for what the installed tool does not have:
+# the server stand-in and the ESESSIONCTL_NOW clock.
 st_begin() {
     ST_NAME=$1
-    local bin=${2:-}
+    local bin=${2:-} tbin=${3:-}
     if [ -z "$bin" ]; then
-        echo "usage: $ST_NAME.sh PATH/TO/esessionctl" >&2
+        echo "usage: $ST_NAME.sh PATH/TO/esessionctl [PATH/TO/esessionctl-test]" >&2
         echo "0 passed, 1 failed"
         exit 2
     fi
     case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
-    if [ ! -x "$bin" ] || [ -d "$bin" ]; then
-        echo "$ST_NAME: $bin is not an executable" >&2
-        echo "0 passed, 1 failed"
-        exit 2
-    fi
+    [ -n "$tbin" ] || tbin=$(dirname "$bin")/tests/esessionctl-test
+    case $tbin in /*) ;; *) tbin=$(pwd)/$tbin ;; esac
+    local b
+    for b in "$bin" "$tbin"; do
+        if [ ! -x "$b" ] || [ -d "$b" ]; then
+            echo "$ST_NAME: $b is not an executable" >&2
+            echo "0 passed, 1 failed"
+            exit 2
+        fi
+    done
     CTL=$bin
+    TCTL=$tbin
     TMO=${STORE_TIMEOUT:-60}
     umask 077
     export ESESSIONCTL_KDF_COST=min
@@ -143,7 +153,7 @@ ctl() {
 alice() { local ks=$1; shift; ctl "$ks" "$ST_TMP/alice.pass" "$@"; }
 bob() { local ks=$1; shift; ctl "$ks" "$ST_TMP/bob.pass" "$@"; }
 # server DIR ARGS...: the file-backed stand-in for Alice's server.
-server() { local d=$1; shift; tmo "$CTL" server -d "$d" "$@"; }
+server() { local d=$1; shift; tmo "$TCTL" server -d "$d" "$@"; }
 
 # ---- keystore files -------------------------------------------------------
 

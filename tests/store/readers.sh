@@ -8,7 +8,7 @@
 # end Alice opens all of Bob's stanzas (none lost by a writer), and both
 # keystores open.
 #
-# Usage: tests/store/readers.sh PATH/TO/esessionctl
+# Usage: tests/store/readers.sh PATH/TO/esessionctl [PATH/TO/esessionctl-test]
 # Environment: WRITES (writes by each of Bob and Alice, default 100),
 # READERS (reader loops per keystore, default 1), and those of lib.sh.
 set -u
@@ -71,7 +71,7 @@ alice_writer() {
         5) logged "alice untrust $i" "$log" alice "$ST_TMP/alice.ks" untrust "$C" ;;
         0) # the sets published above, expired two hours from now; not the first (1 day)
            logged "alice purge $i" "$log" env ESESSIONCTL_NOW=+7200 \
-               timeout -k 5 "$TMO" "$CTL" purge -k "$ST_TMP/alice.ks" --passphrase-file "$ST_TMP/alice.pass" ;;
+               timeout -k 5 "$TMO" "$TCTL" purge -k "$ST_TMP/alice.ks" --passphrase-file "$ST_TMP/alice.pass" ;;
         esac
     done
 }

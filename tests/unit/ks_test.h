@@ -16,6 +16,7 @@
 
 #include "../../store/ks.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 #define KT_PASS "correct horse battery staple"
 #define KT_PASS_LEN (sizeof KT_PASS - 1)
@@ -90,6 +91,43 @@ static inline esession_keystore *kt_open(esession_ctx *ctx, const char *path)
     return ks;
 }
 
+/* A new keystore `file` in a new private directory (dir, path filled):
+ * the set-up of the suites that work on one store. */
+static inline esession_keystore *kt_fresh_store(esession_ctx *ctx, char *dir, size_t dir_len,
+                                                char *path, size_t path_len, const char *file)
+{
+    kt_mkdir(dir, dir_len);
+    snprintf(path, path_len, "%s/%s", dir, file);
+    return kt_create(ctx, path);
+}
+
+/* Its tear-down: the handle released, the directory removed. */
+static inline void kt_drop_store(esession_keystore *ks, const char *dir)
+{
+    esession_keystore_free(ks);
+    kt_rmdir(dir);
+}
+
+/* A Criterion suite `name` whose every test has a fresh context `ctx` and
+ * a new keystore `ks` at `path` (file `file` in the private directory
+ * `dir`), released and removed after it. */
+#define KT_SUITE_WITH_STORE(name, file)                                                        \
+    static esession_ctx *ctx;                                                                   \
+    static char dir[64];                                                                        \
+    static char path[128];                                                                      \
+    static esession_keystore *ks;                                                               \
+    static void kt_setup_##name(void)                                                           \
+    {                                                                                           \
+        ctx = fx_ctx_new();                                                                     \
+        ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, file);                     \
+    }                                                                                           \
+    static void kt_teardown_##name(void)                                                        \
+    {                                                                                           \
+        kt_drop_store(ks, dir);                                                                 \
+        esession_ctx_free(ctx);                                                                 \
+    }                                                                                           \
+    TestSuite(name, .init = kt_setup_##name, .fini = kt_teardown_##name)
+
 /* Open must fail with want, leave *out alone and explain itself. */
 static inline void kt_open_fails(esession_ctx *ctx, const char *path, const char *pass,
                                  esession_status want)
@@ -104,15 +142,7 @@ static inline void kt_open_fails(esession_ctx *ctx, const char *path, const char
 
 static inline esession_key *kt_key(esession_ctx *ctx, const char *name)
 {
-    char path[256];
-    size_t len;
-    esession_key *k = NULL;
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *pem = vec_read_file(path, &len);
-    cr_assert_not_null(pem, "fixture %s", path);
-    cr_assert_eq(esession_key_from_pem(ctx, &k, pem, len), ESESSION_OK, "%s", name);
-    free(pem);
-    return k;
+    return fx_key(ctx, name);
 }
 
 static inline void kt_fingerprint(esession_ctx *ctx, const esession_key *k,

@@ -2,7 +2,9 @@
 /* esessionctl end to end: the built tool is run (fork, exec, pipes) the
  * way a person or a script would, and its outputs, files and exit codes
  * are checked. The binary is $ESESSIONCTL, else the esessionctl beside the
- * tests/ directory of this test binary, else build/esessionctl. Keystores
+ * tests/ directory of this test binary, else build/esessionctl; the test
+ * tool (the server stand-in, the ESESSIONCTL_NOW clock) is
+ * $ESESSIONCTL_TEST, else tests/esessionctl-test beside it. Keystores
  * use the cheapest KDF cost, and the tests are few and grouped: each run
  * of the tool costs a process (and, under valgrind, a valgrind). */
 #include <criterion/criterion.h>
@@ -21,12 +23,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "esession.h"
 
 #include "../common/vecfile.h"
 #include "../../store/record.h"
+#include "fixture.h"
 
 #define PASS_A "alice passphrase"
 #define PASS_B "bob passphrase"
@@ -61,6 +65,23 @@ static const char *tool(void)
             return path;
     }
     snprintf(path, sizeof path, "build/esessionctl");
+    return path;
+}
+
+/* The test tool: the same commands plus the server stand-in and the
+ * clock override, which the installed tool does not have. */
+static const char *test_tool(void)
+{
+    static char path[4200];
+    const char *e = getenv("ESESSIONCTL_TEST");
+    if (e != NULL && e[0] != '\0')
+        return e;
+    if (path[0] == '\0') {
+        const char *t = tool();
+        const char *slash = strrchr(t, '/');
+        int n = slash != NULL ? (int)(slash - t + 1) : 0;
+        snprintf(path, sizeof path, "%.*stests/esessionctl-test", n, t);
+    }
     return path;
 }
 
@@ -122,6 +143,9 @@ static void run_argv(run *r, const run_opts *o, char *const argv[])
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
+        /* No controlling terminal: a passphrase prompt fails at once
+         * ("no terminal") instead of waiting on the terminal of make. */
+        (void)setsid();
         dup2(in[0], 0);
         if (o != NULL && o->out_file != NULL) {
             int fd = open(o->out_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -201,21 +225,35 @@ static void run_argv(run *r, const run_opts *o, char *const argv[])
     no_checker_reports(r, argv[1]);
 }
 
-/* Run the tool with NULL-terminated arguments. */
-static void ctl(run *r, const run_opts *o, ...)
+static void run_list(run *r, const run_opts *o, const char *bin, va_list ap)
 {
     char *argv[64];
     size_t n = 0;
-    va_list ap;
-    argv[n++] = (char *)(uintptr_t)tool();
-    va_start(ap, o);
+    argv[n++] = (char *)(uintptr_t)bin;
     for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
         cr_assert_lt(n, 63);
         argv[n++] = (char *)(uintptr_t)a;
     }
-    va_end(ap);
     argv[n] = NULL;
     run_argv(r, o, argv);
+}
+
+/* Run the tool with NULL-terminated arguments. */
+static void ctl(run *r, const run_opts *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    run_list(r, o, tool(), ap);
+    va_end(ap);
+}
+
+/* The same with the test tool. */
+static void ctl_test(run *r, const run_opts *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    run_list(r, o, test_tool(), ap);
+    va_end(ap);
 }
 
 #define EXPECT(r, code)                                                                          \
@@ -336,6 +374,8 @@ static void keystore(const tdir *d, const char *name, const char *pass, const ch
     ctl(&r, NULL, "init", "-k", ks, "--kdf-cost", "min", "--passphrase-file", pf, NULL);
     EXPECT(&r, CX_OK);
     cr_assert_eq(r.out_len, 0, "init is quiet: %s", r.out);
+    cr_assert_not_null(strstr(r.err, "WARNING: --kdf-cost min: the weakest Argon2id cost"), "%s",
+                       r.err);
     run_free(&r);
     if (pem != NULL) {
         ctl(&r, NULL, "import", "-k", ks, "--passphrase-file", pf, pem, NULL);
@@ -362,8 +402,7 @@ static void keystore_lib(const tdir *d, const char *name, const char *pass, cons
     esession_keystore_options o = ESESSION_KEYSTORE_OPTIONS_INIT;
     o.kdf_opslimit = 1;
     o.kdf_memlimit = 8192;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     cr_assert_eq(esession_keystore_create(ctx, &k, ks, pass, strlen(pass), &o), ESESSION_OK);
     char *text = read_all(pem, NULL);
     cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
@@ -388,8 +427,7 @@ static void fingerprint_hex(const char *pem, char out[65])
     esession_ctx *ctx = NULL;
     esession_key *key = NULL;
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     char *text = read_all(pem, NULL);
     cr_assert_eq(esession_key_from_pem(ctx, &key, text, strlen(text)), ESESSION_OK);
     cr_assert_eq(esession_key_fingerprint(ctx, key, fp), ESESSION_OK);
@@ -468,6 +506,16 @@ Test(cli, every_command_option_and_exit_status_is_in_the_man_page)
     EXPECT(&r, CX_USAGE);
     cr_assert_not_null(strstr(r.err, "not a command"));
     cr_assert_eq(r.out_len, 0);
+    run_free(&r);
+
+    /* The server stand-in is the test tool's alone. */
+    ctl(&r, NULL, "server", "-d", "/nonexistent", "queue", ALICE, NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "'server' is not a command"), "%s", r.err);
+    run_free(&r);
+    ctl_test(&r, NULL, "help", "--list", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "\nserver\n"), "%s", r.out);
     run_free(&r);
 }
 
@@ -634,7 +682,10 @@ Test(cli, keystore_refuses_wrong_passphrase_damage_and_readable_secrets)
     json_t *j = parse_json(&r);
     cr_assert_eq(json_integer_value(json_object_get(j, "keys")), 1);
     cr_assert_eq(json_integer_value(json_object_get(j, "peers")), 0);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "kdf"), "opslimit")), 1);
+    json_t *kdf = json_object_get(j, "kdf");
+    cr_assert_eq(json_integer_value(json_object_get(kdf, "opslimit")), 1);
+    cr_assert_str_eq(jstr(kdf, "cost"), "min");
+    cr_assert(json_is_true(json_object_get(kdf, "weakest")));
     cr_assert_str_eq(jstr(j, "mode"), "600");
     cr_assert_eq(json_integer_value(json_object_get(j, "format")), 2);
     cr_assert_eq(json_integer_value(json_object_get(j, "commits")), 2, "init and import");
@@ -773,7 +824,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     cr_assert_not_null(strstr(r.out, "<create node="));
     run_opts o = {r.out, NULL, NULL};
     run srv;
-    ctl(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
+    ctl_test(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
     EXPECT(&srv, CX_OK);
     run_free(&srv);
     run_free(&r);
@@ -782,7 +833,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
     run_free(&r);
     o = (run_opts){NULL, at(&d, "items.xml"), NULL};
-    ctl(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL, at(&d, "fetch.xml"), NULL);
+    ctl_test(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL, at(&d, "fetch.xml"), NULL);
     EXPECT(&r, CX_OK);
     run_free(&r);
 
@@ -805,7 +856,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
 
     /* Two hours later the options have expired. */
     o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
-    ctl(&r, &o, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+    ctl_test(&r, &o, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
         at(&d, "items.xml"), "--request", at(&d, "fetch.xml"), "hello", NULL);
     EXPECT(&r, CX_REJECTED);
     cr_assert_not_null(strstr(r.err, "expired"), "%s", r.err);
@@ -838,7 +889,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     run_free(&r);
 
     /* The server keeps all four, stamped with a delay. */
-    ctl(&r, NULL, "server", "-d", at(&d, "srv"), "deliver", at(&d, "m1.xml"), at(&d, "m2.xml"),
+    ctl_test(&r, NULL, "server", "-d", at(&d, "srv"), "deliver", at(&d, "m1.xml"), at(&d, "m2.xml"),
         at(&d, "m3.xml"), at(&d, "new-key.xml"), NULL);
     EXPECT(&r, CX_OK);
     cr_assert_not_null(strstr(r.out, "/offline/" ALICE "/000004.xml"), "%s", r.out);
@@ -947,7 +998,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     cr_assert_eq(strlen(jstr(res, "created")), 20);
     cr_assert_gt(strcmp(jstr(res, "expires"), jstr(res, "created")), 0);
     cr_assert_null(json_object_get(res, "replays"));
-    cr_assert_null(json_object_get(res, "node"));
+    cr_assert_str_eq(jstr(res, "node"), "subscribers");
     char first_nonce[45];
     snprintf(first_nonce, sizeof first_nonce, "%s", jstr(res, "nonce"));
     json_decref(res);
@@ -955,7 +1006,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
 
     /* status counts the same states; two hours on, the set has expired. */
     o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
-    ctl(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
+    ctl_test(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
     EXPECT(&r, CX_OK);
     j = parse_json(&r);
     json_t *counts = json_object_get(j, "optsets");
@@ -963,6 +1014,13 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     cr_assert_eq(json_integer_value(json_object_get(counts, "withdrawn")), 0);
     cr_assert_eq(json_integer_value(json_object_get(counts, "destroyed")), 1);
     cr_assert_eq(json_integer_value(json_object_get(counts, "expired")), 1);
+    json_decref(j);
+    run_free(&r);
+    /* The installed tool has no clock but the real one. */
+    ctl(&r, &o, "status", KS(&d, "alice"), "--json", NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "optsets"), "expired")), 0);
     json_decref(j);
     run_free(&r);
 
@@ -979,7 +1037,7 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     /* Two hours on, purge removes the expired set (and its replay memory);
      * the new one is offered. */
     o = (run_opts){NULL, NULL, "ESESSIONCTL_NOW=+7200"};
-    ctl(&r, &o, "purge", KS(&d, "alice"), NULL);
+    ctl_test(&r, &o, "purge", KS(&d, "alice"), NULL);
     EXPECT(&r, CX_OK);
     run_free(&r);
     ctl(&r, NULL, "optsets", KS(&d, "alice"), "--json", NULL);
@@ -995,5 +1053,363 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
 
     /* Nothing about the option sets is kept outside the keystore. */
     cr_assert_eq(files_ending(d.path, ".optsets"), 0);
+    rm_tree(d.path);
+}
+
+/* ---- Argon2id costs: the weakest is said loudly wherever it is set */
+
+Test(cli, the_weakest_kdf_cost_warns_at_every_use_and_in_status)
+{
+    tdir d;
+    tdir_make(&d);
+    write_file(at(&d, "p"), PASS_A "\n", strlen(PASS_A) + 1, 0600);
+    run r;
+    run_opts o = {NULL, NULL, "ESESSIONCTL_KDF_COST=min"};
+    ctl(&r, &o, "init", "-k", at(&d, "weak.ks"), "--passphrase-file", at(&d, "p"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.err, "WARNING: ESESSIONCTL_KDF_COST=min is set: the weakest"),
+                       "%s", r.err);
+    run_free(&r);
+    ctl(&r, NULL, "status", "-k", at(&d, "weak.ks"), "--passphrase-file", at(&d, "p"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "8 KiB (min)"), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "\nWARNING:  the weakest Argon2id cost"), "%s", r.out);
+    run_free(&r);
+    /* passwd to the weakest cost warns too; the environment does not
+     * lower an existing keystore's cost. */
+    ctl(&r, &o, "passwd", "-k", at(&d, "weak.ks"), "--passphrase-file", at(&d, "p"),
+        "--new-passphrase-file", at(&d, "p"), "--kdf-cost", "min", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.err, "WARNING: --kdf-cost min"), "%s", r.err);
+    run_free(&r);
+
+    /* Another cost from the environment: one line, and status names it. */
+    o.env = "ESESSIONCTL_KDF_COST=interactive";
+    ctl(&r, &o, "init", "-k", at(&d, "ok.ks"), "--passphrase-file", at(&d, "p"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.err, "ESESSIONCTL_KDF_COST=interactive sets this keystore's"),
+                       "%s", r.err);
+    cr_assert_null(strstr(r.err, "WARNING"), "%s", r.err);
+    run_free(&r);
+    ctl(&r, NULL, "status", "-k", at(&d, "ok.ks"), "--passphrase-file", at(&d, "p"), "--json",
+        NULL);
+    EXPECT(&r, CX_OK);
+    json_t *j = parse_json(&r);
+    json_t *kdf = json_object_get(j, "kdf");
+    cr_assert_str_eq(jstr(kdf, "cost"), "interactive");
+    cr_assert(json_is_false(json_object_get(kdf, "weakest")));
+    cr_assert_eq(json_integer_value(json_object_get(kdf, "memlimit")), 64 << 20);
+    json_decref(j);
+    run_free(&r);
+    ctl(&r, NULL, "status", "-k", at(&d, "ok.ks"), "--passphrase-file", at(&d, "p"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "65536 KiB (interactive)"), "%s", r.out);
+    cr_assert_null(strstr(r.out, "WARNING"), "%s", r.out);
+    run_free(&r);
+    rm_tree(d.path);
+}
+
+/* ---- the agent */
+
+/* The agent's pid from 'agent --list' (0 when none runs). */
+static long agent_pid(void)
+{
+    run r;
+    long pid = 0;
+    ctl(&r, NULL, "agent", "--list", NULL);
+    if (r.status == CX_OK)
+        cr_assert_eq(sscanf(r.out, "agent: pid %ld,", &pid), 1, "%s", r.out);
+    else
+        cr_assert_eq(r.status, 6, "%s", r.err);
+    run_free(&r);
+    return pid;
+}
+
+/* Wait (a bounded while) until cond of the listing holds: the agent has
+ * ended (want NULL), or its listing no longer names want. */
+static void wait_listing_without(const char *want)
+{
+    for (int i = 0; i < 200; i++) {
+        run r;
+        ctl(&r, NULL, "agent", "--list", NULL);
+        int done = r.status == 6 || (want != NULL && strstr(r.out, want) == NULL);
+        run_free(&r);
+        if (done)
+            return;
+        struct timespec tenth = {0, 100 * 1000 * 1000};
+        nanosleep(&tenth, NULL);
+    }
+    cr_assert_fail("the agent still holds %s", want != NULL ? want : "keys");
+}
+
+/* A command without passphrase options, with no key in the agent, asks on
+ * the terminal, and there is none. */
+static void expect_prompt(const tdir *d, const char *ks)
+{
+    run r;
+    ctl(&r, NULL, "status", "-k", at(d, ks), NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "no terminal to ask the passphrase on"), "%s", r.err);
+    run_free(&r);
+}
+
+static void expect_opens(const tdir *d, const char *ks)
+{
+    run r;
+    ctl(&r, NULL, "status", "-k", at(d, ks), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "keystore: "), "%s", r.out);
+    cr_assert_eq(r.err_len, 0, "%s", r.err);
+    run_free(&r);
+}
+
+Test(cli, the_agent_holds_a_key_asked_once_until_changed_forgotten_expired_or_stopped)
+{
+    tdir d;
+    tdir_make(&d);
+    char rundir[256], sock[300];
+    snprintf(rundir, sizeof rundir, "%s/run", d.path);
+    cr_assert_eq(mkdir(rundir, 0700), 0);
+    snprintf(sock, sizeof sock, "%s/esession/agent.sock", rundir);
+    /* This test's agents, in this test's directory only. */
+    cr_assert_eq(setenv("XDG_RUNTIME_DIR", rundir, 1), 0);
+    keystore(&d, "alice", PASS_A, NULL);
+    keystore(&d, "bob", PASS_B, NULL);
+    run r;
+
+    /* No agent yet. */
+    ctl(&r, NULL, "agent", "--list", NULL);
+    EXPECT(&r, 6);
+    cr_assert_not_null(strstr(r.err, "no agent is running"), "%s", r.err);
+    run_free(&r);
+    expect_prompt(&d, "alice.ks");
+    /* A wrong passphrase holds nothing and starts nothing. */
+    write_file(at(&d, "wrong.pass"), "wrong\n", 6, 0600);
+    ctl(&r, NULL, "agent", "-k", at(&d, "alice.ks"), "--passphrase-file", at(&d, "wrong.pass"),
+        NULL);
+    EXPECT(&r, CX_KEYSTORE);
+    run_free(&r);
+    cr_assert_eq(agent_pid(), 0);
+
+    /* Asked once: the agent starts, in a private directory. */
+    ctl(&r, NULL, "agent", KS(&d, "alice"), "--timeout", "2m", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "alice.ks: key held for 2m by the agent (pid "), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, ", started)"), "%s", r.out);
+    run_free(&r);
+    long pid = agent_pid();
+    cr_assert_gt(pid, 0);
+    struct stat sb;
+    cr_assert_eq(lstat(at(&d, "run/esession"), &sb), 0);
+    cr_assert(S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0700, "mode %o", sb.st_mode);
+    cr_assert_eq(lstat(sock, &sb), 0);
+    cr_assert(S_ISSOCK(sb.st_mode) && (sb.st_mode & 077) == 0, "mode %o", sb.st_mode);
+    /* Not dumpable: its /proc entries belong to root then (which only a
+     * user other than root can see). */
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%ld", pid);
+    if (getuid() != 0 && stat(proc, &sb) == 0)
+        cr_assert_eq(sb.st_uid, 0, "the agent is dumpable");
+    /* Alice's commands ask nothing now; Bob's still do. */
+    expect_opens(&d, "alice.ks");
+    ctl(&r, NULL, "peers", "-k", at(&d, "alice.ks"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    expect_prompt(&d, "bob.ks");
+
+    /* A second key goes to the same agent. */
+    ctl(&r, NULL, "agent", KS(&d, "bob"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "bob.ks: key held for 15m by the agent"), "%s", r.out);
+    cr_assert_null(strstr(r.out, "started"), "%s", r.out);
+    run_free(&r);
+    cr_assert_eq(agent_pid(), pid);
+    expect_opens(&d, "bob.ks");
+    ctl(&r, NULL, "agent", "--list", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "alice.ks  "), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "bob.ks  15m left\n"), "%s", r.out);
+    run_free(&r);
+
+    /* Forgotten: asked again. */
+    ctl(&r, NULL, "agent", "--forget", "-k", at(&d, "bob.ks"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    expect_prompt(&d, "bob.ks");
+    ctl(&r, NULL, "agent", "--forget", "-k", at(&d, "bob.ks"), NULL);
+    EXPECT(&r, 6);
+    cr_assert_not_null(strstr(r.err, "holds no key for"), "%s", r.err);
+    run_free(&r);
+
+    /* The passphrase changed elsewhere: the key is refused, dropped, and
+     * the passphrase asked; with no key left the agent ends. */
+    esession_ctx *ctx = NULL;
+    esession_keystore *ks = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(esession_keystore_open(ctx, &ks, at(&d, "alice.ks"), PASS_A, strlen(PASS_A)),
+                 ESESSION_OK);
+    cr_assert_eq(esession_keystore_change_passphrase(ks, "changed", 7, NULL), ESESSION_OK);
+    esession_keystore_free(ks);
+    ctl(&r, NULL, "status", "-k", at(&d, "alice.ks"), NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "the agent's key no longer opens"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "no terminal"), "%s", r.err);
+    run_free(&r);
+    wait_listing_without(NULL);
+    cr_assert_neq(lstat(sock, &sb), 0, "the socket is removed");
+
+    /* passwd through the agent's key drops it. */
+    write_file(at(&d, "changed.pass"), "changed\n", 8, 0600);
+    ctl(&r, NULL, "agent", "-k", at(&d, "alice.ks"), "--passphrase-file", at(&d, "changed.pass"),
+        NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    ctl(&r, NULL, "passwd", "-k", at(&d, "alice.ks"), "--new-passphrase-file",
+        at(&d, "alice.pass"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.err, "the agent dropped the key of the old passphrase"), "%s",
+                       r.err);
+    run_free(&r);
+    wait_listing_without(NULL);
+    expect_prompt(&d, "alice.ks");
+
+    /* An agent killed leaves its socket: commands do without it, and the
+     * next agent replaces it. */
+    ctl(&r, NULL, "agent", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    pid = agent_pid();
+    cr_assert_gt(pid, 0);
+    cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+    wait_listing_without(NULL);
+    cr_assert_eq(lstat(sock, &sb), 0, "a stale socket");
+    expect_prompt(&d, "alice.ks");
+    ctl(&r, NULL, "agent", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, ", started)"), "%s", r.out);
+    run_free(&r);
+    expect_opens(&d, "alice.ks");
+
+    /* A key's time runs out; the other stays. */
+    ctl(&r, NULL, "agent", KS(&d, "bob"), "--timeout", "1s", NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    wait_listing_without("bob.ks");
+    expect_prompt(&d, "bob.ks");
+    expect_opens(&d, "alice.ks");
+
+    /* Usage. */
+    static const char *const bad[][4] = {{"--list", "-k", "x", NULL},
+                                         {"--stop", "--list", NULL, NULL},
+                                         {"--timeout", "25h", NULL, NULL},
+                                         {"--timeout", "0", NULL, NULL},
+                                         {"--forget", "--timeout", "1m", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ctl(&r, NULL, "agent", bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL);
+        EXPECT(&r, CX_USAGE);
+        run_free(&r);
+    }
+
+    /* Stopped: every key dropped, the socket removed. */
+    ctl(&r, NULL, "agent", "--stop", NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    wait_listing_without(NULL);
+    cr_assert_neq(lstat(sock, &sb), 0, "the socket is removed");
+    expect_prompt(&d, "alice.ks");
+
+    /* A directory others can enter is neither used nor made an agent's. */
+    cr_assert_eq(chmod(at(&d, "run/esession"), 0755), 0);
+    ctl(&r, NULL, "agent", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_IO);
+    cr_assert_not_null(strstr(r.err, "is not a private directory"), "%s", r.err);
+    run_free(&r);
+    ctl(&r, NULL, "status", "-k", at(&d, "alice.ks"), NULL);
+    EXPECT(&r, CX_USAGE);
+    cr_assert_not_null(strstr(r.err, "is not a private directory"), "%s", r.err);
+    run_free(&r);
+    cr_assert_eq(agent_pid(), 0);
+    esession_ctx_free(ctx);
+    rm_tree(d.path);
+}
+
+/* A stanza held by one `open` run (its predecessor missing) is reported by
+ * the run that releases it as held since an earlier run, not under that
+ * run's own input; a plain message among the input is shown, marked. */
+Test(cli, a_stanza_held_by_an_earlier_run_is_reported_as_such)
+{
+    tdir d;
+    tdir_make(&d);
+    run r;
+    keystore_lib(&d, "alice", PASS_A, "tests/data/vec_rsa_alice.pem", BOB,
+                 "tests/data/vec_rsa_bob.pem");
+    keystore_lib(&d, "bob", PASS_B, "tests/data/vec_rsa_bob.pem", ALICE,
+                 "tests/data/vec_rsa_alice.pem");
+    ctl(&r, NULL, "publish", KS(&d, "alice"), "--groups", "14", "-l", "1h", NULL);
+    EXPECT(&r, CX_OK);
+    run_opts o = {r.out, NULL, NULL};
+    run srv;
+    ctl_test(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
+    EXPECT(&srv, CX_OK);
+    run_free(&srv);
+    run_free(&r);
+    ctl(&r, NULL, "fetch", ALICE, NULL);
+    EXPECT(&r, CX_OK);
+    write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
+    run_free(&r);
+    o = (run_opts){NULL, at(&d, "items.xml"), NULL};
+    ctl_test(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL,
+             at(&d, "fetch.xml"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+    ctl(&r, NULL, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
+        at(&d, "items.xml"), "--rekey-freq", "2", "--json", "one", "two", "three", NULL);
+    EXPECT(&r, CX_OK);
+    json_t *j = parse_json(&r);
+    size_t n = 0;
+    save_stanzas(json_object_get(j, "stanzas"), &d, "m", &n);
+    cr_assert_eq(n, 3);
+    json_decref(j);
+    run_free(&r);
+    ctl(&r, NULL, "online", KS(&d, "alice"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+
+    /* Run 1: the first opens; the third, under the key the second brings,
+     * waits for it. */
+    ctl(&r, NULL, "open", KS(&d, "alice"), "--json", at(&d, "m1.xml"), at(&d, "m3.xml"), NULL);
+    j = parse_json(&r);
+    cr_assert_str_eq(jstr(json_array_get(j, 0), "status"), "opened");
+    cr_assert_str_eq(jstr(json_array_get(j, 1), "status"), "held");
+    json_decref(j);
+    run_free(&r);
+    /* Run 2: a plain message, then the second; the third comes out of
+     * the session where run 1 left it. */
+    static const char plain[] =
+        "<message from='carol@example.net/x' to='" ALICE "'><body>no secret</body></message>";
+    write_file(at(&d, "plain.xml"), plain, sizeof plain - 1, 0600);
+    ctl(&r, NULL, "open", KS(&d, "alice"), "--json", at(&d, "plain.xml"), at(&d, "m2.xml"),
+        NULL);
+    EXPECT(&r, CX_OK);
+    j = parse_json(&r);
+    cr_assert_eq(json_array_size(j), 3, "%s", r.out);
+    json_t *p = json_array_get(j, 0);
+    cr_assert_str_eq(jstr(p, "status"), "not encrypted");
+    cr_assert(json_is_false(json_object_get(p, "encrypted")));
+    cr_assert_str_eq(jstr(p, "plaintext"), "<body>no secret</body>");
+    size_t from_earlier = 0;
+    for (size_t i = 1; i < 3; i++) {
+        json_t *res = json_array_get(j, i);
+        cr_assert_str_eq(jstr(res, "status"), "opened");
+        if (strcmp(jstr(res, "source"), "held since an earlier run") == 0) {
+            from_earlier++;
+            cr_assert_null(json_object_get(res, "tag"));
+            cr_assert_not_null(strstr(jstr(res, "plaintext"), "<body>three</body>"));
+        }
+    }
+    cr_assert_eq(from_earlier, 1, "%s", r.out);
+    json_decref(j);
+    run_free(&r);
     rm_tree(d.path);
 }

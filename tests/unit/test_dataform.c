@@ -10,47 +10,15 @@
 #include "../../crypto/base64.h"
 #include "../../forms/dataform.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
-static esession_ctx *ctx;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-}
-
-static void teardown(void)
-{
-    esession_ctx_free(ctx);
-}
-
-TestSuite(dataform, .init = setup, .fini = teardown);
-
-static xmlDocPtr parse_xml(const char *text)
-{
-    xmlDocPtr doc = NULL;
-    cr_assert_eq(es_xml_parse(ctx, text, strlen(text), &doc), ESESSION_OK, "%s",
-                 esession_ctx_error_detail(ctx));
-    return doc;
-}
-
-static xmlNodePtr find_x(xmlNodePtr n)
-{
-    for (; n != NULL; n = n->next) {
-        if (es_xml_is(n, "x", ES_XDATA_NS))
-            return n;
-        xmlNodePtr r = find_x(n->children);
-        if (r != NULL)
-            return r;
-    }
-    return NULL;
-}
+FX_SUITE_WITH_CTX(dataform);
 
 /* Parse the first <x> of text into a form (doc kept in *doc). */
 static es_form *read_form(const char *text, xmlDocPtr *doc)
 {
-    *doc = parse_xml(text);
-    xmlNodePtr x = find_x(xmlDocGetRootElement(*doc));
+    *doc = fx_parse(ctx, text);
+    xmlNodePtr x = fx_find_x(xmlDocGetRootElement(*doc));
     cr_assert_not_null(x);
     es_form *form = NULL;
     cr_assert_eq(es_form_parse(ctx, x, &form), ESESSION_OK, "%s", esession_ctx_error_detail(ctx));
@@ -61,8 +29,8 @@ static es_form *read_form(const char *text, xmlDocPtr *doc)
 
 static void refused(const char *text, const char *why)
 {
-    xmlDocPtr doc = parse_xml(text);
-    xmlNodePtr x = find_x(xmlDocGetRootElement(doc));
+    xmlDocPtr doc = fx_parse(ctx, text);
+    xmlNodePtr x = fx_find_x(xmlDocGetRootElement(doc));
     if (x == NULL)
         x = xmlDocGetRootElement(doc);
     es_form *form = (es_form *)&ctx;
@@ -323,7 +291,7 @@ static void limits(void)
 
 static void parse_arguments(void)
 {
-    xmlDocPtr doc = parse_xml("<x xmlns='jabber:x:data' type='form'/>");
+    xmlDocPtr doc = fx_parse(ctx, "<x xmlns='jabber:x:data' type='form'/>");
     es_form *f = NULL;
     cr_assert_eq(es_form_parse(ctx, NULL, &f), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(es_form_parse(ctx, xmlDocGetRootElement(doc), NULL),

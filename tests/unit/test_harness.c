@@ -26,14 +26,14 @@
 #include "../harness/wycheproof_dsa.c"
 #include "../harness/wycheproof_mac.c"
 #include "../harness/wycheproof_rsa.c"
+#include "fixture.h"
 
 static esession_ctx *ctx;
 static hv_report rep;
 
 static void setup(void)
 {
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     hv_report_init(&rep, "f", ctx, 0);
 }
 

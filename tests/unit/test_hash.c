@@ -181,3 +181,43 @@ Test(hash, argument_errors_and_output_size)
     argument_errors_leave_output_untouched();
     writes_exactly_the_digest_size();
 }
+
+/* Hashing in parts is hashing the concatenation, whatever the cut. */
+Test(hash, parts_equal_the_whole)
+{
+    static const char msg[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    size_t n = strlen(msg);
+    /* FIPS 180-2 B.2 */
+    static const uint8_t sha256_b2[32] = {
+        0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8, 0xe5, 0xc0, 0x26, 0x93, 0x0c, 0x3e, 0x60, 0x39,
+        0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff, 0x21, 0x67, 0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1};
+    for (size_t a = 0; a < sizeof all_algs / sizeof all_algs[0]; a++) {
+        uint8_t whole[ES_HASH_MAX_BYTES], part[ES_HASH_MAX_BYTES];
+        cr_assert_eq(es_hash(all_algs[a], (const uint8_t *)msg, n, whole), ESESSION_OK);
+        for (size_t cut = 0; cut <= n; cut += 7) {
+            const es_span parts[] = {{msg, cut}, {NULL, 0}, {msg + cut, n - cut}};
+            memset(part, 0, sizeof part);
+            cr_assert_eq(es_hash_parts(all_algs[a], parts, 3, part), ESESSION_OK);
+            cr_assert_eq(memcmp(part, whole, es_hash_size(all_algs[a])), 0, "alg %zu cut %zu",
+                         a, cut);
+        }
+    }
+    uint8_t out[32];
+    const es_span one[] = {{msg, 20}, {msg + 20, n - 20}};
+    cr_assert_eq(es_hash_parts(ES_HASH_SHA256, one, 2, out), ESESSION_OK);
+    cr_assert_eq(memcmp(out, sha256_b2, 32), 0);
+    /* No part: the hash of the empty message. */
+    uint8_t empty[32];
+    cr_assert_eq(es_hash(ES_HASH_SHA256, NULL, 0, empty), ESESSION_OK);
+    cr_assert_eq(es_hash_parts(ES_HASH_SHA256, NULL, 0, out), ESESSION_OK);
+    cr_assert_eq(memcmp(out, empty, 32), 0);
+    /* Errors leave out untouched. */
+    const es_span bad[] = {{msg, 3}, {NULL, 1}};
+    memset(out, 0x5a, sizeof out);
+    cr_assert_eq(es_hash_parts(ES_HASH_SHA256, bad, 2, out), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_hash_parts(ES_HASH_SHA256, NULL, 1, out), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_hash_parts(ES_HASH_SHA256, one, 2, NULL), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_hash_parts((es_hash_alg)9, one, 2, out), ESESSION_ERR_UNSUPPORTED);
+    for (size_t i = 0; i < sizeof out; i++)
+        cr_assert_eq(out[i], 0x5a);
+}

@@ -20,6 +20,7 @@
 #include "esession.h"
 #include "../../pep/pep.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 #define ALICE "alice@example.org"
 #define BOB "bob@example.com"
@@ -403,15 +404,6 @@ static esession_key *key_from(esession_ctx *ctx, const char *pem)
     return k;
 }
 
-static char *fixture(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *pem = vec_read_file(path, NULL);
-    cr_assert_not_null(pem, "%s", path);
-    return pem;
-}
-
 static int contains(const uint8_t *hay, size_t n, const void *needle, size_t k)
 {
     for (size_t i = 0; k > 0 && i + k <= n; i++)
@@ -489,21 +481,6 @@ static void cwd_leave_empty(cwd_guard *g)
     cr_assert_eq(n, 0);
 }
 
-/* The server's answer to Bob's items request, carrying Alice's form. */
-static char *items_result(const char *id, const char *form)
-{
-    static const char head[] =
-        "<iq type='result' from='" ALICE "' to='" BOB_FULL "' id='%s'>"
-        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-        "<items node='" ES_PEP_NODE_SUBSCRIBERS_NAME "'><item id='current'>%s</item></items>"
-        "</pubsub></iq>";
-    size_t n = strlen(head) + strlen(id) + strlen(form) + 1;
-    char *s = malloc(n);
-    cr_assert_not_null(s);
-    snprintf(s, n, head, id, form);
-    return s;
-}
-
 /* ---- the tests -------------------------------------------------------- */
 
 /* Both parties' keystores in the host's storage, under names that are no
@@ -514,7 +491,8 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
 {
     host h;
     memset(&h, 0, sizeof h);
-    char *alice_pem = fixture("vec_rsa_alice.pem"), *bob_pem = fixture("vec_rsa_bob.pem");
+    char *alice_pem = fx_data("vec_rsa_alice.pem", NULL);
+    char *bob_pem = fx_data("vec_rsa_bob.pem", NULL);
     cwd_guard g;
     cwd_enter(&g);
     esession_ctx *ctx = ctx_for(&h);
@@ -549,7 +527,7 @@ Test(hoststore, an_offline_flow_lives_in_the_hosts_storage_as_ciphertext)
     esession_buf iq = {0};
     char id[ESESSION_IQ_ID_MAX];
     cr_assert_eq(esession_fetch_options_iq(ctx, ALICE, &iq, id), ESESSION_OK);
-    char *items = items_result(id, pub.form.data);
+    char *items = fx_items_result(ALICE, BOB_FULL, id, pub.form.data);
     esession_sender *s = NULL;
     rc = esession_sender_start(ctx, bob, BOB_FULL, ALICE, id, items, strlen(items), NULL, &s);
     cr_assert_eq(rc, ESESSION_OK, "start: %s (%s)", esession_status_name(rc),
@@ -763,7 +741,7 @@ Test(hoststore, a_failing_host_changes_nothing)
 {
     host h;
     memset(&h, 0, sizeof h);
-    char *bob_pem = fixture("vec_rsa_bob.pem"), *dsa_pem = fixture("vec_dsa_bob.pem");
+    char *bob_pem = fx_data("vec_rsa_bob.pem", NULL), *dsa_pem = fx_data("vec_dsa_bob.pem", NULL);
     cwd_guard g;
     cwd_enter(&g);
     esession_ctx *ctx = ctx_for(&h);

@@ -7,43 +7,14 @@
 
 #include "../../crypto/sig.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 /* RSA key generation costs about a minute under valgrind: that run skips
  * it (natively and under ASan it always runs). */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define SENTINEL ((esession_key *)(uintptr_t)0x5a5a)
 
-static esession_ctx *ctx;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-}
-
-static void teardown(void)
-{
-    esession_ctx_free(ctx);
-}
-
-TestSuite(key, .init = setup, .fini = teardown);
-
-static char *fixture(const char *name, size_t *len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *text = vec_read_file(path, len);
-    cr_assert_not_null(text, "fixture %s", path);
-    return text;
-}
+FX_SUITE_WITH_CTX(key);
 
 /* Import text and expect rc; on failure *out stays as it was. */
 static esession_key *import_text(const char *text, size_t len, esession_status rc)
@@ -64,7 +35,7 @@ static esession_key *import_text(const char *text, size_t len, esession_status r
 static esession_key *import(const char *name, esession_status rc)
 {
     size_t len;
-    char *text = fixture(name, &len);
+    char *text = fx_data(name, &len);
     esession_key *k = import_text(text, len, rc);
     free(text);
     return k;
@@ -134,7 +105,7 @@ static void encrypted_and_other_pem_types(void)
 
     /* RFC 1421 headers on a PKCS#8 block: refused, whatever they say. */
     size_t len, hl;
-    char *pem = fixture("rsa2048.pem", &len);
+    char *pem = fx_data("rsa2048.pem", &len);
     static const char hdr[] = "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,"
                               "0EEB2BE016B42623D1E2972685C2DBB9\n\n";
     const char *body = strchr(pem, '\n') + 1;
@@ -157,7 +128,7 @@ static void import_concat(const char *a, size_t an, const char *b, esession_stat
 static void surrounding_text(void)
 {
     size_t len;
-    char *pem = fixture("rsa2048_pub.pem", &len);
+    char *pem = fx_data("rsa2048_pub.pem", &len);
 
     import_concat(pem, len, "\n \t\r\n", ESESSION_OK);  /* trailing whitespace */
     import_concat("\n  ", 3, pem, ESESSION_OK);          /* leading whitespace */
@@ -171,7 +142,7 @@ static void surrounding_text(void)
 static void truncated_pem(void)
 {
     size_t len;
-    char *pem = fixture("rsa2048.pem", &len);
+    char *pem = fx_data("rsa2048.pem", &len);
     /* Every cut inside the block fails (a cut in the trailing newline is
      * still a whole block). */
     for (size_t cut = 0; cut + 1 < len; cut += 7)
@@ -201,7 +172,7 @@ static void damaged_pem(void)
 static void relabel(const char *name, const char *from, const char *to)
 {
     size_t len;
-    char *pem = fixture(name, &len);
+    char *pem = fx_data(name, &len);
     char out[8192];
     const char *b64 = strchr(pem, '\n') + 1;
     const char *end = strstr(pem, "-----END");
@@ -223,7 +194,7 @@ static void wrong_label_for_contents(void)
 static void trailing_octets(const char *name, const char *label)
 {
     size_t len, n = 0;
-    char *pem = fixture(name, &len);
+    char *pem = fx_data(name, &len);
     char b64[4096], out[8192];
     unsigned char der[4096], b64out[8192];
     for (const char *p = strchr(pem, '\n') + 1; p < strstr(pem, "-----END"); p++)
@@ -258,7 +229,7 @@ static void der_with_trailing_octets(void)
 static void crlf_line_ends(void)
 {
     size_t len, n = 0;
-    char *pem = fixture("dsa2048_pub.pem", &len);
+    char *pem = fx_data("dsa2048_pub.pem", &len);
     char *crlf = malloc(2 * len + 1);
     cr_assert_not_null(crlf);
     for (size_t i = 0; i < len; i++) {
@@ -298,7 +269,7 @@ static esession_buf export(const esession_key *k, int priv)
 static void round_trip(const char *priv_name, const char *pub_name)
 {
     size_t publen;
-    char *pubfile = fixture(pub_name, &publen);
+    char *pubfile = fx_data(pub_name, &publen);
     esession_key *k = import(priv_name, ESESSION_OK);
 
     /* Public export equals the openssl command line's SPKI PEM. */

@@ -6,18 +6,10 @@
 #include "ks_test.h"
 
 #include "../../store/header.h"
+#include "fixture.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 static esession_ctx *ctx;
 static char dir[64];
@@ -25,8 +17,7 @@ static char path[128];
 
 static void setup(void)
 {
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     kt_mkdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/alice.ks", dir);
 }
@@ -673,6 +664,68 @@ static void t_flipped_octets_are_refused(void)
     free(h);
 }
 
+/* A header asking for more than libsodium's SENSITIVE costs (the most the
+ * library or esessionctl ever chooses), or less than its minimum, is
+ * refused as CORRUPT before Argon2id runs: a derivation under the changed
+ * costs would fail the wrap's check (they are its associated data) as a
+ * wrong passphrase instead, as costs within the bounds do. */
+static void set_costs(uint8_t *h, uint64_t ops, uint64_t mem)
+{
+    for (int i = 0; i < 8; i++) {
+        h[12 + i] = (uint8_t)(ops >> (56 - 8 * i));
+        h[20 + i] = (uint8_t)(mem >> (56 - 8 * i));
+    }
+}
+
+static void t_hostile_kdf_costs_fail_before_derivation(void)
+{
+    static const struct {
+        uint64_t ops, mem;
+    } hostile[] = {
+        {ES_KS_OPSLIMIT_MAX + 1, crypto_pwhash_argon2id_MEMLIMIT_MIN},
+        {UINT64_MAX, crypto_pwhash_argon2id_MEMLIMIT_MIN},
+        {0, crypto_pwhash_argon2id_MEMLIMIT_MIN},
+        {1, (uint64_t)ES_KS_MEMLIMIT_MAX + 1},
+        {1, UINT64_MAX},
+        {1, crypto_pwhash_argon2id_MEMLIMIT_MIN - 1},
+        {crypto_pwhash_argon2id_OPSLIMIT_MAX, crypto_pwhash_argon2id_MEMLIMIT_MAX},
+    };
+    uint8_t zero[32] = {0}, id[ES_STORE_ID_BYTES];
+    es_ks_kdf kdf;
+    size_t hlen;
+    esession_keystore *out;
+
+    _Static_assert(ES_KS_OPSLIMIT_MAX == crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE, "bound");
+    _Static_assert(ES_KS_MEMLIMIT_MAX == crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE, "bound");
+    esession_keystore_free(kt_create(ctx, path));
+    uint8_t *h = db_header(path, &hlen);
+    uint8_t *hb = malloc(hlen);
+    cr_assert_not_null(hb);
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        memcpy(hb, h, hlen);
+        set_costs(hb, hostile[i].ops, hostile[i].mem);
+        cr_assert_eq(es_hdr_read(ctx, hb, hlen, &kdf, id), ESESSION_ERR_CORRUPT);
+        db_put(path, ES_REC_META, zero, hb, hlen);
+        cr_assert_eq(try_open(&out), ESESSION_ERR_CORRUPT, "case %zu", i);
+        cr_assert_str_eq(esession_ctx_error_detail(ctx), "keystore KDF cost out of bounds");
+        cr_assert_eq(out, KT_SENTINEL);
+    }
+    /* The bounds themselves are read (not derived here: 1 GiB) ... */
+    memcpy(hb, h, hlen);
+    set_costs(hb, ES_KS_OPSLIMIT_MAX, ES_KS_MEMLIMIT_MAX);
+    cr_assert_eq(es_hdr_read(ctx, hb, hlen, &kdf, id), ESESSION_OK);
+    cr_assert_eq(kdf.opslimit, crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE);
+    cr_assert_eq(kdf.memlimit, crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE);
+    /* ... and other costs within them derive, then fail the wrap. */
+    set_costs(hb, 2, crypto_pwhash_argon2id_MEMLIMIT_MIN);
+    db_put(path, ES_REC_META, zero, hb, hlen);
+    cr_assert_eq(try_open(&out), ESESSION_ERR_BAD_PASSPHRASE);
+    db_put(path, ES_REC_META, zero, h, hlen);
+    esession_keystore_free(kt_open(ctx, path));
+    free(hb);
+    free(h);
+}
+
 /* A record's ciphertext put where another record belongs, or taken from
  * another account's store, or from a later copy of this one. */
 static void t_swapped_moved_and_newer_records_are_refused(void)
@@ -1164,6 +1217,8 @@ Test(keystore, passphrases)
 Test(keystore, tampering_is_detected)
 {
     t_flipped_octets_are_refused();
+    reset();
+    t_hostile_kdf_costs_fail_before_derivation();
     reset();
     t_swapped_moved_and_newer_records_are_refused();
     reset();

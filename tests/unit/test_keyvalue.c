@@ -10,40 +10,17 @@
 #include "../../crypto/base64.h"
 #include "../../crypto/sig.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 #define SENTINEL ((esession_key *)(uintptr_t)0x5a5a)
 
-static esession_ctx *ctx;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-}
-
-static void teardown(void)
-{
-    esession_ctx_free(ctx);
-}
-
-TestSuite(keyvalue, .init = setup, .fini = teardown);
+FX_SUITE_WITH_CTX(keyvalue);
 
 static esession_key *pem_key(const char *pem)
 {
     esession_key *k = NULL;
     cr_assert_eq(esession_key_from_pem(ctx, &k, pem, strlen(pem)), ESESSION_OK, "%s",
                  esession_ctx_error_detail(ctx));
-    return k;
-}
-
-static esession_key *fixture_key(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *text = vec_read_file(path, NULL);
-    cr_assert_not_null(text, "%s", path);
-    esession_key *k = pem_key(text);
-    free(text);
     return k;
 }
 
@@ -163,7 +140,7 @@ static void fingerprint_known_answers(void)
     for (size_t i = 0; i < ES_ARRAY_LEN(cases); i++) {
         uint8_t want[32], got[32];
         hex_to(cases[i].sha256, want, 32);
-        esession_key *k = fixture_key(cases[i].pem);
+        esession_key *k = fx_key(ctx, cases[i].pem);
         fingerprint(k, got);
         cr_assert_arr_eq(got, want, 32, "%s", cases[i].pem);
         esession_key_free(k);
@@ -175,7 +152,7 @@ static void round_trip_fixtures(void)
     static const char *const names[] = {"rsa2048_pub.pem", "rsa8192_pub.pem", "dsa2048.pem",
                                         "dsa3072.pem", "vec_dsa_alice.pem", "vec_rsa_alice.pem"};
     for (size_t i = 0; i < ES_ARRAY_LEN(names); i++) {
-        esession_key *k = fixture_key(names[i]);
+        esession_key *k = fx_key(ctx, names[i]);
         esession_buf kv = keyvalue(k);
         cr_assert(kv.len < ES_KEYVALUE_MAX);
         esession_key *pub = parse(kv.data, kv.len, ESESSION_OK);
@@ -215,7 +192,7 @@ static void mutate(const char *base, const char *from, const char *to, esession_
 
 static char *rsa_base(void)
 {
-    esession_key *k = fixture_key("rsa2048_pub.pem");
+    esession_key *k = fx_key(ctx, "rsa2048_pub.pem");
     esession_buf kv = keyvalue(k);
     esession_key_free(k);
     char *s = strdup(kv.data);
@@ -547,7 +524,7 @@ Test(keyvalue, length_bound_and_arguments)
 
     esession_buf kv = {NULL, 0, 0};
     uint8_t fp[32] = {0}, zero[32] = {0};
-    esession_key *key = fixture_key("rsa2048_pub.pem");
+    esession_key *key = fx_key(ctx, "rsa2048_pub.pem");
     cr_assert_eq(esession_key_to_keyvalue(ctx, NULL, &kv), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(esession_key_to_keyvalue(ctx, key, NULL), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_null(kv.data);
@@ -559,8 +536,8 @@ Test(keyvalue, length_bound_and_arguments)
 
 static void private_and_public_share_fingerprint(void)
 {
-    esession_key *priv = fixture_key("dsa2048.pem"), *pub = fixture_key("dsa2048_pub.pem");
-    esession_key *other = fixture_key("dsa3072.pem");
+    esession_key *priv = fx_key(ctx, "dsa2048.pem"), *pub = fx_key(ctx, "dsa2048_pub.pem");
+    esession_key *other = fx_key(ctx, "dsa3072.pem");
     uint8_t a[32], b[32], c[32];
     fingerprint(priv, a);
     fingerprint(pub, b);

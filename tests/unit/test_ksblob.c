@@ -5,29 +5,9 @@
 #include <stdarg.h>
 
 #include "ks_test.h"
+#include "fixture.h"
 
-static esession_ctx *ctx;
-static char dir[64];
-static char path[128];
-static esession_keystore *ks;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/blob.ks", dir);
-    ks = kt_create(ctx, path);
-}
-
-static void teardown(void)
-{
-    esession_keystore_free(ks);
-    kt_rmdir(dir);
-    esession_ctx_free(ctx);
-}
-
-TestSuite(ksblob, .init = setup, .fini = teardown);
+KT_SUITE_WITH_STORE(ksblob, "blob.ks");
 
 static void reopen(void)
 {

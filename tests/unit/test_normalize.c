@@ -9,47 +9,14 @@
 
 #include "../../forms/normalize.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
-static esession_ctx *ctx;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-}
-
-static void teardown(void)
-{
-    esession_ctx_free(ctx);
-}
-
-TestSuite(normalize, .init = setup, .fini = teardown);
-
-static xmlDocPtr parse(const char *text)
-{
-    xmlDocPtr doc = NULL;
-    cr_assert_eq(es_xml_parse(ctx, text, strlen(text), &doc), ESESSION_OK, "%s",
-                 esession_ctx_error_detail(ctx));
-    return doc;
-}
-
-/* The first jabber:x:data <x> in document order. */
-static xmlNodePtr find_x(xmlNodePtr n)
-{
-    for (; n != NULL; n = n->next) {
-        if (es_xml_is(n, "x", ES_XDATA_NS))
-            return n;
-        xmlNodePtr r = find_x(n->children);
-        if (r != NULL)
-            return r;
-    }
-    return NULL;
-}
+FX_SUITE_WITH_CTX(normalize);
 
 static void normalizes_to(const char *xml, const char *const *excl, size_t n, const char *want)
 {
-    xmlDocPtr doc = parse(xml);
-    xmlNodePtr x = find_x(xmlDocGetRootElement(doc));
+    xmlDocPtr doc = fx_parse(ctx, xml);
+    xmlNodePtr x = fx_find_x(xmlDocGetRootElement(doc));
     cr_assert_not_null(x);
     esession_buf out = { 0 };
     esession_status rc = es_form_normalize(ctx, x, excl, n, &out);
@@ -68,8 +35,8 @@ static void plain(const char *xml, const char *want)
 
 static void malformed(const char *xml, const char *why)
 {
-    xmlDocPtr doc = parse(xml);
-    xmlNodePtr x = find_x(xmlDocGetRootElement(doc));
+    xmlDocPtr doc = fx_parse(ctx, xml);
+    xmlNodePtr x = fx_find_x(xmlDocGetRootElement(doc));
     if (x == NULL)
         x = xmlDocGetRootElement(doc);
     esession_buf out = { 0 };
@@ -330,7 +297,7 @@ static void attribute_count_limit(void)
     for (unsigned i = 0; i < ES_CANON_MAX_ATTRS; i++)
         snprintf(xml + strlen(xml), sizeof xml - strlen(xml), " a%u='1'", i);
     strcat(xml, "/></x>");
-    xmlDocPtr doc = parse(xml);
+    xmlDocPtr doc = fx_parse(ctx, xml);
     esession_buf out = { 0 };
     cr_assert_eq(es_form_normalize(ctx, xmlDocGetRootElement(doc), NULL, 0, &out), ESESSION_OK);
     esession_buf_free(&out);
@@ -341,7 +308,7 @@ static void attribute_count_limit(void)
 
 static void bad_arguments(void)
 {
-    xmlDocPtr doc = parse("<x xmlns='jabber:x:data'/>");
+    xmlDocPtr doc = fx_parse(ctx, "<x xmlns='jabber:x:data'/>");
     xmlNodePtr x = xmlDocGetRootElement(doc);
     esession_buf out = { 0 };
     cr_assert_eq(es_form_normalize(ctx, NULL, NULL, 0, &out), ESESSION_ERR_INVALID_ARGUMENT);
@@ -359,7 +326,7 @@ static void bad_arguments(void)
 
 static void canon_of_one_element(void)
 {
-    xmlDocPtr doc = parse("<c xmlns='http://www.xmpp.org/extensions/xep-0200.html#ns'>"
+    xmlDocPtr doc = fx_parse(ctx, "<c xmlns='http://www.xmpp.org/extensions/xep-0200.html#ns'>"
                           "<data>QUJD\r\nREVG&#xD;\n</data><key/><mac>x</mac></c>");
     xmlNodePtr data = xmlDocGetRootElement(doc)->children;
     esession_buf out = { 0 };

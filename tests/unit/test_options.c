@@ -8,8 +8,9 @@
 #include "../../crypto/dh.h"
 #include "../../crypto/sig.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 static const char *const session_files[] = {
     "vectors/esession/offline_session_rsa_modp14_aes128.json",
@@ -18,13 +19,6 @@ static const char *const session_files[] = {
     "vectors/esession/offline_session_single_stanza.json",
 };
 
-static esession_ctx *new_ctx(void)
-{
-    esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    return ctx;
-}
 
 /* One vector group's Alice, as the builder takes it. */
 typedef struct alice_in {
@@ -124,7 +118,7 @@ static void normalized(esession_ctx *ctx, const char *text, esession_buf *out)
 
 Test(options, rebuilt_from_every_vector)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t f = 0; f < ES_ARRAY_LEN(session_files); f++) {
         alice_in a;
         load_alice(ctx, session_files[f], &a);
@@ -167,6 +161,21 @@ Test(options, rebuilt_from_every_vector)
                          esession_ctx_error_detail(ctx));
             es_options_free(opt);
         }
+        /* What the signatures cover: the same text from the unsigned form
+         * as built and from the signed form as received, the vector's. */
+        es_form *unsigned_form = NULL;
+        esession_buf built = {0}, received = {0};
+        cr_assert_eq(es_options_form_new(ctx, &a.offer, a.nonce, a.nonce_len, a.dhkeys,
+                                         &unsigned_form),
+                     ESESSION_OK);
+        cr_assert_null(es_form_find(unsigned_form, "signs"));
+        cr_assert_eq(es_options_signed_text(ctx, unsigned_form, 1, &built), ESESSION_OK);
+        cr_assert_eq(es_options_signed_text(ctx, parsed, 0, &received), ESESSION_OK);
+        cr_assert_str_eq(built.data, received.data, "%s", session_files[f]);
+        cr_assert_str_eq(built.data, expected_str(&a, "optionsFormNormalized"), "%s", session_files[f]);
+        esession_buf_free(&built);
+        esession_buf_free(&received);
+        es_form_free(unsigned_form);
         es_form_free(parsed);
         xmlFreeDoc(doc);
         esession_buf_free(&form);
@@ -179,7 +188,7 @@ Test(options, rebuilt_from_every_vector)
 /* The published form of each vector verifies here, whichever key signed. */
 Test(options, published_vectors_verify)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t f = 0; f < ES_ARRAY_LEN(session_files); f++) {
         alice_in a;
         load_alice(ctx, session_files[f], &a);
@@ -257,7 +266,7 @@ static esession_status check_text(esession_ctx *ctx, const char *text, const ese
 
 Test(options, rejections)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     alice_in a;
     load_alice(ctx, session_files[0], &a);
     const char *form = expected_str(&a, "optionsFormXml");
@@ -333,7 +342,7 @@ Test(options, rejections)
 
 Test(options, build_refuses_bad_offers)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     alice_in a;
     load_alice(ctx, session_files[0], &a);
     esession_buf out = {0};

@@ -5,38 +5,15 @@
  * creation time and the sets here share one (ties come in the storage's
  * order of keyed ids), so listings are checked as sets. */
 #include "ks_test.h"
+#include "fixture.h"
 
-static esession_ctx *ctx;
-static char dir[64];
-static char path[128];
-static esession_keystore *ks;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/optset.ks", dir);
-    ks = kt_create(ctx, path);
-}
-
-static void teardown(void)
-{
-    esession_keystore_free(ks);
-    kt_rmdir(dir);
-    esession_ctx_free(ctx);
-}
-
-TestSuite(optset, .init = setup, .fini = teardown);
+KT_SUITE_WITH_STORE(optset, "optset.ks");
 
 /* A fresh keystore for the next part of a grouped test. */
 static void reset(void)
 {
-    esession_keystore_free(ks);
-    kt_rmdir(dir);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/optset.ks", dir);
-    ks = kt_create(ctx, path);
+    kt_drop_store(ks, dir);
+    ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, "optset.ks");
 }
 
 static void reopen(void)

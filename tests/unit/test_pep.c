@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../pep/pep.h"
+#include "fixture.h"
 
 #define NS_PUBSUB "http://jabber.org/protocol/pubsub"
 #define NS_DATA "jabber:x:data"
@@ -28,13 +29,6 @@ static const char escaped_form[] =
     "<field var='note' label='&apos;a&apos; &amp; &quot;b&quot; &lt;c&gt;'>"
     "<value>x &amp; y &lt; z &gt; w</value></field></x>";
 
-static esession_ctx *new_ctx(void)
-{
-    esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    return ctx;
-}
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
@@ -211,7 +205,7 @@ static int cmp_ids(const void *a, const void *b)
 static void ids_are_unique_over_many_calls(void)
 {
     enum { N = 2000 };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char (*ids)[ES_PEP_ID_LEN + 1] = calloc(N, sizeof *ids);
     cr_assert_not_null(ids);
     for (size_t i = 0; i < N; i++) {
@@ -222,7 +216,7 @@ static void ids_are_unique_over_many_calls(void)
         case 0: rc = es_pep_build_create(ctx, ES_PEP_NODE_OPEN, &out, &req); break;
         case 1: rc = es_pep_build_publish_empty(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req); break;
         case 2:
-            rc = es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out, &req);
+            rc = es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out, &req);
             break;
         default:
             rc = es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
@@ -254,7 +248,7 @@ static void failing_random_source_leaves_outputs_untouched(void)
     memset(&req, 0x5a, sizeof req);
     before = req;
     cr_assert_eq(es_pep_build_create(ctx, ES_PEP_NODE_OPEN, &out, &req), ESESSION_ERR_RANDOM);
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_ERR_RANDOM);
     cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
                                       strlen(escaped_form), &out, &req),
@@ -273,7 +267,7 @@ static void failing_random_source_leaves_outputs_untouched(void)
 
 static void check_create(es_pep_node node, const char *node_name, const char *access)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_create(ctx, node, &out, &req), ESESSION_OK);
@@ -334,7 +328,7 @@ static void create_open_node(void)
 
 static void builders_reject_bad_arguments(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_create(ctx, (es_pep_node)2, &out, &req),
@@ -351,9 +345,9 @@ static void builders_reject_bad_arguments(void)
     cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
                                       strlen(escaped_form), NULL, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), (es_pep_node)3, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, (es_pep_node)3, &out, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out, NULL),
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out, NULL),
                  ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_null(out.data);
     cr_assert_str_neq(esession_ctx_error_detail(ctx), "");
@@ -395,7 +389,7 @@ static xmlNodePtr check_publish_envelope(xmlDocPtr doc, const es_pep_request *re
 
 static void check_publish(es_pep_node node, const char *node_name, const char *form)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_publish(ctx, node, form, strlen(form), &out, &req), ESESSION_OK);
@@ -429,7 +423,7 @@ static void publish_vector_forms_to_both_nodes(void)
 static void publish_keeps_escaped_payload(void)
 {
     check_publish(ES_PEP_NODE_SUBSCRIBERS, ES_PEP_NODE_SUBSCRIBERS_NAME, escaped_form);
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_OPEN, escaped_form,
@@ -450,7 +444,7 @@ static void publish_keeps_escaped_payload(void)
 
 static void publish_empty_item(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_publish_empty(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req),
@@ -469,7 +463,7 @@ static void publish_empty_item(void)
  * call that hands it out. */
 static void retract_item(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
     cr_assert_eq(es_pep_build_retract(ctx, ES_PEP_NODE_SUBSCRIBERS, &out, &req), ESESSION_OK);
@@ -510,7 +504,7 @@ static void retract_item(void)
 
 static void expect_bad_payload(const char *form, size_t len, esession_status want)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req, before;
     memset(&req, 0x33, sizeof req);
@@ -593,7 +587,7 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
 
     /* The largest and the deepest accepted still fit Bob's parser. */
     char *forms[] = {sized_form(ES_PEP_PAYLOAD_MAX), nested_form(ES_PEP_PAYLOAD_DEPTH_MAX)};
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t i = 0; i < 2; i++) {
         esession_buf out = {0};
         es_pep_request pub, req;
@@ -604,7 +598,7 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
         xmlFreeDoc(doc);
         esession_buf_free(&out);
 
-        cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, &out,
+        cr_assert_eq(es_pep_build_items(ctx, ALICE, ES_PEP_NODE_OPEN, &out,
                                         &req),
                      ESESSION_OK);
         esession_buf_free(&out);
@@ -622,13 +616,13 @@ static void publish_limits_size_and_depth_so_bob_can_parse_the_result(void)
 
 /* ---- items request ---------------------------------------------------- */
 
-static void check_items_request(const char *jid, size_t jid_len, es_pep_node node,
-                                const char *escaped_to)
+static void check_items_request(const char *jid, es_pep_node node, const char *escaped_to)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, jid, jid_len, node, &out, &req), ESESSION_OK);
+    size_t jid_len = strlen(jid);
+    cr_assert_eq(es_pep_build_items(ctx, jid, node, &out, &req), ESESSION_OK);
     cr_assert_eq(req.kind, ES_PEP_ITEMS);
     cr_assert_eq(req.node, node);
     cr_assert_eq(strlen(req.to), jid_len);
@@ -651,18 +645,16 @@ static void check_items_request(const char *jid, size_t jid_len, es_pep_node nod
 
 static void items_request_for_both_nodes(void)
 {
-    check_items_request(ALICE, strlen(ALICE), ES_PEP_NODE_SUBSCRIBERS, ALICE);
-    check_items_request(ALICE, strlen(ALICE), ES_PEP_NODE_OPEN, ALICE);
-    /* Only len octets are used. */
-    check_items_request("alice@example.orgXYZ", strlen(ALICE), ES_PEP_NODE_OPEN, ALICE);
+    check_items_request(ALICE, ES_PEP_NODE_SUBSCRIBERS, ALICE);
+    check_items_request(ALICE, ES_PEP_NODE_OPEN, ALICE);
     const char *utf8 = "\xe7\xbe\x8e\xe5\x92\xb2@\xc3\xa9xample.org";
-    check_items_request(utf8, strlen(utf8), ES_PEP_NODE_OPEN, utf8);
+    check_items_request(utf8, ES_PEP_NODE_OPEN, utf8);
 }
 
 static void items_request_escapes_the_jid(void)
 {
     const char *jid = "a&b<c>d'e\"f@example.org";
-    check_items_request(jid, strlen(jid), ES_PEP_NODE_SUBSCRIBERS,
+    check_items_request(jid, ES_PEP_NODE_SUBSCRIBERS,
                         "a&amp;b&lt;c&gt;d&apos;e&quot;f@example.org");
 }
 
@@ -670,14 +662,16 @@ static void items_request_longest_jid(void)
 {
     char *jid = malloc(ES_PEP_JID_MAX + 2);
     cr_assert_not_null(jid);
-    memset(jid, 'a', ES_PEP_JID_MAX + 1);
-    jid[ES_PEP_JID_MAX + 1] = '\0';
-    check_items_request(jid, ES_PEP_JID_MAX, ES_PEP_NODE_OPEN, NULL);
+    memset(jid, 'a', ES_PEP_JID_MAX);
+    jid[ES_PEP_JID_MAX] = '\0';
+    check_items_request(jid, ES_PEP_NODE_OPEN, NULL);
 
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, jid, ES_PEP_JID_MAX + 1, ES_PEP_NODE_OPEN, &out, &req),
+    jid[ES_PEP_JID_MAX] = 'a';
+    jid[ES_PEP_JID_MAX + 1] = '\0';
+    cr_assert_eq(es_pep_build_items(ctx, jid, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
     esession_ctx_free(ctx);
     free(jid);
@@ -701,20 +695,18 @@ static void items_request_rejects_what_is_not_a_bare_jid(void)
         "alice@example.org\xe2\x82",    /* truncated */
         "\xff@example.org",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         esession_buf out = {0};
         es_pep_request req;
-        cr_assert_eq(es_pep_build_items(ctx, bad[i], strlen(bad[i]), ES_PEP_NODE_OPEN, &out,
+        cr_assert_eq(es_pep_build_items(ctx, bad[i], ES_PEP_NODE_OPEN, &out,
                                         &req),
                      ESESSION_ERR_INVALID_ARGUMENT, "jid %zu accepted", i);
         cr_assert_null(out.data);
     }
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, NULL, 5, ES_PEP_NODE_OPEN, &out, &req),
-                 ESESSION_ERR_INVALID_ARGUMENT);
-    cr_assert_eq(es_pep_build_items(ctx, "a\0b@x", 5, ES_PEP_NODE_OPEN, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, NULL, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_ERR_INVALID_ARGUMENT);
     esession_ctx_free(ctx);
 }
@@ -725,7 +717,7 @@ static es_pep_request items_req(esession_ctx *ctx, es_pep_node node)
 {
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, ALICE, strlen(ALICE), node, &out, &req), ESESSION_OK);
+    cr_assert_eq(es_pep_build_items(ctx, ALICE, node, &out, &req), ESESSION_OK);
     esession_buf_free(&out);
     return req;
 }
@@ -798,7 +790,7 @@ static char *fill(const char *tmpl, const es_pep_request *req, const char *form)
 
 static void expect_form_from(const char *tmpl, es_pep_node node, const char *form)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, node);
     char *resp = fill(tmpl, &req, form);
     xmlDocPtr doc = NULL;
@@ -835,7 +827,7 @@ static void items_result_from_the_publish_we_built(void)
 {
     /* What Alice publishes is what Bob gets, through a server that echoes
      * the item. */
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char *form = vector_form(session_vectors[2]);
     esession_buf pub = {0};
     es_pep_request preq;
@@ -867,11 +859,11 @@ static void items_result_from_the_publish_we_built(void)
 
 static void items_result_for_an_escaped_jid(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     const char *jid = "a&b<c>d'e\"f@example.org";
     esession_buf out = {0};
     es_pep_request req;
-    cr_assert_eq(es_pep_build_items(ctx, jid, strlen(jid), ES_PEP_NODE_OPEN, &out, &req),
+    cr_assert_eq(es_pep_build_items(ctx, jid, ES_PEP_NODE_OPEN, &out, &req),
                  ESESSION_OK);
     esession_buf_free(&out);
     char *resp = fmt("<iq type='result' from='a&amp;b&lt;c&gt;d&apos;e&quot;f@example.org' "
@@ -891,7 +883,7 @@ static void items_result_for_an_escaped_jid(void)
 static void expect_items_code(const char *tmpl, const es_pep_request *req,
                               esession_status want)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char *resp = fill(tmpl, req, "");
     xmlDocPtr doc = (xmlDocPtr)(uintptr_t)0x1;
     xmlNodePtr x = (xmlNodePtr)(uintptr_t)0x2;
@@ -927,7 +919,7 @@ static void no_options_is_told_apart(void)
         "</pubsub></iq>",
         RESULT_HEAD PUBSUB_OPEN "<items node='@N@'><item id='x'></item></items></pubsub></iq>",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_SUBSCRIBERS);
     cr_assert_neq(ES_PEP_NO_OPTIONS, ESESSION_ERR_MALFORMED);
     cr_assert_neq(ES_PEP_NO_OPTIONS, ESESSION_ERR_PUBSUB);
@@ -1019,7 +1011,7 @@ static void malformed_items_results(void)
         "",
         "<!DOCTYPE iq [<!ENTITY a 'b'>]>" RESULT_HEAD "</iq>",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_SUBSCRIBERS);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_items_code(bad[i], &req, ESESSION_ERR_MALFORMED);
@@ -1028,7 +1020,7 @@ static void malformed_items_results(void)
 
 static void items_parsers_reject_bad_arguments(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_OPEN);
     char *resp = items_result(&req, FORM);
     xmlDocPtr doc = NULL;
@@ -1136,7 +1128,7 @@ static const error_case item_errors[] = {
 
 static void expect_error(const error_case *c, const es_pep_request *req, int items)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     char *resp = fill(c->tmpl, req, "");
     es_pep_error err;
     memset(&err, 0x77, sizeof err);
@@ -1172,7 +1164,7 @@ static void expect_error(const error_case *c, const es_pep_request *req, int ite
 
 static void items_errors_yield_their_condition(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request sub = items_req(ctx, ES_PEP_NODE_SUBSCRIBERS);
     es_pep_request open = items_req(ctx, ES_PEP_NODE_OPEN);
     for (size_t i = 0; i < sizeof item_errors / sizeof item_errors[0]; i++) {
@@ -1184,7 +1176,7 @@ static void items_errors_yield_their_condition(void)
 
 static void error_names_are_kept_up_to_63_octets(void)
 {
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     es_pep_request req = items_req(ctx, ES_PEP_NODE_OPEN);
     for (size_t len = ES_PEP_NAME_MAX - 2; len <= ES_PEP_NAME_MAX; len++) {
         char name[ES_PEP_NAME_MAX + 1];
@@ -1247,7 +1239,7 @@ static void ack_results(void)
         "</publish></pubsub></iq>",
         "<iq xmlns='jabber:client' type='result' id='@I@'>\n</iq>",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -1298,7 +1290,7 @@ static void ack_errors_yield_their_condition(void)
          "/></error></iq>",
          ES_PEP_COND_SERVICE_UNAVAILABLE, "service-unavailable", "cancel", "", ""},
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -1324,7 +1316,7 @@ static void malformed_acks(void)
         "<iq type='result' id='@I@'>",
         "not xml",
     };
-    esession_ctx *ctx = new_ctx();
+    esession_ctx *ctx = fx_ctx_new();
     for (size_t k = 0; k < N_ALICE_KINDS; k++) {
         es_pep_request req = alice_req(ctx, alice_kinds[k]);
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -4,7 +4,7 @@
 #include "ks_test.h"
 
 #include "../../crypto/dh.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../pep/pep.h"
 #include "../../store/store.h"
 
@@ -232,6 +232,51 @@ Test(publish, online_then_queue_done_destroys_withdrawn_exponents)
     esession_buf_free(&iq);
     esession_publication_free(&first);
     esession_publication_free(&later);
+    teardown(&f);
+}
+
+/* Options on the open node are for non-subscribers while Alice is online
+ * too (XEP-0187 §6): coming online withdraws only the subscribers' node,
+ * and the queue being done destroys only what was withdrawn. The node is
+ * remembered with the set. */
+Test(publish, coming_online_keeps_the_open_nodes_options)
+{
+    fixture f;
+    setup(&f, 1);
+    esession_publish_options o = ESESSION_PUBLISH_OPTIONS_INIT;
+    o.open_node = 1;
+    esession_publication open_set, subs_set;
+    cr_assert_eq(esession_publish(f.ctx, f.ks, &o, &open_set), ESESSION_OK);
+    cr_assert_not_null(strstr(open_set.publish_iq.data, "xep-0116.html#ns"));
+    cr_assert_eq(esession_publish(f.ctx, f.ks, NULL, &subs_set), ESESSION_OK);
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_online(f.ctx, f.ks, &iq, id), ESESSION_OK);
+    cr_assert_not_null(strstr(iq.data, "xep-0187.html#ns"));
+    cr_assert_eq(esession_offline_queue_done(f.ctx, f.ks), ESESSION_OK);
+
+    /* Reopened: the node came back from the record. */
+    esession_keystore_free(f.ks);
+    f.ks = kt_open(f.ctx, f.path);
+    const es_optset *a = es_ks_optset_find(f.ks, open_set.nonce, open_set.nonce_len);
+    const es_optset *b = es_ks_optset_find(f.ks, subs_set.nonce, subs_set.nonce_len);
+    cr_assert(a != NULL && b != NULL);
+    cr_assert_eq(a->open_node, 1);
+    cr_assert_eq(a->secrets_destroyed, 0);
+    cr_assert_eq(b->open_node, 0);
+    cr_assert_eq(b->secrets_destroyed, 1);
+    size_t n = esession_optset_count(f.ks), open_seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        esession_optset_info info;
+        cr_assert_eq(esession_optset_at(f.ks, i, &info), ESESSION_OK);
+        open_seen += info.open_node;
+        cr_assert_eq(info.withdrawn, 0);
+        cr_assert_eq(info.secrets_destroyed, !info.open_node);
+    }
+    cr_assert_eq(open_seen, 1);
+    esession_buf_free(&iq);
+    esession_publication_free(&open_set);
+    esession_publication_free(&subs_set);
     teardown(&f);
 }
 

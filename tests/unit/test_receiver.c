@@ -17,7 +17,7 @@
 
 #include "../../crypto/dh.h"
 #include "../../forms/datetime.h"
-#include "../../forms/options.h"
+#include "../../session/options_sig.h"
 #include "../../forms/xml.h"
 #include "../../session/receiver.h"
 #include "../../session/sender.h"
@@ -29,6 +29,7 @@
 #define MAX_RESULTS 128
 
 #include "ks_test.h"
+#include "fixture.h"
 
 typedef struct event_copy {
     esession_event_type type;
@@ -495,8 +496,58 @@ static void misuse(fx *f)
     /* Not stanzas at all: one malformed result each, never a failure. */
     expect_error(feed_text(f, "", 1), ESESSION_ERR_MALFORMED);
     expect_error(feed_text(f, "<iq/>", 2), ESESSION_ERR_MALFORMED);
-    expect_error(feed_text(f, "<message from='b@x/r'><thread>t</thread></message>", 3),
+    /* An ESession element without the rest is damage, not a plain message. */
+    expect_error(feed_text(f, "<message from='b@x/r'><thread>t</thread><init xmlns='"
+                              ES_RX_INIT_NS "'/></message>", 3),
                  ESESSION_ERR_MALFORMED);
+}
+
+/* Somebody's ordinary message among the encrypted ones is handed over,
+ * marked PLAIN, with a stable id and nothing of the server's marks. */
+static void plain_messages(fx *f)
+{
+    static const char msg[] =
+        "<message from='carol@example.net/phone' to='alice@example.org' type='chat'>"
+        "<body>hi &amp; bye</body><thread>t-1</thread>"
+        "<delay xmlns='urn:xmpp:delay' from='example.org' stamp='2026-09-01T10:00:00Z'/>"
+        "<active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+    const esession_result *res = feed_text(f, msg, 41);
+    expect_kind(res, ESESSION_RESULT_PLAIN);
+    cr_assert_eq(f->n_res, 1);
+    cr_assert_str_eq(res->plaintext.data,
+                     "<body>hi &amp; bye</body>"
+                     "<active xmlns=\"http://jabber.org/protocol/chatstates\"/>");
+    cr_assert_str_eq(res->from.data, "carol@example.net/phone");
+    cr_assert_str_eq(res->from_bare.data, "carol@example.net");
+    cr_assert_str_eq(res->thread.data, "t-1");
+    cr_assert(res->has_delay);
+    cr_assert_eq(res->profile, ESESSION_PROFILE_IM | ESESSION_PROFILE_CHATSTATES);
+    cr_assert_eq(strlen(res->id), 32);
+    char id[ESESSION_MESSAGE_ID_MAX];
+    memcpy(id, res->id, sizeof id);
+    /* The same stanza again: the same id, so a client can keep it once. */
+    res = feed_text(f, msg, 42);
+    expect_kind(res, ESESSION_RESULT_PLAIN);
+    cr_assert_str_eq(res->id, id);
+    /* No from, a server notice: still delivered. */
+    res = feed_text(f, "<message><subject>maintenance</subject></message>", 43);
+    expect_kind(res, ESESSION_RESULT_PLAIN);
+    cr_assert_eq(res->from.len, 0);
+    cr_assert_str_neq(res->id, id);
+    /* A body beside a <c> does not make an encrypted stanza plain. */
+    res = feed_text(f, "<message from='b@x/r'><body>?</body><thread>t</thread><c xmlns='"
+                       ES_C_NS "'/></message>", 44);
+    expect_error(res, ESESSION_ERR_MALFORMED);
+    /* Nothing of it was stored. */
+    cr_assert_eq(rx_records(f), 0);
+}
+
+Test(receiver, plain_messages_are_delivered_marked)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    plain_messages(&f);
+    fx_close(&f);
 }
 
 Test(receiver, result_fields_termination_misuse)
@@ -1192,8 +1243,7 @@ static es_rx_stanza *read_ok(esession_ctx *ctx, const char *text)
 static void stanza_envelope(void)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     static const struct {
         const char *text;
         int valid;
@@ -1209,7 +1259,8 @@ static void stanza_envelope(void)
         {"<message from='b@x/r'><thread>t</thread><thread>u</thread>" C_OK "</message>", 0},
         {"<message from='b@x/r'><thread></thread>" C_OK "</message>", 0},
         {"<message from='b@x/r'><thread>t<b/></thread>" C_OK "</message>", 0},
-        {"<message from='b@x/r'><thread>t</thread></message>", 0},
+        {"<message from='b@x/r'><thread>t</thread></message>", 2}, /* no ESession element */
+        {"<message><body>x</body>text</message>", 2},
         {"<message from='b@x/r'><thread>t</thread>" C_OK C_OK "</message>", 0},
         {"<message from='b@x/r'><thread>t</thread><init xmlns='" ES_RX_INIT_NS "'/>" C_OK
          "</message>", 0},
@@ -1218,7 +1269,9 @@ static void stanza_envelope(void)
     };
     for (size_t i = 0; i < ES_ARRAY_LEN(cases); i++) {
         es_rx_stanza *s = read_ok(ctx, cases[i].text);
-        cr_assert_eq(s->valid == ESESSION_OK, cases[i].valid, "case %zu: %s", i, cases[i].text);
+        cr_assert_eq(s->valid == ESESSION_OK, cases[i].valid != 0, "case %zu: %s", i,
+                     cases[i].text);
+        cr_assert_eq(s->plain, cases[i].valid == 2, "case %zu: %s", i, cases[i].text);
         if (!cases[i].valid)
             cr_assert_null(s->copen);
         es_rx_stanza_free(s);
@@ -1234,8 +1287,7 @@ static void stanza_envelope(void)
 static void stanza_delay_stamps(void)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     int64_t t1, t2;
     cr_assert_eq(es_datetime_parse("2002-09-10T23:08:25Z", 20, &t1, NULL), ESESSION_OK);
     cr_assert_eq(es_datetime_parse("2002-09-10T23:41:07Z", 20, &t2, NULL), ESESSION_OK);
@@ -1290,8 +1342,7 @@ static es_rx_content content_of(esession_ctx *ctx, const char *m, esession_statu
 static void content_profiles_created_and_termination(void)
 {
     esession_ctx *ctx = NULL;
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
+    ctx = fx_ctx_new();
     es_rx_content c = content_of(ctx, "", ESESSION_OK);
     cr_assert_eq(c.profile, 0);
     cr_assert_not(c.terminate);

@@ -13,6 +13,7 @@
 #include "../../forms/dataform.h"
 #include "../../session/scrypto.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 #define INIT_NS "http://www.xmpp.org/extensions/xep-0116.html#ns-init"
 #define C_OPEN "<c xmlns='" ES_C_NS "'>"
@@ -26,20 +27,7 @@ static const char *const session_files[] = {
 #define RSA_FILE (session_files[0])
 #define DSA_FILE (session_files[1])
 
-static esession_ctx *ctx;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-}
-
-static void teardown(void)
-{
-    esession_ctx_free(ctx);
-}
-
-TestSuite(scrypto, .init = setup, .fini = teardown);
+FX_SUITE_WITH_CTX(scrypto);
 
 /* ---- small helpers -------------------------------------------------- */
 

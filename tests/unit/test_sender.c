@@ -20,6 +20,7 @@
 #include "../common/vecfile.h"
 
 #include "ks_test.h"
+#include "fixture.h"
 
 #define ALICE "alice@example.org"
 #define BOB "bob@example.com/laptop"
@@ -187,21 +188,6 @@ static size_t bob_records(esession_keystore *ks)
     return n;
 }
 
-/* The server's answer to the items request id, carrying form. */
-static char *items_result(const char *id, const char *form)
-{
-    static const char head[] =
-        "<iq type='result' from='" ALICE "' to='" BOB "' id='%s'>"
-        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-        "<items node='" ES_PEP_NODE_SUBSCRIBERS_NAME "'><item id='current'>%s</item></items>"
-        "</pubsub></iq>";
-    size_t n = strlen(head) + strlen(id) + strlen(form) + 1;
-    char *s = malloc(n);
-    cr_assert_not_null(s);
-    snprintf(s, n, head, id, form);
-    return s;
-}
-
 static esession_status fx_start_with(fx *f, const char *form, const esession_sender_options *o,
                                      esession_sender **s)
 {
@@ -210,7 +196,7 @@ static esession_status fx_start_with(fx *f, const char *form, const esession_sen
     cr_assert_eq(esession_fetch_options_iq(f->ctx, ALICE, &iq, id), ESESSION_OK);
     cr_assert(strstr(iq.data, ES_PEP_NODE_SUBSCRIBERS_NAME) != NULL);
     cr_assert(strstr(iq.data, id) != NULL);
-    char *res = items_result(id, form);
+    char *res = fx_items_result(ALICE, BOB, id, form);
     esession_status rc = esession_sender_start(f->ctx, f->ks, BOB, ALICE, id, res, strlen(res),
                                                o, s);
     free(res);
@@ -546,7 +532,9 @@ static void start_seal_open(void)
              thread);
     cr_assert(strncmp(s1.data, head, strlen(head)) == 0, "layout: %s", s1.data);
     cr_assert(strstr(s1.data, "</x>\n  </init>\n  <c xmlns='" ES_C_NS "'><data>") != NULL);
-    cr_assert(strstr(s1.data, "</c>\n</message>") != NULL);
+    /* The clear fallback for clients that cannot open it (XEP-0226). */
+    cr_assert(strstr(s1.data, "</c>\n  <body>" ESESSION_FALLBACK_BODY "</body>\n</message>") !=
+              NULL);
     cr_assert_null(strstr(s1.data, "<amp"));
     cr_assert_null(strstr(s1.data, "var='terminate'"));
     cr_assert(strstr(s1.data, "<field var='rekey_freq'><value>100</value></field>") != NULL);
@@ -564,6 +552,86 @@ static void start_seal_open(void)
     esession_buf_free(&s2);
     esession_sender_free(s);
     cr_assert_eq(f.ended, 0);
+    fx_free(&f);
+}
+
+/* Without the clear fallback <body>, asked for once at start: kept for
+ * the whole session, resumed or not; a version 1 options struct (before
+ * the field) has it. */
+static void fallback_body_choice(void)
+{
+    fx f;
+    fx_init(&f);
+    fx_publish(&f);
+    esession_sender_options o = ESESSION_SENDER_OPTIONS_INIT;
+    o.no_fallback_body = 1;
+    esession_sender *s = fx_start(&f, &o);
+    esession_buf s1 = seal(s, MSG("<body>one</body>"));
+    cr_assert_null(strstr(s1.data, ESESSION_FALLBACK_BODY));
+    cr_assert(strstr(s1.data, "</c>\n</message>") != NULL);
+    esession_sender_free(s);
+    s = NULL;
+    cr_assert_eq(esession_sender_resume(f.ctx, f.ks, ALICE, &s), ESESSION_OK);
+    esession_buf s2 = seal(s, MSG("<body>two</body>"));
+    cr_assert_null(strstr(s2.data, "<body>["));
+    alice a = {.f = &f};
+    expect_plain(&a, &s1, "<body>one</body>", T0);
+    expect_plain(&a, &s2, "<body>two</body>", T0);
+    alice_free(&a);
+    esession_buf_free(&s1);
+    esession_buf_free(&s2);
+    esession_buf t = {0};
+    cr_assert_eq(esession_sender_terminate(s, &t), ESESSION_OK);
+    esession_buf_free(&t);
+    esession_sender_free(s);
+
+    o = (esession_sender_options)ESESSION_SENDER_OPTIONS_INIT;
+    o.version = 1;
+    o.no_fallback_body = 1; /* not part of a version 1 struct: ignored */
+    s = fx_start(&f, &o);
+    s1 = seal(s, MSG("<body>three</body>"));
+    cr_assert(strstr(s1.data, "<body>" ESESSION_FALLBACK_BODY "</body>") != NULL);
+    esession_buf_free(&s1);
+    esession_sender_free(s);
+    fx_free(&f);
+}
+
+/* A non-subscriber reads the open node: the request names it, and the
+ * answer is taken for it only when the options say so. */
+static void open_node_start(void)
+{
+    fx f;
+    fx_init(&f);
+    fx_publish(&f);
+    esession_buf iq = {0};
+    char id[ESESSION_IQ_ID_MAX];
+    cr_assert_eq(esession_fetch_open_options_iq(f.ctx, ALICE, &iq, id), ESESSION_OK);
+    cr_assert(strstr(iq.data, "node='" ES_PEP_NODE_OPEN_NAME "'") != NULL);
+    static const char head[] =
+        "<iq type='result' from='" ALICE "' to='" BOB "' id='%s'>"
+        "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+        "<items node='" ES_PEP_NODE_OPEN_NAME "'><item id='current'>%s</item></items>"
+        "</pubsub></iq>";
+    size_t n = strlen(head) + strlen(id) + f.form.len + 1;
+    char *res = malloc(n);
+    cr_assert_not_null(res);
+    snprintf(res, n, head, id, f.form.data);
+    esession_sender *s = NULL;
+    esession_sender_options o = ESESSION_SENDER_OPTIONS_INIT;
+    cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, res, strlen(res), &o, &s),
+                 ESESSION_ERR_MALFORMED, "an open node's answer taken for the subscribers'");
+    cr_assert_null(s);
+    o.open_node = 1;
+    cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, res, strlen(res), &o, &s),
+                 ESESSION_OK, "%s", esession_ctx_error_detail(f.ctx));
+    esession_buf s1 = seal(s, MSG("<body>from a stranger</body>"));
+    alice a = {.f = &f};
+    expect_plain(&a, &s1, "<body>from a stranger</body>", T0);
+    alice_free(&a);
+    esession_buf_free(&s1);
+    esession_sender_free(s);
+    free(res);
+    esession_buf_free(&iq);
     fx_free(&f);
 }
 
@@ -771,11 +839,11 @@ static void start_pep_answers(void)
     cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, text, strlen(text), NULL, &s),
                  ESESSION_ERR_PUBSUB);
     /* An answer to another request, or from someone else. */
-    char *res = items_result("0123", f.form.data);
+    char *res = fx_items_result(ALICE, BOB, "0123", f.form.data);
     cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, ALICE, id, res, strlen(res), NULL, &s),
                  ESESSION_ERR_MALFORMED);
     free(res);
-    res = items_result(id, f.form.data);
+    res = fx_items_result(ALICE, BOB, id, f.form.data);
     cr_assert_eq(esession_sender_start(f.ctx, f.ks, BOB, "carol@example.org", id, res,
                                        strlen(res), NULL, &s),
                  ESESSION_ERR_MALFORMED);
@@ -1414,7 +1482,8 @@ static void match_resource(void)
               0);
     cr_assert(strstr(s1.data, "<field var='modp'><value>2</value></field>") != NULL);
     static const char tail[] =
-        "</c>\n  <amp xmlns='http://jabber.org/protocol/amp'><rule action='error' "
+        "</c>\n  <body>" ESESSION_FALLBACK_BODY "</body>\n"
+        "  <amp xmlns='http://jabber.org/protocol/amp'><rule action='error' "
         "condition='match-resource' value='other'/></amp>\n</message>";
     cr_assert_str_eq(s1.data + s1.len - strlen(tail), tail);
     esession_sender_free(s); /* the resource and the group come back from the record */
@@ -1527,6 +1596,8 @@ Test(sender, selection_flow_and_content)
     choose_rekey_freq();
     choose_no_common_value();
     start_seal_open();
+    fallback_body_choice();
+    open_node_start();
     message_content();
     match_resource();
     dsa_identity();

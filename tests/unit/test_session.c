@@ -483,15 +483,6 @@ Test(session, libxml2_trees_in_and_out)
     world_close(&w);
 }
 
-#ifdef __has_include
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 /* Every single-octet change inside the sealed <init> and <c> of a first
  * stanza is refused: nothing opens. Changes inside <init> record nothing,
  * so the genuine stanza still opens after them; afterwards every changed

@@ -10,52 +10,20 @@
 #include "../../crypto/base64.h"
 #include "../../crypto/sig.h"
 #include "../common/vecfile.h"
+#include "fixture.h"
 
 /* Under valgrind the larger Wycheproof files are left out (the same code
  * paths as the 2048-bit ones, many times slower there). */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define SENTINEL_LEN ((size_t)0xdead)
 
-static esession_ctx *ctx;
-
-static void setup(void)
-{
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-}
-
-static void teardown(void)
-{
-    esession_ctx_free(ctx);
-}
-
-TestSuite(sig, .init = setup, .fini = teardown);
+FX_SUITE_WITH_CTX(sig);
 
 static esession_key *pem_key(const char *pem, size_t len)
 {
     esession_key *k = NULL;
     cr_assert_eq(esession_key_from_pem(ctx, &k, pem, len), ESESSION_OK, "%s",
                  esession_ctx_error_detail(ctx));
-    return k;
-}
-
-static esession_key *fixture_key(const char *name)
-{
-    char path[256];
-    size_t len;
-    snprintf(path, sizeof path, "tests/data/%s", name);
-    char *text = vec_read_file(path, &len);
-    cr_assert_not_null(text, "%s", path);
-    esession_key *k = pem_key(text, len);
-    free(text);
     return k;
 }
 
@@ -516,7 +484,7 @@ static void round_trip(const char *name, size_t want_len)
     static const uint8_t msg[] = "an offline message to sign";
     uint8_t s1[ES_SIG_MAX_BYTES], s2[ES_SIG_MAX_BYTES];
     size_t l1 = 0, l2 = 0;
-    esession_key *k = fixture_key(name);
+    esession_key *k = fx_key(ctx, name);
 
     sign(k, msg, sizeof msg - 1, s1, &l1);
     cr_assert_eq(l1, want_len, "%s signature length", name);
@@ -550,7 +518,7 @@ static void public_key_verifies_private_signs(void)
     static const uint8_t msg[] = "m";
     uint8_t s[ES_SIG_MAX_BYTES];
     size_t l = SENTINEL_LEN;
-    esession_key *priv = fixture_key("dsa2048.pem"), *pub = fixture_key("dsa2048_pub.pem");
+    esession_key *priv = fx_key(ctx, "dsa2048.pem"), *pub = fx_key(ctx, "dsa2048_pub.pem");
 
     sign(priv, msg, 1, s, &l);
     verify_ok(pub, msg, 1, s, l);
@@ -572,8 +540,8 @@ static void wrong_key_or_type(void)
     static const uint8_t msg[] = "m";
     uint8_t rs[ES_SIG_MAX_BYTES], ds[ES_SIG_MAX_BYTES], big[ES_SIG_MAX_BYTES] = {0};
     size_t rl = 0, dl = 0;
-    esession_key *rsa = fixture_key("rsa2048.pem"), *rsa2 = fixture_key("vec_rsa_bob.pem");
-    esession_key *dsa = fixture_key("dsa2048.pem"), *dsa2 = fixture_key("vec_dsa_bob.pem");
+    esession_key *rsa = fx_key(ctx, "rsa2048.pem"), *rsa2 = fx_key(ctx, "vec_rsa_bob.pem");
+    esession_key *dsa = fx_key(ctx, "dsa2048.pem"), *dsa2 = fx_key(ctx, "vec_dsa_bob.pem");
 
     sign(rsa, msg, 1, rs, &rl);
     sign(dsa, msg, 1, ds, &dl);
@@ -598,7 +566,7 @@ static void null_arguments(void)
 {
     uint8_t s[ES_SIG_MAX_BYTES];
     size_t l = SENTINEL_LEN;
-    esession_key *k = fixture_key("rsa2048.pem");
+    esession_key *k = fx_key(ctx, "rsa2048.pem");
     cr_assert_eq(es_sign(ctx, NULL, s, 1, s, &l), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(es_sign(ctx, k, NULL, 1, s, &l), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_eq(es_sign(ctx, k, s, 1, NULL, &l), ESESSION_ERR_INVALID_ARGUMENT);

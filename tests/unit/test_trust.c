@@ -2,6 +2,7 @@
 /* The trust store: associations of keys with bare JIDs, the two alerts,
  * verification flags, removal, checks, persistence and rollback. */
 #include "ks_test.h"
+#include "fixture.h"
 
 static esession_ctx *ctx;
 static char dir[64];
@@ -12,11 +13,8 @@ static uint8_t fp_alice[32], fp_bob[32], fp_carol[32];
 
 static void setup(void)
 {
-    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
-                 ESESSION_OK);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/trust.ks", dir);
-    ks = kt_create(ctx, path);
+    ctx = fx_ctx_new();
+    ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, "trust.ks");
     alice = kt_key(ctx, "rsa2048_pub.pem");
     bob = kt_key(ctx, "dsa2048_pub.pem");
     carol_priv = kt_key(ctx, "vec_rsa_alice.pem");
@@ -40,11 +38,8 @@ TestSuite(trust, .init = setup, .fini = teardown);
 /* A fresh keystore for the next part of a grouped test. */
 static void reset(void)
 {
-    esession_keystore_free(ks);
-    kt_rmdir(dir);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/trust.ks", dir);
-    ks = kt_create(ctx, path);
+    kt_drop_store(ks, dir);
+    ks = kt_fresh_store(ctx, dir, sizeof dir, path, sizeof path, "trust.ks");
 }
 
 static unsigned add(const char *jid, const esession_key *k, const char *pet)
@@ -191,6 +186,35 @@ static void t_bare_jids_and_lengths(void)
     cr_assert_eq(esession_trust_check(ks, jid, alice), ESESSION_OK);
 }
 
+/* The keystore takes exactly the JIDs the sender can use: the same
+ * status and the same detail from both, for each way a JID can be wrong. */
+static void t_same_rule_as_the_sender(void)
+{
+    static const char *const bad[] = {
+        "alice @example.org", "alice@example.org\t", "@example.org", "alice@",
+        "a@b@example.org", "\xc0\xafx@example.org", "alice\xc2\x85@example.org",
+    };
+    unsigned alerts = 5;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char detail[256];
+        esession_buf iq = {0};
+        char id[ESESSION_IQ_ID_MAX];
+        cr_assert_eq(esession_fetch_options_iq(ctx, bad[i], &iq, id),
+                     ESESSION_ERR_INVALID_ARGUMENT, "jid %zu", i);
+        snprintf(detail, sizeof detail, "%s", esession_ctx_error_detail(ctx));
+        cr_assert_str_neq(detail, "");
+        cr_assert_eq(esession_trust_add(ks, bad[i], alice, "", &alerts),
+                     ESESSION_ERR_INVALID_ARGUMENT, "jid %zu", i);
+        cr_assert_str_eq(esession_ctx_error_detail(ctx), detail, "jid %zu", i);
+        cr_assert_eq(esession_trust_check(ks, bad[i], alice), ESESSION_ERR_INVALID_ARGUMENT);
+        cr_assert_str_eq(esession_ctx_error_detail(ctx), detail, "jid %zu", i);
+        cr_assert_eq(esession_jid_check(NULL, bad[i], ESESSION_JID_BARE),
+                     ESESSION_ERR_INVALID_ARGUMENT);
+    }
+    cr_assert_eq(alerts, 5);
+    cr_assert_eq(esession_trust_count(ks), 0);
+}
+
 static void t_set_verified(void)
 {
     add("alice@example.org", alice, "");
@@ -316,6 +340,8 @@ Test(trust, check_and_jids)
     t_check();
     reset();
     t_bare_jids_and_lengths();
+    reset();
+    t_same_rule_as_the_sender();
 }
 
 Test(trust, verify_and_remove)

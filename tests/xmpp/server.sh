@@ -14,6 +14,8 @@
 # The server listens on 127.0.0.1 only (XMPP_HOST): connect there, not to
 # "localhost", which may resolve to ::1 first. XMPP_POP3=1 when the server
 # offers XEP-0013 flexible offline retrieval (ejabberd, not Prosody).
+# OFFLINE_LIMIT (ejabberd): stanzas stored per user before the server
+# bounces more with resource-constraint (default 100000).
 # On failure the server is stopped again and the log tail is printed.
 #
 # stop: SIGTERM to the server, then waits up to 20 s for it and every process
@@ -308,7 +310,7 @@ access_rules:
     allow: local
 shaper_rules:
   max_user_sessions: 100
-  max_user_offline_messages: 100000
+  max_user_offline_messages: ${OFFLINE_LIMIT:-100000}
 api_permissions:
   "console commands":
     from:

@@ -3,8 +3,9 @@
  * PEP nodes (XEP-0163) her publish IQs write and Bob's items request reads,
  * and the offline store (XEP-0160) that keeps Bob's stanzas, stamped with
  * an XEP-0203 delay, until she comes back. Not a server: no network, no
- * access control, one directory. */
-#include "cli.h"
+ * access control, one directory. Only in the test tool (esessionctl-test,
+ * built with ESESSIONCTL_TESTING), never in the installed esessionctl. */
+#include "../../cli/cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,11 +15,11 @@
 #include <unistd.h>
 
 static const char server_usage[] =
-    "Usage: esessionctl server -d DIR publish --jid JID [FILE...|-]\n"
-    "       esessionctl server -d DIR answer [--to JID] [FILE|-]\n"
-    "       esessionctl server -d DIR deliver [--from FULLJID] [--domain DOMAIN] [FILE...|-]\n"
-    "       esessionctl server -d DIR queue JID\n"
-    "       esessionctl server -d DIR flush JID\n"
+    "Usage: esessionctl-test server -d DIR publish --jid JID [FILE...|-]\n"
+    "       esessionctl-test server -d DIR answer [--to JID] [FILE|-]\n"
+    "       esessionctl-test server -d DIR deliver [--from FULLJID] [--domain DOMAIN] [FILE...|-]\n"
+    "       esessionctl-test server -d DIR queue JID\n"
+    "       esessionctl-test server -d DIR flush JID\n"
     "A stand-in for a server's PEP nodes and offline store, kept in DIR, for trying\n"
     "the offline flow without a server.\n"
     "  publish   take the IQs JID sends to her own account (node creation, publication\n"
