@@ -166,14 +166,14 @@ static void put_attr(es_sb *b, const char *name, const char *value)
     es_sb_puts(b, " ");
     es_sb_puts(b, name);
     es_sb_puts(b, "='");
-    es_sb_put_escaped(b, value, 1, '\'');
+    es_sb_put_escaped(b, value, ES_XML_ATTR);
     es_sb_puts(b, "'");
 }
 
 static void put_value(es_sb *b, const char *v)
 {
     es_sb_puts(b, "<value>");
-    es_sb_put_escaped(b, v, 0, 0);
+    es_sb_put_escaped(b, v, ES_XML_TEXT);
     es_sb_puts(b, "</value>");
 }
 
@@ -224,7 +224,7 @@ void es_ol_put_head(es_sb *b, const char *from, const char *to, const char *type
     if (type != NULL)
         put_attr(b, "type", type);
     es_sb_puts(b, "><thread>");
-    es_sb_put_escaped(b, thread, 0, 0);
+    es_sb_put_escaped(b, thread, ES_XML_TEXT);
     es_sb_puts(b, "</thread>");
 }
 
@@ -239,7 +239,7 @@ esession_status es_ol_error_stanza(esession_ctx *ctx, const char *from, const ch
     put_attr(&b, "from", from);
     put_attr(&b, "to", to);
     es_sb_puts(&b, "><thread>");
-    es_sb_put_escaped(&b, thread, 0, 0);
+    es_sb_put_escaped(&b, thread, ES_XML_TEXT);
     es_sb_puts(&b, "</thread><error type='cancel'><");
     es_sb_puts(&b, condition);
     es_sb_puts(&b, " xmlns='" ES_OL_NS_STANZAS "'/>");
