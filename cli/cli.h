@@ -53,6 +53,7 @@ int cmd_xmpp_publish(int argc, char **argv);
 int cmd_xmpp_send(int argc, char **argv);
 int cmd_xmpp_receive(int argc, char **argv);
 int cmd_xmpp_raw(int argc, char **argv);
+int cmd_xmpp_chat(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 #ifdef ESESSIONCTL_TESTING
 /* Only in the test tool (tests/cli/): the server stand-in. */

@@ -51,6 +51,8 @@ static const command commands[] = {
      NULL},
     {"xmpp-receive", cmd_xmpp_receive, "Log in, withdraw the options, open what the server stored",
      NULL},
+    {"xmpp-chat", cmd_xmpp_chat, "Log in and chat with a contact who is online (online ESession)",
+     NULL},
     {"xmpp-raw", cmd_xmpp_raw, "Log in and send stanzas printed by the commands above", NULL},
 #ifdef ESESSIONCTL_TESTING
     /* The test tool only: never in the installed esessionctl. */

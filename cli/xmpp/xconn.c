@@ -34,6 +34,12 @@ struct xconn {
     int answer_rc;
     xconn_message_fn on_message;
     void *msg_user;
+    int pass_errors;
+    xconn_presence_fn on_presence;
+    void *presence_user;
+    xconn_message_fn on_iq;
+    void *iq_user;
+    size_t received;
     uint64_t last_message_ms;
     size_t message_errors;
     /* ids of the messages bounced, with their conditions */
@@ -230,6 +236,10 @@ static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
                 (x->n_available - (size_t)i - 1) * sizeof *x->available);
         x->n_available--;
     }
+    if (x->on_presence != NULL) {
+        x->received++;
+        x->on_presence(x->presence_user, from, type);
+    }
     return 1;
 }
 
@@ -244,11 +254,14 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
         error_condition(st, cond, sizeof cond);
         x->message_errors++;
         note_bounce(x, xmpp_stanza_get_id(st), cond);
-        cli_warn(x->c, "the server returned a message as undeliverable (%s)", cond);
-        return 1;
+        if (!x->pass_errors || x->on_message == NULL) {
+            cli_warn(x->c, "the server returned a message as undeliverable (%s)", cond);
+            return 1;
+        }
     }
     if (x->on_message == NULL)
         return 1;
+    x->received++;
     char *text;
     size_t len;
     if (stanza_text(st, &text, &len) != 0) {
@@ -276,6 +289,31 @@ static int on_ping(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
         xmpp_send(conn, res);
         xmpp_stanza_release(res);
     }
+    return 1;
+}
+
+/* Every other IQ, for the caller: requests it must answer, and answers
+ * to its own requests sent without waiting. */
+static int on_other_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *user)
+{
+    xconn *x = user;
+    (void)conn;
+    const char *type = xmpp_stanza_get_type(st), *id = xmpp_stanza_get_id(st);
+    if (x->on_iq == NULL || type == NULL)
+        return 1;
+    if (strcmp(type, "get") == 0 && xmpp_stanza_get_child_by_ns(st, XMPP_NS_PING) != NULL)
+        return 1; /* on_ping's */
+    if (x->wait_id != NULL && id != NULL && strcmp(id, x->wait_id) == 0)
+        return 1; /* xconn_iq's */
+    char *text;
+    size_t len;
+    if (stanza_text(st, &text, &len) != 0) {
+        cli_err(x->c, "out of memory serializing a received IQ");
+        return 1;
+    }
+    x->received++;
+    x->on_iq(x->iq_user, text, len);
+    free(text);
     return 1;
 }
 
@@ -359,6 +397,7 @@ int xconn_open(const cli *c, const xconn_opts *o, xconn **out)
     xmpp_handler_add(x->conn, on_message, NULL, "message", NULL, x);
     xmpp_handler_add(x->conn, on_ping, XMPP_NS_PING, "iq", "get", x);
     xmpp_handler_add(x->conn, on_presence, NULL, "presence", NULL, x);
+    xmpp_handler_add(x->conn, on_other_iq, NULL, "iq", NULL, x);
     if (xmpp_connect_client(x->conn, o->host, (unsigned short)o->port, on_conn, x) != XMPP_EOK) {
         cli_err(c, "cannot connect to %s: %s", o->host ? o->host : o->jid,
                 x->last_error[0] ? x->last_error : "connection refused or name unknown");
@@ -386,6 +425,40 @@ void xconn_on_message(xconn *x, xconn_message_fn fn, void *user)
 {
     x->on_message = fn;
     x->msg_user = user;
+}
+
+void xconn_pass_errors(xconn *x, int on)
+{
+    x->pass_errors = on;
+}
+
+void xconn_on_presence(xconn *x, xconn_presence_fn fn, void *user)
+{
+    x->on_presence = fn;
+    x->presence_user = user;
+}
+
+void xconn_on_iq(xconn *x, xconn_message_fn fn, void *user)
+{
+    x->on_iq = fn;
+    x->iq_user = user;
+}
+
+size_t xconn_received(const xconn *x)
+{
+    return x->received;
+}
+
+int xconn_run(xconn *x, unsigned ms)
+{
+    if (x->state == XC_CONNECTED)
+        xmpp_run_once(x->ctx, ms);
+    if (x->state != XC_CONNECTED) {
+        cli_err(x->c, "the connection %s: %s", x->state == XC_FAILED ? "failed" : "closed",
+                failure(x));
+        return CLI_EXIT_IO;
+    }
+    return CLI_OK;
 }
 
 const char *xconn_jid(const xconn *x)
@@ -427,12 +500,14 @@ int xconn_iq(xconn *x, const char *text, size_t len, const char *id, xconn_answe
     x->answered = 0;
     x->answer = ans;
     x->answer_rc = CLI_OK;
+    x->wait_id = id;
     xmpp_id_handler_add(x->conn, on_iq, id, x);
     int rc = xconn_send(x, text, len);
     if (rc == CLI_OK)
         rc = run_until(x, is_answered, "waiting for the server's answer");
     xmpp_id_handler_delete(x->conn, on_iq, id);
     x->answer = NULL;
+    x->wait_id = NULL;
     if (rc == CLI_OK)
         rc = x->answer_rc;
     if (rc != CLI_OK)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* A blocking XMPP client connection on libstrophe, for the xmpp-* commands:
- * log in, send stanzas as text, wait for IQ answers, collect messages. */
+ * log in, send stanzas as text, wait for IQ answers, collect messages; and,
+ * for an interactive client, one turn of the event loop at a time. */
 #ifndef ESESSIONCTL_XCONN_H
 #define ESESSIONCTL_XCONN_H
 
@@ -28,6 +29,24 @@ typedef void (*xconn_message_fn)(void *user, const char *stanza, size_t len);
 int xconn_open(const cli *c, const xconn_opts *o, xconn **out);
 /* Messages received from now on go to fn (NULL: dropped). */
 void xconn_on_message(xconn *x, xconn_message_fn fn, void *user);
+/* Message errors (type='error') go to the message callback too, instead of
+ * the warning; they are still counted and their ids noted. */
+void xconn_pass_errors(xconn *x, int on);
+
+/* A received presence: its sender and type (NULL: available). */
+typedef void (*xconn_presence_fn)(void *user, const char *from, const char *type);
+void xconn_on_presence(xconn *x, xconn_presence_fn fn, void *user);
+/* IQs nothing here handles (requests other than pings, answers nobody
+ * waits for with xconn_iq), serialized. A get or set must be answered. */
+void xconn_on_iq(xconn *x, xconn_message_fn fn, void *user);
+
+/* One turn of the event loop, waiting at most ms for the server; the
+ * callbacks run from here. CLI_OK, or CLI_EXIT_IO once the connection is
+ * gone (after a message). */
+int xconn_run(xconn *x, unsigned ms);
+/* Stanzas handed to the callbacks so far: whether a turn received any. */
+size_t xconn_received(const xconn *x);
+
 /* The full JID the server bound. */
 const char *xconn_jid(const xconn *x);
 
