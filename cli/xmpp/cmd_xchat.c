@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* xmpp-chat: both parties online, an encrypted chat in the terminal
  * (XEP-0116 negotiation, XEP-0200 stanzas both ways). The loop waits on
- * standard input for at most a few milliseconds, then gives the server
- * connection a turn: a line typed is handled before anything received
- * after it, and the server waits no longer than that. */
+ * standard input for at most 20 ms, then gives the server connection a
+ * turn, so neither waits longer than that. */
 #include "xchat.h"
 
 #include <errno.h>
@@ -109,6 +108,23 @@ static int read_input(xchat *ch)
     return rc;
 }
 
+/* Lines typed, waiting at most ms for them. */
+static int take_input(xchat *ch, int ms)
+{
+    if (ch->in_eof || ch->phase == XCHAT_DONE)
+        return CLI_OK;
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    int n = poll(&p, 1, ms);
+    if (n > 0)
+        return read_input(ch);
+    if (n < 0 && errno != EINTR)
+        ch->in_eof = 1;
+    return CLI_OK;
+}
+
+/* Each turn: input, the server, input again, then what the server sent.
+ * A line typed before a stanza is handled is handled first: what the
+ * user sees is never older than what is sent in reply. */
 static int loop(xchat *ch)
 {
     int rc = CLI_OK;
@@ -119,23 +135,16 @@ static int loop(xchat *ch)
             rc = xchat_leave(ch, "interrupted");
             continue;
         }
-        unsigned wait_net = 20;
-        if (!ch->in_eof) {
-            struct pollfd p = {STDIN_FILENO, POLLIN, 0};
-            int n = poll(&p, 1, 20);
-            if (n > 0)
-                rc = read_input(ch);
-            else if (n < 0 && errno != EINTR)
-                ch->in_eof = 1;
-            wait_net = 0;
-        }
+        rc = take_input(ch, 20);
         /* The server's turn: as long as stanzas keep arriving, a while. */
         for (int i = 0; rc == CLI_OK && i < 64; i++) {
             size_t before = xconn_received(ch->x);
-            rc = xconn_run(ch->x, i == 0 ? wait_net : 0);
-            if (xconn_received(ch->x) == before && i > 0)
+            rc = xconn_run(ch->x, i == 0 && ch->in_eof ? 20 : 0);
+            if (xconn_received(ch->x) == before)
                 break;
         }
+        if (rc == CLI_OK)
+            rc = take_input(ch, 0);
         if (rc == CLI_OK)
             rc = xchat_drain(ch);
         if (rc == CLI_OK)

@@ -372,7 +372,8 @@ int cmd_xmpp_send(int argc, char **argv)
     if (rc == CLI_OK && (online = xconn_available(x, to)) != 0 &&
         (rc = end_for_online(&c, x, &o, to)) == CLI_OK) {
         cli_err(&c, "%s is online: offline sessions are for contacts who are not (XEP-0187 §5); "
-                    "no message was sent", to);
+                    "no message was sent. To write while %s is online: esessionctl xmpp-chat %s",
+                to, to, to);
         rc = CLI_EXIT_REJECTED;
     }
     if (rc == CLI_OK)

@@ -68,7 +68,7 @@ typedef struct xchat {
     int mine;                        /* we sent the request */
     uint64_t phase_since_ms;
     unsigned sent_since_rekey;
-    int rekey_outstanding;           /* our new key not yet acknowledged by the peer's <new> */
+    unsigned keys_unacked;           /* our new keys the peer's <new> has not counted yet */
     /* standard input: a partial line, and lines waiting for the session */
     char *in;
     size_t in_len, in_cap;
@@ -103,6 +103,12 @@ int xchat_is_esession(const char *stanza, size_t len);
 /* Whether the <c> of an encrypted stanza holds the child named local
  * (key, new). */
 int xchat_c_has(const char *stanza, size_t len, const char *local);
+/* The <new> count of an encrypted stanza (0: none). */
+unsigned xchat_c_new(const char *stanza, size_t len);
+/* The stanza with the from address of its top element replaced (the
+ * stanzas of an offline session name the resource that began it, and
+ * a server refuses another one's): 0, or -1 (no from, out of memory). */
+int xchat_restamp(const char *stanza, size_t len, const char *from, char **out, size_t *outlen);
 /* The value of attribute name of the stanza's top element into out. */
 int xchat_attr(const char *stanza, size_t len, const char *name, char *out, size_t n);
 /* Add octets read from standard input; complete lines go to fn. */

@@ -316,6 +316,20 @@ int xchat_drain(xchat *ch)
 
 /* ---- the offline handover (XEP-0187 §5, PROFILE §12.13) */
 
+/* An offline session's stanza, from this client. */
+static int send_offline(xchat *ch, const esession_buf *b)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (xchat_restamp(b->data, b->len, xconn_jid(ch->x), &text, &len) != 0) {
+        cli_err(ch->c, "cannot readdress a stanza of the offline session");
+        return CLI_EXIT_INTERNAL;
+    }
+    int rc = xconn_send(ch->x, text, len);
+    free(text);
+    return rc;
+}
+
 int xchat_handover(xchat *ch)
 {
     if (ch->handover_done)
@@ -337,9 +351,9 @@ int xchat_handover(xchat *ch)
     size_t errors = xconn_message_errors(ch->x);
     int rc = CLI_OK;
     for (size_t i = 0; i < n && rc == CLI_OK; i++)
-        rc = xconn_send(ch->x, v[i].data, v[i].len);
+        rc = send_offline(ch, &v[i]);
     if (rc == CLI_OK && term.len > 0)
-        rc = xconn_send(ch->x, term.data, term.len);
+        rc = send_offline(ch, &term);
     if (rc == CLI_OK && (n > 0 || term.len > 0))
         rc = xconn_sync(ch->x);
     /* Taken by the server (for the contact's xmpp-receive): out of the

@@ -96,7 +96,7 @@ static int send_sealed(xchat *ch, char *msg, size_t mlen, int counts)
         if (xchat_c_has(out.data, out.len, "key")) {
             xchat_say("* ", "rekeyed");
             ch->sent_since_rekey = 0;
-            ch->rekey_outstanding = 1;
+            ch->keys_unacked++;
         } else {
             ch->sent_since_rekey += counts != 0;
             if (!counts)
@@ -279,10 +279,12 @@ int xchat_request(xchat *ch, const char *stanza, size_t len, const char *from)
 static void show_message(xchat *ch, const esession_online_result *r, const char *stanza,
                          size_t len)
 {
-    int key = xchat_c_has(stanza, len, "key"), ack = xchat_c_has(stanza, len, "new");
-    int crossing = key && !ack && ch->rekey_outstanding;
-    if (ack)
-        ch->rekey_outstanding = 0;
+    /* <new>k: the peer has seen k more of our keys (in order). A key of
+     * its own while one of ours is unseen: both re-keyed at once. */
+    unsigned seen = xchat_c_new(stanza, len);
+    ch->keys_unacked -= seen < ch->keys_unacked ? seen : ch->keys_unacked;
+    int key = xchat_c_has(stanza, len, "key");
+    int crossing = key && ch->keys_unacked > 0;
     char *body = NULL;
     size_t blen = 0;
     int b = xchat_body(r->plaintext.data, r->plaintext.len, &body, &blen);

@@ -16,6 +16,9 @@
 # offers XEP-0013 flexible offline retrieval (ejabberd, not Prosody).
 # OFFLINE_LIMIT (ejabberd): stanzas stored per user before the server
 # bounces more with resource-constraint (default 100000).
+# STANZA_LOG=1: the server logs every stanza it receives and sends, whole
+# (ejabberd at debug level, Prosody with mod_stanza_debug), in DIR/log/
+# or DIR/prosody.log: a record of what passed through it.
 # On failure the server is stopped again and the log tail is printed.
 #
 # stop: SIGTERM to the server, then waits up to 20 s for it and every process
@@ -278,7 +281,7 @@ EOF
     cat >"$DIR/ejabberd.yml" <<EOF
 hosts:
   - localhost
-loglevel: info
+loglevel: $LOGLEVEL
 log_rotate_count: 0
 certfiles:
   - "$DIR/server.pem"
@@ -368,7 +371,7 @@ start_prosody() {
 run_as_root = true
 pidfile = "$DIR/prosody.pid"
 data_path = "$DIR/data"
-log = { info = "$DIR/prosody.log" }
+log = { $LOGLEVEL = "$DIR/prosody.log" }
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
 c2s_ports = { $XMPP_PORT }
@@ -378,7 +381,7 @@ s2s_ports = { }
 s2s_direct_tls_ports = { }
 http_ports = { }
 https_ports = { }
-modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "groups", "ping" }
+modules_enabled = { "roster", "saslauth", "tls", "disco", "pep", "groups", "ping"$STANZA_MODULE }
 modules_disabled = { "s2s", "s2s_auth_certs" }
 groups_file = "$DIR/groups.txt"
 authentication = "internal_hashed"
@@ -440,6 +443,10 @@ trap on_exit EXIT
 
 begin=$SECONDS
 umask 077
+LOGLEVEL=info STANZA_MODULE=
+if [ "${STANZA_LOG:-0}" = 1 ]; then
+    LOGLEVEL=debug STANZA_MODULE=', "stanza_debug"'
+fi
 make_cert
 XMPP_PORT=$(pick_port)
 echo "$XMPP_PORT" >"$DIR/ports"
