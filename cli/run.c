@@ -108,6 +108,7 @@ int cli_exit_code(esession_status st)
     case ESESSION_ERR_BAD_SIGNATURE:
     case ESESSION_ERR_BAD_IDENTITY_MAC:
     case ESESSION_ERR_BAD_MAC:
+    case ESESSION_ERR_BAD_COMMITMENT:
         return CLI_EXIT_TRUST;
     case ESESSION_ERR_MALFORMED:
     case ESESSION_ERR_UNKNOWN_OPTIONS:
@@ -121,6 +122,9 @@ int cli_exit_code(esession_status st)
     case ESESSION_ERR_BAD_PEM:
     case ESESSION_ERR_UNSUPPORTED:
     case ESESSION_ERR_LIMIT:
+    case ESESSION_ERR_DECLINED:
+    case ESESSION_ERR_REFUSED:
+    case ESESSION_ERR_PEER_ERROR:
         return CLI_EXIT_REJECTED;
     case ESESSION_ERR_IO:
         return CLI_EXIT_IO;

@@ -280,15 +280,15 @@ static int handle_message(xchat *ch, const char *text, size_t len)
         return CLI_OK;
     }
     int rc = CLI_OK;
-    if (info.request && !error) {
+    const char *thread = info.thread.data != NULL ? info.thread.data : "";
+    if (error && (ch->s == NULL || strcmp(thread, esession_online_thread(ch->s)) != 0))
+        xchat_say("! ", "a message to %s came back as undeliverable", from);
+    else if (info.request && !error)
         rc = xchat_request(ch, text, len, from);
-    } else if (ch->s != NULL) {
-        rc = xchat_feed(ch, text, len);
-    } else {
-        xchat_say("! ", error ? "a message to %s came back as undeliverable"
-                              : "ignored an encrypted stanza from %s: no session is open",
-                  from);
-    }
+    else if (ch->s != NULL)
+        rc = xchat_feed(ch, text, len); /* an error on our thread ends the attempt */
+    else
+        xchat_say("! ", "ignored an encrypted stanza from %s: no session is open", from);
     esession_online_info_free(&info);
     return rc;
 }

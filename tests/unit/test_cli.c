@@ -557,6 +557,12 @@ Test(cli, xmpp_commands_refuse_bad_arguments_and_report_a_refused_connection)
         {{"xmpp-receive", "-j", "a@localhost", "--password-fd", "0", "--password-file", "pw"},
          "not both"},
         {{"xmpp-publish", "-j", "a@localhost", "--lifetime", "forever"}, "--lifetime"},
+        {{"xmpp-chat", "-j", "a@localhost"}, "the contact's JID is required"},
+        {{"xmpp-chat", "-j", "a@localhost", "b@localhost", "c@localhost"}, "unexpected argument"},
+        {{"xmpp-chat", "-j", "a@localhost/x", "A@localhost/y"}, "your own account"},
+        {{"xmpp-chat", "-j", "a@localhost", "b@local host"}, "is not a JID"},
+        {{"xmpp-chat", "-j", "a@localhost", "--rekey-every", "-1", "b@localhost"},
+         "--rekey-every"},
     };
     run r;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

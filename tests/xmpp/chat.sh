@@ -119,6 +119,10 @@ finish() {
     st=0
     wait "${pid[$who]}" || st=$?
     unset "pid[$who]"
+    # the sanitizer builds report on standard error
+    if grep -q -E 'Sanitizer|runtime error' "${out[$who]%.out}.err"; then
+        fail "$who's chat: a sanitizer report"
+    fi
 }
 # received WHO: the messages WHO received, one per line.
 received() { sed -n 's/^< //p' "${out[$1]}"; }
