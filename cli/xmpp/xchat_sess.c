@@ -339,6 +339,9 @@ int xchat_feed(xchat *ch, const char *stanza, size_t len)
                       r.condition[0] ? r.condition : "no condition");
         else
             say_failure(ch, r.error, "the session failed");
+        if (r.error == ESESSION_ERR_UNTRUSTED_KEY)
+            xchat_say("! ", "a 3-message session needs the contact's key trusted (esessionctl "
+                            "trust); without --three-message, compare the SAS instead");
         end_session(ch, cli_exit_code(r.error));
         break;
     default: /* a step of the negotiation, or nothing after the end */
