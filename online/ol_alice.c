@@ -448,7 +448,7 @@ static esession_status build_msg3(es_ol *s, const char *content, size_t content_
 
     /* macA, IDA, MA: with the provisory keys of K0 in 4-message. */
     es_ol_id_keys ik;
-    ol_id_keys(s->k0keys, 1, &ik);
+    ol_id_keys(s, s->k0keys, 1, &ik);
     es_ol_mac_in mi = {s->n_b, s->n_b_len, s->n_a, s->n_a_len, (const uint8_t *)s->e.data,
                        s->e.len, s->form_a.data, s->form_a.len, form_a2.data, form_a2.len};
     const esession_key *key = ol_my_key(s, s->choice.sign_type);
@@ -615,7 +615,7 @@ void ol_alice_msg2(es_ol *s, const es_ol_in *in, const char *content, size_t con
         {
             es_ol_id_keys ik;
             es_ol_id_peer peer;
-            ol_id_keys(s->k0keys, 0, &ik);
+            ol_id_keys(s, s->k0keys, 0, &ik);
             ol_id_peer(s, &peer);
             es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
                                s->d.len, s->form_b.data, s->form_b.len, NULL, 0};
@@ -721,7 +721,7 @@ void ol_alice_msg4(es_ol *s, const es_ol_in *in, es_ol_result *res)
     }
     es_ol_id_keys ik;
     es_ol_id_peer peer;
-    ol_id_keys(s->keys, 0, &ik);
+    ol_id_keys(s, s->keys, 0, &ik);
     ol_id_peer(s, &peer);
     es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
                        s->d.len, s->form_b.data, s->form_b.len, form_b2.data, form_b2.len};

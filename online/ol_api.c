@@ -255,6 +255,9 @@ static esession_status start(esession_ctx *ctx, esession_keystore *ks, const cha
     const esession_online_options *o = opt != NULL ? opt : &dflt;
     esession_status rc;
 
+    memset(l, 0, sizeof *l);
+    es_ol_rs_list_init(&l->rs);
+    es_ol_policy_init(&l->policy);
     if (o->version != ESESSION_ONLINE_OPTIONS_VERSION)
         return es_fail(ctx, ESESSION_ERR_VERSION, "esession_online_options version");
     esession_online_session *w = calloc(1, sizeof *w);
@@ -274,6 +277,7 @@ static esession_status start(esession_ctx *ctx, esession_keystore *ks, const cha
         rc = make_policy(ctx, o, initiator, (const esession_key *const *)l->mine, l->n_mine,
                          l->n_trusted, &l->policy);
     if (rc != ESESSION_OK) {
+        loaded_clear(l);
         free(w->peer_bare);
         free(w);
         return rc;

@@ -312,7 +312,7 @@ static esession_status build_msg2(es_ol *s, esession_buf *out)
     if (s->variant == 3) {
         /* K from e (msg1) and y; Bob's identity now (§12.5, 3-message). */
         es_ol_id_keys ik;
-        ol_id_keys(s->k0keys, 0, &ik);
+        ol_id_keys(s, s->k0keys, 0, &ik);
         es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
                            s->d.len, s->form_b.data, s->form_b.len, NULL, 0};
         rc = es_ol_id_seal(s->ctx, &ik, c->resp_pk, ol_my_key(s, c->sign_type), &mi, c_b, &id);
@@ -663,7 +663,7 @@ static esession_status finish4(es_ol *s, uint8_t (*rsh)[ES_HASH_MAX_BYTES], size
             ESESSION_OK)
         goto out;
     es_ol_id_keys ik;
-    ol_id_keys(s->keys, 0, &ik);
+    ol_id_keys(s, s->keys, 0, &ik);
     es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
                        s->d.len, s->form_b.data, s->form_b.len, form_b2.data, form_b2.len};
     es_counter_b(s->c_a, s->ctr_after_b);
@@ -771,7 +771,7 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
     /* Step 4: MA, then Alice's identity. */
     es_ol_id_keys ik;
     es_ol_id_peer peer;
-    ol_id_keys(s->k0keys, 1, &ik);
+    ol_id_keys(s, s->k0keys, 1, &ik);
     ol_id_peer(s, &peer);
     es_ol_mac_in mi = {s->n_b, s->n_b_len, s->n_a, s->n_a_len, (const uint8_t *)s->e.data,
                        s->e.len, s->form_a.data, s->form_a.len, form_a2.data, form_a2.len};

@@ -94,8 +94,10 @@ char *ol_b64(const uint8_t *v, size_t n)
     return out;
 }
 
-void ol_id_keys(const es_session_keys *keys, int alice, es_ol_id_keys *out)
+void ol_id_keys(const es_ol *s, const es_session_keys *keys, int alice, es_ol_id_keys *out)
 {
+    out->sign = s->sign;
+    out->sign_arg = s->sign_arg;
     out->hash = keys->suite.hash;
     out->ks = alice ? keys->ks_a : keys->ks_b;
     out->ks_len = keys->k_len;

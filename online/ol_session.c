@@ -122,6 +122,8 @@ esession_status ol_make(esession_ctx *ctx, es_ol_role role, const es_ol_policy *
     s->now = env->now;
     s->trust = env->trust;
     s->trust_arg = env->trust_arg;
+    s->sign = env->sign;
+    s->sign_arg = env->sign_arg;
     es_ol_policy_init(&s->policy);
     es_ol_rs_list_init(&s->rs);
     rc = es_ol_policy_copy(&s->policy, policy);

@@ -45,6 +45,8 @@ struct es_ol {
     size_t n_trusted;
     es_ol_trust_fn trust;
     void *trust_arg;
+    es_ol_sign_fn sign;
+    void *sign_arg;
     es_ol_rs_list rs;        /* RS kept for the peer (working copy) */
     es_ol_rs_op *pending;    /* RS changes for the caller (guarded) */
     size_t n_pending;
@@ -151,8 +153,8 @@ int ol_bool(const char *v);
 esession_status ol_check_form_type(esession_ctx *ctx, const es_form *f);
 /* A base64 string of n octets in a fresh malloc'ed NUL-terminated text. */
 char *ol_b64(const uint8_t *v, size_t n);
-/* Keys of the identity that X seals or opens. */
-void ol_id_keys(const es_session_keys *keys, int alice, es_ol_id_keys *out);
+/* Keys of the identity that X seals or opens (and our signer). */
+void ol_id_keys(const es_ol *s, const es_session_keys *keys, int alice, es_ol_id_keys *out);
 /* The own signing key for sign_type, NULL if none. */
 const esession_key *ol_my_key(const es_ol *s, esession_key_type type);
 /* Peer identity parameters for es_ol_id_open. */

@@ -197,6 +197,11 @@ esession_status es_ol_error_stanza(esession_ctx *ctx, const char *from, const ch
 
 /* ---- identities (ol_identity.c, PROFILE §12.5) ---------------------- */
 
+/* Signing over macX: es_sign unless a signer is given (the vectors give
+ * one with RFC 6979's deterministic k for DSA). */
+typedef esession_status (*es_ol_sign_fn)(void *arg, const esession_key *key, const uint8_t *msg,
+                                         size_t n, uint8_t *sig, size_t *siglen);
+
 /* What macX covers, in order: n1 ‖ n2 ‖ mpint(dh) ‖ pubKeyX ‖ form1 ‖ form2
  * (form2 may be empty). */
 typedef struct es_ol_mac_in {
@@ -213,6 +218,8 @@ typedef struct es_ol_id_keys {
     const uint8_t *ks;
     size_t ks_len;
     const es_dir_keys *dir;
+    es_ol_sign_fn sign;      /* NULL: es_sign */
+    void *sign_arg;
 } es_ol_id_keys;
 
 typedef struct es_ol_id_out {
@@ -410,6 +417,8 @@ typedef struct es_ol_env {
     void *trust_arg;
     const es_ol_rs_list *rs;                  /* RS kept for the peer (NULL: none) */
     int64_t now;
+    es_ol_sign_fn sign;                       /* NULL: es_sign */
+    void *sign_arg;
 } es_ol_env;
 
 /* Everything a negotiation computed, for known-answer checks (secret;

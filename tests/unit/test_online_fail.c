@@ -106,6 +106,14 @@ static char *p_minus_1(int group)
     return b64(buf, n);
 }
 
+/* set_value, freeing v. */
+static char *set_value_owned(const char *s, const char *var, char *v)
+{
+    char *out = set_value(s, var, v);
+    free(v);
+    return out;
+}
+
 static void expect_error_stanza(const esession_buf *reply, const char *cond, const char *field)
 {
     char want[160];
@@ -221,7 +229,7 @@ MSG1_CHANGE(e_is_1, 3, set_value(p.msg[0].data, "dhkeys", "AQ=="), ESESSION_ERR_
             "feature-not-implemented", NULL)
 MSG1_CHANGE(e_is_0, 3, set_value(p.msg[0].data, "dhkeys", ""), ESESSION_ERR_INVALID_DH_VALUE,
             "feature-not-implemented", NULL)
-MSG1_CHANGE(e_is_p_1, 3, set_value(p.msg[0].data, "dhkeys", p_minus_1(1)),
+MSG1_CHANGE(e_is_p_1, 3, set_value_owned(p.msg[0].data, "dhkeys", p_minus_1(1)),
             ESESSION_ERR_INVALID_DH_VALUE, "feature-not-implemented", NULL)
 
 /* Two fields without an acceptable value: both named, in form order. */
