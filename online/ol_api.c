@@ -462,14 +462,12 @@ esession_status esession_online_seal(esession_online_session *w, const char *mes
     memset(&in, 0, sizeof in);
     in.m = (const uint8_t *)m.data;
     in.m_len = m.len;
-    int must = es_ol_needs_rekey(w->s, m.len);
-    int want = must || w->rekey_next || es_ol_sent(w->s) + 1 >= ES_OL_AUTO_REKEY;
+    /* The stream refuses (counter-exhausted) once the bound is reached
+     * without a re-key: the caller then terminates. */
+    int want = es_ol_needs_rekey(w->s, m.len) || w->rekey_next ||
+               es_ol_sent(w->s) + 1 >= ES_OL_AUTO_REKEY;
     in.rekey = want && es_ol_may_rekey(w->s);
-    if (must && !in.rekey)
-        rc = es_fail(w->ctx, ESESSION_ERR_COUNTER_EXHAUSTED,
-                     "the key is used up and no re-key is allowed yet: terminate the session");
-    else
-        rc = es_ol_seal(w->s, &in, type, NULL, out);
+    rc = es_ol_seal(w->s, &in, type, NULL, out);
     if (rc == ESESSION_OK && in.rekey)
         w->rekey_next = 0;
     esession_buf_free(&m);

@@ -613,3 +613,9 @@ int es_ol_waiting_answer(const es_ol *s)
     return s != NULL && s->role == ES_OL_ALICE && s->state == ES_OL_NEGOTIATING &&
            s->await == OL_AWAIT_MSG2;
 }
+
+void es_ol_set_usage(es_ol *s, uint64_t sent, uint64_t blocks)
+{
+    if (s != NULL)
+        es_ol_stream_set_usage(s->st, sent, blocks);
+}

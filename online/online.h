@@ -45,6 +45,9 @@
  * a termination (as offline, session/sender.h). */
 #define ES_OL_BLOCK_LIMIT ((uint64_t)1 << 32)
 #define ES_OL_TERM_RESERVE 64u
+/* A re-key is due once this close to the bound, so that the stanza that
+ * carries <key> (sealed with the old key) still fits. */
+#define ES_OL_REKEY_MARGIN ((uint64_t)1 << 20)
 
 /* ---- negotiated fields (ol_policy.c) ------------------------------- */
 
@@ -336,9 +339,10 @@ esession_status es_ol_stream_seal(esession_ctx *ctx, es_ol_stream *st, const es_
 int es_ol_stream_may_rekey(const es_ol_stream *st);
 /* Stanzas sent under the current sending keys. */
 uint64_t es_ol_stream_sent(const es_ol_stream *st);
-/* Would a stanza of m_len octets pass the block limit under the current
- * sending keys (it must re-key first, or the session must end)? */
+/* Is a re-key due: would a stanza of m_len octets come within
+ * ES_OL_REKEY_MARGIN of the block limit under the current sending keys? */
 int es_ol_stream_needs_rekey(const es_ol_stream *st, size_t m_len);
+void es_ol_stream_set_usage(es_ol_stream *st, uint64_t sent, uint64_t blocks);
 
 typedef enum es_ol_kind {
     ES_OL_CONTENT = 1,
@@ -549,6 +553,9 @@ esession_status es_ol_rs_take(es_ol *s, es_ol_rs_op *ops, size_t cap, size_t *n)
 int es_ol_may_rekey(const es_ol *s);
 uint64_t es_ol_sent(const es_ol *s);
 int es_ol_needs_rekey(const es_ol *s, size_t m_len);
+/* Test hook: the stanzas and blocks used under the current sending keys,
+ * to reach the 2^32-block bound without sealing it. */
+void es_ol_set_usage(es_ol *s, uint64_t sent, uint64_t blocks);
 /* An initiator still waiting for msg2 (crossing requests, §12.13). */
 int es_ol_waiting_answer(const es_ol *s);
 /* Set when the acknowledgement timed out (§12.12): the peer's last stanzas may be missing. */

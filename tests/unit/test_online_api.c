@@ -640,3 +640,48 @@ Test(online_api, damaged_retained_record)
     esession_buf_free(&m);
     world_close(&w);
 }
+
+/* 2^32 blocks under one key (§12.9): seal re-keys by itself before the
+ * bound; when no re-key is allowed yet it refuses, changes nothing, and
+ * the termination still fits. */
+Test(online_api, key_lifetime)
+{
+    world w;
+    esession_online_session *a = NULL, *b = NULL;
+    esession_buf out = {0};
+    world_open(&w, "vec_rsa_alice.pem", "vec_rsa_bob.pem", 1);
+    esession_online_options o = weak(0);
+    negotiate(&w, &o, &o, &a, &b);
+    const uint64_t limit = (uint64_t)1 << 32;
+    es_ol_set_usage(a->s, 5, limit - 64 - ES_OL_REKEY_MARGIN);
+    char msg0[128];
+    snprintf(msg0, sizeof msg0, "<message to='" BOB "'><body>forces a re-key</body></message>");
+    cr_assert_eq(esession_online_seal(a, msg0, strlen(msg0), &out), ESESSION_OK);
+    cr_assert_not_null(strstr(out.data, "<key>"));
+    esession_online_result r0;
+    feed(b, &out, &r0);
+    cr_assert_eq(r0.kind, ESESSION_ONLINE_MESSAGE);
+    esession_online_result_free(&r0);
+    esession_buf_free(&out);
+    talk(b, a, ALICE, "new keys");
+    talk(a, b, BOB, "after the re-key");
+    char msg[128];
+    snprintf(msg, sizeof msg, "<message to='" BOB "'><body>x</body></message>");
+    /* Again at the bound, where re-keys are spaced by 1000 stanzas. */
+    esession_online_free(a);
+    esession_online_free(b);
+    o.rekey_freq = 1000;
+    negotiate(&w, &o, &o, &a, &b);
+    es_ol_set_usage(a->s, 5, limit - 64);
+    cr_assert_eq(esession_online_seal(a, msg, strlen(msg), &out), ESESSION_ERR_COUNTER_EXHAUSTED);
+    cr_assert_null(out.data);
+    cr_assert_eq(esession_online_terminate(a, &out), ESESSION_OK);
+    esession_online_result r;
+    feed(b, &out, &r);
+    cr_assert_eq(r.kind, ESESSION_ONLINE_TERMINATED);
+    esession_online_result_free(&r);
+    esession_buf_free(&out);
+    esession_online_free(a);
+    esession_online_free(b);
+    world_close(&w);
+}
