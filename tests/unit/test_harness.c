@@ -658,7 +658,7 @@ Test(harness, record_files)
 }
 
 /* The vectors' DSA signer reproduces RFC 6979 A.2.2 (SHA-256) exactly. */
-Test(harness, rfc6979_signer, .init = setup, .fini = teardown)
+Test(harness, rfc6979_signer)
 {
     vec_file f;
     cr_assert_eq(vec_file_load(&f, "vectors/dsa_2048_256_sha256_rfc6979.txt"), 0);
