@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decimal 1..2^32-1, no sign; 0 if not. */
-static uint32_t decimal(const char *v)
-{
-    uint64_t n = 0;
-    if (v == NULL || v[0] == '\0' || strlen(v) > 10)
-        return 0;
-    for (const char *p = v; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        n = n * 10 + (uint64_t)(*p - '0');
-    }
-    return n > UINT32_MAX ? 0 : (uint32_t)n;
-}
-
 /* ---- msg1 ------------------------------------------------------------- */
 
 static esession_status check_policy(es_ol *s)
@@ -45,7 +31,7 @@ static esession_status check_policy(es_ol *s)
     if (p->n[ES_OLF_MODP] > ES_OL_MAX_GROUPS)
         return es_fail(s->ctx, ESESSION_ERR_LIMIT, "more than %u groups", ES_OL_MAX_GROUPS);
     for (size_t i = 0; i < p->n[ES_OLF_MODP]; i++) {
-        uint32_t g = decimal(p->v[ES_OLF_MODP][i]);
+        uint32_t g = ol_decimal(p->v[ES_OLF_MODP][i]);
         if (!es_modp_supported((int)g))
             return es_fail(s->ctx, ESESSION_ERR_UNSUPPORTED, "MODP group %s is not supported",
                            p->v[ES_OLF_MODP][i]);
@@ -86,7 +72,7 @@ static esession_status draw_msg1(es_ol *s, const es_ol_fixed *fx)
     }
     s->n_groups = s->policy.n[ES_OLF_MODP];
     for (size_t i = 0; i < s->n_groups; i++) {
-        s->groups[i] = (int)decimal(s->policy.v[ES_OLF_MODP][i]);
+        s->groups[i] = (int)ol_decimal(s->policy.v[ES_OLF_MODP][i]);
         if (fx != NULL && fx->x[i] != NULL)
             rc = es_dh_from_private(s->ctx, &s->dh[i], s->groups[i], fx->x[i], fx->x_len[i]);
         else
@@ -97,29 +83,6 @@ static esession_status draw_msg1(es_ol *s, const es_ol_fixed *fx)
     return ESESSION_OK;
 }
 
-/* Strings of one form, freed together. */
-typedef struct strs {
-    char *v[ES_OL_RSHASHES_MAX + 8];
-    size_t n;
-} strs;
-
-static const char *keep(strs *k, char *v)
-{
-    if (v == NULL || k->n == ES_ARRAY_LEN(k->v)) {
-        free(v);
-        return NULL;
-    }
-    k->v[k->n++] = v;
-    return v;
-}
-
-static void strs_free(strs *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        free(k->v[i]);
-    k->n = 0;
-}
-
 esession_status ol_alice_msg1(es_ol *s, esession_buf *out)
 {
     static const char *const one[] = {"1"}, *const ssn[] = {ES_OL_FORM_TYPE};
@@ -127,9 +90,7 @@ esession_status ol_alice_msg1(es_ol *s, esession_buf *out)
     es_ol_fdef f[ES_OLF_COUNT + 5];
     const char *dh_vals[ES_OL_MAX_GROUPS];
     char freq[16];
-    strs k = {{NULL}, 0};
-    esession_buf form = {NULL, 0, 0};
-    es_sb b;
+    ol_strs k = {{NULL}, 0};
     size_t n = 0;
     esession_status rc = ESESSION_OK;
 
@@ -145,7 +106,7 @@ esession_status ol_alice_msg1(es_ol *s, esession_buf *out)
     snprintf(freq, sizeof freq, "%lu", (unsigned long)p->rekey_freq);
     const char *freq_v[] = {freq};
     f[n++] = (es_ol_fdef){"rekey_freq", "text-single", NULL, 0, freq_v, 1, 0};
-    const char *nonce_v[] = {keep(&k, ol_b64(s->n_a, s->n_a_len))};
+    const char *nonce_v[] = {ol_keep(&k, ol_b64(s->n_a, s->n_a_len))};
     f[n++] = (es_ol_fdef){"my_nonce", "hidden", NULL, 0, nonce_v, 1, 0};
     if (s->variant == 4)
         f[n++] = (es_ol_fdef){"sas_algs", "list-single", (const char *const *)p->v[ES_OLF_SAS],
@@ -158,9 +119,9 @@ esession_status ol_alice_msg1(es_ol *s, esession_buf *out)
             break;
         if (s->variant == 4) {
             rc = es_hash(ES_HASH_SHA256, (const uint8_t *)e.data, e.len, he);
-            dh_vals[i] = keep(&k, ol_b64(he, sizeof he));
+            dh_vals[i] = ol_keep(&k, ol_b64(he, sizeof he));
         } else {
-            dh_vals[i] = keep(&k, ol_b64((const uint8_t *)e.data, e.len));
+            dh_vals[i] = ol_keep(&k, ol_b64((const uint8_t *)e.data, e.len));
         }
         if (dh_vals[i] == NULL && rc == ESESSION_OK)
             rc = ESESSION_ERR_NO_MEMORY;
@@ -176,29 +137,16 @@ esession_status ol_alice_msg1(es_ol *s, esession_buf *out)
     f[n++] = (es_ol_fdef){s->variant == 4 ? "dhhashes" : "dhkeys", "hidden", NULL, 0, dh_vals,
                           s->n_groups, 0};
     if (rc != ESESSION_OK || nonce_v[0] == NULL) {
-        strs_free(&k);
+        ol_strs_free(&k);
         return es_fail(s->ctx, rc != ESESSION_OK ? rc : ESESSION_ERR_NO_MEMORY,
                        "cannot write msg1");
     }
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_form(&b, "form", f, n);
-    strs_free(&k);
-    if ((rc = es_sb_finish(&b, &form)) != ESESSION_OK)
-        return es_fail(s->ctx, rc, "cannot write msg1");
-    rc = es_ol_form_normalized(s->ctx, form.data, form.len, NULL, 0, &s->form_a);
+    rc = ol_fields_normalized(s, "form", f, n, NULL, 0, &s->form_a);
     if (rc == ESESSION_OK && t != NULL)
         rc = es_buf_set(&t->form_a, s->form_a.data, s->form_a.len, 0);
-    if (rc == ESESSION_OK) {
-        es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-        es_ol_put_head(&b, s->my_jid, s->peer_jid, NULL, s->thread);
-        es_sb_puts(&b, "\n  <feature xmlns='" ES_OL_NS_FEATURE "'>");
-        es_sb_put(&b, form.data, form.len);
-        es_sb_puts(&b, "</feature>\n  <amp xmlns='" ES_OL_NS_AMP "' per-hop='true'><rule "
-                       "action='drop' condition='deliver' value='stored'/></amp>\n</message>");
-        if ((rc = es_sb_finish(&b, out)) != ESESSION_OK)
-            rc = es_fail(s->ctx, rc, "cannot write msg1");
-    }
-    esession_buf_free(&form);
+    if (rc == ESESSION_OK)
+        rc = ol_nego_stanza(s, "feature", ES_OL_NS_FEATURE, "form", f, n, 1, NULL, out);
+    ol_strs_free(&k);
     return rc;
 }
 
@@ -227,19 +175,6 @@ esession_status es_ol_initiate(esession_ctx *ctx, const es_ol_policy *policy,
 }
 
 /* ---- msg2 ------------------------------------------------------------- */
-
-/* A failed step: state failed, keys wiped, and the reply of §12.8. */
-static void fail(es_ol *s, es_ol_result *res, esession_status code, const char *cond,
-                 const char *const *fields, size_t n_fields)
-{
-    res->kind = ES_OL_R_ERROR;
-    res->error = code;
-    if (cond != NULL)
-        (void)ol_error_reply(s, cond, fields, n_fields, &res->reply);
-    ol_destroy_keys(s);
-    s->state = ES_OL_FAILED;
-    s->await = OL_AWAIT_NONE;
-}
 
 static const char *const nonlist_msg2[] = {"rekey_freq", "my_nonce", "dhkeys", "nonce",
                                            "counter"};
@@ -316,7 +251,7 @@ static void msg2_choice(es_ol *s, const es_form *f, const char **bad, size_t *n_
     if (*n_bad == 0) {
         c->init_pk = es_ol_pubkey_from_name(c->value[ES_OLF_INIT_PUBKEY]);
         c->resp_pk = es_ol_pubkey_from_name(c->value[ES_OLF_RESP_PUBKEY]);
-        c->group = (int)decimal(c->value[ES_OLF_MODP]);
+        c->group = (int)ol_decimal(c->value[ES_OLF_MODP]);
         int ok_sign =
             es_key_type_for_alg(c->value[ES_OLF_SIGN], strlen(c->value[ES_OLF_SIGN]),
                                 &c->sign_type) == ESESSION_OK &&
@@ -330,7 +265,7 @@ static void msg2_choice(es_ol *s, const es_form *f, const char **bad, size_t *n_
                               &c->suite.hash) != ESESSION_OK)
             bad[(*n_bad)++] = "hash_algs";
     }
-    uint32_t freq = decimal(ol_value(f, "rekey_freq", &multi));
+    uint32_t freq = ol_decimal(ol_value(f, "rekey_freq", &multi));
     if (freq == 0 || freq < s->policy.rekey_freq)
         bad[(*n_bad)++] = "rekey_freq";
     c->rekey_freq = freq;
@@ -403,31 +338,30 @@ static esession_status build_msg3(es_ol *s, const char *content, size_t content_
     static const char *const one[] = {"1"}, *const ssn[] = {ES_OL_FORM_TYPE};
     static const char *const excl[] = {"identity", "mac"};
     es_ol_fdef f[8];
-    strs k = {{NULL}, 0};
+    ol_strs k = {{NULL}, 0};
     uint8_t vals[ES_OL_RSHASHES_MAX][ES_HASH_MAX_BYTES];
-    const char *rsh_v[ES_OL_RSHASHES_MAX];
+    const char *rsh_v[ES_OL_RSHASHES_MAX], *id_vals[2];
     size_t n = 0, n_vals = 0, hl = es_hash_size(s->choice.suite.hash);
-    esession_buf form = {NULL, 0, 0}, form_a2 = {NULL, 0, 0}, c = {NULL, 0, 0};
+    esession_buf form_a2 = {NULL, 0, 0}, c = {NULL, 0, 0};
     es_ol_id_out id;
-    es_sb b;
     es_ol_trace *t = ol_trace(s);
     esession_status rc = ESESSION_OK;
 
     memset(&id, 0, sizeof id);
     f[n++] = (es_ol_fdef){"FORM_TYPE", NULL, NULL, 0, ssn, 1, 0};
     f[n++] = (es_ol_fdef){"accept", NULL, NULL, 0, one, 1, 0};
-    const char *nb_v[] = {keep(&k, ol_b64(s->n_b, s->n_b_len))};
+    const char *nb_v[] = {ol_keep(&k, ol_b64(s->n_b, s->n_b_len))};
     f[n++] = (es_ol_fdef){"nonce", NULL, NULL, 0, nb_v, 1, 0};
     const char *e_v[] = {NULL};
     if (s->variant == 3 && s->single_stanza)
         f[n++] = (es_ol_fdef){"terminate", NULL, NULL, 0, one, 1, 0};
     if (s->variant == 4) {
-        e_v[0] = keep(&k, ol_b64((const uint8_t *)s->e.data, s->e.len));
+        e_v[0] = ol_keep(&k, ol_b64((const uint8_t *)s->e.data, s->e.len));
         f[n++] = (es_ol_fdef){"dhkeys", "hidden", NULL, 0, e_v, 1, 0};
         if ((rc = rshashes(s, vals, &n_vals)) != ESESSION_OK)
             goto out;
         for (size_t i = 0; i < n_vals; i++)
-            if ((rsh_v[i] = keep(&k, ol_b64(vals[i], hl))) == NULL)
+            if ((rsh_v[i] = ol_keep(&k, ol_b64(vals[i], hl))) == NULL)
                 rc = ESESSION_ERR_NO_MEMORY;
         f[n++] = (es_ol_fdef){"rshashes", "hidden", NULL, 0, rsh_v, n_vals, 0};
         if (t != NULL) {
@@ -439,33 +373,18 @@ static esession_status build_msg3(es_ol *s, const char *content, size_t content_
         rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory for msg3");
         goto out;
     }
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_form(&b, "result", f, n);
-    if ((rc = es_sb_finish(&b, &form)) != ESESSION_OK ||
-        (rc = es_ol_form_normalized(s->ctx, form.data, form.len, excl, 2, &form_a2)) !=
-            ESESSION_OK)
+    if ((rc = ol_fields_normalized(s, "result", f, n, excl, 2, &form_a2)) != ESESSION_OK)
         goto out;
 
     /* macA, IDA, MA: with the provisory keys of K0 in 4-message. */
-    es_ol_id_keys ik;
-    ol_id_keys(s->k0keys, 1, &ik);
-    es_ol_mac_in mi = {s->n_b, s->n_b_len, s->n_a, s->n_a_len, (const uint8_t *)s->e.data,
-                       s->e.len, s->form_a.data, s->form_a.len, form_a2.data, form_a2.len};
-    const esession_key *key = ol_my_key(s, s->choice.sign_type);
-    rc = es_ol_id_seal(s->ctx, &ik, s->choice.init_pk, key, &mi, s->c_a, &id);
-    if (rc != ESESSION_OK)
+    if ((rc = ol_seal_identity(s, s->k0keys, &form_a2, s->c_a, &id)) != ESESSION_OK)
         goto out;
     memcpy(s->ma, id.mx, id.mac_len);
     s->ma_len = id.mac_len;
     memcpy(s->ctr_after_a, id.ctr_after, ES_AES_BLOCK);
     s->id_blocks_a = es_ctr_blocks(id.idx.len);
-    if (t != NULL) {
+    if (t != NULL)
         (void)es_buf_set(&t->form_a2, form_a2.data, form_a2.len, 0);
-        memcpy(t->mac_a, id.mac_x, id.mac_len);
-        memcpy(t->ma, id.mx, id.mac_len);
-        (void)es_buf_set(&t->ida, id.idx.data, id.idx.len, 0);
-        t->has_mac_a = 1;
-    }
     if (s->variant == 4) {
         /* Alice's SAS, before msg3 leaves (§12.7). */
         uint32_t v = 0;
@@ -481,16 +400,8 @@ static esession_status build_msg3(es_ol *s, const char *content, size_t content_
         }
     }
     /* The whole form, now with identity and mac. */
-    const char *id_v[] = {keep(&k, ol_b64((const uint8_t *)id.idx.data, id.idx.len))};
-    const char *mac_v[] = {keep(&k, ol_b64(id.mx, id.mac_len))};
-    if (id_v[0] == NULL || mac_v[0] == NULL) {
-        rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory for msg3");
+    if ((rc = ol_identity_fields(s, &k, &id, id_vals, f, &n)) != ESESSION_OK)
         goto out;
-    }
-    f[n++] = (es_ol_fdef){"identity", NULL, NULL, 0, id_v, 1, 0};
-    f[n++] = (es_ol_fdef){"mac", NULL, NULL, 0, mac_v, 1, 0};
-    esession_buf_free(&form);
-
     if (s->variant == 3) {
         const es_session_keys *K = s->k0keys;
         rc = ol_stream_start(s, &K->a, s->ctr_after_a, s->id_blocks_a, &K->b, s->ctr_after_b,
@@ -500,22 +411,10 @@ static esession_status build_msg3(es_ol *s, const char *content, size_t content_
         if (rc != ESESSION_OK)
             goto out;
     }
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_head(&b, s->my_jid, s->peer_jid, NULL, s->thread);
-    es_sb_puts(&b, "\n  <feature xmlns='" ES_OL_NS_FEATURE "'>");
-    es_ol_put_form(&b, "result", f, n);
-    es_sb_puts(&b, "</feature>");
-    if (c.data != NULL) {
-        es_sb_puts(&b, "\n  ");
-        es_sb_put(&b, c.data, c.len);
-    }
-    es_sb_puts(&b, "\n</message>");
-    if ((rc = es_sb_finish(&b, out)) != ESESSION_OK)
-        rc = es_fail(s->ctx, rc, "cannot write msg3");
+    rc = ol_nego_stanza(s, "feature", ES_OL_NS_FEATURE, "result", f, n, 0, &c, out);
 out:
-    strs_free(&k);
+    ol_strs_free(&k);
     ES_WIPE(vals);
-    esession_buf_free(&form);
     esession_buf_free(&form_a2);
     esession_buf_free(&c);
     es_ol_id_out_clear(&id);
@@ -539,7 +438,7 @@ void ol_alice_msg2(es_ol *s, const es_ol_in *in, const char *content, size_t con
     /* The peer's full JID is the sender of msg2. */
     char *from = strdup(in->from);
     if (from == NULL) {
-        fail(s, res, es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory"), NULL, NULL, 0);
+        ol_fail(s, res, es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory"), NULL, NULL, 0);
         return;
     }
     free(s->peer_jid);
@@ -547,23 +446,23 @@ void ol_alice_msg2(es_ol *s, const es_ol_in *in, const char *content, size_t con
     s->peer_full_known = 1;
 
     if ((rc = es_form_parse(s->ctx, in->form, &f)) != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         return;
     }
     /* Step 1: a decline (XEP-0155). */
     if (ol_bool(ol_value(f, "accept", &multi)) == 0) {
-        fail(s, res, es_fail(s->ctx, ESESSION_ERR_DECLINED, "the peer declined"), NULL, NULL, 0);
+        ol_fail(s, res, es_fail(s->ctx, ESESSION_ERR_DECLINED, "the peer declined"), NULL, NULL, 0);
         goto out;
     }
     if ((rc = msg2_structure(s, f, s->n_b, &s->n_b_len, &d, &idb, mb, &mb_len)) != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     msg2_choice(s, f, bad, &n_bad);
     if (n_bad > 0) {
         es_fail(s->ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "a chosen value was not offered: %s",
                 bad[0]);
-        fail(s, res, ESESSION_ERR_UNSUPPORTED_OPTION, "not-acceptable", bad, n_bad);
+        ol_fail(s, res, ESESSION_ERR_UNSUPPORTED_OPTION, "not-acceptable", bad, n_bad);
         goto out;
     }
     /* Step 4: d, then K0 and its keys. */
@@ -571,14 +470,14 @@ void ol_alice_msg2(es_ol *s, const es_ol_in *in, const char *content, size_t con
     while (at < s->n_groups && s->groups[at] != s->choice.group)
         at++;
     if (at == s->n_groups) {
-        fail(s, res, es_fail(s->ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "group not offered"),
+        ol_fail(s, res, es_fail(s->ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "group not offered"),
              "not-acceptable", NULL, 0);
         goto out;
     }
     rc = es_dh_check_public(s->choice.group, (const uint8_t *)d.data, d.len);
     if (rc != ESESSION_OK) {
         es_fail(s->ctx, rc, "d is not a valid DH value");
-        fail(s, res, rc, rc == ESESSION_ERR_INVALID_DH_VALUE ? "not-acceptable" : NULL, NULL, 0);
+        ol_fail(s, res, rc, rc == ESESSION_ERR_INVALID_DH_VALUE ? "not-acceptable" : NULL, NULL, 0);
         goto out;
     }
     rc = es_dh_public(s->dh[at], &s->e);
@@ -589,7 +488,7 @@ void ol_alice_msg2(es_ol *s, const es_ol_in *in, const char *content, size_t con
         rc = es_form_normalize_received(s->ctx, f, (const char *const[]){"identity", "mac"}, 2,
                                         &s->form_b);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     s->d = d;
@@ -608,32 +507,16 @@ void ol_alice_msg2(es_ol *s, const es_ol_in *in, const char *content, size_t con
 
     if (s->variant == 3) {
         /* Step 5: MB, then Bob's identity. */
-        uint8_t mac_b[ES_HASH_MAX_BYTES], c_b[ES_AES_BLOCK];
-        esession_key *key = NULL;
-        int trusted = 0;
-        memcpy(c_b, s->ctr_after_b, ES_AES_BLOCK);
-        {
-            es_ol_id_keys ik;
-            es_ol_id_peer peer;
-            ol_id_keys(s->k0keys, 0, &ik);
-            ol_id_peer(s, &peer);
-            es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
-                               s->d.len, s->form_b.data, s->form_b.len, NULL, 0};
-            rc = es_ol_id_open(s->ctx, &ik, s->choice.resp_pk, &peer, &mi, c_b,
-                               (const uint8_t *)idb.data, idb.len, mb, mb_len, &key, &trusted,
-                               mac_b, s->ctr_after_b);
-        }
-        ES_WIPE(mac_b);
+        rc = ol_open_identity(s, s->k0keys, 0, NULL, s->ctr_after_b, &idb, mb, mb_len,
+                              s->ctr_after_b);
         if (rc != ESESSION_OK) {
-            fail(s, res, rc, "feature-not-implemented", NULL, 0);
+            ol_fail(s, res, rc, "feature-not-implemented", NULL, 0);
             goto out;
         }
-        ol_peer_opened(s, key, trusted);
-        esession_key_free(key);
     }
     rc = build_msg3(s, content, content_len, &res->reply);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     res->kind = ES_OL_R_PROGRESS;
@@ -660,11 +543,9 @@ void ol_alice_msg4(es_ol *s, const es_ol_in *in, es_ol_result *res)
 {
     es_form *f = NULL;
     uint8_t buf[ES_HASH_MAX_BYTES + 1], srshash[ES_HASH_MAX_BYTES], mb[ES_HASH_MAX_BYTES];
-    uint8_t k[ES_HASH_MAX_BYTES], want[ES_HASH_MAX_BYTES], mac_b[ES_HASH_MAX_BYTES];
+    uint8_t k[ES_HASH_MAX_BYTES], want[ES_HASH_MAX_BYTES];
     size_t len = 0, mb_len = 0, hl = es_hash_size(s->choice.suite.hash);
     esession_buf idb = {NULL, 0, 0}, form_b2 = {NULL, 0, 0};
-    esession_key *key = NULL;
-    int trusted = 0;
     es_ol_trace *t = ol_trace(s);
     esession_status rc;
 
@@ -689,7 +570,7 @@ void ol_alice_msg4(es_ol *s, const es_ol_in *in, es_ol_result *res)
         rc = es_form_normalize_received(s->ctx, f, (const char *const[]){"identity", "mac"}, 2,
                                         &form_b2);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     /* Step 2: SRS, the final keys, MB, Bob's identity, the new RS. */
@@ -711,7 +592,7 @@ void ol_alice_msg4(es_ol *s, const es_ol_in *in, es_ol_result *res)
     if (rc == ESESSION_OK)
         rc = es_session_keys_from_k(s->ctx, s->choice.suite, k, hl, &s->keys);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     if (t != NULL) {
@@ -719,51 +600,24 @@ void ol_alice_msg4(es_ol *s, const es_ol_in *in, es_ol_result *res)
         t->has_k = 1;
         ol_trace_keys(s, s->keys, 0);
     }
-    es_ol_id_keys ik;
-    es_ol_id_peer peer;
-    ol_id_keys(s->keys, 0, &ik);
-    ol_id_peer(s, &peer);
-    es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
-                       s->d.len, s->form_b.data, s->form_b.len, form_b2.data, form_b2.len};
-    rc = es_ol_id_open(s->ctx, &ik, s->choice.resp_pk, &peer, &mi, s->ctr_after_b,
-                       (const uint8_t *)idb.data, idb.len, mb, mb_len, &key, &trusted, mac_b,
-                       s->ctr_after_b);
+    rc = ol_open_identity(s, s->keys, 0, &form_b2, s->ctr_after_b, &idb, mb, mb_len,
+                          s->ctr_after_b);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, "feature-not-implemented", NULL, 0);
+        ol_fail(s, res, rc, "feature-not-implemented", NULL, 0);
         goto out;
     }
-    ol_peer_opened(s, key, trusted);
     if (t != NULL) {
         /* The SRS counts once Bob is who he says. */
         t->srs_reached = 1;
         t->has_srs = s->has_srs;
         memcpy(t->srs, s->srs, hl);
     }
-    es_ol_rs_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = ES_OL_RS_STORE;
-    op.len = hl;
-    rc = es_ol_new_rs(s->choice.suite.hash, k, hl, op.rs);
-    if (rc == ESESSION_OK) {
-        memcpy(s->new_rs, op.rs, hl);
-        s->has_new_rs = 1;
-        op.has_srs = s->has_srs;
-        memcpy(op.srs, s->srs, hl);
-        op.verified = s->has_srs && s->srs_verified;
-        op.created = s->now;
-        snprintf(op.client, sizeof op.client, "%s", s->peer_jid);
-        rc = ol_rs_op(s, &op);
-    }
-    sodium_memzero(&op, sizeof op);
-    if (rc == ESESSION_OK && t != NULL) {
-        memcpy(t->new_rs, s->new_rs, hl);
-        t->has_new_rs = 1;
-    }
+    rc = ol_store_new_rs(s, k, 0);
     if (rc == ESESSION_OK)
         rc = ol_stream_start(s, &s->keys->a, s->ctr_after_a, 0, &s->keys->b, s->ctr_after_b,
                              (const uint8_t *)s->d.data, s->d.len);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     s->state = ES_OL_OPEN;
@@ -774,10 +628,8 @@ void ol_alice_msg4(es_ol *s, const es_ol_in *in, es_ol_result *res)
     if (in->c != NULL)
         ol_open_c(s, in->c, ES_OL_STEP_MSG4, res);
 out:
-    esession_key_free(key);
     esession_buf_free(&idb);
     esession_buf_free(&form_b2);
     es_form_free(f);
     ES_WIPE(k);
-    ES_WIPE(mac_b);
 }

@@ -255,6 +255,9 @@ static esession_status start(esession_ctx *ctx, esession_keystore *ks, const cha
     const esession_online_options *o = opt != NULL ? opt : &dflt;
     esession_status rc;
 
+    memset(l, 0, sizeof *l);
+    es_ol_rs_list_init(&l->rs);
+    es_ol_policy_init(&l->policy);
     if (o->version != ESESSION_ONLINE_OPTIONS_VERSION)
         return es_fail(ctx, ESESSION_ERR_VERSION, "esession_online_options version");
     esession_online_session *w = calloc(1, sizeof *w);
@@ -274,6 +277,7 @@ static esession_status start(esession_ctx *ctx, esession_keystore *ks, const cha
         rc = make_policy(ctx, o, initiator, (const esession_key *const *)l->mine, l->n_mine,
                          l->n_trusted, &l->policy);
     if (rc != ESESSION_OK) {
+        loaded_clear(l);
         free(w->peer_bare);
         free(w);
         return rc;
@@ -458,14 +462,12 @@ esession_status esession_online_seal(esession_online_session *w, const char *mes
     memset(&in, 0, sizeof in);
     in.m = (const uint8_t *)m.data;
     in.m_len = m.len;
-    int must = es_ol_needs_rekey(w->s, m.len);
-    int want = must || w->rekey_next || es_ol_sent(w->s) + 1 >= ES_OL_AUTO_REKEY;
+    /* The stream refuses (counter-exhausted) once the bound is reached
+     * without a re-key: the caller then terminates. */
+    int want = es_ol_needs_rekey(w->s, m.len) || w->rekey_next ||
+               es_ol_sent(w->s) + 1 >= ES_OL_AUTO_REKEY;
     in.rekey = want && es_ol_may_rekey(w->s);
-    if (must && !in.rekey)
-        rc = es_fail(w->ctx, ESESSION_ERR_COUNTER_EXHAUSTED,
-                     "the key is used up and no re-key is allowed yet: terminate the session");
-    else
-        rc = es_ol_seal(w->s, &in, type, NULL, out);
+    rc = es_ol_seal(w->s, &in, type, NULL, out);
     if (rc == ESESSION_OK && in.rekey)
         w->rekey_next = 0;
     esession_buf_free(&m);

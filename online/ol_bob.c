@@ -10,32 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t decimal(const char *v)
-{
-    uint64_t n = 0;
-    if (v == NULL || v[0] == '\0' || strlen(v) > 10)
-        return 0;
-    for (const char *p = v; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        n = n * 10 + (uint64_t)(*p - '0');
-    }
-    return n > UINT32_MAX ? 0 : (uint32_t)n;
-}
-
-/* A failure: the reply of §12.8 (cond NULL: ignore), keys wiped. */
-static void fail(es_ol *s, es_ol_result *res, esession_status code, const char *cond,
-                 const char *const *fields, size_t n_fields)
-{
-    res->kind = ES_OL_R_ERROR;
-    res->error = code;
-    if (cond != NULL)
-        (void)ol_error_reply(s, cond, fields, n_fields, &res->reply);
-    ol_destroy_keys(s);
-    s->state = ES_OL_FAILED;
-    s->await = OL_AWAIT_NONE;
-}
-
 /* The offers of a request field: its options, or its values. */
 static size_t offers(const es_form_field *fd, const char *const **v)
 {
@@ -73,7 +47,7 @@ static int acceptable(const es_ol *s, es_ol_field f, const char *v, es_ol_pubkey
         return 0;
     switch (f) {
     case ES_OLF_MODP:
-        return es_modp_supported((int)decimal(v));
+        return es_modp_supported((int)ol_decimal(v));
     case ES_OLF_CRYPT:
         return es_cipher_from_name(v, strlen(v), &cipher) == ESESSION_OK;
     case ES_OLF_HASH:
@@ -125,7 +99,7 @@ static void choose(es_ol *s, const es_form *f, const char **bad, size_t *n_bad)
             bad[(*n_bad)++] = es_ol_field_names[i];
     if (*n_bad > 0)
         return;
-    c->group = (int)decimal(c->value[ES_OLF_MODP]);
+    c->group = (int)ol_decimal(c->value[ES_OLF_MODP]);
     (void)es_cipher_from_name(c->value[ES_OLF_CRYPT], strlen(c->value[ES_OLF_CRYPT]),
                               &c->suite.cipher);
     (void)es_hash_from_name(c->value[ES_OLF_HASH], strlen(c->value[ES_OLF_HASH]), &c->suite.hash);
@@ -170,7 +144,7 @@ static esession_status msg1_structure(es_ol *s, const es_form *f, req *r)
         if (es_form_find(f, es_ol_field_names[i]) == NULL && !(i == ES_OLF_SAS && s->variant == 3))
             return es_fail(s->ctx, ESESSION_ERR_MALFORMED, "field %s missing",
                            es_ol_field_names[i]);
-    if ((r->rekey_freq = decimal(ol_value(f, "rekey_freq", &multi))) == 0)
+    if ((r->rekey_freq = ol_decimal(ol_value(f, "rekey_freq", &multi))) == 0)
         return es_fail(s->ctx, ESESSION_ERR_MALFORMED, "rekey_freq is not a number 1..2^32-1");
     rc = ol_b64_field(s->ctx, f, "my_nonce", s->n_a, ES_OL_NONCE_MAX, &s->n_a_len);
     if (rc != ESESSION_OK)
@@ -228,29 +202,6 @@ static esession_status draw_msg2(es_ol *s, const es_ol_fixed *fx)
     return rc;
 }
 
-/* Strings of one form, freed together. */
-typedef struct strs {
-    char *v[8];
-    size_t n;
-} strs;
-
-static const char *keep(strs *k, char *v)
-{
-    if (v == NULL || k->n == ES_ARRAY_LEN(k->v)) {
-        free(v);
-        return NULL;
-    }
-    k->v[k->n++] = v;
-    return v;
-}
-
-static void strs_free(strs *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        free(k->v[i]);
-    k->n = 0;
-}
-
 /* One field <field var='V'><value>v</value></field> per value pointer. */
 static es_ol_fdef plain(const char *var, const char *const *v)
 {
@@ -265,13 +216,11 @@ static esession_status build_msg2(es_ol *s, esession_buf *out)
     es_ol_fdef f[ES_OLF_COUNT + 10];
     const char *vals[ES_OLF_COUNT][1];
     char freq[16];
-    strs k = {{NULL}, 0};
+    ol_strs k = {{NULL}, 0};
     size_t n = 0;
-    esession_buf form = {NULL, 0, 0};
     es_ol_id_out id;
-    es_sb b;
     es_ol_trace *t = ol_trace(s);
-    const char *id_v[1] = {NULL}, *mac_v[1] = {NULL};
+    const char *id_v[2] = {NULL, NULL};
     esession_status rc = ESESSION_OK;
 
     memset(&id, 0, sizeof id);
@@ -284,63 +233,35 @@ static esession_status build_msg2(es_ol *s, esession_buf *out)
     snprintf(freq, sizeof freq, "%lu", (unsigned long)c->rekey_freq);
     const char *freq_v[] = {freq};
     f[n++] = plain("rekey_freq", freq_v);
-    const char *nb_v[] = {keep(&k, ol_b64(s->n_b, s->n_b_len))};
+    const char *nb_v[] = {ol_keep(&k, ol_b64(s->n_b, s->n_b_len))};
     f[n++] = plain("my_nonce", nb_v);
     if (s->variant == 4) {
         vals[ES_OLF_SAS][0] = c->value[ES_OLF_SAS];
         f[n++] = plain("sas_algs", vals[ES_OLF_SAS]);
     }
-    const char *d_v[] = {keep(&k, ol_b64((const uint8_t *)s->d.data, s->d.len))};
+    const char *d_v[] = {ol_keep(&k, ol_b64((const uint8_t *)s->d.data, s->d.len))};
     f[n++] = plain("dhkeys", d_v);
-    const char *na_v[] = {keep(&k, ol_b64(s->n_a, s->n_a_len))};
+    const char *na_v[] = {ol_keep(&k, ol_b64(s->n_a, s->n_a_len))};
     f[n++] = plain("nonce", na_v);
-    const char *ca_v[] = {keep(&k, ol_b64(s->c_a, ES_AES_BLOCK))};
+    const char *ca_v[] = {ol_keep(&k, ol_b64(s->c_a, ES_AES_BLOCK))};
     f[n++] = plain("counter", ca_v);
     if (nb_v[0] == NULL || d_v[0] == NULL || na_v[0] == NULL || ca_v[0] == NULL) {
         rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory for msg2");
         goto out;
     }
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_form(&b, "submit", f, n);
-    if ((rc = es_sb_finish(&b, &form)) != ESESSION_OK ||
-        (rc = es_ol_form_normalized(s->ctx, form.data, form.len, excl, 2, &s->form_b)) !=
-            ESESSION_OK)
+    if ((rc = ol_fields_normalized(s, "submit", f, n, excl, 2, &s->form_b)) != ESESSION_OK)
         goto out;
     uint8_t c_b[ES_AES_BLOCK];
     es_counter_b(s->c_a, c_b);
     memcpy(s->ctr_after_b, c_b, ES_AES_BLOCK);
     if (s->variant == 3) {
         /* K from e (msg1) and y; Bob's identity now (§12.5, 3-message). */
-        es_ol_id_keys ik;
-        ol_id_keys(s->k0keys, 0, &ik);
-        es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
-                           s->d.len, s->form_b.data, s->form_b.len, NULL, 0};
-        rc = es_ol_id_seal(s->ctx, &ik, c->resp_pk, ol_my_key(s, c->sign_type), &mi, c_b, &id);
-        if (rc != ESESSION_OK)
+        if ((rc = ol_seal_identity(s, s->k0keys, NULL, c_b, &id)) != ESESSION_OK ||
+            (rc = ol_identity_fields(s, &k, &id, id_v, f, &n)) != ESESSION_OK)
             goto out;
         memcpy(s->ctr_after_b, id.ctr_after, ES_AES_BLOCK);
-        id_v[0] = keep(&k, ol_b64((const uint8_t *)id.idx.data, id.idx.len));
-        mac_v[0] = keep(&k, ol_b64(id.mx, id.mac_len));
-        if (id_v[0] == NULL || mac_v[0] == NULL) {
-            rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory for msg2");
-            goto out;
-        }
-        f[n++] = plain("identity", id_v);
-        f[n++] = plain("mac", mac_v);
-        if (t != NULL) {
-            memcpy(t->mac_b, id.mac_x, id.mac_len);
-            memcpy(t->mb, id.mx, id.mac_len);
-            (void)es_buf_set(&t->idb, id.idx.data, id.idx.len, 0);
-            t->has_mac_b = 1;
-        }
     }
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_head(&b, s->my_jid, s->peer_jid, NULL, s->thread);
-    es_sb_puts(&b, "\n  <feature xmlns='" ES_OL_NS_FEATURE "'>");
-    es_ol_put_form(&b, "submit", f, n);
-    es_sb_puts(&b, "</feature>\n</message>");
-    if ((rc = es_sb_finish(&b, out)) != ESESSION_OK)
-        rc = es_fail(s->ctx, rc, "cannot write msg2");
+    rc = ol_nego_stanza(s, "feature", ES_OL_NS_FEATURE, "submit", f, n, 0, NULL, out);
     if (rc == ESESSION_OK && t != NULL) {
         rc = es_buf_set(&t->form_b, s->form_b.data, s->form_b.len, 0);
         if (rc == ESESSION_OK)
@@ -350,8 +271,7 @@ static esession_status build_msg2(es_ol *s, esession_buf *out)
         es_counter_b(s->c_a, t->c_b);
     }
 out:
-    strs_free(&k);
-    esession_buf_free(&form);
+    ol_strs_free(&k);
     es_ol_id_out_clear(&id);
     return rc;
 }
@@ -411,14 +331,14 @@ esession_status es_ol_respond(esession_ctx *ctx, const es_ol_policy *policy,
             const char *field[] = {fd->var};
             rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "unknown required field %s",
                          fd->var);
-            fail(s, &res, rc, "feature-not-implemented", field, 1);
+            ol_fail(s, &res, rc, "feature-not-implemented", field, 1);
             goto out;
         }
     }
     choose(s, f, bad, &n_bad);
     if (n_bad > 0) {
         rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION, "no acceptable value for %s", bad[0]);
-        fail(s, &res, rc, "not-acceptable", bad, n_bad);
+        ol_fail(s, &res, rc, "not-acceptable", bad, n_bad);
         goto out;
     }
     s->choice.rekey_freq = r.rekey_freq > s->policy.rekey_freq ? r.rekey_freq
@@ -427,18 +347,18 @@ esession_status es_ol_respond(esession_ctx *ctx, const es_ol_policy *policy,
     if (s->variant == 3 && !s->policy.allow3) {
         static const char *const field[] = {"dhkeys"};
         rc = es_fail(ctx, ESESSION_ERR_REFUSED, "3-message negotiation refused by policy");
-        fail(s, &res, rc, "feature-not-implemented", field, 1);
+        ol_fail(s, &res, rc, "feature-not-implemented", field, 1);
         goto out;
     }
     size_t at = 0;
-    while (at < r.n_groups && (int)decimal(r.modp[at]) != s->choice.group)
+    while (at < r.n_groups && (int)ol_decimal(r.modp[at]) != s->choice.group)
         at++;
     if (s->variant == 3) {
         /* Step 4: e of the chosen group. */
         rc = es_dh_check_public(s->choice.group, (const uint8_t *)r.dh[at].data, r.dh[at].len);
         if (rc != ESESSION_OK) {
             es_fail(ctx, rc, "e is not a valid DH value");
-            fail(s, &res, rc, "feature-not-implemented", NULL, 0);
+            ol_fail(s, &res, rc, "feature-not-implemented", NULL, 0);
             goto out;
         }
         rc = es_buf_set(&s->e, r.dh[at].data, r.dh[at].len, 0);
@@ -574,12 +494,12 @@ static esession_status finish4(es_ol *s, uint8_t (*rsh)[ES_HASH_MAX_BYTES], size
     es_hash_alg h = s->choice.suite.hash;
     size_t hl = es_hash_size(h);
     uint8_t k[ES_HASH_MAX_BYTES], srshash[ES_HASH_MAX_BYTES];
-    strs keepk = {{NULL}, 0};
-    esession_buf form = {NULL, 0, 0}, form_b2 = {NULL, 0, 0}, c = {NULL, 0, 0};
+    ol_strs keepk = {{NULL}, 0};
+    const char *id_v[2] = {NULL, NULL};
+    esession_buf form_b2 = {NULL, 0, 0}, c = {NULL, 0, 0};
     es_ol_id_out id;
     es_ol_fdef f[6];
     size_t n = 0;
-    es_sb b;
     es_ol_trace *t = ol_trace(s);
     uint32_t v = 0;
     esession_status rc;
@@ -608,28 +528,12 @@ static esession_status finish4(es_ol *s, uint8_t (*rsh)[ES_HASH_MAX_BYTES], size
         ol_trace_keys(s, s->keys, 0);
     }
     /* The new RS, keeping the SRS it replaces until Alice's first stanza. */
-    es_ol_rs_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = ES_OL_RS_STORE;
-    op.len = hl;
-    if ((rc = es_ol_new_rs(h, k, hl, op.rs)) == ESESSION_OK) {
-        memcpy(s->new_rs, op.rs, hl);
-        s->has_new_rs = 1;
-        op.has_srs = s->has_srs;
-        memcpy(op.srs, s->srs, hl);
-        op.keep_candidate = 1;
-        op.verified = s->has_srs && s->srs_verified;
-        op.created = s->now;
-        snprintf(op.client, sizeof op.client, "%s", s->peer_jid);
-        rc = ol_rs_op(s, &op);
-    }
-    sodium_memzero(&op, sizeof op);
-    if (rc != ESESSION_OK)
+    /* A verified chain of retained secrets verifies the peer (§12.5). */
+    s->peer_verified = s->peer_verified || (s->has_srs && s->srs_verified);
+    if ((rc = ol_store_new_rs(s, k, 1)) != ESESSION_OK)
         goto out;
     s->rs_confirm_pending = 1;
     if (t != NULL) {
-        memcpy(t->new_rs, s->new_rs, hl);
-        t->has_new_rs = 1;
         t->has_rs_after_msg3 = es_ol_rs_list_copy(&t->rs_after_msg3, &s->rs) == ESESSION_OK;
     }
     if (s->has_srs) {
@@ -647,8 +551,8 @@ static esession_status finish4(es_ol *s, uint8_t (*rsh)[ES_HASH_MAX_BYTES], size
         memcpy(t->srshash, srshash, hl);
         t->has_srshash = 1;
     }
-    const char *na_v[] = {keep(&keepk, ol_b64(s->n_a, s->n_a_len))};
-    const char *sr_v[] = {keep(&keepk, ol_b64(srshash, hl))};
+    const char *na_v[] = {ol_keep(&keepk, ol_b64(s->n_a, s->n_a_len))};
+    const char *sr_v[] = {ol_keep(&keepk, ol_b64(srshash, hl))};
     f[n++] = plain("FORM_TYPE", ssn);
     f[n++] = plain("nonce", na_v);
     f[n++] = plain("srshash", sr_v);
@@ -656,58 +560,24 @@ static esession_status finish4(es_ol *s, uint8_t (*rsh)[ES_HASH_MAX_BYTES], size
         rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory for msg4");
         goto out;
     }
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_form(&b, "result", f, n);
-    if ((rc = es_sb_finish(&b, &form)) != ESESSION_OK ||
-        (rc = es_ol_form_normalized(s->ctx, form.data, form.len, excl, 2, &form_b2)) !=
-            ESESSION_OK)
+    if ((rc = ol_fields_normalized(s, "result", f, n, excl, 2, &form_b2)) != ESESSION_OK)
         goto out;
-    es_ol_id_keys ik;
-    ol_id_keys(s->keys, 0, &ik);
-    es_ol_mac_in mi = {s->n_a, s->n_a_len, s->n_b, s->n_b_len, (const uint8_t *)s->d.data,
-                       s->d.len, s->form_b.data, s->form_b.len, form_b2.data, form_b2.len};
     es_counter_b(s->c_a, s->ctr_after_b);
-    rc = es_ol_id_seal(s->ctx, &ik, s->choice.resp_pk, ol_my_key(s, s->choice.sign_type), &mi,
-                       s->ctr_after_b, &id);
-    if (rc != ESESSION_OK)
+    if ((rc = ol_seal_identity(s, s->keys, &form_b2, s->ctr_after_b, &id)) != ESESSION_OK ||
+        (rc = ol_identity_fields(s, &keepk, &id, id_v, f, &n)) != ESESSION_OK)
         goto out;
     memcpy(s->ctr_after_b, id.ctr_after, ES_AES_BLOCK);
-    if (t != NULL) {
+    if (t != NULL)
         (void)es_buf_set(&t->form_b2, form_b2.data, form_b2.len, 0);
-        memcpy(t->mac_b, id.mac_x, id.mac_len);
-        memcpy(t->mb, id.mx, id.mac_len);
-        (void)es_buf_set(&t->idb, id.idx.data, id.idx.len, 0);
-        t->has_mac_b = 1;
-    }
-    const char *id_v[] = {keep(&keepk, ol_b64((const uint8_t *)id.idx.data, id.idx.len))};
-    const char *mac_v[] = {keep(&keepk, ol_b64(id.mx, id.mac_len))};
-    if (id_v[0] == NULL || mac_v[0] == NULL) {
-        rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of memory for msg4");
-        goto out;
-    }
-    f[n++] = plain("identity", id_v);
-    f[n++] = plain("mac", mac_v);
     rc = ol_stream_start(s, &s->keys->b, s->ctr_after_b, es_ctr_blocks(id.idx.len), &s->keys->a,
                          s->ctr_after_a, (const uint8_t *)s->e.data, s->e.len);
     if (rc == ESESSION_OK && content != NULL)
         rc = ol_first_c(s, content, content_len, &c);
     if (rc != ESESSION_OK)
         goto out;
-    es_sb_init(&b, ES_XML_MAX_BYTES, 0);
-    es_ol_put_head(&b, s->my_jid, s->peer_jid, NULL, s->thread);
-    es_sb_puts(&b, "\n  <init xmlns='" ES_OL_NS_INIT "'>");
-    es_ol_put_form(&b, "result", f, n);
-    es_sb_puts(&b, "</init>");
-    if (c.data != NULL) {
-        es_sb_puts(&b, "\n  ");
-        es_sb_put(&b, c.data, c.len);
-    }
-    es_sb_puts(&b, "\n</message>");
-    if ((rc = es_sb_finish(&b, out)) != ESESSION_OK)
-        rc = es_fail(s->ctx, rc, "cannot write msg4");
+    rc = ol_nego_stanza(s, "init", ES_OL_NS_INIT, "result", f, n, 0, &c, out);
 out:
-    strs_free(&keepk);
-    esession_buf_free(&form);
+    ol_strs_free(&keepk);
     esession_buf_free(&form_b2);
     esession_buf_free(&c);
     es_ol_id_out_clear(&id);
@@ -720,11 +590,10 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
 {
     es_form *f = NULL;
     esession_buf ida = {NULL, 0, 0}, form_a2 = {NULL, 0, 0};
-    uint8_t ma[ES_HASH_MAX_BYTES], mac_a[ES_HASH_MAX_BYTES], he[ES_OL_HE_BYTES];
+    uint8_t ma[ES_HASH_MAX_BYTES], he[ES_OL_HE_BYTES];
     uint8_t rsh[ES_OL_RSHASHES_MAX][ES_HASH_MAX_BYTES];
     size_t ma_len = 0, n_rsh = 0;
-    int terminate = 0, trusted = 0;
-    esession_key *key = NULL;
+    int terminate = 0;
     es_ol_trace *t = ol_trace(s);
     esession_status rc;
 
@@ -736,7 +605,7 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
         rc = es_form_normalize_received(s->ctx, f, (const char *const[]){"identity", "mac"}, 2,
                                         &form_a2);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     if (s->variant == 4) {
@@ -751,14 +620,14 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
         }
         if (rc == ESESSION_ERR_BAD_COMMITMENT || rc == ESESSION_ERR_INVALID_DH_VALUE ||
             rc == ESESSION_ERR_MALFORMED) {
-            fail(s, res, rc, "feature-not-implemented", NULL, 0);
+            ol_fail(s, res, rc, "feature-not-implemented", NULL, 0);
             goto out;
         }
         if (rc == ESESSION_OK)
             rc = es_session_keys_dh(s->ctx, s->choice.suite, s->dh[0], (const uint8_t *)s->e.data,
                                     s->e.len, &s->k0keys);
         if (rc != ESESSION_OK) {
-            fail(s, res, rc, NULL, NULL, 0);
+            ol_fail(s, res, rc, NULL, NULL, 0);
             goto out;
         }
         if (t != NULL) {
@@ -769,17 +638,9 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
         }
     }
     /* Step 4: MA, then Alice's identity. */
-    es_ol_id_keys ik;
-    es_ol_id_peer peer;
-    ol_id_keys(s->k0keys, 1, &ik);
-    ol_id_peer(s, &peer);
-    es_ol_mac_in mi = {s->n_b, s->n_b_len, s->n_a, s->n_a_len, (const uint8_t *)s->e.data,
-                       s->e.len, s->form_a.data, s->form_a.len, form_a2.data, form_a2.len};
-    rc = es_ol_id_open(s->ctx, &ik, s->choice.init_pk, &peer, &mi, s->c_a,
-                       (const uint8_t *)ida.data, ida.len, ma, ma_len, &key, &trusted, mac_a,
-                       s->ctr_after_a);
+    rc = ol_open_identity(s, s->k0keys, 1, &form_a2, s->c_a, &ida, ma, ma_len, s->ctr_after_a);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, "feature-not-implemented", NULL, 0);
+        ol_fail(s, res, rc, "feature-not-implemented", NULL, 0);
         goto out;
     }
     memcpy(s->ma, ma, ma_len);
@@ -789,21 +650,19 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
     if (s->variant == 4) {
         rc = finish4(s, rsh, n_rsh, content, content_len, &res->reply);
         if (rc != ESESSION_OK) {
-            fail(s, res, rc, NULL, NULL, 0);
+            ol_fail(s, res, rc, NULL, NULL, 0);
             goto out;
         }
-        ol_peer_opened(s, key, trusted);
         res->kind = ES_OL_R_PROGRESS;
         res->established = 1;
         s->state = ES_OL_OPEN;
         s->await = OL_AWAIT_NONE;
         goto out;
     }
-    ol_peer_opened(s, key, trusted);
     rc = ol_stream_start(s, &s->k0keys->b, s->ctr_after_b, 0, &s->k0keys->a, s->ctr_after_a,
                          (const uint8_t *)s->e.data, s->e.len);
     if (rc != ESESSION_OK) {
-        fail(s, res, rc, NULL, NULL, 0);
+        ol_fail(s, res, rc, NULL, NULL, 0);
         goto out;
     }
     s->state = ES_OL_OPEN;
@@ -818,11 +677,9 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
         s->state = ES_OL_ENDED;
     }
 out:
-    esession_key_free(key);
     esession_buf_free(&ida);
     esession_buf_free(&form_a2);
     es_form_free(f);
     ES_WIPE(ma);
-    ES_WIPE(mac_a);
     ES_WIPE(rsh);
 }

@@ -40,14 +40,15 @@ static esession_status mac_x(const es_ol_id_keys *k, const es_ol_mac_in *in, con
 }
 
 /* Append to the secret builder: <SignatureValue>base64(SIG)</SignatureValue>. */
-static esession_status put_sign(esession_ctx *ctx, es_sb *b, const esession_key *key,
-                                const uint8_t *mac, size_t mac_len)
+static esession_status put_sign(esession_ctx *ctx, const es_ol_id_keys *k, es_sb *b,
+                                const esession_key *key, const uint8_t *mac, size_t mac_len)
 {
     uint8_t sig[ES_SIG_MAX_BYTES];
     size_t siglen = 0;
-    esession_status rc = es_sign(ctx, key, mac, mac_len, sig, &siglen);
+    esession_status rc = k->sign != NULL ? k->sign(k->sign_arg, key, mac, mac_len, sig, &siglen)
+                                         : es_sign(ctx, key, mac, mac_len, sig, &siglen);
     if (rc != ESESSION_OK)
-        return rc;
+        return es_fail(ctx, rc, "identity: signing failed");
     char *b64 = malloc(es_base64_encoded_len(siglen) + 1);
     if (b64 == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
@@ -104,7 +105,7 @@ esession_status es_ol_id_seal(esession_ctx *ctx, const es_ol_id_keys *k, es_ol_p
             es_sb_puts(&b, fp);
             es_sb_puts(&b, FP_CLOSE);
         }
-        if ((rc = put_sign(ctx, &b, key, o.mac_x, o.mac_len)) != ESESSION_OK)
+        if ((rc = put_sign(ctx, k, &b, key, o.mac_x, o.mac_len)) != ESESSION_OK)
             goto out;
     }
     if ((rc = es_sb_finish(&b, &plain)) != ESESSION_OK) {

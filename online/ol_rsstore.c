@@ -26,7 +26,7 @@ static esession_status rs_name(esession_ctx *ctx, const char *bare, char name[ES
  * client length (2) client */
 static esession_status encode(esession_ctx *ctx, const es_ol_rs_list *l, esession_buf *out)
 {
-    es_wr w = {NULL, 0, SIZE_MAX, 0}; /* the first pass only counts */
+    es_wr w = {NULL, 0, ES_BLOB_MAX, 0};
     esession_status rc;
     for (int pass = 0; pass < 2; pass++) {
         es_wr_be(&w, RS_FORMAT, 1);

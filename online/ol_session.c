@@ -113,15 +113,19 @@ esession_status ol_make(esession_ctx *ctx, es_ol_role role, const es_ol_policy *
         (env->my_keys == NULL && env->n_my_keys > 0) ||
         (env->trusted == NULL && env->n_trusted > 0))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "online session: bad arguments");
-    es_ol *s = calloc(1, sizeof *s);
+    /* Nonces, the SRS and the new RS live in the session: guarded memory. */
+    es_ol *s = es_secret_alloc(sizeof *s);
     if (s == NULL)
-        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
+    memset(s, 0, sizeof *s);
     s->ctx = ctx;
     s->role = role;
     s->state = ES_OL_NEGOTIATING;
     s->now = env->now;
     s->trust = env->trust;
     s->trust_arg = env->trust_arg;
+    s->sign = env->sign;
+    s->sign_arg = env->sign_arg;
     es_ol_policy_init(&s->policy);
     es_ol_rs_list_init(&s->rs);
     rc = es_ol_policy_copy(&s->policy, policy);
@@ -219,8 +223,7 @@ void es_ol_free(es_ol *s)
     esession_buf_free(&s->form_a);
     esession_buf_free(&s->form_b);
     trace_free(s->trace);
-    sodium_memzero(s, sizeof *s);
-    free(s);
+    es_secret_free(s); /* wipes */
 }
 
 esession_status ol_rs_op(es_ol *s, const es_ol_rs_op *op)
@@ -469,11 +472,15 @@ esession_status es_ol_feed(es_ol *s, const char *stanza, size_t len, const char 
         es_fail(s->ctx, ESESSION_ERR_PEER_ERROR, "the peer answered with an error (%s)",
                 res->condition);
     } else if (s->state == ES_OL_NEGOTIATING) {
-        if (s->await == OL_AWAIT_MSG2 && in.form != NULL && !in.in_init)
+        /* A request again (type form), or a second msg2 while msg4 is
+         * awaited (submit), is ignored. */
+        int request = in.form != NULL && form_type_is(in.form, "form");
+        if (s->await == OL_AWAIT_MSG2 && in.form != NULL && !in.in_init && !request)
             ol_alice_msg2(s, &in, content, content_len, res);
-        else if (s->await == OL_AWAIT_MSG4 && in.form != NULL && !form_type_is(in.form, "submit"))
+        else if (s->await == OL_AWAIT_MSG4 && in.form != NULL && !request &&
+                 !form_type_is(in.form, "submit"))
             ol_alice_msg4(s, &in, res);
-        else if (s->await == OL_AWAIT_MSG3 && in.form != NULL && !in.in_init)
+        else if (s->await == OL_AWAIT_MSG3 && in.form != NULL && !in.in_init && !request)
             ol_bob_msg3(s, &in, content, content_len, res);
     } else if (in.c != NULL && in.form == NULL) {
         ol_open_c(s, in.c, ES_OL_STEP_STANZA, res);
@@ -605,4 +612,10 @@ int es_ol_waiting_answer(const es_ol *s)
 {
     return s != NULL && s->role == ES_OL_ALICE && s->state == ES_OL_NEGOTIATING &&
            s->await == OL_AWAIT_MSG2;
+}
+
+void es_ol_set_usage(es_ol *s, uint64_t sent, uint64_t blocks)
+{
+    if (s != NULL)
+        es_ol_stream_set_usage(s->st, sent, blocks);
 }

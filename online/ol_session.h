@@ -45,6 +45,8 @@ struct es_ol {
     size_t n_trusted;
     es_ol_trust_fn trust;
     void *trust_arg;
+    es_ol_sign_fn sign;
+    void *sign_arg;
     es_ol_rs_list rs;        /* RS kept for the peer (working copy) */
     es_ol_rs_op *pending;    /* RS changes for the caller (guarded) */
     size_t n_pending;
@@ -138,6 +140,15 @@ void ol_bob_msg3(es_ol *s, const es_ol_in *in, const char *content, size_t conte
                  es_ol_result *res);
 
 /* ol_nego.c: shared pieces of both roles. */
+/* Strings of one form, freed together. */
+typedef struct ol_strs {
+    char *v[ES_OL_RSHASHES_MAX + 8];
+    size_t n;
+} ol_strs;
+/* Keep v (NULL stays NULL); the value, or NULL when out of room or memory. */
+const char *ol_keep(ol_strs *k, char *v);
+void ol_strs_free(ol_strs *k);
+
 /* Base64 value of a field into out (cap octets): MALFORMED if absent,
  * several, not base64 or longer than cap; *len gets the length. */
 esession_status ol_b64_field(esession_ctx *ctx, const es_form *f, const char *var, uint8_t *out,
@@ -151,18 +162,53 @@ int ol_bool(const char *v);
 esession_status ol_check_form_type(esession_ctx *ctx, const es_form *f);
 /* A base64 string of n octets in a fresh malloc'ed NUL-terminated text. */
 char *ol_b64(const uint8_t *v, size_t n);
-/* Keys of the identity that X seals or opens. */
-void ol_id_keys(const es_session_keys *keys, int alice, es_ol_id_keys *out);
+/* Keys of the identity that X seals or opens (and our signer). */
+void ol_id_keys(const es_ol *s, const es_session_keys *keys, int alice, es_ol_id_keys *out);
 /* The own signing key for sign_type, NULL if none. */
 const esession_key *ol_my_key(const es_ol *s, esession_key_type type);
 /* Peer identity parameters for es_ol_id_open. */
 void ol_id_peer(const es_ol *s, es_ol_id_peer *p);
-/* Record the peer's status after its identity opened. */
-void ol_peer_opened(es_ol *s, esession_key *key, int trusted);
+/* Open the peer's identity (§12.5, §12.8) with keys: Alice's when the
+ * peer is Alice (macA over N_B, N_A, e, formA, form2), else Bob's (macB
+ * over N_A, N_B, d, formB, form2; form2 NULL in 3-message). On success the
+ * peer's status is recorded and ctr_after (may alias c_x) follows IDX. */
+esession_status ol_open_identity(es_ol *s, const es_session_keys *keys, int peer_is_alice,
+                                 const esession_buf *form2, const uint8_t *c_x,
+                                 const esession_buf *idx, const uint8_t *mx, size_t mx_len,
+                                 uint8_t *ctr_after);
+/* Seal our identity (§12.5) with keys: Alice's when we are Alice (macA
+ * over N_B, N_A, e, formA, form2), else Bob's; into id, and the trace. */
+esession_status ol_seal_identity(es_ol *s, const es_session_keys *keys, const esession_buf *form2,
+                                 const uint8_t *c_x, es_ol_id_out *id);
+/* The identity and mac fields of id, appended to f (strings kept in k). */
+esession_status ol_identity_fields(es_ol *s, ol_strs *k, const es_ol_id_out *id,
+                                   const char **vals, es_ol_fdef *f, size_t *n);
+
+/* The new RS from K (§12.6), stored as a pending change; keep_candidate:
+ * Bob keeps the SRS until Alice's first stanza. */
+esession_status ol_store_new_rs(es_ol *s, const uint8_t *k, int keep_candidate);
 /* The <c> of msg3/msg4: seal content with the stream (s = 1 after it). */
 esession_status ol_first_c(es_ol *s, const char *content, size_t content_len,
                            esession_buf *c_out);
 /* Copy the session keys into the trace. */
 void ol_trace_keys(es_ol *s, const es_session_keys *k, int provisory);
+/* Decimal 1..2^32-1 without sign; 0 if v is not one. */
+uint32_t ol_decimal(const char *v);
+/* A failed negotiation step: the reply of §12.8 (cond NULL: ignore, no
+ * reply), keys wiped, state failed. */
+void ol_fail(es_ol *s, es_ol_result *res, esession_status code, const char *cond,
+             const char *const *fields, size_t n_fields);
+
+
+
+/* normalize(the form of these fields, excluded) as a receiver will (§12.3). */
+esession_status ol_fields_normalized(es_ol *s, const char *form_type, const es_ol_fdef *f, size_t n,
+                                     const char *const *excl, size_t n_excl, esession_buf *out);
+
+/* A negotiation stanza: head, the form inside <wrapper xmlns='ns'>, the
+ * AMP rule (msg1), the <c> (msg3, msg4), in the layout of the vectors. */
+esession_status ol_nego_stanza(es_ol *s, const char *wrapper, const char *ns,
+                               const char *form_type, const es_ol_fdef *f, size_t n, int amp,
+                               const esession_buf *c, esession_buf *out);
 
 #endif

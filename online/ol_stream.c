@@ -122,9 +122,17 @@ static uint64_t blocks_of(size_t m_len)
 
 int es_ol_stream_needs_rekey(const es_ol_stream *st, size_t m_len)
 {
+    const uint64_t due = ES_OL_BLOCK_LIMIT - ES_OL_TERM_RESERVE - ES_OL_REKEY_MARGIN;
     uint64_t b = blocks_of(m_len);
-    return st != NULL && (st->blocks > ES_OL_BLOCK_LIMIT - ES_OL_TERM_RESERVE ||
-                          b > ES_OL_BLOCK_LIMIT - ES_OL_TERM_RESERVE - st->blocks);
+    return st != NULL && (st->blocks > due || b > due - st->blocks);
+}
+
+void es_ol_stream_set_usage(es_ol_stream *st, uint64_t sent, uint64_t blocks)
+{
+    if (st != NULL) {
+        st->sent = sent;
+        st->blocks = blocks;
+    }
 }
 
 /* What a re-key makes before anything is applied. */

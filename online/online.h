@@ -45,6 +45,9 @@
  * a termination (as offline, session/sender.h). */
 #define ES_OL_BLOCK_LIMIT ((uint64_t)1 << 32)
 #define ES_OL_TERM_RESERVE 64u
+/* A re-key is due once this close to the bound, so that the stanza that
+ * carries <key> (sealed with the old key) still fits. */
+#define ES_OL_REKEY_MARGIN ((uint64_t)1 << 20)
 
 /* ---- negotiated fields (ol_policy.c) ------------------------------- */
 
@@ -197,6 +200,11 @@ esession_status es_ol_error_stanza(esession_ctx *ctx, const char *from, const ch
 
 /* ---- identities (ol_identity.c, PROFILE §12.5) ---------------------- */
 
+/* Signing over macX: es_sign unless a signer is given (the vectors give
+ * one with RFC 6979's deterministic k for DSA). */
+typedef esession_status (*es_ol_sign_fn)(void *arg, const esession_key *key, const uint8_t *msg,
+                                         size_t n, uint8_t *sig, size_t *siglen);
+
 /* What macX covers, in order: n1 ‖ n2 ‖ mpint(dh) ‖ pubKeyX ‖ form1 ‖ form2
  * (form2 may be empty). */
 typedef struct es_ol_mac_in {
@@ -213,6 +221,8 @@ typedef struct es_ol_id_keys {
     const uint8_t *ks;
     size_t ks_len;
     const es_dir_keys *dir;
+    es_ol_sign_fn sign;      /* NULL: es_sign */
+    void *sign_arg;
 } es_ol_id_keys;
 
 typedef struct es_ol_id_out {
@@ -329,9 +339,10 @@ esession_status es_ol_stream_seal(esession_ctx *ctx, es_ol_stream *st, const es_
 int es_ol_stream_may_rekey(const es_ol_stream *st);
 /* Stanzas sent under the current sending keys. */
 uint64_t es_ol_stream_sent(const es_ol_stream *st);
-/* Would a stanza of m_len octets pass the block limit under the current
- * sending keys (it must re-key first, or the session must end)? */
+/* Is a re-key due: would a stanza of m_len octets come within
+ * ES_OL_REKEY_MARGIN of the block limit under the current sending keys? */
 int es_ol_stream_needs_rekey(const es_ol_stream *st, size_t m_len);
+void es_ol_stream_set_usage(es_ol_stream *st, uint64_t sent, uint64_t blocks);
 
 typedef enum es_ol_kind {
     ES_OL_CONTENT = 1,
@@ -410,6 +421,8 @@ typedef struct es_ol_env {
     void *trust_arg;
     const es_ol_rs_list *rs;                  /* RS kept for the peer (NULL: none) */
     int64_t now;
+    es_ol_sign_fn sign;                       /* NULL: es_sign */
+    void *sign_arg;
 } es_ol_env;
 
 /* Everything a negotiation computed, for known-answer checks (secret;
@@ -540,6 +553,9 @@ esession_status es_ol_rs_take(es_ol *s, es_ol_rs_op *ops, size_t cap, size_t *n)
 int es_ol_may_rekey(const es_ol *s);
 uint64_t es_ol_sent(const es_ol *s);
 int es_ol_needs_rekey(const es_ol *s, size_t m_len);
+/* Test hook: the stanzas and blocks used under the current sending keys,
+ * to reach the 2^32-block bound without sealing it. */
+void es_ol_set_usage(es_ol *s, uint64_t sent, uint64_t blocks);
 /* An initiator still waiting for msg2 (crossing requests, §12.13). */
 int es_ol_waiting_answer(const es_ol *s);
 /* Set when the acknowledgement timed out (§12.12): the peer's last stanzas may be missing. */

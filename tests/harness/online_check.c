@@ -50,23 +50,6 @@ void ohv_cmp_text(ohv_diffs *d, const char *what, json_t *obj, const char *key, 
         ohv_differs(d, "%s%s", what, key);
 }
 
-char *ohv_masked(const char *s)
-{
-    static const char *const fields[] = {"var='identity'><value>", "var='mac'><value>"};
-    char *out = strdup(s);
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < 2; i++) {
-        char *p = strstr(out, fields[i]);
-        char *q = p != NULL ? strstr(p, "</value>") : NULL;
-        if (p == NULL || q == NULL)
-            continue;
-        p += strlen(fields[i]);
-        memmove(p, q, strlen(q) + 1);
-    }
-    return out;
-}
-
 /* m_final: the decoded <data> of a stanza (empty if none). */
 static uint8_t *ohv_m_final_of(const char *stanza, size_t *len)
 {
@@ -235,18 +218,10 @@ static void alice_values(ohv_diffs *d, json_t *exp, const es_ol_trace *t, int va
         ohv_cmp_text(d, "", exp, "formA2", t->form_a2.data, t->form_a2.len);
     if (present(d, exp, "macA", t->has_mac_a)) {
         ohv_cmp_hex(d, "", exp, "macA", t->mac_a, t->k_len);
-        if (!fl->alice_dsa_sig) {
-            if (!fl->ma_wire)
-                ohv_cmp_hex(d, "", exp, "MA", t->ma, t->k_len);
-            if (!fl->ida_wire)
-                ohv_cmp_hex(d, "", exp, "IDA", (const uint8_t *)t->ida.data, t->ida.len);
-        } else {
-            size_t len = 0;
-            uint8_t *ida = ju_hex(exp, "IDA", &len);
-            if (ida == NULL || len != t->ida.len)
-                ohv_differs(d, "IDA length");
-            free(ida);
-        }
+        if (!fl->ma_wire)
+            ohv_cmp_hex(d, "", exp, "MA", t->ma, t->k_len);
+        if (!fl->ida_wire)
+            ohv_cmp_hex(d, "", exp, "IDA", (const uint8_t *)t->ida.data, t->ida.len);
     }
     if (variant == 4 && present(d, exp, "rshashes", t->n_rshashes > 0)) {
         json_t *a = ju_array(exp, "rshashes");
@@ -260,7 +235,7 @@ static void alice_values(ohv_diffs *d, json_t *exp, const es_ol_trace *t, int va
             json_decref(w);
         }
     }
-    if (variant == 4 && present(d, exp, "sas", t->has_sas) && !fl->alice_dsa_sig) {
+    if (variant == 4 && present(d, exp, "sas", t->has_sas)) {
         json_t *sas = ju_object(exp, "sas");
         long long v = -1;
         uint8_t oct[3] = {(uint8_t)(t->sas_v >> 16), (uint8_t)(t->sas_v >> 8), (uint8_t)t->sas_v};
@@ -296,18 +271,10 @@ static void bob_values(ohv_diffs *d, json_t *exp, const es_ol_trace *t, int vari
     }
     if (present(d, exp, "macB", t->has_mac_b)) {
         ohv_cmp_hex(d, "", exp, "macB", t->mac_b, t->k_len);
-        if (!fl->bob_dsa_sig) {
-            if (!fl->mb_wire)
-                ohv_cmp_hex(d, "", exp, "MB", t->mb, t->k_len);
-            if (!fl->idb_wire)
-                ohv_cmp_hex(d, "", exp, "IDB", (const uint8_t *)t->idb.data, t->idb.len);
-        } else {
-            size_t len = 0;
-            uint8_t *idb = ju_hex(exp, "IDB", &len);
-            if (idb == NULL || len != t->idb.len)
-                ohv_differs(d, "IDB length");
-            free(idb);
-        }
+        if (!fl->mb_wire)
+            ohv_cmp_hex(d, "", exp, "MB", t->mb, t->k_len);
+        if (!fl->idb_wire)
+            ohv_cmp_hex(d, "", exp, "IDB", (const uint8_t *)t->idb.data, t->idb.len);
     }
     if (variant == 4) {
         if (present(d, exp, "formB2", t->form_b2.data != NULL))

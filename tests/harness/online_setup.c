@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json_util.h"
+#include "rfc6979.h"
 
 static void ohv_bare_of(const char *jid, char *out, size_t cap)
 {
@@ -232,4 +233,15 @@ void ohv_env(const ohv_party *me, const ohv_party *peer, es_ol_env *env,
     env->trusted = trusted;
     env->n_trusted = me->trusts_peer ? peer->n_keys : 0;
     env->rs = &me->rs;
+    env->sign = ohv_sign;
+    env->sign_arg = NULL;
+}
+
+esession_status ohv_sign(void *arg, const esession_key *key, const uint8_t *msg, size_t n,
+                         uint8_t *sig, size_t *siglen)
+{
+    (void)arg;
+    if (esession_key_get_type(key) == ESESSION_KEY_DSA)
+        return hv_rfc6979_dsa_sign(key, msg, n, sig, siglen);
+    return es_sign(NULL, key, msg, n, sig, siglen); /* RSA PKCS#1 v1.5 is deterministic */
 }

@@ -106,6 +106,14 @@ static char *p_minus_1(int group)
     return b64(buf, n);
 }
 
+/* set_value, freeing v. */
+static char *set_value_owned(const char *s, const char *var, char *v)
+{
+    char *out = set_value(s, var, v);
+    free(v);
+    return out;
+}
+
 static void expect_error_stanza(const esession_buf *reply, const char *cond, const char *field)
 {
     char want[160];
@@ -221,7 +229,7 @@ MSG1_CHANGE(e_is_1, 3, set_value(p.msg[0].data, "dhkeys", "AQ=="), ESESSION_ERR_
             "feature-not-implemented", NULL)
 MSG1_CHANGE(e_is_0, 3, set_value(p.msg[0].data, "dhkeys", ""), ESESSION_ERR_INVALID_DH_VALUE,
             "feature-not-implemented", NULL)
-MSG1_CHANGE(e_is_p_1, 3, set_value(p.msg[0].data, "dhkeys", p_minus_1(1)),
+MSG1_CHANGE(e_is_p_1, 3, set_value_owned(p.msg[0].data, "dhkeys", p_minus_1(1)),
             ESESSION_ERR_INVALID_DH_VALUE, "feature-not-implemented", NULL)
 
 /* Two fields without an acceptable value: both named, in form order. */
@@ -836,5 +844,37 @@ Test(online_fail, calls_out_of_state)
     ot_feed(p.a.s, p.msg[1].data, NULL, &r);
     cr_assert_eq(r.kind, ES_OL_R_IGNORED);
     es_ol_result_clear(&r);
+    ot_free(&p);
+}
+
+/* Negotiation messages delivered again are ignored: the request at Bob,
+ * msg2 at Alice (while she waits for msg4 and once open). */
+Test(online_fail, negotiation_messages_again)
+{
+    ot_params o = params(4);
+    ot_pair p;
+    es_ol_result r;
+    ot_init(&p, &o);
+    up_to_msg3(&p, 4);
+    ot_feed(p.b.s, p.msg[0].data, NULL, &r);
+    cr_assert_eq(r.kind, ES_OL_R_IGNORED);
+    ot_feed(p.a.s, p.msg[1].data, NULL, &r);
+    cr_assert_eq(r.kind, ES_OL_R_IGNORED);
+    ot_feed(p.b.s, p.msg[2].data, NULL, &r);
+    cr_assert_eq(r.kind, ES_OL_R_PROGRESS);
+    esession_buf m4 = r.reply;
+    r.reply.data = NULL;
+    es_ol_result_clear(&r);
+    ot_feed(p.b.s, p.msg[2].data, NULL, &r);
+    cr_assert_eq(r.kind, ES_OL_R_IGNORED);
+    ot_feed(p.a.s, m4.data, NULL, &r);
+    cr_assert(r.established);
+    es_ol_result_clear(&r);
+    ot_feed(p.a.s, m4.data, NULL, &r);
+    cr_assert_eq(r.kind, ES_OL_R_IGNORED);
+    cr_assert_eq(es_ol_get_state(p.a.s), ES_OL_OPEN);
+    cr_assert_eq(es_ol_get_state(p.b.s), ES_OL_OPEN);
+    esession_buf_free(&m4);
+    ot_send(p.a.s, p.b.s, "<body>fine</body>", 0);
     ot_free(&p);
 }

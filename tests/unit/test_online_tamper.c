@@ -207,8 +207,10 @@ static void run(const ot_params *o, const inputs *in, int which, const char *wir
     for (int step = first; step < o->variant; step++) {
         esession_buf reply = {0};
         replay(&t, step);
-        if (!take(&t, step, text, &reply))
+        if (!take(&t, step, text, &reply)) {
+            esession_buf_free(&reply); /* an error stanza */
             goto out;
+        }
         if (step == 2 && o->variant == 3 && t.r.has_content)
             snprintf(out->first, sizeof out->first, "%s", t.r.plain.data);
         if (step == 3 && t.r.has_content)
