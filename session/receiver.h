@@ -45,7 +45,8 @@ typedef struct es_rx_stanza {
     char *bare;            /* from without its resource; NULL if absent */
     char *thread;          /* NULL if absent */
     esession_status valid; /* ESESSION_OK, or why the stanza is malformed */
-    int plain;             /* no ESession element: an unencrypted message */
+    int plain;             /* no ESession element: an unencrypted message (valid, but
+                            * with no <c>, and perhaps no from or thread) */
     const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
     const xmlNode *c;      /* the one <c> */
     es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
