@@ -215,8 +215,8 @@ xmpp: $(CLI)
 # xmpp-send and xmpp-receive killed (SIGKILL) at random moments through
 # both servers (tests/xmpp/kill.sh): nothing Bob sealed may be lost, nothing
 # delivered twice. make test: 50 kills of each per server, with the normal
-# build (about 100 s for both servers; the ASan build takes 40% longer, and
-# `make xmpp` already runs the commands under ASan), the clients' files on
+# build (60 to 80 s for both servers here; the ASan build takes 40% longer:
+# `make xmpp` runs the commands under ASan), the clients' files on
 # /dev/shm; check-long: 250 of each, the files on disk.
 XMPP_KILL_SHORT := SEND_KILLS=50 RECV_KILLS=50
 XMPP_KILL_LONG  := SEND_KILLS=250 RECV_KILLS=250 PER_RUN=6 WORK_DIR=$(or $(TMPDIR),/tmp)
