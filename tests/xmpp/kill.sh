@@ -109,31 +109,9 @@ mtime_ms() { local t; t=$(stat -c '%.3Y' "$1") && echo "${t/./}"; }
 echo "xmpp kill test ($server): $ctl, seed $SEED${KEEP:+, in $tmp}"
 "$here/server.sh" start "$server" "$srv" >server-start.log 2>&1 ||
     { cat server-start.log >&2; abort "the server did not start"; }
-# shellcheck disable=SC1091
-. "$srv/env"
-D=$XMPP_DOMAIN
-A=alice@$D
-
-export ESESSIONCTL_KDF_COST=min
-for who in alice bob eve; do
-    printf '%s keystore passphrase\n' "$who" > "$who.pass"
-done
-printf '%s\n' "$ALICE_PASS" > alice.xpass
-printf '%s\n' "$BOB_PASS" > bob.xpass
-printf '%s\n' "$EVE_PASS" > eve.xpass
-conn=(--host 127.0.0.1 --port "$XMPP_PORT" --cafile "$XMPP_CAFILE" --timeout 20)
-# argv_for WHO CMD ARGS...: in ARGV, esessionctl as alice, bob or eve,
-# keystore and account set.
-argv_for() {
-    local who=$1 cmd=$2
-    shift 2
-    ARGV=("$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass")
-    case $cmd in
-    xmpp-*) ARGV+=(-j "$who@$D/test" --password-file "$who.xpass" "${conn[@]}") ;;
-    esac
-    ARGV+=("$@")
-}
-as() { argv_for "$@"; "${ARGV[@]}"; }
+# shellcheck source=tests/xmpp/lib.sh
+. "$here/lib.sh"
+xmpp_accounts "$srv"
 # `as_exec ... &`: the background shell becomes esessionctl, so that $! is
 # the process to kill (with `as ... &` it would be a shell around it).
 as_exec() { argv_for "$@"; exec "${ARGV[@]}"; }
