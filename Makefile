@@ -69,7 +69,7 @@ ALL_CFLAGS  = $(WARN) $(HARDEN) $(DEFS) -Iinclude $(PC_CFLAGS) $(CFLAGS)
 LDFLAGS     ?=
 ALL_LDFLAGS = $(SANLD) -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 
-LIB_DIRS    := core crypto forms pep store session
+LIB_DIRS    := core crypto forms pep store session online
 LIB_SRCS    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 

@@ -83,6 +83,11 @@ typedef enum esession_status {
     ESESSION_ERR_UNTRUSTED_KEY = -135,   /* "untrusted-key" */
     ESESSION_ERR_BAD_MAC = -136,         /* "bad-mac" */
     ESESSION_ERR_NO_SESSION = -137,      /* "no-session" */
+    /* online sessions (PROFILE §12.8) */
+    ESESSION_ERR_BAD_COMMITMENT = -138,  /* "bad-commitment": e differs from its hash in msg1 */
+    ESESSION_ERR_DECLINED = -139,        /* "declined": the peer declined the session */
+    ESESSION_ERR_REFUSED = -140,         /* "refused": 3-message negotiation refused by policy */
+    ESESSION_ERR_PEER_ERROR = -141,      /* "peer-error": the peer answered with an error stanza */
 
     /* PEP */
     ESESSION_ERR_PUBSUB = -96,           /* "pubsub-error": the server returned an error */
@@ -833,6 +838,178 @@ esession_sender_peer_online(esession_ctx *ctx, esession_keystore *ks, const char
 
 ESESSION_EXPORT const char *esession_sender_thread(const esession_sender *s);
 ESESSION_EXPORT void esession_sender_free(esession_sender *s);
+
+/* ------------------------------------------------------------------ */
+/* Online sessions (XEP-0116 negotiation, XEP-0200 both ways; PROFILE   */
+/* §12): both parties online, either may start. The library does no I/O: */
+/* every call takes the stanza received and gives the stanza to send.   */
+/* Sessions live in memory (their keys in guarded memory); only the      */
+/* retained secrets of 4-message negotiations are kept in the keystore.  */
+
+typedef struct esession_online_session esession_online_session;
+
+/* How a party's signing key travels in its hidden identity. */
+typedef enum esession_pubkey_mode {
+    ESESSION_PUBKEY_KEY = 0,  /* the whole public key (default) */
+    ESESSION_PUBKEY_HASH = 1, /* its fingerprint: the peer must already trust the key */
+    ESESSION_PUBKEY_NONE = 2  /* no key (4-message only): unverified until SAS or a
+                                 verified retained secret confirms the peer */
+} esession_pubkey_mode;
+
+typedef struct esession_online_options {
+    unsigned version;            /* ESESSION_ONLINE_OPTIONS_VERSION */
+    int three_message;           /* initiator: 3-message (SIGMA-I) instead of 4-message */
+    int refuse_three_message;    /* responder: refuse 3-message requests */
+    const int *groups;           /* MODP groups, in preference order; NULL: 14, 15, 16 */
+    size_t n_groups;
+    int allow_weak_groups;       /* required for groups 1, 2 and 5 */
+    const char *const *ciphers;  /* NULL: aes256-ctr, aes128-ctr */
+    size_t n_ciphers;
+    const char *const *hashes;   /* NULL: sha256, sha512 */
+    size_t n_hashes;
+    esession_pubkey_mode my_key;   /* how we send our key (falls back to the whole key) */
+    esession_pubkey_mode peer_key; /* how we ask for the peer's (hash only if we trust one) */
+    uint32_t rekey_freq;         /* fewest stanzas between re-keys; 0: 1 */
+    int no_retained_secrets;     /* keep no retained secrets */
+    int publish_old_keys;        /* publish the peer's retired MAC keys (XEP-0200 <old>) */
+} esession_online_options;
+
+#define ESESSION_ONLINE_OPTIONS_VERSION 1
+#define ESESSION_ONLINE_OPTIONS_INIT { ESESSION_ONLINE_OPTIONS_VERSION, 0, 0, NULL, 0, 0, \
+                                       NULL, 0, NULL, 0, ESESSION_PUBKEY_KEY, \
+                                       ESESSION_PUBKEY_KEY, 0, 0, 0 }
+
+/* Start a session with peer_jid (bare or full) as the initiator: out gets
+ * the session, msg1 the request to send. Needs a signing key in ks. While
+ * an offline session to the peer is open in ks this is ESESSION_ERR_STATE:
+ * end it first (esession_sender_peer_online) and send its termination.
+ * opt may be NULL. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_initiate(esession_ctx *ctx, esession_keystore *ks, const char *my_full_jid,
+                         const char *peer_jid, const esession_online_options *opt,
+                         esession_online_session **out, esession_buf *msg1);
+
+/* Answer a request (msg1) as the responder. On success out gets the
+ * session and reply its answer. On a failure of the request the status
+ * is its reason (malformed, unsupported-option, refused,
+ * invalid-dh-value) and reply holds the error stanza to send, or stays
+ * empty when the request is to be ignored. The offline rule of
+ * esession_online_initiate applies. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_respond(esession_ctx *ctx, esession_keystore *ks, const char *my_full_jid,
+                        const char *msg1, size_t len, const esession_online_options *opt,
+                        esession_online_session **out, esession_buf *reply);
+
+typedef enum esession_online_kind {
+    ESESSION_ONLINE_PROGRESS = 1,     /* a negotiation step (reply: the next message) */
+    ESESSION_ONLINE_MESSAGE = 2,      /* plaintext opened */
+    ESESSION_ONLINE_DUPLICATE = 3,    /* a copy of a stanza already opened: dropped */
+    ESESSION_ONLINE_TERMINATED = 4,   /* the peer ended the session (reply: the acknowledgement) */
+    ESESSION_ONLINE_ACKNOWLEDGED = 5, /* our termination was acknowledged */
+    ESESSION_ONLINE_IGNORED = 6,      /* after the end: nothing done */
+    ESESSION_ONLINE_ERROR = 7         /* error: why; the session is over; reply: the
+                                         error stanza or termination to send, if any */
+} esession_online_kind;
+
+typedef struct esession_online_result {
+    esession_online_kind kind;
+    esession_status error;       /* ERROR: the reason (ESESSION_ERR_PEER_ERROR: condition) */
+    char condition[64];          /* the peer's error condition */
+    int established;             /* this stanza completed the negotiation */
+    int crossing;                /* TERMINATED: both ended at once; nothing to send */
+    esession_buf plaintext;      /* MESSAGE (and TERMINATED/ACKNOWLEDGED): the XML (secret) */
+    uint8_t counter[16];         /* the stanza's start counter */
+    unsigned profile;            /* ESESSION_PROFILE_* bits of a MESSAGE */
+    esession_buf reply;          /* to send now; empty: nothing */
+    esession_status storage;     /* a retained secret could not be stored (else OK) */
+} esession_online_result;
+
+/* Feed a stanza of the session (its exact text). ESESSION_ERR_NO_SESSION
+ * for a stanza of another thread or peer and ESESSION_ERR_MALFORMED for
+ * text that is no <message/>: nothing changes. Otherwise ESESSION_OK and
+ * *res says what happened; send res->reply if it is not empty. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_feed(esession_online_session *s, const char *stanza, size_t len,
+                     esession_online_result *res);
+ESESSION_EXPORT void esession_online_result_free(esession_online_result *res);
+
+/* Seal one <message/> the client would otherwise send in the clear (type
+ * chat or normal, to the peer): the stanza to send instead. On any
+ * failure nothing may be sent, never the message in the clear. Re-keys
+ * happen on their own (every 100 stanzas, before 2^32 blocks, or after
+ * esession_online_rekey). ESESSION_ERR_COUNTER_EXHAUSTED: no re-key is
+ * allowed yet and the key is used up: terminate the session. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_seal(esession_online_session *s, const char *message, size_t len, esession_buf *out);
+
+/* The next stanza sealed carries a new Diffie-Hellman key (as soon as
+ * rekey_freq allows). Either party may, at any time, both at once too. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_rekey(esession_online_session *s);
+
+/* End the session: the termination to send. The peer's stanzas sent
+ * before it still open until its acknowledgement arrives. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_terminate(esession_online_session *s, esession_buf *out);
+
+/* Call now and then after a termination: 60 s without acknowledgement
+ * end the session anyway (*timed_out = 1: the peer's last stanzas may be
+ * missing). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_poll(esession_online_session *s, int *timed_out);
+
+typedef enum esession_online_state {
+    ESESSION_ONLINE_NEGOTIATING = 1,
+    ESESSION_ONLINE_OPEN = 2,
+    ESESSION_ONLINE_TERMINATE_SENT = 3, /* waiting for the acknowledgement */
+    ESESSION_ONLINE_ENDED = 4,
+    ESESSION_ONLINE_FAILED = 5          /* an error ended it; keys are destroyed */
+} esession_online_state;
+
+ESESSION_EXPORT esession_online_state esession_online_get_state(const esession_online_session *s);
+/* 1 once the peer is verified: its key is trusted, a verified retained
+ * secret was shared, or the SAS was confirmed. 0: unverified (tell the
+ * user, compare the SAS). */
+ESESSION_EXPORT int esession_online_verified(const esession_online_session *s);
+/* The 4-message short authentication string (5 characters and a NUL) to
+ * compare with the peer's by voice or in person. ESESSION_ERR_STATE
+ * before it exists or in a 3-message session. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_sas(const esession_online_session *s, char out[6]);
+/* The user confirmed that both SAS match: the session is verified, and
+ * so is the retained secret it leaves (stored in the keystore). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_confirm_sas(esession_online_session *s);
+/* The fingerprint (SHA-256 of the <KeyValue>) of the peer's key;
+ * ESESSION_ERR_STATE without one (not yet, or pubkey none). */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_peer_fingerprint(const esession_online_session *s,
+                                 uint8_t out[ESESSION_FINGERPRINT_BYTES]);
+ESESSION_EXPORT const char *esession_online_thread(const esession_online_session *s);
+/* The peer's full JID once known (else the address msg1 went to). */
+ESESSION_EXPORT const char *esession_online_peer(const esession_online_session *s);
+/* Wipes every key. NULL-safe. */
+ESESSION_EXPORT void esession_online_free(esession_online_session *s);
+
+/* For routing received stanzas: is this a request (msg1), and its
+ * sender and thread (empty if none). */
+typedef struct esession_online_info {
+    int request;
+    esession_buf from;
+    esession_buf thread;
+} esession_online_info;
+
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_inspect(esession_ctx *ctx, const char *stanza, size_t len,
+                        esession_online_info *out);
+ESESSION_EXPORT void esession_online_info_free(esession_online_info *info);
+
+/* Crossing requests (PROFILE §12.13): we sent msg1 in `mine` and the peer's
+ * request arrived before any answer. *answer = 1: ours yields (its thread is
+ * the higher): free it and answer theirs; 0: ignore theirs. */
+ESESSION_EXPORT ESESSION_WARN_UNUSED esession_status
+esession_online_crossing(const esession_online_session *mine, const char *peer_msg1, size_t len,
+                         int *answer);
 
 #ifdef __cplusplus
 }

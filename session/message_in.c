@@ -126,7 +126,7 @@ static esession_status check_envelope(esession_ctx *ctx, const xmlNode *msg,
     else if (strcmp(t, "groupchat") == 0 || strcmp(t, "headline") == 0 ||
              strcmp(t, "error") == 0)
         rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED,
-                     "message: type %s is not sent in an offline session", t);
+                     "message: type %s is not sent in an ESession", t);
     else
         rc = es_fail(ctx, ESESSION_ERR_MALFORMED, "message: unknown type");
     xmlFree(t);
@@ -141,11 +141,12 @@ static esession_status check_envelope(esession_ctx *ctx, const xmlNode *msg,
     return ESESSION_OK;
 }
 
-esession_status es_sender_message_in(esession_ctx *ctx, const char *alice_bare_jid,
-                                     const char *message, size_t len, int64_t now,
+/* created NULL: no SHIM header, and chat states alone are content (an
+ * online peer reads them). */
+static esession_status message_plain(esession_ctx *ctx, const char *alice_bare_jid,
+                                     const char *message, size_t len, const char *created,
                                      char type[ES_SENDER_TYPE_MAX], esession_buf *m)
 {
-    char created[ES_DATETIME_LEN + 1];
     char ty[ES_SENDER_TYPE_MAX];
     xmlDocPtr doc = NULL;
     esession_buf buf = {NULL, 0, 0};
@@ -154,8 +155,6 @@ esession_status es_sender_message_in(esession_ctx *ctx, const char *alice_bare_j
 
     if (alice_bare_jid == NULL || message == NULL || type == NULL || m == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "message: bad arguments");
-    if (es_datetime_format(now, created) != ESESSION_OK)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "message: the clock is out of range");
     if ((rc = es_xml_parse(ctx, message, len, &doc)) != ESESSION_OK)
         return rc;
     xmlNode *msg = xmlDocGetRootElement(doc);
@@ -164,10 +163,10 @@ esession_status es_sender_message_in(esession_ctx *ctx, const char *alice_bare_j
         rc = es_fail(ctx, rc, "out of memory for the plaintext");
     if (rc == ESESSION_OK)
         rc = collect(ctx, msg, &buf, &used, &content, &states);
-    if (rc == ESESSION_OK && content == 0)
+    if (rc == ESESSION_OK && content == 0 && (created != NULL || states == 0))
         rc = es_fail(ctx, ESESSION_ERR_STATE,
                      states > 0 ? "not sent: chat states only" : "not sent: no content");
-    if (rc == ESESSION_OK &&
+    if (rc == ESESSION_OK && created != NULL &&
         ((rc = append(&buf, &used, SHIM_OPEN, strlen(SHIM_OPEN))) != ESESSION_OK ||
          (rc = append(&buf, &used, created, strlen(created))) != ESESSION_OK ||
          (rc = append(&buf, &used, SHIM_CLOSE, strlen(SHIM_CLOSE))) != ESESSION_OK))
@@ -185,4 +184,21 @@ esession_status es_sender_message_in(esession_ctx *ctx, const char *alice_bare_j
     esession_buf_free(&buf);
     xmlFreeDoc(doc);
     return rc;
+}
+
+esession_status es_sender_message_in(esession_ctx *ctx, const char *alice_bare_jid,
+                                     const char *message, size_t len, int64_t now,
+                                     char type[ES_SENDER_TYPE_MAX], esession_buf *m)
+{
+    char created[ES_DATETIME_LEN + 1];
+    if (es_datetime_format(now, created) != ESESSION_OK)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "message: the clock is out of range");
+    return message_plain(ctx, alice_bare_jid, message, len, created, type, m);
+}
+
+esession_status es_message_plain_in(esession_ctx *ctx, const char *peer_bare_jid,
+                                    const char *message, size_t len,
+                                    char type[ES_SENDER_TYPE_MAX], esession_buf *m)
+{
+    return message_plain(ctx, peer_bare_jid, message, len, NULL, type, m);
 }

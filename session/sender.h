@@ -148,6 +148,11 @@ void es_sender_end(esession_sender *s);
 esession_status es_sender_message_in(esession_ctx *ctx, const char *alice_bare_jid,
                                      const char *message, size_t len, int64_t now,
                                      char type[ES_SENDER_TYPE_MAX], esession_buf *m);
+/* The same for an online session (PROFILE §12.9): no SHIM header, and
+ * content made only of chat states is sent. */
+esession_status es_message_plain_in(esession_ctx *ctx, const char *peer_bare_jid,
+                                    const char *message, size_t len,
+                                    char type[ES_SENDER_TYPE_MAX], esession_buf *m);
 
 /* ---- fixed-input entry points (sender.c) ---------------------------- */
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* ESession protocol vectors (schema esession-offline-vectors-v1). Each group
+/* ESession protocol vectors (schemas esession-offline-vectors-v1 and
+ * esession-vectors-v1.1). Each group
  * type has a runner; a type whose runner is not there yet has its tests
  * skipped. A runner receives the whole group and records one result per
  * test, identified as "group G tcId N". */
@@ -28,6 +29,8 @@ static const struct {
 } runners[] = {
     { "OfflineSession", run_session },
     { "OfflineAccept", hv_esession_accept },
+    { "OnlineSession", hv_esession_online },
+    { "OnlineNegative", hv_esession_online },
 };
 
 static void skip_group(hv_report *r, json_t *tests, size_t gi, const char *reason)

@@ -65,6 +65,9 @@ void hv_esession_offline(hv_report *r, json_t *root);
 void hv_esession_options(hv_report *r, json_t *group, size_t gi);
 /* An OfflineAccept group: Alice opens the stanzas she is given. */
 void hv_esession_accept(hv_report *r, json_t *group, size_t gi);
+/* An OnlineSession or OnlineNegative group (schema v1.1): both roles of
+ * every test, each against the file. */
+void hv_esession_online(hv_report *r, json_t *group, size_t gi);
 
 /* Families reading `name = value` record files; base is the file name. */
 void hv_txt_aes_ctr(hv_report *r, const vec_file *f, const char *base);

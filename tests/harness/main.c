@@ -20,6 +20,7 @@ static const struct {
     { "dsa_p1363_verify_schema_v1.json", hv_wycheproof_dsa_verify },
     { "mac_test_schema_v1.json", hv_wycheproof_mac },
     { "esession-offline-vectors-v1", hv_esession_offline },
+    { "esession-vectors-v1.1", hv_esession_offline },
 };
 
 /* Record files are known by the start of their name. */

@@ -14,6 +14,10 @@
 #include "../harness/esession_accept.c"
 #include "../harness/json_util.c"
 #include "../harness/keys.c"
+#include "../harness/online_check.c"
+#include "../harness/online_run.c"
+#include "../harness/online_setup.c"
+#include "../harness/rfc6979.c"
 #include "../harness/report.c"
 #include "../harness/txt_aes.c"
 #include "../harness/txt_dsa.c"
@@ -651,4 +655,51 @@ Test(harness, record_files)
     modp_records_against_the_library();
     reset();
     dsa_records_verify_sign_and_skip();
+}
+
+/* The vectors' DSA signer reproduces RFC 6979 A.2.2 (SHA-256) exactly. */
+Test(harness, rfc6979_signer)
+{
+    vec_file f;
+    cr_assert_eq(vec_file_load(&f, "vectors/dsa_2048_256_sha256_rfc6979.txt"), 0);
+    const vec_record *kr = &f.records[0];
+    char *pem = hv_dsa_pem(vec_get(kr, "p"), vec_get(kr, "q"), vec_get(kr, "g"), vec_get(kr, "y"),
+                           vec_get(kr, "x"));
+    cr_assert_not_null(pem);
+    esession_key *k = NULL;
+    cr_assert_eq(esession_key_from_pem(ctx, &k, pem, strlen(pem)), ESESSION_OK);
+    free(pem);
+    size_t checked = 0;
+    for (size_t i = 1; i < f.count; i++) {
+        const char *msg = vec_get(&f.records[i], "msg"), *want = vec_get(&f.records[i], "sig");
+        if (msg == NULL || want == NULL)
+            continue;
+        json_t *o = json_pack("{ssss}", "m", msg, "s", want);
+        size_t mn = 0, sn = 0, len = 0;
+        uint8_t *m = ju_hex(o, "m", &mn), *s = ju_hex(o, "s", &sn);
+        uint8_t sig[ES_SIG_MAX_BYTES];
+        cr_assert_eq(hv_rfc6979_dsa_sign(k, m, mn, sig, &len), ESESSION_OK);
+        cr_assert_eq(len, sn);
+        cr_assert_arr_eq(sig, s, sn, "RFC 6979 signature of record %zu", i);
+        cr_assert_eq(es_verify(ctx, k, m, mn, sig, len), ESESSION_OK);
+        free(m);
+        free(s);
+        json_decref(o);
+        checked++;
+    }
+    cr_assert_eq(checked, 2);
+    /* Not for RSA keys. */
+    esession_key *rsa = NULL;
+    FILE *fp = fopen("tests/data/rsa2048.pem", "rb");
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    cr_assert_eq(esession_key_from_pem(ctx, &rsa, buf, n), ESESSION_OK);
+    size_t len = 0;
+    uint8_t sig[ES_SIG_MAX_BYTES];
+    cr_assert_eq(hv_rfc6979_dsa_sign(rsa, (const uint8_t *)"m", 1, sig, &len),
+                 ESESSION_ERR_INTERNAL);
+    esession_key_free(rsa);
+    esession_key_free(k);
+    vec_file_free(&f);
 }
