@@ -89,6 +89,50 @@ static size_t start_tag(const char *s, size_t n, size_t i, es_xml_attr_count *c,
     return n;
 }
 
+size_t es_xml_child_spans(const char *s, size_t n, es_xml_span *out, size_t max)
+{
+    size_t depth = 0, i = 0, count = 0, open_at = 0;
+
+    while (i < n) {
+        const char *lt = memchr(s + i, '<', n - i);
+        if (lt == NULL)
+            break;
+        i = (size_t)(lt - s);
+        if (starts(s, n, i, "<!--")) {
+            i = past(s, n, i + 4, "-->", 3);
+        } else if (starts(s, n, i, "<![CDATA[")) {
+            i = past(s, n, i + 9, "]]>", 3);
+        } else if (starts(s, n, i, "<?")) {
+            i = past(s, n, i + 2, "?>", 2);
+        } else if (starts(s, n, i, "<!")) {
+            break;
+        } else if (starts(s, n, i, "</")) {
+            const char *gt = memchr(s + i, '>', n - i);
+            i = gt != NULL ? (size_t)(gt - s) + 1 : n;
+            if (depth > 0 && --depth == 1) {
+                if (count < max)
+                    out[count] = (es_xml_span){open_at, i};
+                count++;
+            }
+        } else {
+            es_xml_attr_count c;
+            int empty;
+            size_t at = i;
+            i = start_tag(s, n, i, &c, &empty);
+            if (depth == 1 && empty) {
+                if (count < max)
+                    out[count] = (es_xml_span){at, i};
+                count++;
+            } else if (!empty) {
+                if (depth == 1)
+                    open_at = at;
+                depth++;
+            }
+        }
+    }
+    return count;
+}
+
 int es_xml_attrs_ok(const char *s, size_t n, es_xml_attr_count *over)
 {
     /* Declarations of each open element; deeper than ES_XML_MAX_DEPTH

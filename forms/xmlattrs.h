@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Attribute and namespace declaration counts of start tags, read before
- * libxml2 parses (private to forms/). */
+ * libxml2 parses, and the byte spans of the root's children (for the
+ * receiver's copies-of-one-stanza check). */
 #ifndef ESESSION_XMLATTRS_H
 #define ESESSION_XMLATTRS_H
 
@@ -19,5 +20,15 @@ typedef struct es_xml_attr_count {
  * ES_XML_MAX_NS_IN_SCOPE? One linear pass. Returns 1, or 0 with *over (may
  * be NULL) describing the first tag beyond a limit. */
 int es_xml_attrs_ok(const char *s, size_t n, es_xml_attr_count *over);
+
+/* Where each element child of the root element of s starts and ends, in
+ * document order: octets [start, end) hold the child's markup. s must be
+ * a document es_xml_parse accepted. Fills at most max spans and returns
+ * how many children there are. */
+typedef struct es_xml_span {
+    size_t start, end;
+} es_xml_span;
+
+size_t es_xml_child_spans(const char *s, size_t n, es_xml_span *out, size_t max);
 
 #endif

@@ -4,6 +4,7 @@
  * trust operation) and its retained secrets. */
 #include "ol_api.h"
 
+#include "../core/jid.h"
 #include "../session/sender.h"
 #include "../store/store.h"
 #include "../store/trust_keys.h"
@@ -297,9 +298,11 @@ static esession_status start(esession_ctx *ctx, esession_keystore *ks, const cha
     return ESESSION_OK;
 }
 
+/* The library's one JID rule: a bare or a full JID. */
 static int jid_arg(const char *jid)
 {
-    return jid != NULL && jid[0] != '\0' && jid[0] != '/' && strlen(jid) <= ES_OL_JID_MAX;
+    return (es_jid_ok(jid, ESESSION_JID_BARE) || es_jid_ok(jid, ESESSION_JID_FULL)) &&
+           strlen(jid) <= ES_OL_JID_MAX;
 }
 
 esession_status esession_online_initiate(esession_ctx *ctx, esession_keystore *ks,
@@ -318,7 +321,8 @@ esession_status esession_online_initiate(esession_ctx *ctx, esession_keystore *k
     es_clear_detail(ctx);
     if ((rc = es_ks_check(ctx, ks)) != ESESSION_OK)
         return rc;
-    if (!jid_arg(my_full_jid) || strchr(my_full_jid, '/') == NULL || !jid_arg(peer_jid) ||
+    if (!es_jid_ok(my_full_jid, ESESSION_JID_FULL) || !jid_arg(my_full_jid) ||
+        !jid_arg(peer_jid) ||
         out == NULL || msg1 == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "initiate: bad arguments");
     if ((rc = start(ctx, ks, my_full_jid, peer_jid, opt, 1, &w, &l, &env)) != ESESSION_OK)
@@ -351,7 +355,7 @@ esession_status esession_online_respond(esession_ctx *ctx, esession_keystore *ks
     es_clear_detail(ctx);
     if ((rc = es_ks_check(ctx, ks)) != ESESSION_OK)
         return rc;
-    if (!jid_arg(my_full_jid) || strchr(my_full_jid, '/') == NULL || msg1 == NULL ||
+    if (!es_jid_ok(my_full_jid, ESESSION_JID_FULL) || !jid_arg(my_full_jid) || msg1 == NULL ||
         out == NULL || reply == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "respond: bad arguments");
     /* The sender first: its keys, trust and retained secrets. */

@@ -352,7 +352,7 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
     /* 5. replay: d or N_B seen, unless this very stanza was accepted. */
     if (es_hash(ES_HASH_SHA256, f.d, f.d_len, d_hash) != ESESSION_OK ||
         es_hash(ES_HASH_SHA256, f.n_b, f.n_b_len, nb_hash) != ESESSION_OK ||
-        es_hash(ES_HASH_SHA256, (const uint8_t *)text, len, init_hash) != ESESSION_OK) {
+        es_rx_sender_text_hash(st, text, len, init_hash) != ESESSION_OK) {
         rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "cannot hash the init");
         goto out;
     }

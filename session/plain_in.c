@@ -9,15 +9,6 @@
 #include <sodium.h>
 #include <string.h>
 
-/* Marks of the server's, not the sender's content. */
-static int server_mark(const xmlNode *e)
-{
-    return es_xml_is(e, "delay", "urn:xmpp:delay") || es_xml_is(e, "x", "jabber:x:delay") ||
-           es_xml_is(e, "offline", "http://jabber.org/protocol/offline") ||
-           (es_xml_is(e, "thread", NULL) &&
-            (e->ns == NULL || strcmp((const char *)e->ns->href, ES_RX_CLIENT_NS) == 0));
-}
-
 static esession_status append(esession_buf *to, const esession_buf *piece)
 {
     esession_buf grown = {NULL, 0, 0};
@@ -41,7 +32,7 @@ esession_status es_rx_plain_result(esession_ctx *ctx, const es_rx_stanza *st, co
     esession_status rc = ESESSION_OK;
 
     for (const xmlNode *e = msg->children; rc == ESESSION_OK && e != NULL; e = e->next) {
-        if (e->type != XML_ELEMENT_NODE || server_mark(e))
+        if (e->type != XML_ELEMENT_NODE || es_rx_server_mark(e) || es_xml_is(e, "thread", NULL))
             continue;
         esession_buf piece = {NULL, 0, 0};
         if ((rc = es_xml_serialize(e, &piece, 0)) == ESESSION_OK)

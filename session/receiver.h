@@ -45,7 +45,8 @@ typedef struct es_rx_stanza {
     char *bare;            /* from without its resource; NULL if absent */
     char *thread;          /* NULL if absent */
     esession_status valid; /* ESESSION_OK, or why the stanza is malformed */
-    int plain;             /* no ESession element: an unencrypted message */
+    int plain;             /* no ESession element: an unencrypted message (valid, but
+                            * with no <c>, and perhaps no from or thread) */
     const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
     const xmlNode *c;      /* the one <c> */
     es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
@@ -67,6 +68,16 @@ typedef struct es_rx_stanza {
 esession_status es_rx_stanza_read(esession_ctx *ctx, const char *text, size_t len,
                                   es_rx_stanza **out);
 void es_rx_stanza_free(es_rx_stanza *s);
+
+/* A child the server adds to a message it stores or delivers (the XEP-0203
+ * or legacy delay stamp, the XEP-0013 marker, a stanza-id), not Bob's. */
+int es_rx_server_mark(const xmlNode *e);
+
+/* SHA-256 of the stanza's text without the server's marks: the same for
+ * two copies the server delivered of one stanza Bob sent (each with its
+ * own delay stamp), different for any change of Bob's own octets. */
+esession_status es_rx_sender_text_hash(const es_rx_stanza *st, const char *text, size_t len,
+                                       uint8_t out[32]);
 
 /* A PLAIN result for an unencrypted message (plain_in.c). */
 esession_status es_rx_plain_result(esession_ctx *ctx, const es_rx_stanza *st, const char *text,

@@ -265,7 +265,8 @@ static esession_status read_held(esession_ctx *ctx, es_rd *r, es_rx_session *s)
         esession_status rc = es_rx_stanza_read(ctx, h->text, len, &h->st);
         if (rc == ESESSION_ERR_NO_MEMORY)
             return rc;
-        if (rc != ESESSION_OK || h->st->valid != ESESSION_OK || h->st->init_x != NULL ||
+        if (rc != ESESSION_OK || h->st->valid != ESESSION_OK || h->st->plain ||
+            h->st->init_x != NULL ||
             strcmp(h->st->bare, s->bare) != 0 || strcmp(h->st->thread, s->thread) != 0)
             return CORRUPT(ctx, "held stanza text");
     }

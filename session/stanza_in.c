@@ -4,7 +4,9 @@
  * display only: nothing authenticates it (XEP-0203 §Security). */
 #include "receiver.h"
 
+#include "../crypto/hash.h"
 #include "../forms/datetime.h"
+#include "../forms/xmlattrs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +280,47 @@ static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza
     if ((rc = es_c_parse(ctx, s->c, &s->copen)) != ESESSION_OK)
         return rc;
     return read_m_content(ctx, s);
+}
+
+int es_rx_server_mark(const xmlNode *e)
+{
+    return es_xml_is(e, "delay", "urn:xmpp:delay") || es_xml_is(e, "x", "jabber:x:delay") ||
+           es_xml_is(e, "offline", "http://jabber.org/protocol/offline") ||
+           es_xml_is(e, "stanza-id", "urn:xmpp:sid:0");
+}
+
+esession_status es_rx_sender_text_hash(const es_rx_stanza *st, const char *text, size_t len,
+                                       uint8_t out[32])
+{
+    const xmlNode *msg = xmlDocGetRootElement(st->doc);
+    size_t n_el = 0;
+    for (const xmlNode *k = msg->children; k != NULL; k = k->next)
+        n_el += k->type == XML_ELEMENT_NODE;
+    es_xml_span *spans = calloc(n_el + 1, sizeof *spans);
+    es_span *parts = calloc(n_el + 1, sizeof *parts);
+    esession_status rc = ESESSION_ERR_NO_MEMORY;
+    if (spans != NULL && parts != NULL) {
+        size_t np = 0, pos = 0, j = 0;
+        /* The scanner and the parser read the same document; should they
+         * ever disagree, the whole text is hashed (a replay, never a
+         * false duplicate). */
+        if (es_xml_child_spans(text, len, spans, n_el) == n_el) {
+            for (const xmlNode *k = msg->children; k != NULL; k = k->next) {
+                if (k->type != XML_ELEMENT_NODE)
+                    continue;
+                if (es_rx_server_mark(k)) {
+                    parts[np++] = (es_span){text + pos, spans[j].start - pos};
+                    pos = spans[j].end;
+                }
+                j++;
+            }
+        }
+        parts[np++] = (es_span){text + pos, len - pos};
+        rc = es_hash_parts(ES_HASH_SHA256, parts, np, out);
+    }
+    free(spans);
+    free(parts);
+    return rc;
 }
 
 esession_status es_rx_stanza_read(esession_ctx *ctx, const char *text, size_t len,

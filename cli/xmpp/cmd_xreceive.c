@@ -737,13 +737,17 @@ static int receive(xrecv *o)
         rc = xconn_send(o->conn, "<presence/>", 11);
     if (rc == CLI_OK && pop3)
         rc = view_all(o, kept_before, headers);
-    /* Flooded (or live) messages: wait until the server is quiet. */
+    /* Flooded (or live) messages: wait until the server is quiet. The
+     * server dropped what it flooded before the answer to the ping: into
+     * the journal now, not after the wait, which a crash could cut short. */
     if (rc == CLI_OK && !o->fatal)
         rc = xconn_sync(o->conn);
+    size_t journaled = 0;
+    if (rc == CLI_OK && !o->fatal)
+        rc = journal_write(o, &journaled);
     if (rc == CLI_OK && !o->fatal)
         rc = xconn_idle(o->conn, pop3 ? 200 : (o->idle_ms ? o->idle_ms : 2000));
     xconn_on_message(o->conn, NULL, NULL);
-    size_t journaled = 0;
     if (rc == CLI_OK && !o->fatal)
         rc = journal_write(o, &journaled);
     if (rc == CLI_OK && !o->fatal)

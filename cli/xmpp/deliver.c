@@ -6,6 +6,7 @@
 #include "xcmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +53,40 @@ static void child_env(const esession_result *res, const xdeliver_meta *m)
     setenv("ESESSION_KEY_STATE", plain(res) ? "" : cli_key_state_name(res->key_state), 1);
 }
 
+/* Write into the empty pipe what fits without blocking; how much went. */
+static size_t prefill(int fd, const char *data, size_t len)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return 0;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    (void)fcntl(fd, F_SETFL, flags);
+    return done;
+}
+
 static int run_command(const cli *c, const char *cmd, const esession_result *res)
 {
     xdeliver_meta m;
     meta(res, &m);
+    const char *text = res->plaintext.data ? res->plaintext.data : "";
     int p[2];
     if (pipe(p) != 0) {
         cli_err(c, "cannot start the delivery command: %s", strerror(errno));
         return CLI_EXIT_IO;
     }
+    /* The message is in the pipe before the command starts (all of it
+     * unless it exceeds the pipe's capacity, 64 KiB on Linux): if we die
+     * while the command runs, it still reads the whole message, never a
+     * cut one it would store as if complete. */
+    size_t pre = prefill(p[1], text, res->plaintext.len);
     pid_t pid = fork();
     if (pid < 0) {
         cli_err(c, "cannot start the delivery command: %s", strerror(errno));
@@ -88,7 +114,7 @@ static int run_command(const cli *c, const char *cmd, const esession_result *res
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old);
-    int wrc = cli_write_all(p[1], res->plaintext.data ? res->plaintext.data : "", res->plaintext.len);
+    int wrc = cli_write_all(p[1], text + pre, res->plaintext.len - pre);
     close(p[1]);
     sigaction(SIGPIPE, &old, NULL);
     int status;

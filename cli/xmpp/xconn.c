@@ -491,6 +491,10 @@ int xconn_send(xconn *x, const char *text, size_t len)
         return CLI_EXIT_IO;
     }
     xmpp_send_raw(x->conn, text, len);
+    /* The loop writes its queue before it waits for input: one turn that
+     * does not wait usually sends it all, where run_until's first turn
+     * would then sit up to 100 ms waiting for input. */
+    xmpp_run_once(x->ctx, 0);
     return run_until(x, is_flushed, "sending");
 }
 

@@ -811,6 +811,30 @@ static void save_stanzas(const json_t *arr, const tdir *d, const char *prefix, s
     }
 }
 
+/* Alice publishes (one group keeps it quick) to the stand-in server; Bob's
+ * request and its answer are left in fetch.xml and items.xml. */
+static void publish_and_fetch(const tdir *d)
+{
+    run r, srv;
+    ctl(&r, NULL, "publish", KS(d, "alice"), "--groups", "14", "-l", "1h", NULL);
+    EXPECT(&r, CX_OK);
+    cr_assert_not_null(strstr(r.out, "<create node="));
+    run_opts o = {r.out, NULL, NULL};
+    ctl_test(&srv, &o, "server", "-d", at(d, "srv"), "publish", "--jid", ALICE, NULL);
+    EXPECT(&srv, CX_OK);
+    run_free(&srv);
+    run_free(&r);
+    ctl(&r, NULL, "fetch", ALICE, NULL);
+    EXPECT(&r, CX_OK);
+    write_file(at(d, "fetch.xml"), r.out, r.out_len, 0600);
+    run_free(&r);
+    o = (run_opts){NULL, at(d, "items.xml"), NULL};
+    ctl_test(&r, &o, "server", "-d", at(d, "srv"), "answer", "--to", BOB_FULL,
+             at(d, "fetch.xml"), NULL);
+    EXPECT(&r, CX_OK);
+    run_free(&r);
+}
+
 Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
 {
     tdir d;
@@ -824,24 +848,8 @@ Test(cli, offline_flow_with_trust_expiry_replay_and_a_new_key, .timeout = 600)
     keystore_lib(&d, "bob2", PASS_B, "tests/data/vec_dsa_bob.pem", ALICE,
                  "tests/data/vec_rsa_alice.pem");
 
-    /* Alice publishes (one group keeps it quick) to the stand-in server. */
-    ctl(&r, NULL, "publish", KS(&d, "alice"), "--groups", "14", "-l", "1h", NULL);
-    EXPECT(&r, CX_OK);
-    cr_assert_not_null(strstr(r.out, "<create node="));
-    run_opts o = {r.out, NULL, NULL};
-    run srv;
-    ctl_test(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
-    EXPECT(&srv, CX_OK);
-    run_free(&srv);
-    run_free(&r);
-    ctl(&r, NULL, "fetch", ALICE, NULL);
-    EXPECT(&r, CX_OK);
-    write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
-    run_free(&r);
-    o = (run_opts){NULL, at(&d, "items.xml"), NULL};
-    ctl_test(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL, at(&d, "fetch.xml"), NULL);
-    EXPECT(&r, CX_OK);
-    run_free(&r);
+    publish_and_fetch(&d);
+    run_opts o;
 
     /* Bob trusts no key for Alice yet: nothing is sealed. */
     ctl(&r, NULL, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
@@ -1352,23 +1360,7 @@ Test(cli, a_stanza_held_by_an_earlier_run_is_reported_as_such)
                  "tests/data/vec_rsa_bob.pem");
     keystore_lib(&d, "bob", PASS_B, "tests/data/vec_rsa_bob.pem", ALICE,
                  "tests/data/vec_rsa_alice.pem");
-    ctl(&r, NULL, "publish", KS(&d, "alice"), "--groups", "14", "-l", "1h", NULL);
-    EXPECT(&r, CX_OK);
-    run_opts o = {r.out, NULL, NULL};
-    run srv;
-    ctl_test(&srv, &o, "server", "-d", at(&d, "srv"), "publish", "--jid", ALICE, NULL);
-    EXPECT(&srv, CX_OK);
-    run_free(&srv);
-    run_free(&r);
-    ctl(&r, NULL, "fetch", ALICE, NULL);
-    EXPECT(&r, CX_OK);
-    write_file(at(&d, "fetch.xml"), r.out, r.out_len, 0600);
-    run_free(&r);
-    o = (run_opts){NULL, at(&d, "items.xml"), NULL};
-    ctl_test(&r, &o, "server", "-d", at(&d, "srv"), "answer", "--to", BOB_FULL,
-             at(&d, "fetch.xml"), NULL);
-    EXPECT(&r, CX_OK);
-    run_free(&r);
+    publish_and_fetch(&d);
     ctl(&r, NULL, "seal", KS(&d, "bob"), "--from", BOB_FULL, "--to", ALICE, "--items",
         at(&d, "items.xml"), "--rekey-freq", "2", "--json", "one", "two", "three", NULL);
     EXPECT(&r, CX_OK);

@@ -542,6 +542,44 @@ static void plain_messages(fx *f)
     cr_assert_eq(rx_records(f), 0);
 }
 
+/* The server stores a stanza Bob sent twice (a resend after a crash) as
+ * two copies, each with its own delay stamp and, with XEP-0013, its own
+ * marker: the second copy of a first stanza is a duplicate, not a replay.
+ * A change of Bob's own octets still is one (vector tcId 19). */
+static char *with_marks(const char *stanza, const char *marks)
+{
+    const char *end = strstr(stanza, "</message>");
+    cr_assert_not_null(end);
+    size_t head = (size_t)(end - stanza), n = strlen(stanza) + strlen(marks) + 1;
+    char *out = malloc(n);
+    cr_assert_not_null(out);
+    snprintf(out, n, "%.*s%s%s", (int)head, stanza, marks, end);
+    return out;
+}
+
+Test(receiver, a_first_stanza_stored_twice_by_the_server_is_a_duplicate)
+{
+    fx f;
+    fx_open(&f, NEG, 0);
+    const char *init = stanza(&f, 18, 0);
+    char *one = with_marks(init, "<delay xmlns='urn:xmpp:delay' from='example.org' "
+                                 "stamp='2026-09-01T10:00:00Z'/>");
+    char *two = with_marks(init, "<offline xmlns='http://jabber.org/protocol/offline'><item "
+                                 "node='2026-09-01T10:00:01.000001Z'/></offline><delay "
+                                 "xmlns='urn:xmpp:delay' from='example.org' "
+                                 "stamp='2026-09-01T10:00:01.000001Z'/>");
+    char *changed = with_marks(init, "<delay xmlns='urn:xmpp:delay' stamp='2026-09-01T10:00:02Z'/>"
+                                     "<body>not the server's</body>");
+    expect_kind(feed_text(&f, one, 1), ESESSION_RESULT_MESSAGE);
+    expect_kind(feed_text(&f, two, 2), ESESSION_RESULT_DUPLICATE);
+    expect_kind(feed_text(&f, init, 3), ESESSION_RESULT_DUPLICATE);
+    expect_error(feed_text(&f, changed, 4), ESESSION_ERR_REPLAY);
+    free(one);
+    free(two);
+    free(changed);
+    fx_close(&f);
+}
+
 Test(receiver, plain_messages_are_delivered_marked)
 {
     fx f;

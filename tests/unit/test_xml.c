@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../forms/xml.h"
+#include "../../forms/xmlattrs.h"
 #include "fixture.h"
 
 static esession_ctx *ctx;
@@ -563,4 +564,24 @@ Test(xml, serialize)
     serialize_other_nodes();
     serialize_built_tree_conflicts();
     serialize_escapes_a_namespace_once();
+}
+
+/* The byte spans of the root's children: markup inside quotes, comments
+ * and CDATA does not count, nested elements belong to their child. */
+Test(xml, child_spans_follow_the_markup)
+{
+    static const char doc[] = "<?xml version='1.0'?><m a='>'>\n <a/><!-- <b> -->"
+                              "<b x=\"/>\">t<c/><![CDATA[</b>]]></b> <d></d></m>";
+    es_xml_span sp[4];
+    size_t n = es_xml_child_spans(doc, sizeof doc - 1, sp, 4);
+    cr_assert_eq(n, 3);
+    static const char *const want[] = {"<a/>", "<b x=\"/>\">t<c/><![CDATA[</b>]]></b>",
+                                       "<d></d>"};
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(sp[i].end - sp[i].start, strlen(want[i]), "child %zu", i);
+        cr_assert(memcmp(doc + sp[i].start, want[i], strlen(want[i])) == 0, "child %zu", i);
+    }
+    /* Fewer slots than children: the count is still whole. */
+    cr_assert_eq(es_xml_child_spans(doc, sizeof doc - 1, sp, 1), 3);
+    cr_assert_eq(es_xml_child_spans("<m/>", 4, sp, 4), 0);
 }

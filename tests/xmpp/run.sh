@@ -31,30 +31,9 @@ ok() { echo "xmpp test ($server): ok: $*"; }
 
 "$here/server.sh" start "$server" "$tmp/srv" >server-start.log 2>&1 ||
     { cat server-start.log >&2; fail "the server did not start"; }
-# shellcheck disable=SC1091
-. "$tmp/srv/env"
-D=$XMPP_DOMAIN
-A=alice@$D B=bob@$D E=eve@$D
-
-export ESESSIONCTL_KDF_COST=min
-for who in alice bob eve; do
-    printf '%s keystore passphrase\n' "$who" > "$who.pass"
-done
-printf '%s\n' "$ALICE_PASS" > alice.xpass
-printf '%s\n' "$BOB_PASS" > bob.xpass
-printf '%s\n' "$EVE_PASS" > eve.xpass
-conn=(--host 127.0.0.1 --port "$XMPP_PORT" --cafile "$XMPP_CAFILE" --timeout 20)
-# who CMD ARGS...: esessionctl as alice, bob or eve, keystore and account set.
-as() {
-    local who=$1 cmd=$2
-    shift 2
-    case $cmd in
-    xmpp-raw) "$ctl" "$cmd" -j "$who@$D/test" --password-file "$who.xpass" "${conn[@]}" "$@" ;;
-    xmpp-*) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" -j "$who@$D/test" \
-                --password-file "$who.xpass" "${conn[@]}" "$@" ;;
-    *) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" "$@" ;;
-    esac
-}
+# shellcheck source=tests/xmpp/lib.sh
+. "$here/lib.sh"
+xmpp_accounts "$tmp/srv"
 
 # ---- keys and trust: Alice and Bob trust each other; Eve trusts Alice's
 # key too, so that what stops her is the server's access control.

@@ -32,7 +32,6 @@ cd "$tmp"
 fail() { echo "scenarios ($server): FAIL: $*" >&2; exit 1; }
 ok() { echo "scenarios ($server): ok: $*"; }
 
-export ESESSIONCTL_KDF_COST=min
 # start_server DIR [ENV...]: a server of its own, its accounts and keystores.
 start_server() {
     local dir=$1
@@ -40,16 +39,9 @@ start_server() {
     mkdir "$dir"
     env "$@" "$here/server.sh" start "$server" "$dir" > "$dir.log" 2>&1 ||
         { cat "$dir.log" >&2; fail "the server did not start"; }
-    # shellcheck disable=SC1091
-    . "$dir/env"
-    D=$XMPP_DOMAIN A=alice@$XMPP_DOMAIN B=bob@$XMPP_DOMAIN E=eve@$XMPP_DOMAIN
-    conn=(--host 127.0.0.1 --port "$XMPP_PORT" --cafile "$XMPP_CAFILE" --timeout 20)
-    printf '%s\n' "$ALICE_PASS" > alice.xpass
-    printf '%s\n' "$BOB_PASS" > bob.xpass
-    printf '%s\n' "$EVE_PASS" > eve.xpass
+    xmpp_accounts "$dir"
     rm -f ./*.ks ./*.ks.* deliveries.log
     for who in alice bob eve; do
-        printf '%s keystore passphrase\n' "$who" > "$who.pass"
         as "$who" init 2>/dev/null
         as "$who" genkey rsa 2048 >/dev/null
         as "$who" export > "$who.key"
@@ -59,17 +51,8 @@ start_server() {
     as alice trust "$B" bob.key >/dev/null
     as alice trust "$E" eve.key >/dev/null
 }
-# as WHO CMD ARGS...: esessionctl as alice, bob or eve.
-as() {
-    local who=$1 cmd=$2
-    shift 2
-    case $cmd in
-    xmpp-raw) "$ctl" "$cmd" -j "$who@$D/test" --password-file "$who.xpass" "${conn[@]}" "$@" ;;
-    xmpp-*) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" -j "$who@$D/test" \
-                --password-file "$who.xpass" "${conn[@]}" "$@" ;;
-    *) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" "$@" ;;
-    esac
-}
+# shellcheck source=tests/xmpp/lib.sh
+. "$here/lib.sh"
 
 # Every delivery, one line: encrypted? | sender | id | the <body> text.
 cat > deliver.sh <<'EOF'
