@@ -48,25 +48,10 @@ ok() { echo "chat test ($server): ok: $*"; }
 
 STANZA_LOG=1 "$here/server.sh" start "$server" "$tmp/srv" >server-start.log 2>&1 ||
     { cat server-start.log >&2; fail "the server did not start"; }
-# shellcheck disable=SC1091
-. "$tmp/srv/env"
-D=$XMPP_DOMAIN A=alice@$XMPP_DOMAIN B=bob@$XMPP_DOMAIN
-export ESESSIONCTL_KDF_COST=min
-printf '%s\n' "$ALICE_PASS" > alice.xpass
-printf '%s\n' "$BOB_PASS" > bob.xpass
-conn=(--host 127.0.0.1 --port "$XMPP_PORT" --cafile "$XMPP_CAFILE" --timeout 20)
-as() {
-    local who=$1 cmd=$2
-    shift 2
-    case $cmd in
-    xmpp-raw) "$ctl" "$cmd" -j "$who@$D/test" --password-file "$who.xpass" "${conn[@]}" "$@" ;;
-    xmpp-*) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" -j "$who@$D/test" \
-                --password-file "$who.xpass" "${conn[@]}" "$@" ;;
-    *) "$ctl" "$cmd" -k "$who.ks" --passphrase-file "$who.pass" "$@" ;;
-    esac
-}
+# shellcheck source=tests/xmpp/lib.sh
+. "$here/lib.sh"
+xmpp_accounts "$tmp/srv"
 for who in alice bob; do
-    printf '%s keystore passphrase\n' "$who" > "$who.pass"
     as "$who" init 2>/dev/null
     as "$who" genkey rsa 2048 >/dev/null
     as "$who" export > "$who.key"
@@ -85,9 +70,9 @@ start() {
     rm -f "$who.in"
     mkfifo "$who.in"
     out[$who]=$who.$run.out
-    "$ctl" xmpp-chat -k "$who.ks" --passphrase-file "$who.pass" -j "$who@$D/chat" \
-        --password-file "$who.xpass" "${conn[@]}" "$@" "$peer" < "$who.in" > "${out[$who]}" \
-        2> "$who.$run.err" &
+    # resource "chat": the other commands log in as "test"
+    argv_for "$who" xmpp-chat -j "$who@$D/chat" "$@" "$peer"
+    "${ARGV[@]}" < "$who.in" > "${out[$who]}" 2> "$who.$run.err" &
     pid[$who]=$!
     exec {f}> "$who.in"
     fd[$who]=$f
