@@ -16,9 +16,9 @@
 
 /* ---- printing */
 
-/* Length of the UTF-8 sequence at s (n octets left) if it is valid and
- * not a C1 control (U+0080..U+009F), else 0. */
-static size_t utf8_ok(const unsigned char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (n octets left) and its code
+ * point, or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *out)
 {
     size_t len;
     uint32_t cp, min;
@@ -38,27 +38,30 @@ static size_t utf8_ok(const unsigned char *s, size_t n)
             return 0;
         cp = cp << 6 | (s[i] & 0x3fu);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
+    *out = cp;
     return len;
 }
 
+/* Text as it is, but controls (C0 other than TAB, DEL, C1) and octets
+ * that are not UTF-8: one '?' each. */
 static void put_clean(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
     for (size_t i = 0; i < len;) {
-        if (s[i] >= 0x20 && s[i] < 0x7f) {
-            putchar(s[i++]);
-            continue;
-        }
-        size_t k = s[i] >= 0x80 ? utf8_ok(s + i, len - i) : 0;
-        if (k == 0) {
-            putchar(s[i] == '\t' ? '\t' : '?');
+        if (s[i] < 0x80) {
+            putchar(s[i] >= 0x20 && s[i] != 0x7f ? s[i] : s[i] == '\t' ? '\t' : '?');
             i++;
             continue;
         }
-        fwrite(s + i, 1, k, stdout);
-        i += k;
+        uint32_t cp = 0;
+        size_t k = utf8_seq(s + i, len - i, &cp);
+        if (k == 0 || cp <= 0x9f)
+            putchar('?');
+        else
+            fwrite(s + i, 1, k, stdout);
+        i += k > 0 ? k : 1;
     }
 }
 

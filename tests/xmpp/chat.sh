@@ -6,7 +6,8 @@
 #     (XEP-0187 §5); a 4-message negotiation; both show the same SAS; Alice
 #     does not trust Bob's key (unverified) and confirms the SAS; messages
 #     both ways with re-keys every 3 messages, on /rekey, and both at once;
-#     a message sent in the clear is shown NOT ENCRYPTED; xmpp-send refuses
+#     a message sent in the clear is shown NOT ENCRYPTED (controls as ?); a
+#     line that cannot be sealed is not sent; xmpp-send refuses
 #     an online contact; /quit terminates with acknowledgement
 #   2 Bob starts: the retained secret of the SAS confirmed makes Alice's
 #     view verified without trust; end of input terminates
@@ -174,16 +175,21 @@ wait_for alice "$crossing" $((na + 1))
 wait_for bob "$crossing" $((nb + 1))
 ok "messages both ways; re-keys every 3 messages, on /rekey, and both at once (crossing)"
 
-# A message in the clear from Bob's other client: shown, marked.
-printf "<message to='%s/chat' type='chat'><body>plain-visible-j2m</body></message>" "$A" > plain.xml
+# A message in the clear from Bob's other client: shown, marked, and its
+# terminal control (U+009B, CSI) shown as '?'.
+printf "<message to='%s/chat' type='chat'><body>plain-visible-j2m &#x9b;31m</body></message>" \
+    "$A" > plain.xml
 as bob xmpp-raw plain.xml > raw.out || fail "xmpp-raw: $(cat raw.out)"
-wait_for alice "^! NOT ENCRYPTED from $B/test: plain-visible-j2m$"
+wait_for alice "^! NOT ENCRYPTED from $B/test: plain-visible-j2m [?]31m$"
+# A line that cannot be sealed (ESC is no XML character) is not sent.
+say bob "$(printf 'esc-never-q1x \033[31m')"
+wait_for bob '^! NOT SENT, nothing went out: '
 # The offline command refuses a contact who is online and names the chat.
 if as bob xmpp-send "$A" "never-sent-w4t" > send2.out 2> send2.err; then
     fail "xmpp-send sent to a contact who is online"
 fi
 grep -q "xmpp-chat" send2.err || fail "xmpp-send: $(cat send2.err)"
-ok "a message in the clear is marked NOT ENCRYPTED; xmpp-send points to xmpp-chat"
+ok "a message in the clear is marked NOT ENCRYPTED, its control shown as ?; a line that cannot be sealed is not sent; xmpp-send points to xmpp-chat"
 
 say alice /quit
 wait_for alice '^\* terminated$'
@@ -265,7 +271,7 @@ if [ "$server" = ejabberd ]; then log=srv/log/ejabberd.log; else log=srv/prosody
 grep -q 'plain-visible-j2m' "$log" || fail "the server's log does not show stanzas"
 [ "$(grep -c 'xep-0200.html#ns' "$log")" -ge 20 ] || fail "the server's log shows no encrypted stanzas"
 for t in a-1-k3v a-9-k3v b-1-p8w b-9-p8w r-1-n5z r-2-n5z c-1-u6d c-2-u6d offline-one-x7q \
-    never-sent-w4t; do
+    never-sent-w4t esc-never-q1x; do
     if grep -q -- "$t" "$log"; then fail "'$t' passed the server in the clear"; fi
 done
 for i in 1 2 3 4 5 6 7 8 9; do
