@@ -210,8 +210,8 @@ int cmd_xmpp_chat(int argc, char **argv)
     if (rc == CLI_OK)
         rc = loop(&ch);
     esession_online_free(ch.s);
+    xconn_close(ch.x); /* its last turns may still queue stanzas */
     xchat_events_free(&ch);
     xchat_input_free(&ch);
-    xconn_close(ch.x);
     return cli_end(&c, rc);
 }
