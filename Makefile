@@ -1,7 +1,8 @@
 # esession: top-level GNU Makefile.
 #   make            build libesession.a, libesession.so, the harness and tools
 #   make test       install missing Debian packages if needed, then every test:
-#                   unit tests, vectors, ASan+UBSan build, valgrind
+#                   unit tests, vectors, ASan+UBSan build, real servers, fuzz checks
+#   make valgrind   every test binary and the harness under valgrind (also in check-long)
 #   make demo       install the few packages the tool needs, build it, and
 #                   run the offline flow
 #   make deps       install (as root) or print the Debian packages needed
