@@ -276,11 +276,7 @@ xmpp-kill: $(CLI)
 # the AddressSanitizer + UBSan build (a report fails it).
 xmpp-chat: $(CLI)
 	@export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
-	bash tests/xmpp/chat.sh $(BUILD) ejabberd > $(BUILD)/chat-ejabberd.log 2>&1 & e=$$!; \
-	bash tests/xmpp/chat.sh $(BUILD) prosody > $(BUILD)/chat-prosody.log 2>&1; p=$$?; \
-	wait $$e; e=$$?; \
-	cat $(BUILD)/chat-ejabberd.log $(BUILD)/chat-prosody.log; \
-	[ $$e -eq 0 ] && [ $$p -eq 0 ]
+	bash tests/xmpp/both.sh $(BUILD)/xmpp-logs tests/xmpp/chat.sh $(BUILD)
 
 # The same flows with every esessionctl call under valgrind: about three
 # minutes a server, so not part of make test.
