@@ -64,14 +64,21 @@ static int send_kept(cli *c, xconn *x, xsend *o, const esession_buf *stanza)
     char *id = o->ids[o->n_out];
     stanza_id(stanza, id);
     int rc;
-    if (stanza->len > sizeof head - 1 && memcmp(stanza->data, head, sizeof head - 1) == 0) {
-        size_t n = stanza->len + 48;
+    char *from = NULL;
+    size_t from_len = 0;
+    if (stanza->len > sizeof head - 1 && memcmp(stanza->data, head, sizeof head - 1) == 0 &&
+        xcmd_restamp(stanza->data, stanza->len, xconn_jid(x), &from, &from_len) == 0) {
+        /* From this connection's resource (the session may have begun on
+         * another), with its id; both outside everything Alice checks. */
+        size_t n = from_len + 48;
         char *text = malloc(n);
         if (text == NULL) {
+            free(from);
             cli_err(c, "out of memory");
             return CLI_EXIT_INTERNAL;
         }
-        int k = snprintf(text, n, "<message id='%s' %s", id, stanza->data + sizeof head - 1);
+        int k = snprintf(text, n, "<message id='%s' %s", id, from + sizeof head - 1);
+        free(from);
         rc = xconn_send(x, text, (size_t)k);
         free(text);
     } else {

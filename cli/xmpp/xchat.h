@@ -105,10 +105,6 @@ int xchat_is_esession(const char *stanza, size_t len);
 int xchat_c_has(const char *stanza, size_t len, const char *local);
 /* The <new> count of an encrypted stanza (0: none). */
 unsigned xchat_c_new(const char *stanza, size_t len);
-/* The stanza with the from address of its top element replaced (the
- * stanzas of an offline session name the resource that began it, and
- * a server refuses another one's): 0, or -1 (no from, out of memory). */
-int xchat_restamp(const char *stanza, size_t len, const char *from, char **out, size_t *outlen);
 /* The value of attribute name of the stanza's top element into out. */
 int xchat_attr(const char *stanza, size_t len, const char *name, char *out, size_t n);
 /* Add octets read from standard input; complete lines go to fn. */

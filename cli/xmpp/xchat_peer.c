@@ -321,7 +321,7 @@ static int send_offline(xchat *ch, const esession_buf *b)
 {
     char *text = NULL;
     size_t len = 0;
-    if (xchat_restamp(b->data, b->len, xconn_jid(ch->x), &text, &len) != 0) {
+    if (xcmd_restamp(b->data, b->len, xconn_jid(ch->x), &text, &len) != 0) {
         cli_err(ch->c, "cannot readdress a stanza of the offline session");
         return CLI_EXIT_INTERNAL;
     }

@@ -259,56 +259,6 @@ unsigned xchat_c_new(const char *text, size_t len)
     return (unsigned)k;
 }
 
-int xchat_restamp(const char *text, size_t len, const char *from, char **out, size_t *outlen)
-{
-    xs_elem m;
-    if (!stanza(text, len, &m))
-        return -1;
-    /* the start tag's attributes: name='value' or name="value" */
-    size_t i = m.start + 1;
-    while (i < len && text[i] != ' ' && text[i] != '>' && text[i] != '/')
-        i++;
-    size_t v = 0, vend = 0;
-    while (i < len && text[i] != '>' && text[i] != '/') {
-        while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
-            i++;
-        size_t a = i;
-        while (i < len && text[i] != '=' && text[i] != '>')
-            i++;
-        if (i + 1 >= len || text[i] != '=' || (text[i + 1] != '\'' && text[i + 1] != '"'))
-            return -1;
-        char q = text[i + 1];
-        size_t s0 = i + 2, e = s0;
-        while (e < len && text[e] != q)
-            e++;
-        if (e >= len)
-            return -1;
-        if (i - a == 4 && memcmp(text + a, "from", 4) == 0) {
-            v = s0;
-            vend = e;
-        }
-        i = e + 1;
-    }
-    char *jid = NULL;
-    size_t jlen;
-    if (v == 0 || cli_xml_escape(from, strlen(from), 1, &jid, &jlen) != 0) {
-        free(jid);
-        return -1;
-    }
-    size_t n = len - (vend - v) + jlen;
-    char *o = malloc(n + 1);
-    if (o != NULL) {
-        memcpy(o, text, v);
-        memcpy(o + v, jid, jlen);
-        memcpy(o + v + jlen, text + vend, len - vend);
-        o[n] = '\0';
-        *out = o;
-        *outlen = n;
-    }
-    free(jid);
-    return o != NULL ? 0 : -1;
-}
-
 int xchat_attr(const char *text, size_t len, const char *name, char *out, size_t n)
 {
     xs_elem m;

@@ -17,6 +17,9 @@ int xcmd_refused(const cli *c, const char *what, const xconn_answer *ans);
 
 /* The bare part of a JID, into out (n octets). */
 void xcmd_bare(const char *jid, char *out, size_t n);
+/* text (a <message/>) with its from attribute replaced by from (escaped):
+ * *out is malloc()ed. -1 without a from attribute or memory. */
+int xcmd_restamp(const char *text, size_t len, const char *from, char **out, size_t *outlen);
 
 /* Hand an opened message to durable output: cmd run by /bin/sh with the
  * plaintext on stdin and ESESSION_FROM, ESESSION_FROM_BARE, ESESSION_THREAD,

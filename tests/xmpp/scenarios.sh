@@ -8,6 +8,7 @@
 #   4 options expiring mid-session: reported, and a new session goes on
 #   5 Alice coming online during Bob's session ends it (XEP-0187 §5)
 #   6 a non-subscriber uses the open node; coming online keeps it
+#   8 Bob goes on with a session from another resource (device)
 #   7 (ejabberd) an offline queue of one stanza: bounces are kept and
 #     sent again until every message is stored
 # Each ends with the counts of messages lost and delivered twice (both 0).
@@ -196,6 +197,16 @@ as alice optsets > optsets.out
 grep "open node" optsets.out | grep -q -v destroyed || fail "open node set destroyed: $(cat optsets.out)"
 grep -v "open node" optsets.out | grep -q -v destroyed && fail "subscribers' set kept: $(cat optsets.out)"
 ok "6: a non-subscriber sent through the open node; coming online withdrew only the subscribers' set (lost $lost, twice $twice)"
+
+# ---- 8: Bob goes on from another resource: the stanzas go out from it.
+publish
+as bob xmpp-send "$A" "from the laptop" > s.out || fail "send: $(cat s.out)"
+argv_for bob xmpp-send --terminate "$A" "from the phone"
+ARGV=("${ARGV[@]/#bob@$D\/test/bob@$D/phone}")
+"${ARGV[@]}" > s8.out 2> s8.err || fail "send from another resource: $(cat s8.out s8.err)"
+receive 8
+expect_once "from the laptop" "from the phone"
+ok "8: a session begun on one resource went on from another (lost $lost, twice $twice)"
 "$here/server.sh" stop "$tmp/srv1" > /dev/null
 
 # ---- 7: an offline queue of one stanza (ejabberd's limit).
