@@ -30,10 +30,14 @@ DEB_PACKAGES := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
 # with its libFuzzer runtime for tests/fuzz/.
 DEB_SERVERS  := openssl ejabberd prosody clang libclang-rt-14-dev
 DEPS_PACKAGES ?= $(DEB_PACKAGES) $(DEB_SERVERS)
+# Bench-only: the peers `make bench` compares against. Never linked into
+# the library, and not installed by make deps, test or demo.
+DEB_BENCH    := libotr5-dev libsignal-protocol-c-dev
 # pkg-config modules that must be found before building.
 PC_LIB      := libsodium gmp libcrypto libxml-2.0 sqlite3
 PC_TEST     := criterion jansson
 PC_CLI      := libstrophe
+PC_BENCH    := libotr libsignal-protocol-c
 
 BUILD       ?= build
 SAN         ?=
@@ -61,6 +65,9 @@ CLI_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PC_CLI) 2>/dev/null)
 CLI_LIBS    = $(shell $(PKG_CONFIG) --libs $(PC_CLI) 2>/dev/null)
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_TEST) 2>/dev/null)
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(PC_TEST) 2>/dev/null)
+# The peers' headers are not ours to keep free of warnings.
+BENCH_CFLAGS = $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags $(PC_BENCH) 2>/dev/null))
+BENCH_LIBS  = $(shell $(PKG_CONFIG) --libs $(PC_BENCH) 2>/dev/null) -pthread
 
 ALL_CFLAGS  = $(WARN) $(HARDEN) $(DEFS) -Iinclude $(PC_CFLAGS) $(CFLAGS)
 LDFLAGS     ?=
@@ -89,7 +96,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: store check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
+.PHONY: store check-long fuzz-check FORCE bench ensure-bench-deps all lib test test-run demo demo-run deps ensure-deps ensure-test-deps install uninstall \
         clean unit vectors asan valgrind tests-build xmpp valgrind-xmpp
 
 all: lib $(HARNESS) $(CLI)
@@ -256,11 +263,23 @@ install-check: lib
 
 # ---- benchmarks (not part of make test: no timing assertions) ----------
 
-$(BUILD)/esession-bench: $(BUILD)/obj/bench/bench.o $(STATIC_LIB)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(PC_LIBS)
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_OBJS  := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 
-bench: $(BUILD)/esession-bench
-	$(BUILD)/esession-bench $(BENCH_MESSAGES)
+$(BUILD)/obj/bench/%.o: ALL_CFLAGS += $(BENCH_CFLAGS)
+
+$(BUILD)/esession-bench: $(BENCH_OBJS) $(STATIC_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(STATIC_LIB) $(PC_LIBS) $(BENCH_LIBS)
+
+# Run from the source tree (it reads tests/data/); BENCH_* variables in
+# bench/bench.c set its sizes.
+bench: ensure-bench-deps
+	@$(MAKE) --no-print-directory $(BUILD)/esession-bench
+	$(BUILD)/esession-bench
+
+ensure-bench-deps: ensure-deps
+	@if $(PKG_CONFIG) --exists $(PC_BENCH); then :; \
+	else $(MAKE) --no-print-directory deps DEPS_PACKAGES="$(DEB_BENCH)"; fi
 
 # ---- demo ---------------------------------------------------------------
 
