@@ -30,6 +30,10 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
     esession_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return ESESSION_ERR_NO_MEMORY;
+    if ((ctx->arena = es_arena_new()) == NULL) {
+        free(ctx);
+        return ESESSION_ERR_NO_MEMORY;
+    }
     if (opt != NULL) {
         if (opt->ops != NULL)
             ctx->ops = *opt->ops;
@@ -44,6 +48,7 @@ void esession_ctx_free(esession_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    es_arena_release(ctx->arena); /* gone once its last block is freed */
     sodium_memzero(ctx, sizeof *ctx);
     free(ctx);
 }

@@ -110,7 +110,7 @@ esession_status es_dh_generate(esession_ctx *ctx, es_dh **out, int group)
 
     unsigned bits = es_dh_exponent_bits(group);
     size_t xlen = (bits + 7) / 8;
-    uint8_t *x = es_secret_alloc(xlen);
+    uint8_t *x = es_secret_alloc_in(ctx, xlen);
     if (x == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a DH exponent");
     esession_status rc = es_random(ctx, x, xlen);
@@ -158,7 +158,7 @@ esession_status es_dh_from_private(esession_ctx *ctx, es_dh **out, int group,
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
                        "DH exponent outside 2^255 < x < p-1");
 
-    uint8_t *copy = es_secret_alloc(xlen);
+    uint8_t *copy = es_secret_alloc_in(ctx, xlen);
     if (copy == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a DH exponent");
     memcpy(copy, x, xlen);
@@ -247,7 +247,7 @@ esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *
         rc = es_fail(ctx, rc, "modular exponentiation failed");
         goto out;
     }
-    rc = es_buf_alloc(&tmp, es_mpint_size(s), 1);
+    rc = es_buf_alloc_in(ctx, &tmp, es_mpint_size(s), 1);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "out of secure memory for the shared secret");
         goto out;

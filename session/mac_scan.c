@@ -30,7 +30,8 @@ struct es_rx_scan {
     int ready;
 };
 
-esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out)
+esession_status es_rx_scan_new(const esession_ctx *ctx, const es_dir_keys *keys,
+                               es_rx_scan **out)
 {
     es_rx_scan *s;
     esession_status rc = ESESSION_OK;
@@ -43,16 +44,16 @@ esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out)
     s->alg = keys->suite.hash;
     s->mac_len = keys->km_len;
     if (s->alg == ES_HASH_SHA256 || s->alg == ES_HASH_SHA512) {
-        if ((s->sha2 = es_secret_alloc(sizeof *s->sha2)) == NULL)
+        if ((s->sha2 = es_secret_alloc_in(ctx, sizeof *s->sha2)) == NULL)
             rc = ESESSION_ERR_NO_MEMORY;
         else if (s->alg == ES_HASH_SHA256)
             (void)crypto_auth_hmacsha256_init(&s->sha2->keyed.s256, keys->km, keys->km_len);
         else
             (void)crypto_auth_hmacsha512_init(&s->sha2->keyed.s512, keys->km, keys->km_len);
     } else {
-        rc = es_hmac_new(&s->prefix, s->alg, keys->km, keys->km_len);
+        rc = es_hmac_new_in(ctx, &s->prefix, s->alg, keys->km, keys->km_len);
         if (rc == ESESSION_OK)
-            rc = es_hmac_new(&s->work, s->alg, keys->km, keys->km_len);
+            rc = es_hmac_new_in(ctx, &s->work, s->alg, keys->km, keys->km_len);
     }
     if (rc != ESESSION_OK) {
         es_rx_scan_free(s);

@@ -70,13 +70,13 @@ esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint
     if ((e = calloc(1, sizeof *e)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     e->start = start;
-    if ((e->keys = es_secret_alloc(sizeof *e->keys)) == NULL) {
+    if ((e->keys = es_secret_alloc_in(ctx, sizeof *e->keys)) == NULL) {
         free(e);
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     }
     memcpy(e->keys, keys, sizeof *e->keys);
     rc = es_chan_new(ctx, e->keys, &e->chan);
-    if (rc == ESESSION_OK && (rc = es_rx_scan_new(e->keys, &e->scan)) != ESESSION_OK)
+    if (rc == ESESSION_OK && (rc = es_rx_scan_new(ctx, e->keys, &e->scan)) != ESESSION_OK)
         rc = es_fail(ctx, rc, "cannot key the MAC search");
     if (rc != ESESSION_OK) {
         es_rx_epoch_free(e);

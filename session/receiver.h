@@ -83,7 +83,8 @@ esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n
  * once (prefix), then each candidate counter costs one HMAC finish. */
 typedef struct es_rx_scan es_rx_scan;
 
-esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out);
+esession_status es_rx_scan_new(const esession_ctx *ctx, const es_dir_keys *keys,
+                               es_rx_scan **out);
 /* Start a stanza: absorb m_content (drops any previous one). */
 esession_status es_rx_scan_prefix(es_rx_scan *s, const uint8_t *m, size_t n);
 /* 1 if HMAC(KM, m_content || ctr) equals mac (constant-time), 0 if not,

@@ -88,7 +88,7 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
 
     if (ks == NULL || s == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    if ((rc = es_buf_alloc(&b, encoded_size(s), 1)) != ESESSION_OK)
+    if ((rc = es_buf_alloc_in(es_ks_ctx(ks), &b, encoded_size(s), 1)) != ESESSION_OK)
         return es_fail(es_ks_ctx(ks), rc, "out of secure memory");
     w = (es_wr){(uint8_t *)b.data, 0, b.len, 0};
     es_wr_put(&w, MAGIC, 4);
@@ -198,7 +198,7 @@ static esession_status read_epochs(esession_ctx *ctx, es_rd *r, es_rx_session *s
 
     if (r->bad || n == 0 || n > ES_RX_EPOCHS_MAX)
         return CORRUPT(ctx, "epoch count");
-    if ((k = es_secret_alloc(sizeof *k)) == NULL)
+    if ((k = es_secret_alloc_in(ctx, sizeof *k)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
         memset(k, 0, sizeof *k);

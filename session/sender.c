@@ -500,7 +500,7 @@ static esession_status start_form_tx(esession_ctx *ctx, esession_keystore *ks,
         rc = draw(ctx, &w, fixed);
     if (rc == ESESSION_OK)
         rc = derive_and_seal(ctx, &w, o);
-    if (rc == ESESSION_OK && (w.prog = es_secret_alloc(sizeof *w.prog)) == NULL)
+    if (rc == ESESSION_OK && (w.prog = es_secret_alloc_in(ctx, sizeof *w.prog)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc != ESESSION_OK)
         goto out;
@@ -578,7 +578,7 @@ esession_status es_sender_make(esession_ctx *ctx, esession_keystore *ks, es_send
     if (s == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     esession_status rc = es_sender_blob_name(ctx, info->alice_jid, s->name, sizeof s->name);
-    if (rc == ESESSION_OK && (s->prog = es_secret_alloc(sizeof *s->prog)) == NULL)
+    if (rc == ESESSION_OK && (s->prog = es_secret_alloc_in(ctx, sizeof *s->prog)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc == ESESSION_OK && chan == NULL)
         rc = es_chan_new(ctx, &prog->keys, &s->chan);
@@ -603,7 +603,7 @@ esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t
                                  uint64_t version)
 {
     es_sender_info info;
-    es_sender_progress *prog = es_secret_alloc(sizeof *prog);
+    es_sender_progress *prog = es_secret_alloc_in(s->ctx, sizeof *prog);
     es_chan *chan = NULL;
     memset(&info, 0, sizeof info);
     if (prog == NULL)
@@ -747,7 +747,7 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "cannot read the keystore");
     memset(&info, 0, sizeof info);
-    if ((prog = es_secret_alloc(sizeof *prog)) == NULL)
+    if ((prog = es_secret_alloc_in(ctx, sizeof *prog)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc == ESESSION_OK)
         rc = es_sender_state_decode(ctx, (const uint8_t *)rec.data, rec.len, &info, prog);

@@ -297,7 +297,7 @@ esession_status es_c_decrypt(esession_ctx *ctx, const es_c_open *c, es_chan *cha
     rc = es_c_verify(c, chan, s);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "a_mac does not verify at this counter");
-    if ((rc = es_buf_alloc(&tmp, c->m_final_len, 1)) != ESESSION_OK)
+    if ((rc = es_buf_alloc_in(ctx, &tmp, c->m_final_len, 1)) != ESESSION_OK)
         return es_fail(ctx, rc, "out of secure memory for the plaintext");
     memcpy(ctr, s, ES_AES_BLOCK);
     rc = es_chan_crypt(chan, ctr, c->m_final, (uint8_t *)tmp.data, c->m_final_len);

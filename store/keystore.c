@@ -50,9 +50,9 @@ static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
     ks->ctx = ctx;
     ks->ops = ctx->ops.store != NULL ? ctx->ops.store : &es_sqlite_ops;
     ks->path = strdup(path);
-    ks->keys_mem = es_secret_alloc(sizeof *ks->keys_mem);
+    ks->keys_mem = es_guarded_alloc(sizeof *ks->keys_mem);
     if (ks->path == NULL || ks->keys_mem == NULL) {
-        es_secret_free(ks->keys_mem);
+        es_guarded_free(ks->keys_mem);
         free(ks->path);
         free(ks);
         return NULL;
@@ -75,7 +75,7 @@ void esession_keystore_free(esession_keystore *ks)
     es_vec_free(&ks->trust, es_ks_trust_free);
     es_vec_free(&ks->optsets, es_ks_optset_free);
     es_vidx_free(ks);
-    es_secret_free(ks->keys_mem);
+    es_guarded_free(ks->keys_mem);
     free(ks->path);
     sodium_memzero(ks, sizeof *ks);
     free(ks);
@@ -144,10 +144,9 @@ static esession_status create_keyed(esession_ctx *ctx, const char *path, const e
 static esession_status put_header(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *pass_key)
 {
     uint8_t h[ES_HDR_BYTES];
-    (void)sodium_mprotect_readonly(ks->keys_mem);
+    /* Inside a transaction: the keys are readable until it ends. */
     esession_status rc = es_hdr_write(ks->ctx, kdf, ks->store_id, pass_key,
                                       ks->keys_mem->store, h);
-    (void)sodium_mprotect_noaccess(ks->keys_mem);
     if (rc == ESESSION_OK)
         rc = es_rec_put_raw(ks, ES_REC_META, header_id, h, sizeof h);
     return rc;
@@ -188,7 +187,7 @@ esession_status esession_keystore_create(esession_ctx *ctx, esession_keystore **
         (rc = es_kdf_derive(ctx, &kdf, passphrase, passphrase_len, &pass_key)) != ESESSION_OK)
         return rc;
     rc = create_keyed(ctx, path, &kdf, pass_key, open_flags(opt), out);
-    es_secret_free(pass_key);
+    es_guarded_free(pass_key);
     return rc;
 }
 
@@ -287,7 +286,7 @@ esession_status esession_keystore_open_with(esession_ctx *ctx, esession_keystore
         rc = es_tx_end(ks, ESESSION_OK);
     if (rc == ESESSION_OK)
         rc = check_anchor(ks);
-    es_secret_free(pass_key);
+    es_guarded_free(pass_key);
     es_secret_free(store_key);
     if (rc != ESESSION_OK) {
         esession_keystore_free(ks);
@@ -327,7 +326,7 @@ esession_status esession_keystore_change_passphrase(esession_keystore *ks,
         return rc;
     if ((rc = es_tx_begin(ks, 1)) == ESESSION_OK)
         rc = es_tx_end(ks, put_header(ks, &kdf, pass_key));
-    es_secret_free(pass_key);
+    es_guarded_free(pass_key);
     if (rc == ESESSION_OK)
         ks->kdf = kdf;
     return rc;

@@ -101,8 +101,8 @@ typedef struct es_ks_hooks {
 /* Test hooks (per keystore; NULL clears them). */
 void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
 
-/* Key material of an open store, in one guarded block (no access between
- * uses). */
+/* Key material of an open store, in one guarded block: readable while a
+ * transaction runs, no access between transactions. */
 typedef struct es_ks_keys {
     uint8_t store[ES_KS_KEY_BYTES]; /* random; wrapped by the passphrase key */
     uint8_t record[ES_KS_KEY_BYTES]; /* seals records */
@@ -117,6 +117,7 @@ struct esession_keystore {
     es_ks_kdf kdf;
     uint8_t store_id[ES_STORE_ID_BYTES];
     es_ks_keys *keys_mem;          /* guarded memory */
+    int keys_readable;             /* keys_mem is readable (a transaction runs) */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;

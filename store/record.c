@@ -18,15 +18,36 @@
 /* The generation counters: the META record named "gens". */
 static const char gens_name[] = "gens";
 
+/* The keys are readable for the whole of a transaction (two mprotect
+ * calls per transaction, not two per record); outside one, for the one
+ * use. */
 static const es_ks_keys *keys_open(const esession_keystore *ks)
 {
-    sodium_mprotect_readonly(ks->keys_mem);
+    if (!ks->keys_readable)
+        sodium_mprotect_readonly(ks->keys_mem);
     return ks->keys_mem;
 }
 
 static void keys_close(const esession_keystore *ks)
 {
-    sodium_mprotect_noaccess(ks->keys_mem);
+    if (!ks->keys_readable)
+        sodium_mprotect_noaccess(ks->keys_mem);
+}
+
+static void keys_unlock(esession_keystore *ks)
+{
+    if (!ks->keys_readable && ks->keys_mem != NULL) {
+        sodium_mprotect_readonly(ks->keys_mem);
+        ks->keys_readable = 1;
+    }
+}
+
+static void keys_lock(esession_keystore *ks)
+{
+    if (ks->keys_readable) {
+        sodium_mprotect_noaccess(ks->keys_mem);
+        ks->keys_readable = 0;
+    }
 }
 
 void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
@@ -67,7 +88,7 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
     if (name_len > NAME_MAX_BYTES || len > ES_REC_PAYLOAD_MAX)
         return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "record too large");
     size_t plain_len = 2 + name_len + len;
-    uint8_t *plain = es_secret_alloc(plain_len);
+    uint8_t *plain = es_secret_alloc_in(ks->ctx, plain_len);
     uint8_t *out = malloc(ENV_HEAD + plain_len + ES_KS_TAG_BYTES);
     uint8_t ad[AD_BYTES];
     esession_status rc = ESESSION_OK;
@@ -130,7 +151,7 @@ static esession_status unseal(esession_keystore *ks, es_rec_kind kind, const uin
         return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
                        "storage: a record is newer than the store (copied from elsewhere?)");
     size_t plain_len = env_len - ENV_HEAD - ES_KS_TAG_BYTES;
-    uint8_t *plain = es_secret_alloc(plain_len);
+    uint8_t *plain = es_secret_alloc_in(ks->ctx, plain_len);
     if (plain == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     make_ad(ks, kind, id, version, ad);
@@ -225,7 +246,7 @@ esession_status es_rec_get_raw(esession_keystore *ks, es_rec_kind kind, const vo
     if (o.name_len != name_len || sodium_memcmp(o.name, name, name_len) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
     if (rc == ESESSION_OK && out != NULL) {
-        rc = es_buf_set(out, o.data, o.len, 1);
+        rc = es_buf_set_in(ks->ctx, out, o.data, o.len, 1);
         if (rc != ESESSION_OK)
             rc = es_fail(ks->ctx, rc, "out of memory");
     }
@@ -422,6 +443,7 @@ static void forget_cache(esession_keystore *ks)
 
 static void finish(esession_keystore *ks, int committed)
 {
+    keys_lock(ks);
     es_vidx_forget(ks);
     if (committed) {
         /* This handle made the changes, so its caches are current. */
@@ -452,6 +474,7 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     }
     if (ks->ops->begin(ks->ctx->user, ks->store, write) != 0)
         return backend_fail(ks, "start a transaction");
+    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = write;
     ks->tx_doomed = 0;
@@ -474,6 +497,7 @@ esession_status es_tx_begin_new(esession_keystore *ks)
         return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: nested creation");
     if (ks->ops->begin(ks->ctx->user, ks->store, 1) != 0)
         return backend_fail(ks, "start a transaction");
+    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = 1;
     ks->tx_doomed = 0;

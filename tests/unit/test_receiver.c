@@ -1506,7 +1506,7 @@ static void mac_scan_matches_hmac(void)
         k.km_len = es_hash_size(algs[a]);
         memset(k.km, 0x5c + (int)a, k.km_len);
         es_rx_scan *sc = NULL;
-        cr_assert_eq(es_rx_scan_new(&k, &sc), ESESSION_OK);
+        cr_assert_eq(es_rx_scan_new(NULL, &k, &sc), ESESSION_OK);
         cr_assert_eq(es_rx_scan_try(sc, ctr, mac, k.km_len), ESESSION_ERR_INVALID_ARGUMENT,
                      "no prefix yet");
         for (size_t len = 0; len <= sizeof m; len += 150) {
@@ -1535,7 +1535,7 @@ static void mac_scan_matches_hmac(void)
     memset(&bad, 0, sizeof bad);
     bad.suite.hash = ES_HASH_SHA256;
     bad.km_len = 20;
-    cr_assert_eq(es_rx_scan_new(&bad, &sc), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_rx_scan_new(NULL, &bad, &sc), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_null(sc);
 }
 
