@@ -89,6 +89,7 @@ static void set_keys(esession_keystore *ks, const uint8_t *store_key)
     memcpy(k->store, store_key, sizeof k->store);
     crypto_kdf_derive_from_key(k->record, sizeof k->record, 1, "esrecord", k->store);
     crypto_kdf_derive_from_key(k->id, sizeof k->id, 2, "esrecord", k->store);
+    crypto_generichash_init(&k->id_state, k->id, sizeof k->id, ES_REC_ID_BYTES);
     (void)sodium_mprotect_noaccess(ks->keys_mem);
 }
 

@@ -104,10 +104,15 @@ void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
 /* Key material of an open store, in one guarded block: readable while a
  * transaction runs, no access between transactions. */
 typedef struct es_ks_keys {
+    crypto_generichash_state id_state; /* BLAKE2b keyed with id, its key block absorbed */
     uint8_t store[ES_KS_KEY_BYTES]; /* random; wrapped by the passphrase key */
     uint8_t record[ES_KS_KEY_BYTES]; /* seals records */
     uint8_t id[ES_KS_KEY_BYTES];     /* names records */
 } es_ks_keys;
+
+/* Record nonces drawn from the context's random source this many at a
+ * time (they are public: each is stored beside its record). */
+#define ES_KS_NONCE_BATCH 16u
 
 struct esession_keystore {
     esession_ctx *ctx;
@@ -118,6 +123,8 @@ struct esession_keystore {
     uint8_t store_id[ES_STORE_ID_BYTES];
     es_ks_keys *keys_mem;          /* guarded memory */
     int keys_readable;             /* keys_mem is readable (a transaction runs) */
+    uint8_t nonces[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
+    size_t nonces_left;            /* unused nonces at the end of `nonces` */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;

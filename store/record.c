@@ -56,7 +56,7 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     crypto_generichash_state h;
     uint8_t k = (uint8_t)kind;
     const es_ks_keys *keys = keys_open(ks);
-    crypto_generichash_init(&h, keys->id, sizeof keys->id, ES_REC_ID_BYTES);
+    h = keys->id_state; /* = crypto_generichash_init(&h, id key, ...) */
     keys_close(ks);
     crypto_generichash_update(&h, &k, 1);
     crypto_generichash_update(&h, name, name_len);
@@ -72,6 +72,21 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
     ad[4 + ES_STORE_ID_BYTES] = (uint8_t)kind;
     memcpy(ad + 5 + ES_STORE_ID_BYTES, id, ES_REC_ID_BYTES);
     es_be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
+}
+
+/* A fresh nonce from the context's random source, drawn in batches. */
+static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE_BYTES])
+{
+    if (ks->nonces_left == 0) {
+        esession_status rc = es_random(ks->ctx, ks->nonces, sizeof ks->nonces);
+        if (rc != ESESSION_OK)
+            return rc;
+        ks->nonces_left = ES_KS_NONCE_BATCH;
+    }
+    uint8_t *n = ks->nonces + (--ks->nonces_left) * ES_KS_NONCE_BYTES;
+    memcpy(out, n, ES_KS_NONCE_BYTES);
+    sodium_memzero(n, ES_KS_NONCE_BYTES); /* never handed out twice */
+    return ESESSION_OK;
 }
 
 static esession_status backend_fail(esession_keystore *ks, const char *what)
@@ -104,7 +119,7 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
     if (len > 0)
         memcpy(plain + 2 + name_len, data, len);
     es_be_put(out, version, 8);
-    if ((rc = es_random(ks->ctx, out + ENV_VERSION, ES_KS_NONCE_BYTES)) != ESESSION_OK) {
+    if ((rc = next_nonce(ks, out + ENV_VERSION)) != ESESSION_OK) {
         es_secret_free(plain);
         free(out);
         return rc;
@@ -444,7 +459,10 @@ static void forget_cache(esession_keystore *ks)
 static void finish(esession_keystore *ks, int committed)
 {
     keys_lock(ks);
-    es_vidx_forget(ks);
+    if (committed)
+        es_vidx_keep(ks);
+    else
+        es_vidx_forget(ks);
     if (committed) {
         /* This handle made the changes, so its caches are current. */
         for (unsigned k = 0; k < ES_REC_KINDS; k++) {
@@ -482,8 +500,10 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     ks->tx_writes = 0;
     ks->tx_mark[0] = 0;
     esession_status rc = read_gens(ks);
-    if (rc == ESESSION_OK)
+    if (rc == ESESSION_OK) {
+        es_vidx_revalidate(ks);
         rc = refresh(ks);
+    }
     if (rc != ESESSION_OK) {
         ks->ops->rollback(ks->ctx->user, ks->store);
         finish(ks, 0);

@@ -10,7 +10,14 @@
  *
  * Index records are sealed records of kind META like any other, and each
  * must carry the version its parent names. A check costs a leaf and a mid
- * (about a kilobyte each at 100,000 records), whatever the store holds. */
+ * (about a kilobyte each at 100,000 records), whatever the store holds.
+ *
+ * What a handle has read or written stays with it after the transaction
+ * (up to CACHE_LEAVES leaves): the next one starts from the generation
+ * record it reads, and a cached node whose parent still names the
+ * version it was read or written at is that node, authenticated then;
+ * any other is let go. So a handle working on a few records reads their
+ * index once, not in every transaction. */
 #include "vindex.h"
 
 #include "../core/bytes.h"
@@ -20,15 +27,18 @@
 
 #define ENTRY (1u + ES_REC_ID_BYTES + 8u)
 #define LEAF_MAX_ENTRIES 65536u
+#define CACHE_LEAVES 256u
 
 struct es_vleaf {
     int dirty;
+    uint64_t version; /* as its mid names it when it was read or written */
     size_t n, cap;
     uint8_t *e; /* n entries of ENTRY octets, sorted by (kind, id) */
 };
 
 struct es_vmid {
     int dirty;
+    uint64_t version; /* as the root names it when it was read or written */
     uint64_t v[ES_VIDX_FAN];
 };
 
@@ -73,6 +83,7 @@ static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out
         free(mid);
         return rc;
     }
+    mid->version = ks->vroot[m];
     ks->vmid[m] = mid;
     *out = mid;
     return ESESSION_OK;
@@ -130,6 +141,7 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
         free(leaf);
         return rc;
     }
+    leaf->version = want;
     ks->vleaf[l] = leaf;
     ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* flush and forget visit these only */
     *out = leaf;
@@ -240,7 +252,8 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
         if (rc == ESESSION_OK)
             rc = load_mid(ks, l / ES_VIDX_FAN, &mid);
         if (rc == ESESSION_OK) {
-            mid->v[l % ES_VIDX_FAN] = leaf->n == 0 ? 0 : version;
+            leaf->version = leaf->n == 0 ? 0 : version;
+            mid->v[l % ES_VIDX_FAN] = leaf->version;
             mid->dirty = 1;
             leaf->dirty = 0;
         }
@@ -257,20 +270,50 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
         rc = es_rec_put(ks, ES_REC_META, name, strlen(name), NULL, p, sizeof p, NULL);
         if (rc == ESESSION_OK) {
             ks->vroot[m] = version;
+            mid->version = version;
             mid->dirty = 0;
         }
     }
     return rc;
 }
 
-void es_vidx_forget(esession_keystore *ks)
+static void drop_leaf(esession_keystore *ks, unsigned l)
 {
+    free(ks->vleaf[l]->e);
+    free(ks->vleaf[l]);
+    ks->vleaf[l] = NULL;
+}
+
+void es_vidx_keep(esession_keystore *ks)
+{
+    if (ks->n_vleaf_used > CACHE_LEAVES)
+        es_vidx_forget(ks);
+}
+
+void es_vidx_revalidate(esession_keystore *ks)
+{
+    size_t kept = 0;
+    for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
+        if (ks->vmid[m] != NULL && ks->vmid[m]->version != ks->vroot[m]) {
+            free(ks->vmid[m]);
+            ks->vmid[m] = NULL;
+        }
+    }
     for (size_t u = 0; u < ks->n_vleaf_used; u++) {
         unsigned l = ks->vleaf_used[u];
-        free(ks->vleaf[l]->e);
-        free(ks->vleaf[l]);
-        ks->vleaf[l] = NULL;
+        const es_vmid *mid = ks->vmid[l / ES_VIDX_FAN];
+        if (mid == NULL || mid->v[l % ES_VIDX_FAN] != ks->vleaf[l]->version)
+            drop_leaf(ks, l);
+        else
+            ks->vleaf_used[kept++] = (uint16_t)l;
     }
+    ks->n_vleaf_used = kept;
+}
+
+void es_vidx_forget(esession_keystore *ks)
+{
+    for (size_t u = 0; u < ks->n_vleaf_used; u++)
+        drop_leaf(ks, ks->vleaf_used[u]);
     ks->n_vleaf_used = 0;
     for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
         free(ks->vmid[m]);
