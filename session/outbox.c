@@ -16,13 +16,19 @@
 #define VERSION 1
 #define ID_BYTES 16u
 
-static void record_name(const uint8_t *stanza, size_t len, char name[ES_BLOB_NAME_MAX + 1])
+/* SHA-256 through OpenSSL (its SHA extensions where the CPU has them):
+ * the stanza is hashed at every seal and every sent. */
+static esession_status record_name(const uint8_t *stanza, size_t len,
+                                   char name[ES_BLOB_NAME_MAX + 1])
 {
-    uint8_t d[crypto_hash_sha256_BYTES];
+    uint8_t d[ES_HASH_MAX_BYTES];
     char id[2 * ID_BYTES + 1];
-    crypto_hash_sha256(d, stanza, len);
+    esession_status rc = es_hash(ES_HASH_SHA256, stanza, len, d);
+    if (rc != ESESSION_OK)
+        return rc;
     es_hex(id, d, ID_BYTES);
     snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s", ES_SENDER_OUTBOX_PREFIX, id);
+    return ESESSION_OK;
 }
 
 static void emit(es_wr *w, const char *alice, const esession_buf *stanza)
@@ -50,8 +56,10 @@ esession_status es_outbox_put(esession_keystore *ks, const char *alice_bare_jid,
         return es_fail(es_ks_ctx(ks), rc, "out of memory");
     es_wr w = {(uint8_t *)b.data, 0, size.pos, 0};
     emit(&w, alice_bare_jid, stanza);
-    record_name((const uint8_t *)stanza->data, stanza->len, name);
-    if (w.err || w.pos != size.pos)
+    rc = record_name((const uint8_t *)stanza->data, stanza->len, name);
+    if (rc != ESESSION_OK)
+        rc = es_fail(es_ks_ctx(ks), rc, "cannot hash the stanza");
+    else if (w.err || w.pos != size.pos)
         rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "outbox record size mismatch");
     else
         rc = es_ks_blob_put(ks, name, (const uint8_t *)b.data, b.len);
@@ -68,7 +76,9 @@ esession_status esession_sender_sent(esession_ctx *ctx, esession_keystore *ks,
     es_clear_detail(ctx);
     if (stanza == NULL || stanza->data == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "sent: bad arguments");
-    record_name((const uint8_t *)stanza->data, stanza->len, name);
+    esession_status rc = record_name((const uint8_t *)stanza->data, stanza->len, name);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc, "cannot hash the stanza");
     return es_ks_blob_delete(ks, name);
 }
 

@@ -40,7 +40,7 @@ static void put_open(writer *w, const char *name, int close)
 static void put_b64_elem(writer *w, const char *name, const uint8_t *v, size_t n)
 {
     put_open(w, name, 0);
-    es_base64_encode(w->p, v, n); /* writes a NUL, overwritten next */
+    es_base64_encode_public(w->p, v, n); /* writes a NUL, overwritten next */
     w->p += es_base64_encoded_len(n);
     put_open(w, name, 1);
 }
