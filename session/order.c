@@ -195,15 +195,20 @@ void es_rx_epoch_add(es_rx_core *c, es_rx_epoch *e, es_rx_epoch **dropped)
 
 /* ---- accepted a_macs ----------------------------------------------- */
 
+_Static_assert(ES_RX_MAC_PRINT == sizeof(uint64_t), "a print is compared as one word");
+
 /* The ring holds n_macs prints from mac_head on; it wraps only once it has
  * grown to ES_RX_MACS_MAX (until then mac_head is 0). */
 int es_rx_mac_seen(const es_rx_session *s, const uint8_t *mac, size_t len)
 {
     if (mac == NULL || len != s->mac_len || len < ES_RX_MAC_PRINT)
         return 0;
+    /* Order does not matter for membership: the whole ring is scanned. */
+    uint64_t want, have;
+    memcpy(&want, mac, sizeof want);
     for (size_t k = 0; k < s->core.n_macs; k++) {
-        size_t slot = (s->core.mac_head + k) % s->macs_cap;
-        if (memcmp(s->macs[slot], mac, ES_RX_MAC_PRINT) == 0)
+        memcpy(&have, s->macs[k], sizeof have);
+        if (have == want)
             return 1;
     }
     return 0;

@@ -44,7 +44,7 @@ typedef struct es_rx_stanza {
     const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
     const xmlNode *c;      /* the one <c> */
     es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
-    uint8_t *m_content;    /* what a_mac covers besides the counter */
+    const uint8_t *m_content; /* what a_mac covers besides the counter (in copen) */
     size_t m_content_len;
     int has_delay;         /* XEP-0203 (or legacy XEP-0091) stamp */
     int64_t delay;

@@ -260,6 +260,15 @@ uint32_t es_c_new_count(const es_c_open *c)
     return c != NULL ? c->new_count : 0;
 }
 
+const uint8_t *es_c_m_content(const es_c_open *c, size_t *len)
+{
+    if (c == NULL)
+        return NULL;
+    if (len != NULL)
+        *len = c->m_content_len;
+    return c->m_content;
+}
+
 const uint8_t *es_c_mac(const es_c_open *c, size_t *len)
 {
     if (c == NULL)

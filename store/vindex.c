@@ -293,12 +293,18 @@ void es_vidx_keep(esession_keystore *ks)
 void es_vidx_revalidate(esession_keystore *ks)
 {
     size_t kept = 0;
+    int dropped = 0;
     for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
         if (ks->vmid[m] != NULL && ks->vmid[m]->version != ks->vroot[m]) {
             free(ks->vmid[m]);
             ks->vmid[m] = NULL;
+            dropped = 1;
         }
     }
+    /* A mid kept is unchanged, and so is every leaf version it names: only
+     * the leaves of mids let go need a look. */
+    if (!dropped)
+        return;
     for (size_t u = 0; u < ks->n_vleaf_used; u++) {
         unsigned l = ks->vleaf_used[u];
         const es_vmid *mid = ks->vmid[l / ES_VIDX_FAN];
