@@ -18,7 +18,7 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
         return ESESSION_ERR_VERSION;
     if (opt != NULL && opt->version != ESESSION_CTX_OPTIONS_VERSION)
         return ESESSION_ERR_VERSION;
-    if (opt != NULL && opt->dh_backend != ESESSION_DH_GMP &&
+    if (opt != NULL && opt->dh_backend != ESESSION_DH_DEFAULT && opt->dh_backend != ESESSION_DH_GMP &&
         opt->dh_backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (sodium_init() < 0)
@@ -34,11 +34,13 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
         free(ctx);
         return ESESSION_ERR_NO_MEMORY;
     }
+    ctx->dh_backend = ESESSION_DH_OPENSSL; /* the default (docs/performance.md) */
     if (opt != NULL) {
         if (opt->ops != NULL)
             ctx->ops = *opt->ops;
         ctx->user = opt->user;
-        ctx->dh_backend = opt->dh_backend;
+        if (opt->dh_backend != ESESSION_DH_DEFAULT)
+            ctx->dh_backend = opt->dh_backend;
     }
     *out = ctx;
     return ESESSION_OK;

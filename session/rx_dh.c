@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Alice's exponents x, kept ready between stanzas: every init and every
- * re-key needs d^x (or d'^x) under the x of its option set, and building
- * an es_dh from x costs an exponentiation of its own. An entry goes as
+ * re-key needs d^x (or d'^x) under the x of its option set. An entry goes as
  * soon as its set is gone or its secrets were destroyed (the keystore
  * wipes its copy then; this one must not outlive it). */
 #include "receiver.h"
@@ -56,7 +55,9 @@ esession_status es_rx_dh(esession_receiver *r, const uint8_t *n_a, size_t n_a_le
         ;
     if (i == set->n_groups)
         return es_fail(r->ctx, ESESSION_ERR_INTERNAL, "no exponent stored for group %d", group);
-    rc = es_dh_from_private(r->ctx, &dh, group, (const uint8_t *)set->x[i].data, set->x[i].len);
+    /* Only d^x is ever needed here: no g^x. */
+    rc = es_dh_from_private_only(r->ctx, &dh, group, (const uint8_t *)set->x[i].data,
+                                 set->x[i].len);
     if (rc != ESESSION_OK)
         return rc;
     if (r->n_dh == ES_RX_DH_CACHE)

@@ -103,14 +103,12 @@ static char *dup_str(const char *s)
 
 /* The first keystore key of each type, and the set of types. */
 typedef struct bob_keys {
-    esession_key *by_type[3];
+    const esession_key *by_type[3]; /* borrowed from the keystore (es_ks_signing_key) */
     unsigned types;
 } bob_keys;
 
 static void bob_keys_free(bob_keys *b)
 {
-    for (size_t i = 0; i < ES_ARRAY_LEN(b->by_type); i++)
-        esession_key_free(b->by_type[i]);
     memset(b, 0, sizeof *b);
 }
 
@@ -119,8 +117,8 @@ static esession_status load_bob_keys(esession_ctx *ctx, esession_keystore *ks, b
     size_t n = esession_keystore_key_count(ks);
     memset(b, 0, sizeof *b);
     for (size_t i = 0; i < n && i < BOB_KEYS_MAX; i++) {
-        esession_key *k = NULL;
-        esession_status rc = esession_keystore_key_at(ks, i, &k);
+        const esession_key *k = NULL;
+        esession_status rc = es_ks_signing_key(ks, i, &k);
         if (rc != ESESSION_OK) {
             bob_keys_free(b);
             return es_fail(ctx, rc, "cannot load a signing key from the keystore");
@@ -129,8 +127,6 @@ static esession_status load_bob_keys(esession_ctx *ctx, esession_keystore *ks, b
         if (t < ES_ARRAY_LEN(b->by_type) && b->by_type[t] == NULL) {
             b->by_type[t] = k;
             b->types |= 1u << t;
-        } else {
-            esession_key_free(k);
         }
     }
     if (b->types == 0)

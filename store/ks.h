@@ -44,6 +44,7 @@ esession_status es_ks_reserve(esession_ctx *ctx, es_vec *vec, size_t max, const 
 typedef struct es_ks_key {
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
     esession_buf pem; /* PKCS#8 PEM of the private key, secret */
+    esession_key *decoded; /* the key itself, decoded at its first use (es_ks_signing_key) */
 } es_ks_key;
 
 typedef struct es_ks_trust {

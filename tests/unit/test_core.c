@@ -153,3 +153,27 @@ Test(core, constant_time_equal)
     cr_assert_not(es_ct_equal(a, b, 4));
     cr_assert(es_ct_equal(a, b, 3));
 }
+
+/* The default exponentiation is OpenSSL's (the faster in every group);
+ * GMP stays selectable. */
+Test(core, dh_backend_default_and_choice)
+{
+    const struct {
+        esession_dh_backend asked, used;
+    } cases[] = {{ESESSION_DH_DEFAULT, ESESSION_DH_OPENSSL},
+                 {ESESSION_DH_OPENSSL, ESESSION_DH_OPENSSL},
+                 {ESESSION_DH_GMP, ESESSION_DH_GMP}};
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(ctx->dh_backend, ESESSION_DH_OPENSSL);
+    esession_ctx_free(ctx);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+        o.dh_backend = cases[i].asked;
+        cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                     ESESSION_OK);
+        cr_assert_eq(ctx->dh_backend, cases[i].used, "case %zu", i);
+        esession_ctx_free(ctx);
+    }
+}
