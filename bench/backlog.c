@@ -29,9 +29,9 @@ double bench_backlog(const char *dir, size_t sessions, size_t stanzas, size_t ba
 
     snprintf(sub, sizeof sub, "backlog%zu-alice", batch);
     bench_party_open(&alice, sub, "tests/data/vec_rsa_alice.pem", NULL, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_party_open(&bob, "backlog-bob", "tests/data/vec_rsa_bob.pem", mem, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_trust_each_other(&alice, &bob);
     bench_publish(&alice, &bob, groups, 1, &offer);
     for (size_t i = 0; i < sessions; i++) {

@@ -87,8 +87,8 @@ void bench_memory_measure(size_t sessions, size_t stanzas, bench_memory *out)
         bench_fail("out of memory");
 
     bench_party_open(&alice, "mem-alice", "tests/data/vec_rsa_alice.pem", mem, ".",
-                     ESESSION_DH_GMP);
-    bench_party_open(&bob, "mem-bob", "tests/data/vec_rsa_bob.pem", mem, ".", ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
+    bench_party_open(&bob, "mem-bob", "tests/data/vec_rsa_bob.pem", mem, ".", ESESSION_DH_DEFAULT);
     bench_trust_each_other(&alice, &bob);
     bench_publish(&alice, &bob, groups, 1, &offer);
     BENCH_CHECK("receiver", alice.ctx, esession_receiver_new(alice.ctx, alice.ks, &r));

@@ -35,17 +35,17 @@ bench_steps *bench_steps_new(const char *dir)
         bench_fail("out of memory");
     s->mem = bench_mem_new();
     bench_party_open(&s->alice_m, "alice", "tests/data/vec_rsa_alice.pem", s->mem, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_party_open(&s->bob_m, "bob", "tests/data/vec_rsa_bob.pem", s->mem, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_party_open(&s->alice_d, "alice", "tests/data/vec_rsa_alice.pem", NULL, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_party_open(&s->bob_d, "bob", "tests/data/vec_rsa_bob.pem", NULL, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_party_open(&s->bob2_m, "bob2", "tests/data/vec_rsa_bob.pem", s->mem, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_party_open(&s->bob2_d, "bob2", "tests/data/vec_rsa_bob.pem", NULL, dir,
-                     ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
     bench_trust_each_other(&s->alice_m, &s->bob_m);
     bench_trust_each_other(&s->alice_d, &s->bob_d);
     bench_trust_bob_only(&s->alice_m, &s->bob2_m);

@@ -98,8 +98,8 @@ void bench_store_size(const char *dir, size_t small, size_t large, size_t messag
     bench_pair p;
 
     bench_party_open(&alice, "size-alice", "tests/data/vec_rsa_alice.pem", NULL, dir,
-                     ESESSION_DH_GMP);
-    bench_party_open(&bob, "size-bob", "tests/data/vec_rsa_bob.pem", NULL, dir, ESESSION_DH_GMP);
+                     ESESSION_DH_DEFAULT);
+    bench_party_open(&bob, "size-bob", "tests/data/vec_rsa_bob.pem", NULL, dir, ESESSION_DH_DEFAULT);
     bench_trust_each_other(&alice, &bob);
     bench_publish(&alice, &bob, groups, 1, &offer);
     bench_pair_start(&p, &alice, &bob, &offer, BENCH_BOB_FULL, NO_REKEY, NULL);

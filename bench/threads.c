@@ -49,13 +49,13 @@ double bench_threads(const char *dir, unsigned threads, size_t messages)
         bench_fail("threads: 1 to %u", THREADS_MAX);
     memset(w, 0, sizeof w);
     snprintf(name, sizeof name, "threads%u-alice", threads);
-    bench_party_open(&alice, name, "tests/data/vec_rsa_alice.pem", NULL, dir, ESESSION_DH_GMP);
+    bench_party_open(&alice, name, "tests/data/vec_rsa_alice.pem", NULL, dir, ESESSION_DH_DEFAULT);
     snprintf(path, sizeof path, "%s/%s.ks", dir, name);
     for (unsigned t = 0; t < threads; t++) {
         unsigned alerts = 0;
         snprintf(name, sizeof name, "threads%u-bob%u", threads, t);
         bench_party_open(&w[t].bob, name, "tests/data/vec_rsa_bob.pem", NULL, dir,
-                         ESESSION_DH_GMP);
+                         ESESSION_DH_DEFAULT);
         snprintf(jid, sizeof jid, "bob%u@example.com", t);
         BENCH_CHECK("trust", alice.ctx, esession_trust_add(alice.ks, jid, w[t].bob.key, "", &alerts));
         bench_trust_bob_only(&alice, &w[t].bob);
