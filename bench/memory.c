@@ -4,8 +4,9 @@
  * session with `sessions` open; and how much one session grows over
  * `stanzas` messages. The stores are in memory: what they hold is the
  * host's database, not the session's memory, and is left out by loading
- * the sessions into a fresh receiver (by a copy of a stanza already
- * opened, which changes nothing stored). */
+ * the sessions into a fresh receiver on a fresh context and keystore
+ * handle (its own pool of secret memory), by a copy of a stanza already
+ * opened, which changes nothing stored. */
 #include "bench.h"
 
 #include <stdio.h>
@@ -29,30 +30,61 @@ static size_t locked(void)
 }
 
 typedef struct reading {
-    size_t heap, lck, maps;
+    double heap, lck, maps;
 } reading;
 
 static reading now(void)
 {
-    reading r = {bench_heap(), locked(), bench_mappings()};
+    reading r = {(double)bench_heap(), (double)locked(), (double)bench_mappings()};
     return r;
 }
 
-/* A new receiver holding the sessions of the n stanzas given. */
-static esession_receiver *load(bench_party *alice, esession_buf *st, size_t n)
+/* Octets from before to after (heap and locked). */
+static double grown(reading before, reading after)
 {
-    esession_receiver *r = NULL;
+    return (after.heap - before.heap) + (after.lck - before.lck);
+}
+
+/* Alice on a context and handle of their own. */
+typedef struct fresh {
+    esession_ctx *ctx;
+    esession_keystore *ks;
+    esession_receiver *r;
+} fresh;
+
+static void fresh_free(fresh *f)
+{
+    esession_receiver_free(f->r);
+    esession_keystore_free(f->ks);
+    esession_ctx_free(f->ctx);
+}
+
+/* Open Alice's store afresh and load into a new receiver the sessions of
+ * the n stanzas given; what that took is *used. */
+static void load(bench_mem *mem, esession_buf *st, size_t n, fresh *f, double *used,
+                 double *maps)
+{
+    static esession_host_ops host = {NULL, NULL, NULL, NULL, &bench_mem_ops, NULL, NULL};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
     esession_result res;
-    BENCH_CHECK("receiver", alice->ctx, esession_receiver_new(alice->ctx, alice->ks, &r));
+    o.ops = &host;
+    o.user = mem;
+    BENCH_CHECK("context", NULL,
+                esession_ctx_new(&f->ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
+    BENCH_CHECK("open", f->ctx, esession_keystore_open(f->ctx, &f->ks, "mem-alice", "pw", 2));
+    BENCH_CHECK("receiver", f->ctx, esession_receiver_new(f->ctx, f->ks, &f->r));
+    reading before = now();
     for (size_t i = 0; i < n; i++) {
-        BENCH_CHECK("feed", alice->ctx, esession_receiver_feed(r, st[i].data, st[i].len, i));
-        while (esession_receiver_next(r, &res)) {
+        BENCH_CHECK("feed", f->ctx, esession_receiver_feed(f->r, st[i].data, st[i].len, i));
+        while (esession_receiver_next(f->r, &res)) {
             if (res.kind != ESESSION_RESULT_DUPLICATE)
                 bench_fail("memory: a copy came out as %d", (int)res.kind);
             esession_result_free(&res);
         }
     }
-    return r;
+    reading after = now();
+    *used = grown(before, after);
+    *maps = after.maps - before.maps;
 }
 
 /* Seal m on s and keep a copy of the stanza (marked sent). */
@@ -107,13 +139,12 @@ void bench_memory_measure(size_t sessions, size_t stanzas, bench_memory *out)
         esession_sender_free(s);
     }
     esession_receiver_free(r);
-    reading before = now();
-    r = load(&alice, st, sessions);
-    reading after = now();
-    out->per_session = ((double)(after.heap - before.heap) + (double)(after.lck - before.lck)) /
-                       (double)sessions;
-    out->maps_per_session = ((double)after.maps - (double)before.maps) / (double)sessions;
-    esession_receiver_free(r);
+    fresh f;
+    double used = 0, maps = 0;
+    load(mem, st, sessions, &f, &used, &maps);
+    out->per_session = used / (double)sessions;
+    out->maps_per_session = maps / (double)sessions;
+    fresh_free(&f);
 
     /* One session over `stanzas` messages: its memory when new and after. */
     esession_sender *s = NULL;
@@ -127,10 +158,10 @@ void bench_memory_measure(size_t sessions, size_t stanzas, bench_memory *out)
     seal_keep(&bob, s, m, sizeof m - 1, &first);
     open_all(&alice, r, &first);
     esession_receiver_free(r);
-    before = now();
-    r = load(&alice, &first, 1);
-    after = now();
-    double fresh = (double)(after.heap - before.heap) + (double)(after.lck - before.lck);
+    double young = 0;
+    load(mem, &first, 1, &f, &young, &maps);
+    fresh_free(&f);
+    BENCH_CHECK("receiver", alice.ctx, esession_receiver_new(alice.ctx, alice.ks, &r));
     for (size_t i = 1; i < stanzas; i++) {
         esession_buf b = {0};
         seal_keep(&bob, s, m, sizeof m - 1, &b);
@@ -141,12 +172,10 @@ void bench_memory_measure(size_t sessions, size_t stanzas, bench_memory *out)
             esession_buf_free(&b);
     }
     esession_receiver_free(r);
-    before = now();
-    r = load(&alice, stanzas > 1 ? &last : &first, 1);
-    after = now();
-    double grown = (double)(after.heap - before.heap) + (double)(after.lck - before.lck);
-    out->growth = grown - fresh;
-    esession_receiver_free(r);
+    double old = 0;
+    load(mem, stanzas > 1 ? &last : &first, 1, &f, &old, &maps);
+    fresh_free(&f);
+    out->growth = old - young;
     esession_sender_free(s);
 
     for (size_t i = 0; i < sessions; i++)
