@@ -55,7 +55,7 @@ double bench_backlog(const char *dir, size_t sessions, size_t stanzas, size_t ba
     size_t n = sessions * stanzas, opened = 0;
     esession_receiver *r = NULL;
     esession_result res;
-    double t0 = bench_wall_us();
+    double t0 = bench_wall_us(), c0 = bench_cpu_us();
     BENCH_CHECK("receiver", alice.ctx, esession_receiver_new(alice.ctx, alice.ks, &r));
     for (size_t k = 0; k < n; k++) {
         if (batch > 1 && k % batch == 0)
@@ -71,7 +71,9 @@ double bench_backlog(const char *dir, size_t sessions, size_t stanzas, size_t ba
         if (batch > 1 && (k % batch == batch - 1 || k + 1 == n))
             BENCH_CHECK("commit", alice.ctx, esession_keystore_commit(alice.ks));
     }
-    double t1 = bench_wall_us();
+    double t1 = bench_wall_us(), c1 = bench_cpu_us();
+    if (getenv("BENCH_VERBOSE") != NULL)
+        fprintf(stderr, "backlog: %.2f s wall, %.2f s CPU\n", (t1 - t0) / 1e6, (c1 - c0) / 1e6);
     if (opened != n)
         bench_fail("backlog: %zu of %zu messages opened", opened, n);
     esession_receiver_free(r);
