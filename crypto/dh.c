@@ -297,7 +297,10 @@ esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *
         rc = es_fail(ctx, rc, "modular exponentiation failed");
         goto out;
     }
-    rc = es_buf_alloc_in(ctx, &tmp, es_mpint_size(s), 1);
+    /* mpint(g^xy) shows its length, by the protocol's definition. */
+    size_t len = es_mpint_size(s);
+    ES_DECLASSIFY(&len, sizeof len);
+    rc = es_buf_alloc_in(ctx, &tmp, len, 1);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "out of secure memory for the shared secret");
         goto out;
