@@ -249,6 +249,16 @@ typedef struct es_rx_dh_entry {
     es_dh *dh;
 } es_rx_dh_entry;
 
+/* Alice's own published form of an option set, parsed once (it never
+ * changes for its nonce). */
+struct es_options;
+typedef struct es_rx_offer_entry {
+    uint8_t nonce[ES_NONCE_MAX];
+    size_t nonce_len;
+    xmlDocPtr doc;
+    struct es_options *opt; /* points into doc */
+} es_rx_offer_entry;
+
 struct esession_receiver {
     esession_ctx *ctx;
     esession_keystore *ks;
@@ -260,6 +270,8 @@ struct esession_receiver {
     size_t cache_max;             /* sessions kept in memory */
     es_rx_dh_entry dh[ES_RX_DH_CACHE];
     size_t n_dh;
+    es_rx_offer_entry offers[ES_RX_DH_CACHE];
+    size_t n_offers;
 };
 
 /* ---- Alice's exponents (rx_dh.c) --------------------------------------- */
@@ -270,8 +282,14 @@ struct esession_receiver {
  * gone or its exponents were destroyed. Valid until the next call. */
 esession_status es_rx_dh(esession_receiver *r, const uint8_t *n_a, size_t n_a_len, int group,
                          const es_dh **out);
-/* Drop the exponents of sets that are gone or destroyed (all: everything). */
+/* Drop the exponents of sets that are gone or destroyed, and the parsed
+ * forms of sets that are gone (all: everything). */
 void es_rx_dh_sweep(esession_receiver *r, int all);
+/* Alice's stored form of set, parsed (es_options_read) once and kept while
+ * the set is: ESESSION_ERR_CORRUPT if it cannot be read. Valid until the
+ * next call. */
+esession_status es_rx_offer(esession_receiver *r, const es_optset *set,
+                            const struct es_options **out);
 
 /* Room for n more results (so that a result is never lost after the
  * state it reports was written). */

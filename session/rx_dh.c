@@ -5,6 +5,9 @@
  * wipes its copy then; this one must not outlive it). */
 #include "receiver.h"
 
+#include "../forms/options.h"
+#include "../forms/xml.h"
+
 #include <string.h>
 
 static void drop(esession_receiver *r, size_t i)
@@ -21,6 +24,15 @@ static int still_usable(const esession_receiver *r, const es_rx_dh_entry *e)
     return set != NULL && !set->secrets_destroyed;
 }
 
+static void drop_offer(esession_receiver *r, size_t i)
+{
+    es_options_free(r->offers[i].opt);
+    xmlFreeDoc(r->offers[i].doc);
+    memmove(r->offers + i, r->offers + i + 1, (r->n_offers - i - 1) * sizeof *r->offers);
+    r->n_offers--;
+    memset(&r->offers[r->n_offers], 0, sizeof r->offers[r->n_offers]);
+}
+
 void es_rx_dh_sweep(esession_receiver *r, int all)
 {
     size_t i = 0;
@@ -30,6 +42,45 @@ void es_rx_dh_sweep(esession_receiver *r, int all)
         else
             i++;
     }
+    i = 0;
+    while (i < r->n_offers) {
+        const es_rx_offer_entry *e = &r->offers[i];
+        if (all || es_ks_optset_find(r->ks, e->nonce, e->nonce_len) == NULL)
+            drop_offer(r, i);
+        else
+            i++;
+    }
+}
+
+esession_status es_rx_offer(esession_receiver *r, const es_optset *set,
+                            const struct es_options **out)
+{
+    for (size_t i = 0; i < r->n_offers; i++) {
+        const es_rx_offer_entry *e = &r->offers[i];
+        if (e->nonce_len == set->nonce_len && memcmp(e->nonce, set->nonce, set->nonce_len) == 0) {
+            *out = e->opt;
+            return ESESSION_OK;
+        }
+    }
+    xmlDocPtr doc = NULL;
+    es_options *opt = NULL;
+    esession_status rc = es_xml_parse(r->ctx, set->form.data, set->form.len, &doc);
+    if (rc == ESESSION_OK)
+        rc = es_options_read(r->ctx, xmlDocGetRootElement(doc), &opt);
+    if (rc != ESESSION_OK) {
+        xmlFreeDoc(doc);
+        return es_fail(r->ctx, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_CORRUPT,
+                       "the stored options form cannot be read");
+    }
+    if (r->n_offers == ES_RX_DH_CACHE)
+        drop_offer(r, 0); /* the least recently parsed */
+    es_rx_offer_entry *e = &r->offers[r->n_offers++];
+    memcpy(e->nonce, set->nonce, set->nonce_len);
+    e->nonce_len = set->nonce_len;
+    e->doc = doc;
+    e->opt = opt;
+    *out = opt;
+    return ESESSION_OK;
 }
 
 esession_status es_rx_dh(esession_receiver *r, const uint8_t *n_a, size_t n_a_len, int group,
