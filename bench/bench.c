@@ -12,8 +12,13 @@
  * BENCH_BACKLOG_STANZAS (10), BENCH_THREAD_MESSAGES (400; 0 skips),
  * BENCH_MEMORY_SESSIONS (100), BENCH_MEMORY_STANZAS (100000; 0 skips),
  * BENCH_MANY (100000; 0 skips the store-size comparison),
- * BENCH_MANY_MESSAGES (200). No figure here is asserted anywhere: the
- * goals are reported, never tested. */
+ * BENCH_MANY_MESSAGES (200), BENCH_THREADS_SEPARATE (set: each thread on
+ * its own copy of Alice's store). No figure here is asserted anywhere: the
+ * goals are reported, never tested.
+ *
+ * The backlog goal is measured as esession.h tells Alice's client to
+ * process one (batches: begin, feed, confirm, commit; 64 stanzas a
+ * batch); one transaction per stanza is shown beside it. */
 #include "bench.h"
 
 #include <stdio.h>
@@ -183,7 +188,7 @@ int main(void)
         {"publish_vs_floor", med[R_PUBLISH] / f_publish, 1.15, 0, 1},
         {"message_mem_vs_libotr", med[R_MSG_MEM] / med[R_OTR_MSG], 1.0, 0, 1},
         {"message_sqlite_vs_libsignal", med[R_MSG_DISK] / med[R_SIG_MSG], 1.0, 0, 1},
-        {"backlog_1000x10_seconds", 0, 2.0, 0, 0},
+        {"backlog_1000x10_batched_seconds", 0, 2.0, 0, 0},
         {"threads_2_vs_1", 0, 1.8, 1, 0},
         {"memory_per_session_kib", 0, 16.0, 0, 0},
         {"memory_after_100k_stanzas_kib", 0, 16.0, 0, 0},
@@ -195,11 +200,13 @@ int main(void)
     if (b_sessions > 0 && b_stanzas > 0) {
         printf("\nbacklog: %zu sessions x %zu stanzas, SQLite on disk, wall time\n", b_sessions,
                b_stanzas);
-        double one = bench_backlog(dir, b_sessions, b_stanzas, 1);
-        printf("  %-52s %9.2f s\n", "one transaction per stanza", one);
-        double batched = bench_backlog(dir, b_sessions, b_stanzas, 64);
-        printf("  %-52s %9.2f s\n", "one transaction per 64 stanzas", batched);
-        g[5].measured = one;
+        double cpu1 = 0, cpu64 = 0;
+        double one = bench_backlog(dir, b_sessions, b_stanzas, 1, &cpu1);
+        printf("  %-52s %9.2f s (%.2f s CPU)\n", "one transaction per stanza", one, cpu1);
+        double batched = bench_backlog(dir, b_sessions, b_stanzas, 64, &cpu64);
+        printf("  %-52s %9.2f s (%.2f s CPU)\n", "batches of 64 stanzas (esession.h)", batched,
+               cpu64);
+        g[5].measured = batched;
         g[5].have = b_sessions == 1000 && b_stanzas == 10;
     }
     size_t t_msgs = bench_env("BENCH_THREAD_MESSAGES", 400);

@@ -137,8 +137,10 @@ void bench_signal_free(bench_signal *s);
 void bench_signal_x3dh(bench_signal *s, double *initiator, double *responder);
 double bench_signal_message(bench_signal *s);
 
-/* Whole-run measures (seconds of wall time, octets). */
-double bench_backlog(const char *dir, size_t sessions, size_t stanzas, size_t batch);
+/* Whole-run measures (seconds of wall time, octets). *cpu (may be NULL)
+ * gets the thread CPU seconds of the same span. */
+double bench_backlog(const char *dir, size_t sessions, size_t stanzas, size_t batch,
+                     double *cpu);
 double bench_threads(const char *dir, unsigned threads, size_t messages);
 typedef struct bench_memory {
     double per_session;      /* octets of heap and locked memory per open session */
