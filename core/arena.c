@@ -10,9 +10,10 @@
  * es_secret_free() takes either kind; the pool's lock lets a block be
  * freed from any thread (a result's plaintext goes wherever the caller
  * takes it), and a pool outlives its context until its last block is
- * back. Under AddressSanitizer the free blocks, the headers and the slack
- * after each block are poisoned, so that an overflow from one block into
- * the next is reported as it would be between heap blocks. */
+ * back. Under AddressSanitizer, and under valgrind's memcheck, the free
+ * blocks, the headers and the slack after each block are off limits, so
+ * that an overflow from one block into the next, or a use after free, is
+ * reported as it would be between heap blocks. */
 #include "core.h"
 
 #include <pthread.h>
@@ -23,7 +24,16 @@
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
+#elif defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+/* Client requests: a few instructions when not under valgrind. What is
+ * handed out is zero, so defined. */
+#include <valgrind/memcheck.h>
+#define POISON(p, n) ((void)VALGRIND_MAKE_MEM_NOACCESS((p), (n)))
+#define UNPOISON(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#endif
+#endif
+#if !defined(POISON)
 #define POISON(p, n) ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
