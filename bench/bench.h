@@ -49,6 +49,8 @@ extern const esession_store_ops bench_mem_ops;
 typedef struct bench_mem bench_mem;
 bench_mem *bench_mem_new(void);
 void bench_mem_free(bench_mem *m);
+/* Octets the stores hold (records, journals, tables): the host's memory. */
+size_t bench_mem_bytes(const bench_mem *m);
 
 /* ---- two parties and a session between them (parties.c) -------------- */
 

@@ -2,11 +2,12 @@
 /* Memory of open sessions at Alice (what her receiver holds for each):
  * heap octets and locked (guarded) octets, and memory mappings, per
  * session with `sessions` open; and how much one session grows over
- * `stanzas` messages. The stores are in memory: what they hold is the
- * host's database, not the session's memory, and is left out by loading
- * the sessions into a fresh receiver on a fresh context and keystore
- * handle (its own pool of secret memory), by a copy of a stanza already
- * opened, which changes nothing stored. */
+ * `stanzas` messages. The stores are in memory, and what they hold is the
+ * host's database, not the session's memory: their own count of octets is
+ * taken off. Each measure starts from a fresh context and keystore handle
+ * (a pool of its own) and a new receiver, which then opens one new stanza
+ * of each session: every session measured is loaded, keyed and has just
+ * received a message, as an open session in use. */
 #include "bench.h"
 
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 
 #define NO_REKEY 1000000u
+
+static const char text[] = "<message to='" BENCH_ALICE "' type='chat'><body>hi</body></message>";
 
 static size_t locked(void)
 {
@@ -30,159 +33,134 @@ static size_t locked(void)
 }
 
 typedef struct reading {
-    double heap, lck, maps;
+    double heap, lck, maps, host;
 } reading;
 
-static reading now(void)
+static reading now(const bench_mem *mem)
 {
-    reading r = {(double)bench_heap(), (double)locked(), (double)bench_mappings()};
+    reading r = {(double)bench_heap(), (double)locked(), (double)bench_mappings(),
+                 (double)bench_mem_bytes(mem)};
     return r;
 }
 
-/* Octets from before to after (heap and locked). */
-static double grown(reading before, reading after)
+/* Seal a message on s (marked sent) into *out. */
+static void seal(bench_party *bob, esession_sender *s, esession_buf *out)
 {
-    return (after.heap - before.heap) + (after.lck - before.lck);
+    BENCH_CHECK("seal", bob->ctx, esession_sender_seal(s, text, sizeof text - 1, out));
+    BENCH_CHECK("sent", bob->ctx, esession_sender_sent(bob->ctx, bob->ks, out));
 }
 
-/* Alice on a context and handle of their own. */
-typedef struct fresh {
-    esession_ctx *ctx;
-    esession_keystore *ks;
-    esession_receiver *r;
-} fresh;
-
-static void fresh_free(fresh *f)
+/* Feed st to r and confirm what opens. */
+static void open_one(esession_ctx *ctx, esession_receiver *r, const esession_buf *st)
 {
-    esession_receiver_free(f->r);
-    esession_keystore_free(f->ks);
-    esession_ctx_free(f->ctx);
+    esession_result res;
+    BENCH_CHECK("feed", ctx, esession_receiver_feed(r, st->data, st->len, 0));
+    while (esession_receiver_next(r, &res)) {
+        if (res.kind != ESESSION_RESULT_MESSAGE)
+            bench_die("memory: not a message", ctx, res.error);
+        BENCH_CHECK("confirm", ctx, esession_receiver_confirm(r, &res));
+        esession_result_free(&res);
+    }
 }
 
-/* Open Alice's store afresh and load into a new receiver the sessions of
- * the n stanzas given; what that took is *used. */
-static void load(bench_mem *mem, esession_buf *st, size_t n, fresh *f, double *used,
-                 double *maps)
+/* Alice's store opened afresh; the n new stanzas opened by a new
+ * receiver; what that left held (host memory taken off) in *used, the
+ * mappings it added in *maps. */
+static void measure(bench_mem *mem, const esession_buf *st, size_t n, double *used, double *maps)
 {
     static esession_host_ops host = {NULL, NULL, NULL, NULL, &bench_mem_ops, NULL, NULL};
     esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
-    esession_result res;
+    esession_ctx *ctx = NULL;
+    esession_keystore *ks = NULL;
+    esession_receiver *r = NULL;
     o.ops = &host;
     o.user = mem;
     BENCH_CHECK("context", NULL,
-                esession_ctx_new(&f->ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
-    BENCH_CHECK("open", f->ctx, esession_keystore_open(f->ctx, &f->ks, "mem-alice", "pw", 2));
-    BENCH_CHECK("receiver", f->ctx, esession_receiver_new(f->ctx, f->ks, &f->r));
-    reading before = now();
-    for (size_t i = 0; i < n; i++) {
-        BENCH_CHECK("feed", f->ctx, esession_receiver_feed(f->r, st[i].data, st[i].len, i));
-        while (esession_receiver_next(f->r, &res)) {
-            if (res.kind != ESESSION_RESULT_DUPLICATE)
-                bench_fail("memory: a copy came out as %d", (int)res.kind);
-            esession_result_free(&res);
-        }
-    }
-    reading after = now();
-    *used = grown(before, after);
+                esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR));
+    BENCH_CHECK("open", ctx, esession_keystore_open(ctx, &ks, "mem-alice", "pw", 2));
+    BENCH_CHECK("receiver", ctx, esession_receiver_new(ctx, ks, &r));
+    reading before = now(mem);
+    for (size_t i = 0; i < n; i++)
+        open_one(ctx, r, &st[i]);
+    reading after = now(mem);
+    *used = (after.heap - before.heap) - (after.host - before.host) + (after.lck - before.lck);
     *maps = after.maps - before.maps;
-}
-
-/* Seal m on s and keep a copy of the stanza (marked sent). */
-static void seal_keep(bench_party *bob, esession_sender *s, const char *m, size_t len,
-                      esession_buf *keep)
-{
-    BENCH_CHECK("seal", bob->ctx, esession_sender_seal(s, m, len, keep));
-    BENCH_CHECK("sent", bob->ctx, esession_sender_sent(bob->ctx, bob->ks, keep));
-}
-
-static void open_all(bench_party *alice, esession_receiver *r, const esession_buf *st)
-{
-    esession_result res;
-    BENCH_CHECK("feed", alice->ctx, esession_receiver_feed(r, st->data, st->len, 0));
-    while (esession_receiver_next(r, &res)) {
-        if (res.kind == ESESSION_RESULT_MESSAGE)
-            BENCH_CHECK("confirm", alice->ctx, esession_receiver_confirm(r, &res));
-        esession_result_free(&res);
-    }
+    esession_receiver_free(r);
+    esession_keystore_free(ks);
+    esession_ctx_free(ctx);
 }
 
 void bench_memory_measure(size_t sessions, size_t stanzas, bench_memory *out)
 {
     static const int groups[] = {14};
-    static const char m[] = "<message to='" BENCH_ALICE "' type='chat'><body>hi</body></message>";
     bench_mem *mem = bench_mem_new();
     bench_party alice, bob;
     bench_offer offer;
-    esession_buf *st = calloc(sessions, sizeof *st);
+    esession_sender_options so = ESESSION_SENDER_OPTIONS_INIT;
+    esession_buf *next = calloc(sessions + 1, sizeof *next);
     esession_receiver *r = NULL;
-    if (st == NULL)
+    if (next == NULL)
         bench_fail("out of memory");
+    so.rekey_freq = NO_REKEY;
 
     bench_party_open(&alice, "mem-alice", "tests/data/vec_rsa_alice.pem", mem, ".",
                      ESESSION_DH_DEFAULT);
-    bench_party_open(&bob, "mem-bob", "tests/data/vec_rsa_bob.pem", mem, ".", ESESSION_DH_DEFAULT);
+    bench_party_open(&bob, "mem-bob", "tests/data/vec_rsa_bob.pem", mem, ".",
+                     ESESSION_DH_DEFAULT);
     bench_trust_each_other(&alice, &bob);
     bench_publish(&alice, &bob, groups, 1, &offer);
     BENCH_CHECK("receiver", alice.ctx, esession_receiver_new(alice.ctx, alice.ks, &r));
 
-    /* `sessions` sessions, one stanza each, opened. */
-    for (size_t i = 0; i < sessions; i++) {
+    /* sessions + 1 sessions: their first stanza opened now, a second kept
+     * for the measures (the last session's for the growth below). Bob
+     * moves on to the next without ending any. */
+    esession_sender *last = NULL;
+    for (size_t i = 0; i <= sessions; i++) {
         esession_sender *s = NULL;
-        esession_buf term = {0};
+        esession_buf first = {0};
         BENCH_CHECK("start", bob.ctx,
                     esession_sender_start(bob.ctx, bob.ks, BENCH_BOB_FULL, BENCH_ALICE, offer.id,
-                                          offer.result, offer.len, NULL, &s));
-        seal_keep(&bob, s, m, sizeof m - 1, &st[i]);
-        open_all(&alice, r, &st[i]);
-        BENCH_CHECK("end", bob.ctx, esession_sender_terminate(s, &term));
-        esession_buf_free(&term);
-        esession_sender_free(s);
+                                          offer.result, offer.len, &so, &s));
+        seal(&bob, s, &first);
+        open_one(alice.ctx, r, &first);
+        esession_buf_free(&first);
+        seal(&bob, s, &next[i]);
+        if (i == sessions) {
+            last = s; /* kept going below */
+        } else {
+            esession_buf term = {0};
+            BENCH_CHECK("end", bob.ctx, esession_sender_terminate(s, &term));
+            esession_buf_free(&term); /* never reaches Alice: her session stays open */
+            esession_sender_free(s);
+        }
     }
     esession_receiver_free(r);
-    fresh f;
+
     double used = 0, maps = 0;
-    load(mem, st, sessions, &f, &used, &maps);
+    measure(mem, next, sessions, &used, &maps);
     out->per_session = used / (double)sessions;
     out->maps_per_session = maps / (double)sessions;
-    fresh_free(&f);
 
-    /* One session over `stanzas` messages: its memory when new and after. */
-    esession_sender *s = NULL;
-    esession_sender_options so = ESESSION_SENDER_OPTIONS_INIT;
-    esession_buf first = {0}, last = {0};
-    so.rekey_freq = NO_REKEY;
-    BENCH_CHECK("start", bob.ctx,
-                esession_sender_start(bob.ctx, bob.ks, BENCH_BOB_FULL, BENCH_ALICE, offer.id,
-                                      offer.result, offer.len, &so, &s));
+    /* One session, after 1 stanza and after `stanzas`. */
+    double young = 0, old = 0;
+    measure(mem, &next[sessions], 1, &young, &maps);
     BENCH_CHECK("receiver", alice.ctx, esession_receiver_new(alice.ctx, alice.ks, &r));
-    seal_keep(&bob, s, m, sizeof m - 1, &first);
-    open_all(&alice, r, &first);
-    esession_receiver_free(r);
-    double young = 0;
-    load(mem, &first, 1, &f, &young, &maps);
-    fresh_free(&f);
-    BENCH_CHECK("receiver", alice.ctx, esession_receiver_new(alice.ctx, alice.ks, &r));
-    for (size_t i = 1; i < stanzas; i++) {
-        esession_buf b = {0};
-        seal_keep(&bob, s, m, sizeof m - 1, &b);
-        open_all(&alice, r, &b);
-        if (i + 1 == stanzas)
-            last = b;
-        else
-            esession_buf_free(&b);
+    esession_buf b = {0};
+    for (size_t i = 2; i < stanzas; i++) {
+        seal(&bob, last, &b);
+        open_one(alice.ctx, r, &b);
+        esession_buf_free(&b);
     }
     esession_receiver_free(r);
-    double old = 0;
-    load(mem, stanzas > 1 ? &last : &first, 1, &f, &old, &maps);
-    fresh_free(&f);
+    seal(&bob, last, &b);
+    measure(mem, &b, 1, &old, &maps);
+    esession_buf_free(&b);
     out->growth = old - young;
-    esession_sender_free(s);
+    esession_sender_free(last);
 
-    for (size_t i = 0; i < sessions; i++)
-        esession_buf_free(&st[i]);
-    free(st);
-    esession_buf_free(&first);
-    esession_buf_free(&last);
+    for (size_t i = 0; i <= sessions; i++)
+        esession_buf_free(&next[i]);
+    free(next);
     bench_offer_free(&offer);
     bench_party_close(&alice);
     bench_party_close(&bob);

@@ -42,6 +42,7 @@ typedef struct store {
     undo *journal;
     size_t n_journal, cap_journal;
     int in_tx, write;
+    size_t bytes; /* held in records, the journal and the tables */
 } store;
 
 struct bench_mem {
@@ -100,6 +101,7 @@ static int grow(store *s)
     size_t old_cap = s->cap;
     if (v == NULL)
         return -1;
+    s->bytes += (cap - old_cap) * sizeof *v;
     s->slots = v;
     s->cap = cap;
     s->dead = 0;
@@ -133,6 +135,7 @@ static int record_undo(store *s, unsigned kind, const uint8_t *id)
         undo *j = realloc(s->journal, cap * sizeof *j);
         if (j == NULL)
             return -1;
+        s->bytes += (cap - s->cap_journal) * sizeof *j;
         s->journal = j;
         s->cap_journal = cap;
     }
@@ -149,6 +152,7 @@ static int record_undo(store *s, unsigned kind, const uint8_t *id)
             return -1;
         memcpy(u->data, r->data, r->len);
         u->len = r->len;
+        s->bytes += r->len;
     }
     s->n_journal++;
     return 0;
@@ -156,6 +160,7 @@ static int record_undo(store *s, unsigned kind, const uint8_t *id)
 
 static void remove_rec(store *s, rec *r)
 {
+    s->bytes -= r->len;
     free(r->data);
     memset(r, 0, sizeof *r);
     r->dead = 1;
@@ -183,8 +188,10 @@ static int set_rec(store *s, unsigned kind, const uint8_t *id, const uint8_t *ow
         memcpy(r->id, id, 32);
         s->n++;
     } else {
+        s->bytes -= r->len;
         free(r->data);
     }
+    s->bytes += len;
     r->data = copy;
     r->len = len;
     r->has_owner = owner != NULL;
@@ -207,6 +214,7 @@ static void journal_clear(store *s, int restore)
                 bench_fail("memstore: out of memory in a rollback");
         }
         free(u->data);
+        s->bytes -= u->len;
     }
     s->n_journal = 0;
 }
@@ -326,6 +334,14 @@ static int m_list(void *user, void *handle, unsigned kind, const uint8_t *owner,
             return -1;
     }
     return 0;
+}
+
+size_t bench_mem_bytes(const bench_mem *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < MAX_STORES; i++)
+        n += m->st[i].bytes;
+    return n;
 }
 
 const esession_store_ops bench_mem_ops = {m_open, m_close, m_begin, m_commit, m_rollback,

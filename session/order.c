@@ -86,12 +86,18 @@ esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint
 esession_status es_rx_epoch_keyed(es_rx_epoch *e)
 {
     esession_ctx *ctx = (esession_ctx *)(uintptr_t)e->ctx; /* for es_fail's detail */
-    esession_status rc;
-    if (e->chan != NULL && e->scan != NULL)
+    if (e->chan != NULL)
         return ESESSION_OK;
-    if (e->chan == NULL && (rc = es_chan_new(ctx, e->keys, &e->chan)) != ESESSION_OK)
-        return rc;
-    if (e->scan == NULL && (rc = es_rx_scan_new(ctx, e->keys, &e->scan)) != ESESSION_OK)
+    return es_chan_new(ctx, e->keys, &e->chan);
+}
+
+esession_status es_rx_epoch_searching(es_rx_epoch *e)
+{
+    esession_ctx *ctx = (esession_ctx *)(uintptr_t)e->ctx;
+    esession_status rc;
+    if (e->scan != NULL)
+        return ESESSION_OK;
+    if ((rc = es_rx_scan_new(ctx, e->keys, &e->scan)) != ESESSION_OK)
         return es_fail(ctx, rc, "cannot key the MAC search");
     return ESESSION_OK;
 }
@@ -312,7 +318,7 @@ static int try_span(search *q, uint64_t from, uint64_t to, uint64_t *off, es_rx_
         while (e + 1 < c->n_epochs && c->epochs[e + 1]->start <= S)
             e++;
         if (!q->prefixed[e]) {
-            esession_status rc = es_rx_epoch_keyed(c->epochs[e]);
+            esession_status rc = es_rx_epoch_searching(c->epochs[e]);
             if (rc == ESESSION_OK)
                 rc = es_rx_scan_prefix(c->epochs[e]->scan, q->st->m_content,
                                        q->st->m_content_len);

@@ -108,7 +108,7 @@ typedef struct es_rx_epoch {
     uint64_t start;
     es_dir_keys *keys; /* guarded memory */
     es_chan *chan;     /* NULL until es_rx_epoch_keyed */
-    es_rx_scan *scan;
+    es_rx_scan *scan;  /* NULL until es_rx_epoch_searching */
     const esession_ctx *ctx; /* whose pool the keyed states come from */
 } es_rx_epoch;
 
@@ -172,8 +172,10 @@ void es_rx_session_free(es_rx_session *s);
 /* An epoch for keys (copied), or ESESSION_ERR_NO_MEMORY / _INTERNAL. */
 esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint64_t start,
                                 es_rx_epoch **out);
-/* Make e's cipher, MAC and search states if it has none. */
+/* Make e's keyed cipher and MAC if it has none; and (searching) the states
+ * that try many counters, only needed for a stanza out of order. */
 esession_status es_rx_epoch_keyed(es_rx_epoch *e);
+esession_status es_rx_epoch_searching(es_rx_epoch *e);
 void es_rx_epoch_free(es_rx_epoch *e);
 
 /* N: the end of the highest used range. */
