@@ -147,8 +147,10 @@ struct esession_keystore {
     uint64_t vroot[ES_VIDX_FAN];
     es_vmid *vmid[ES_VIDX_FAN];
     es_vleaf **vleaf;              /* ES_VIDX_LEAVES slots, allocated on first use */
-    uint16_t *vleaf_used;          /* the slots filled in this transaction, in order */
+    uint16_t *vleaf_used;          /* the slots filled (loaded and kept), in order */
     size_t n_vleaf_used;
+    uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
+    size_t n_vleaf_dirty;
     es_ks_hooks hooks;             /* all NULL except in tests */
 };
 

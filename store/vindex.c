@@ -102,11 +102,14 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
     if (ks->vleaf == NULL) {
         ks->vleaf = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf);
         ks->vleaf_used = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf_used);
-        if (ks->vleaf == NULL || ks->vleaf_used == NULL) {
+        ks->vleaf_dirty = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf_dirty);
+        if (ks->vleaf == NULL || ks->vleaf_used == NULL || ks->vleaf_dirty == NULL) {
             free(ks->vleaf);
             free(ks->vleaf_used);
+            free(ks->vleaf_dirty);
             ks->vleaf = NULL;
             ks->vleaf_used = NULL;
+            ks->vleaf_dirty = NULL;
             return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
         }
     }
@@ -143,12 +146,20 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
     }
     leaf->version = want;
     ks->vleaf[l] = leaf;
-    ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* flush and forget visit these only */
+    ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* forget visits these only */
     *out = leaf;
     return ESESSION_OK;
 }
 
 /* Position of (kind, id) in leaf, or where it would go; 1 if present. */
+/* Mark leaf l changed; flush visits the changed leaves only. */
+static void touch(esession_keystore *ks, unsigned l, es_vleaf *leaf)
+{
+    if (!leaf->dirty)
+        ks->vleaf_dirty[ks->n_vleaf_dirty++] = (uint16_t)l;
+    leaf->dirty = 1;
+}
+
 static int find(const es_vleaf *leaf, es_rec_kind kind, const uint8_t *id, size_t *at)
 {
     uint8_t key[1 + ES_REC_ID_BYTES];
@@ -207,7 +218,7 @@ esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8
         if (known) {
             memmove(leaf->e + at * ENTRY, leaf->e + (at + 1) * ENTRY, (leaf->n - at - 1) * ENTRY);
             leaf->n--;
-            leaf->dirty = 1;
+            touch(ks, leaf_of(id), leaf);
             ks->count[kind]--;
         }
         return ESESSION_OK;
@@ -231,7 +242,7 @@ esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8
     }
     es_wr w = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 0, 8, 0};
     es_wr_be(&w, version, 8);
-    leaf->dirty = 1;
+    touch(ks, leaf_of(id), leaf);
     return ESESSION_OK;
 }
 
@@ -239,8 +250,8 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
 {
     char name[32];
     esession_status rc = ESESSION_OK;
-    for (size_t u = 0; rc == ESESSION_OK && u < ks->n_vleaf_used; u++) {
-        unsigned l = ks->vleaf_used[u];
+    for (size_t u = 0; rc == ESESSION_OK && u < ks->n_vleaf_dirty; u++) {
+        unsigned l = ks->vleaf_dirty[u];
         es_vleaf *leaf = ks->vleaf[l];
         es_vmid *mid;
         if (leaf == NULL || !leaf->dirty)
@@ -258,6 +269,8 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
             leaf->dirty = 0;
         }
     }
+    if (rc == ESESSION_OK)
+        ks->n_vleaf_dirty = 0;
     for (unsigned m = 0; rc == ESESSION_OK && m < ES_VIDX_FAN; m++) {
         es_vmid *mid = ks->vmid[m];
         uint8_t p[8u * ES_VIDX_FAN];
@@ -321,6 +334,7 @@ void es_vidx_forget(esession_keystore *ks)
     for (size_t u = 0; u < ks->n_vleaf_used; u++)
         drop_leaf(ks, ks->vleaf_used[u]);
     ks->n_vleaf_used = 0;
+    ks->n_vleaf_dirty = 0;
     for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
         free(ks->vmid[m]);
         ks->vmid[m] = NULL;
@@ -332,6 +346,8 @@ void es_vidx_free(esession_keystore *ks)
     es_vidx_forget(ks);
     free(ks->vleaf);
     free(ks->vleaf_used);
+    free(ks->vleaf_dirty);
     ks->vleaf = NULL;
     ks->vleaf_used = NULL;
+    ks->vleaf_dirty = NULL;
 }
