@@ -89,7 +89,10 @@ static void set_keys(esession_keystore *ks, const uint8_t *store_key)
     memcpy(k->store, store_key, sizeof k->store);
     crypto_kdf_derive_from_key(k->record, sizeof k->record, 1, "esrecord", k->store);
     crypto_kdf_derive_from_key(k->id, sizeof k->id, 2, "esrecord", k->store);
-    crypto_generichash_init(&k->id_state, k->id, sizeof k->id, ES_REC_ID_BYTES);
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, k->id, sizeof k->id, ES_REC_ID_BYTES);
+    memcpy(k->id_state, &h, sizeof k->id_state);
+    sodium_memzero(&h, sizeof h);
     (void)sodium_mprotect_noaccess(ks->keys_mem);
 }
 

@@ -105,7 +105,10 @@ void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
 /* Key material of an open store, in one guarded block: readable while a
  * transaction runs, no access between transactions. */
 typedef struct es_ks_keys {
-    crypto_generichash_state id_state; /* BLAKE2b keyed with id, its key block absorbed */
+    /* BLAKE2b keyed with id, its key block absorbed: the octets of a
+     * crypto_generichash_state (copied in and out: the type wants an
+     * alignment this block need not have). */
+    uint8_t id_state[sizeof(crypto_generichash_state)];
     uint8_t store[ES_KS_KEY_BYTES]; /* random; wrapped by the passphrase key */
     uint8_t record[ES_KS_KEY_BYTES]; /* seals records */
     uint8_t id[ES_KS_KEY_BYTES];     /* names records */
@@ -126,6 +129,7 @@ struct esession_keystore {
     int keys_readable;             /* keys_mem is readable (a transaction runs) */
     uint8_t nonces[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
     size_t nonces_left;            /* unused nonces at the end of `nonces` */
+    long nonces_pid;               /* the process that drew them (a fork must not reuse them) */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Envelope: u64 version | nonce[24] | XChaCha20-Poly1305(plain) where
  * plain = u16 name length | name | payload. */
@@ -56,7 +57,7 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     crypto_generichash_state h;
     uint8_t k = (uint8_t)kind;
     const es_ks_keys *keys = keys_open(ks);
-    h = keys->id_state; /* = crypto_generichash_init(&h, id key, ...) */
+    memcpy(&h, keys->id_state, sizeof h); /* = crypto_generichash_init(&h, id key, ...) */
     keys_close(ks);
     crypto_generichash_update(&h, &k, 1);
     crypto_generichash_update(&h, name, name_len);
@@ -74,7 +75,8 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
     es_be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
 }
 
-/* A fresh nonce from the context's random source, drawn in batches. */
+/* A fresh nonce from the context's random source, drawn in batches. A
+ * child process never uses nonces its parent drew (both would). */
 static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE_BYTES])
 {
     if (ks->nonces_left == 0) {
@@ -82,6 +84,7 @@ static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE
         if (rc != ESESSION_OK)
             return rc;
         ks->nonces_left = ES_KS_NONCE_BATCH;
+        ks->nonces_pid = (long)getpid();
     }
     uint8_t *n = ks->nonces + (--ks->nonces_left) * ES_KS_NONCE_BYTES;
     memcpy(out, n, ES_KS_NONCE_BYTES);
@@ -492,6 +495,10 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     }
     if (ks->ops->begin(ks->ctx->user, ks->store, write) != 0)
         return backend_fail(ks, "start a transaction");
+    if (ks->nonces_left > 0 && ks->nonces_pid != (long)getpid()) {
+        sodium_memzero(ks->nonces, sizeof ks->nonces);
+        ks->nonces_left = 0;
+    }
     keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = write;
