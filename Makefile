@@ -34,10 +34,14 @@ DEB_PACKAGES := $(DEB_DEMO) libjansson-dev libcriterion-dev valgrind
 # with its libFuzzer runtime for tests/fuzz/.
 DEB_SERVERS  := openssl ejabberd prosody clang libclang-rt-14-dev
 DEPS_PACKAGES ?= $(DEB_PACKAGES) $(DEB_SERVERS)
+# Bench-only: the peers `make bench` compares against. Never linked into
+# the library, and not installed by make deps, test or demo.
+DEB_BENCH    := libotr5-dev libsignal-protocol-c-dev
 # pkg-config modules that must be found before building.
 PC_LIB      := libsodium gmp libcrypto libxml-2.0 sqlite3
 PC_TEST     := criterion jansson
 PC_CLI      := libstrophe
+PC_BENCH    := libotr libsignal-protocol-c
 
 BUILD       ?= build
 SAN         ?=
@@ -51,6 +55,10 @@ WARN        := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow \
                -Wcast-qual -Wpointer-arith
 HARDEN      := -fstack-protector-strong -fPIC -fno-strict-overflow
 DEFS        := -D_POSIX_C_SOURCE=200809L -DESESSION_BUILDING
+# make ct: the library with its constant-time check hooks (tests/ct/).
+ifeq ($(CT),1)
+DEFS        += -DES_CT_CHECK
+endif
 ifeq ($(SAN),1)
 HARDEN      += -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
@@ -65,6 +73,9 @@ CLI_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PC_CLI) 2>/dev/null)
 CLI_LIBS    = $(shell $(PKG_CONFIG) --libs $(PC_CLI) 2>/dev/null)
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_TEST) 2>/dev/null)
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(PC_TEST) 2>/dev/null)
+# The peers' headers are not ours to keep free of warnings.
+BENCH_CFLAGS = $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags $(PC_BENCH) 2>/dev/null))
+BENCH_LIBS  = $(shell $(PKG_CONFIG) --libs $(PC_BENCH) 2>/dev/null) -pthread
 
 ALL_CFLAGS  = $(WARN) $(HARDEN) $(DEFS) -Iinclude $(PC_CFLAGS) $(CFLAGS)
 LDFLAGS     ?=
@@ -101,7 +112,7 @@ SHARED_LIB  := $(BUILD)/libesession.so.$(VERSION)
 
 VECTOR_FILES := $(sort $(wildcard vectors/*.txt vectors/wycheproof/*.json vectors/esession/*.json))
 
-.PHONY: store xmpp-scenarios xmpp-chat check-long fuzz-check FORCE bench all lib test test-run demo demo-run deps ensure-deps ensure-demo-deps ensure-test-deps install uninstall \
+.PHONY: store xmpp-scenarios xmpp-chat check-long fuzz-check FORCE bench ensure-bench-deps ct all lib test test-run demo demo-run deps ensure-deps ensure-demo-deps ensure-test-deps install uninstall \
         clean unit vectors asan valgrind tests-build xmpp xmpp-kill valgrind-xmpp docs-check
 
 all: lib $(HARNESS) $(CLI)
@@ -328,11 +339,42 @@ install-check: lib
 
 # ---- benchmarks (not part of make test: no timing assertions) ----------
 
-$(BUILD)/esession-bench: $(BUILD)/obj/bench/bench.o $(STATIC_LIB)
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_OBJS  := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(BUILD)/obj/bench/%.o: ALL_CFLAGS += $(BENCH_CFLAGS)
+
+$(BUILD)/esession-bench: $(BENCH_OBJS) $(STATIC_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(STATIC_LIB) $(PC_LIBS) $(BENCH_LIBS)
+
+# Run from the source tree (it reads tests/data/); BENCH_* variables in
+# bench/bench.c set its sizes.
+bench: ensure-bench-deps
+	@$(MAKE) --no-print-directory $(BUILD)/esession-bench
+	$(BUILD)/esession-bench
+
+ensure-bench-deps: ensure-deps
+	@if $(PKG_CONFIG) --exists $(PC_BENCH); then :; \
+	else $(MAKE) --no-print-directory deps DEPS_PACKAGES="$(DEB_BENCH)"; fi
+
+# ---- constant time (not part of make test: valgrind, a few minutes) ----
+
+# tests/ct/ct_check.c hands the exponentiation and MAC-check paths secrets
+# marked undefined for memcheck; any branch or address that depends on one
+# is an error. First the canary: a branch on a secret that memcheck must
+# report, so that a check that cannot fail is noticed.
+CT_BUILD    := build/ct
+
+$(BUILD)/esession-ct: $(BUILD)/obj/tests/ct/ct_check.o $(STATIC_LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC_LIB) $(PC_LIBS)
 
-bench: $(BUILD)/esession-bench
-	$(BUILD)/esession-bench $(BENCH_MESSAGES)
+ct: ensure-deps
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=$(CT_BUILD) CT=1 $(CT_BUILD)/esession-ct
+	@if $(VALGRIND) -q --error-exitcode=1 $(CT_BUILD)/esession-ct canary >/dev/null 2>&1; then \
+	    echo "make ct: memcheck did not see the canary's branch on a secret"; exit 1; fi
+	$(VALGRIND) -q --error-exitcode=1 --num-callers=40 --suppressions=tests/ct/ct.supp \
+	    $(CT_BUILD)/esession-ct
+	@echo "make ct: no branch or memory address depends on a secret"
 
 # ---- demo ---------------------------------------------------------------
 

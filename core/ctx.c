@@ -18,7 +18,7 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
         return ESESSION_ERR_VERSION;
     if (opt != NULL && opt->version != ESESSION_CTX_OPTIONS_VERSION)
         return ESESSION_ERR_VERSION;
-    if (opt != NULL && opt->dh_backend != ESESSION_DH_GMP &&
+    if (opt != NULL && opt->dh_backend != ESESSION_DH_DEFAULT && opt->dh_backend != ESESSION_DH_GMP &&
         opt->dh_backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (sodium_init() < 0)
@@ -30,11 +30,17 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
     esession_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return ESESSION_ERR_NO_MEMORY;
+    if ((ctx->arena = es_arena_new()) == NULL) {
+        free(ctx);
+        return ESESSION_ERR_NO_MEMORY;
+    }
+    ctx->dh_backend = ESESSION_DH_OPENSSL; /* the default (docs/performance.md) */
     if (opt != NULL) {
         if (opt->ops != NULL)
             ctx->ops = *opt->ops;
         ctx->user = opt->user;
-        ctx->dh_backend = opt->dh_backend;
+        if (opt->dh_backend != ESESSION_DH_DEFAULT)
+            ctx->dh_backend = opt->dh_backend;
     }
     *out = ctx;
     return ESESSION_OK;
@@ -44,6 +50,7 @@ void esession_ctx_free(esession_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    es_arena_release(ctx->arena); /* gone once its last block is freed */
     sodium_memzero(ctx, sizeof *ctx);
     free(ctx);
 }
@@ -94,5 +101,7 @@ int64_t es_now(const esession_ctx *ctx)
 
 int es_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)
 {
-    return sodium_memcmp(a, b, len) == 0;
+    int r = sodium_memcmp(a, b, len);
+    ES_DECLASSIFY(&r, sizeof r); /* the verdict is the caller's to act on */
+    return r == 0;
 }

@@ -79,6 +79,120 @@ esession_status es_base64_decode(uint8_t *out, size_t cap, size_t *outlen,
     return rc;
 }
 
+/* ---- the public-data codec: the same rules through tables -------------- */
+
+static const char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void es_base64_encode_public(char *out, const uint8_t *in, size_t n)
+{
+    size_t i = 0;
+    char *p = out;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        p[0] = alphabet[v >> 18];
+        p[1] = alphabet[(v >> 12) & 63];
+        p[2] = alphabet[(v >> 6) & 63];
+        p[3] = alphabet[v & 63];
+        p += 4;
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        p[0] = alphabet[v >> 18];
+        p[1] = alphabet[(v >> 12) & 63];
+        p[2] = p[3] = '=';
+        p += 4;
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        p[0] = alphabet[v >> 18];
+        p[1] = alphabet[(v >> 12) & 63];
+        p[2] = alphabet[(v >> 6) & 63];
+        p[3] = '=';
+        p += 4;
+    }
+    *p = '\0';
+}
+
+/* Six bits per alphabet character; SKIP for XML whitespace, BAD else. */
+#define B64_SKIP 0x40u
+#define B64_BAD 0x80u
+
+/* Six bits per alphabet octet, B64_SKIP for XML whitespace, B64_BAD for
+ * every other octet (built per call: no state between calls). */
+typedef struct b64_table {
+    uint8_t v[256];
+} b64_table;
+
+static b64_table make_table(void)
+{
+    b64_table t;
+    memset(t.v, B64_BAD, sizeof t.v);
+    for (unsigned i = 0; i < 64; i++)
+        t.v[(unsigned char)alphabet[i]] = (uint8_t)i;
+    t.v[' '] = t.v['\t'] = t.v['\r'] = t.v['\n'] = B64_SKIP;
+    return t;
+}
+
+/* One pass as libsodium's decoder makes it (sodium_base642bin, original
+ * variant, XML whitespace ignored, no early end): out NULL only counts.
+ * Returns 0, or -1 for text it would refuse. */
+static int decode_pass(const b64_table *t, uint8_t *out, size_t *outlen, const char *in,
+                       size_t n)
+{
+    uint32_t acc = 0;
+    unsigned acc_len = 0;
+    size_t pos = 0, len = 0;
+    for (; pos < n; pos++) {
+        uint8_t d = t->v[(unsigned char)in[pos]];
+        if (d == B64_SKIP)
+            continue;
+        if (d == B64_BAD)
+            break; /* '=' or garbage: padding is looked at below */
+        acc = (acc << 6) | d;
+        acc_len += 6;
+        if (acc_len >= 8) {
+            acc_len -= 8;
+            if (out != NULL)
+                out[len] = (uint8_t)(acc >> acc_len);
+            len++;
+        }
+    }
+    if (acc_len > 4 || (acc & ((1u << acc_len) - 1u)) != 0)
+        return -1;
+    for (unsigned pad = acc_len / 2; pad > 0; pos++) {
+        if (pos >= n)
+            return -1;
+        if (in[pos] == '=')
+            pad--;
+        else if (t->v[(unsigned char)in[pos]] != B64_SKIP)
+            return -1;
+    }
+    while (pos < n && t->v[(unsigned char)in[pos]] == B64_SKIP)
+        pos++;
+    if (pos != n)
+        return -1;
+    *outlen = len;
+    return 0;
+}
+
+esession_status es_base64_decode_public(uint8_t *out, size_t cap, size_t *outlen,
+                                        const char *in, size_t n)
+{
+    size_t len = 0;
+    if (outlen == NULL || (in == NULL && n > 0) || (out == NULL && cap > 0))
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    /* Counted first: out stays untouched unless the text is good. NUL and
+     * octets above 0x7f are not in the tables, so they are refused. */
+    const b64_table t = make_table();
+    if (decode_pass(&t, NULL, &len, in, n) != 0)
+        return ESESSION_ERR_MALFORMED;
+    if (len > cap)
+        return ESESSION_ERR_BUFFER_TOO_SMALL;
+    (void)decode_pass(&t, out, &len, in, n);
+    *outlen = len;
+    return ESESSION_OK;
+}
+
 esession_status es_base64_encode_buf(esession_buf *out, const uint8_t *in, size_t n)
 {
     esession_buf tmp;

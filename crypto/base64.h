@@ -21,6 +21,13 @@ size_t es_base64_decoded_max(size_t n);
 esession_status es_base64_decode(uint8_t *out, size_t cap, size_t *outlen,
                                  const char *in, size_t n);
 
+/* The same two for octets that are not secret (ciphertext, MACs, public
+ * values): table-driven, several times faster, not constant-time. The
+ * same output and the same verdict on every input as the two above. */
+void es_base64_encode_public(char *out, const uint8_t *in, size_t n);
+esession_status es_base64_decode_public(uint8_t *out, size_t cap, size_t *outlen,
+                                        const char *in, size_t n);
+
 /* Convenience: encode into a fresh library buffer. */
 esession_status es_base64_encode_buf(esession_buf *out, const uint8_t *in, size_t n);
 

@@ -110,7 +110,7 @@ esession_status es_dh_generate(esession_ctx *ctx, es_dh **out, int group)
 
     unsigned bits = es_dh_exponent_bits(group);
     size_t xlen = (bits + 7) / 8;
-    uint8_t *x = es_secret_alloc(xlen);
+    uint8_t *x = es_secret_alloc_in(ctx, xlen);
     if (x == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a DH exponent");
     esession_status rc = es_random(ctx, x, xlen);
@@ -145,6 +145,54 @@ static int exponent_in_range(int group, const uint8_t *x, size_t xlen)
     return ok;
 }
 
+/* x != q = (p-1)/2: in 2^255 < x < p-1, the only multiple of the order. */
+static int exponent_not_order(int group, const uint8_t *x, size_t xlen)
+{
+    mp_bitcnt_t pbits = es_modp_bits(group);
+    mpz_t q, xz;
+    mpz_init2(q, pbits);
+    mpz_init2(xz, (mp_bitcnt_t)xlen * 8);
+    int ok = es_modp_prime(group, q) == ESESSION_OK && es_mpint_read(xz, x, xlen) == ESESSION_OK;
+    if (ok) {
+        mpz_sub_ui(q, q, 1);
+        mpz_tdiv_q_2exp(q, q, 1);
+        ok = mpz_cmp(xz, q) != 0;
+    }
+    es_mpz_clear_secret(xz);
+    mpz_clear(q);
+    return ok;
+}
+
+esession_status es_dh_from_private_only(esession_ctx *ctx, es_dh **out, int group,
+                                        const uint8_t *x, size_t xlen)
+{
+    if (out == NULL || (x == NULL && xlen > 0))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH exponent or output");
+    if (!es_modp_supported(group))
+        return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "MODP group %d is not supported", group);
+    if (xlen > 0 && x[0] == 0)
+        return es_fail(ctx, ESESSION_ERR_MALFORMED, "DH exponent is not a minimal mpint");
+    if (xlen > prime_octets(group) || !exponent_in_range(group, x, xlen))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                       "DH exponent outside 2^255 < x < p-1");
+    if (!exponent_not_order(group, x, xlen))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
+                       "DH exponent is a multiple of the group order");
+    es_dh *dh = calloc(1, sizeof *dh);
+    uint8_t *copy = es_secret_alloc_in(ctx, xlen);
+    if (dh == NULL || copy == NULL) {
+        free(dh);
+        es_secret_free(copy);
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a DH exponent");
+    }
+    memcpy(copy, x, xlen);
+    dh->group = group;
+    dh->x = copy;
+    dh->xlen = xlen;
+    *out = dh;
+    return ESESSION_OK;
+}
+
 esession_status es_dh_from_private(esession_ctx *ctx, es_dh **out, int group,
                                    const uint8_t *x, size_t xlen)
 {
@@ -158,7 +206,7 @@ esession_status es_dh_from_private(esession_ctx *ctx, es_dh **out, int group,
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
                        "DH exponent outside 2^255 < x < p-1");
 
-    uint8_t *copy = es_secret_alloc(xlen);
+    uint8_t *copy = es_secret_alloc_in(ctx, xlen);
     if (copy == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a DH exponent");
     memcpy(copy, x, xlen);
@@ -174,6 +222,8 @@ esession_status es_dh_public(const es_dh *dh, esession_buf *out)
 {
     if (dh == NULL || out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
+    if (dh->e == NULL)
+        return ESESSION_ERR_STATE; /* made by es_dh_from_private_only */
     return es_buf_set(out, dh->e, dh->elen, 0);
 }
 
@@ -247,7 +297,10 @@ esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *
         rc = es_fail(ctx, rc, "modular exponentiation failed");
         goto out;
     }
-    rc = es_buf_alloc(&tmp, es_mpint_size(s), 1);
+    /* mpint(g^xy) shows its length, by the protocol's definition. */
+    size_t len = es_mpint_size(s);
+    ES_DECLASSIFY(&len, sizeof len);
+    rc = es_buf_alloc_in(ctx, &tmp, len, 1);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "out of secure memory for the shared secret");
         goto out;

@@ -29,6 +29,12 @@ esession_status es_dh_generate(esession_ctx *ctx, es_dh **out, int group);
 /* Use a given exponent (mpint octets); used by vectors and by storage. */
 esession_status es_dh_from_private(esession_ctx *ctx, es_dh **out, int group,
                                    const uint8_t *x, size_t xlen);
+/* The same without computing e (an exponentiation): for the side that
+ * only needs peer^x (Alice opening sessions with a stored x). x = q (the
+ * one exponent with g^x = 1 in range) is refused by comparison instead.
+ * es_dh_public is ESESSION_ERR_STATE for such a key. */
+esession_status es_dh_from_private_only(esession_ctx *ctx, es_dh **out, int group,
+                                        const uint8_t *x, size_t xlen);
 int es_dh_group(const es_dh *dh);
 /* mpint(e) into a fresh buffer. */
 esession_status es_dh_public(const es_dh *dh, esession_buf *out);

@@ -40,6 +40,10 @@ esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t coun
 typedef struct es_hmac es_hmac;
 
 esession_status es_hmac_new(es_hmac **out, es_hash_alg alg, const uint8_t *key, size_t keylen);
+/* The same, the object in ctx's pool of secret memory (NULL: a region of
+ * its own, as es_hmac_new). */
+esession_status es_hmac_new_in(const esession_ctx *ctx, es_hmac **out, es_hash_alg alg,
+                               const uint8_t *key, size_t keylen);
 /* Replace the key, keeping the algorithm; on failure the old key stays. */
 esession_status es_hmac_rekey(es_hmac *h, const uint8_t *key, size_t keylen);
 /* Start a message; then update any number of times; final writes the tag

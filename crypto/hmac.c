@@ -152,6 +152,28 @@ esession_status es_hmac_new(es_hmac **out, es_hash_alg alg, const uint8_t *key, 
     return ESESSION_OK;
 }
 
+esession_status es_hmac_new_in(const esession_ctx *ctx, es_hmac **out, es_hash_alg alg,
+                               const uint8_t *key, size_t keylen)
+{
+    esession_status rc;
+    es_hmac *h;
+
+    if (out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if ((rc = check_args(alg, key, keylen)) != ESESSION_OK)
+        return rc;
+    /* Pooled secret memory comes zeroed. */
+    if ((h = es_secret_alloc_in(ctx, sizeof *h)) == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    if ((rc = hmac_setup(h, alg, key, keylen)) != ESESSION_OK) {
+        hmac_clear(h);
+        es_secret_free(h);
+        return rc;
+    }
+    *out = h;
+    return ESESSION_OK;
+}
+
 esession_status es_hmac_rekey(es_hmac *h, const uint8_t *key, size_t keylen)
 {
     EVP_MD_CTX *ci = NULL, *co = NULL;

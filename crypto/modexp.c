@@ -27,7 +27,7 @@ static esession_status run(esession_dh_backend backend, mpz_t r, const mpz_t b,
 esession_status es_modexp_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,
                               const mpz_t e, const mpz_t m)
 {
-    esession_dh_backend backend = ctx != NULL ? ctx->dh_backend : ESESSION_DH_GMP;
+    esession_dh_backend backend = ctx != NULL ? ctx->dh_backend : ESESSION_DH_OPENSSL;
     if (backend != ESESSION_DH_GMP && backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (mpz_sizeinbase(b, 2) > ES_MODEXP_MAX_BITS)

@@ -9,5 +9,8 @@ esession_status es_modexp_gmp(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t
     if (rc != ESESSION_OK)
         return rc;
     mpz_powm_sec(r, b, e, m);
+    /* GMP keeps the result's length in limbs (leading zero limbs trimmed):
+     * public, as mpint(r) would show it anyway. */
+    ES_DECLASSIFY(&r->_mp_size, sizeof r->_mp_size);
     return ESESSION_OK;
 }

@@ -67,6 +67,9 @@ esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const m
         goto out;
     }
     mpz_import(r, mlen, 1, 1, 1, 0, buf);
+    /* The result's length in limbs (leading zero limbs trimmed): public,
+     * as mpint(r) would show it anyway. */
+    ES_DECLASSIFY(&r->_mp_size, sizeof r->_mp_size);
 
 out:
     BN_clear_free(bb);

@@ -7,6 +7,12 @@
 
 void es_sb_init(es_sb *b, size_t max, int secret)
 {
+    es_sb_init_in(b, NULL, max, secret);
+}
+
+void es_sb_init_in(es_sb *b, const esession_ctx *ctx, size_t max, int secret)
+{
+    b->ctx = ctx;
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
@@ -42,7 +48,7 @@ static int sb_reserve(es_sb *b, size_t need)
     }
     if (cap > b->max + 1)
         cap = b->max + 1;
-    char *p = b->secret ? es_secret_alloc(cap) : malloc(cap);
+    char *p = b->secret ? es_secret_alloc_in(b->ctx, cap) : malloc(cap);
     if (p == NULL) {
         b->status = ESESSION_ERR_NO_MEMORY;
         return -1;

@@ -12,10 +12,13 @@ typedef struct es_sb {
     size_t cap;
     size_t max;             /* hard bound on len */
     int secret;             /* grow in guarded memory, wipe what is left behind */
+    const esession_ctx *ctx; /* whose pool a secret buffer grows in (NULL: regions of its own) */
     esession_status status; /* first failure; later writes are ignored */
 } es_sb;
 
 void es_sb_init(es_sb *b, size_t max, int secret);
+/* The same, growing a secret buffer in ctx's pool of secret memory. */
+void es_sb_init_in(es_sb *b, const esession_ctx *ctx, size_t max, int secret);
 /* Append n octets. Failures are sticky in b->status. */
 void es_sb_put(es_sb *b, const char *s, size_t n);
 void es_sb_puts(es_sb *b, const char *s);

@@ -38,5 +38,8 @@ int es_xml_is(const xmlNode *node, const char *name, const char *ns);
  * nodes or inconsistent namespaces, ESESSION_ERR_LIMIT beyond 64 levels.
  * No libxml2 buffer is used; a secret out lives in guarded memory. */
 esession_status es_xml_serialize(const xmlNode *node, esession_buf *out, int secret);
+/* The same with a secret out in ctx's pool of secret memory. */
+esession_status es_xml_serialize_in(const esession_ctx *ctx, const xmlNode *node,
+                                    esession_buf *out, int secret);
 
 #endif

@@ -217,11 +217,17 @@ static int write_node(ser *s, const xmlNode *node, unsigned depth)
 
 esession_status es_xml_serialize(const xmlNode *node, esession_buf *out, int secret)
 {
+    return es_xml_serialize_in(NULL, node, out, secret);
+}
+
+esession_status es_xml_serialize_in(const esession_ctx *ctx, const xmlNode *node,
+                                    esession_buf *out, int secret)
+{
     if (node == NULL || out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     ser s;
     memset(&s, 0, sizeof s);
-    es_sb_init(&s.sb, SER_MAX_OUT, secret);
+    es_sb_init_in(&s.sb, ctx, SER_MAX_OUT, secret);
     int rc = write_node(&s, node, 0);
     free(s.scope);
     if (rc != 0) {

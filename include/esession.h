@@ -170,10 +170,12 @@ struct esession_event;
 struct _xmlNode; /* libxml2 trees, for clients that already hold one */
 struct _xmlDoc;
 
-/* Modular exponentiation backend used for Diffie-Hellman. */
+/* Modular exponentiation backend used for Diffie-Hellman; both are
+ * constant-time in the exponent. */
 typedef enum esession_dh_backend {
-    ESESSION_DH_GMP = 0,     /* GMP mpz_powm_sec (default) */
-    ESESSION_DH_OPENSSL = 1  /* OpenSSL BN_mod_exp_mont_consttime */
+    ESESSION_DH_DEFAULT = 0, /* the library's choice: OpenSSL, faster in every MODP group */
+    ESESSION_DH_OPENSSL = 1, /* OpenSSL BN_mod_exp_mont_consttime */
+    ESESSION_DH_GMP = 2      /* GMP mpz_powm_sec */
 } esession_dh_backend;
 
 /* Record storage, for a client that keeps the keystore in its own
@@ -258,7 +260,7 @@ typedef struct esession_ctx_options {
 } esession_ctx_options;
 
 #define ESESSION_CTX_OPTIONS_VERSION 1
-#define ESESSION_CTX_OPTIONS_INIT { ESESSION_CTX_OPTIONS_VERSION, NULL, NULL, ESESSION_DH_GMP }
+#define ESESSION_CTX_OPTIONS_INIT { ESESSION_CTX_OPTIONS_VERSION, NULL, NULL, ESESSION_DH_DEFAULT }
 
 /* Create a context. opt may be NULL for defaults. Initializes libsodium and
  * checks that the header the caller compiled against matches the library:

@@ -54,7 +54,7 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
                              int terminate_after, uint64_t tag, esession_result *res)
 {
     esession_ctx *ctx = r->ctx;
-    uint8_t S[ES_AES_BLOCK], saved[ES_HASH_MAX_BYTES];
+    uint8_t S[ES_AES_BLOCK], saved[ES_RX_MAC_PRINT];
     esession_buf plain = {NULL, 0, 0};
     esession_result out;
     es_rx_core before;
@@ -72,7 +72,8 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
     memset(&out, 0, sizeof out);
     es_rx_counter(s, off, S);
     /* The reference check, whatever the search found. */
-    if ((rc = es_c_decrypt(ctx, st->copen, ep->chan, S, &plain)) != ESESSION_OK)
+    if ((rc = es_rx_epoch_keyed(ep)) != ESESSION_OK ||
+        (rc = es_c_decrypt(ctx, st->copen, ep->chan, S, &plain)) != ESESSION_OK)
         return rc;
     rc = es_rx_content_read(ctx, (const uint8_t *)plain.data, plain.len, &content);
     if (content_error(rc)) {
@@ -96,7 +97,8 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
     }
     if (!deliver)
         kind = ESESSION_RESULT_DUPLICATE;
-    if ((rc = es_rx_result_init(&out, tag, kind, error, st)) != ESESSION_OK)
+    if ((rc = es_rx_result_init(&out, tag, kind, error, st)) != ESESSION_OK ||
+        (rc = es_rx_mac_reserve(s)) != ESESSION_OK)
         goto fail;
     if (kind == ESESSION_RESULT_MESSAGE &&
         (rc = es_rx_message_id(s->bare, s->thread, S, out.id)) != ESESSION_OK)

@@ -23,7 +23,7 @@ static esession_status keyed(esession_ctx *ctx, const es_dir_keys *keys, es_aes_
     rc = es_aes_ctr_new(cipher, keys->suite.cipher, keys->kc, keys->kc_len);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "cannot key the cipher");
-    rc = es_hmac_new(mac, keys->suite.hash, keys->km, keys->km_len);
+    rc = es_hmac_new_in(ctx, mac, keys->suite.hash, keys->km, keys->km_len);
     if (rc != ESESSION_OK) {
         es_aes_ctr_free(*cipher);
         *cipher = NULL;

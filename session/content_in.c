@@ -180,7 +180,7 @@ esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n
     }
     if (n > ES_XML_MAX_BYTES - lo - lc)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "decrypted content too long");
-    if ((rc = es_buf_alloc(&wrapped, lo + n + lc, 1)) != ESESSION_OK)
+    if ((rc = es_buf_alloc_in(ctx, &wrapped, lo + n + lc, 1)) != ESESSION_OK)
         return es_fail(ctx, rc, "out of secure memory");
     memcpy(wrapped.data, WRAP_OPEN, lo);
     memcpy(wrapped.data + lo, m, n);

@@ -23,7 +23,7 @@ esession_status es_identity_mac_b(esession_ctx *ctx, const es_session_keys *keys
         (in->n_a == NULL && in->n_a_len > 0) || (in->n_b == NULL && in->n_b_len > 0) ||
         (in->d == NULL && in->d_len > 0) || (in->form_b == NULL && in->form_b_len > 0))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "macB: missing input");
-    rc = es_hmac_new(&h, keys->suite.hash, keys->ks_b, keys->k_len);
+    rc = es_hmac_new_in(ctx, &h, keys->suite.hash, keys->ks_b, keys->k_len);
     if (rc == ESESSION_OK)
         rc = es_hmac_update(h, in->n_a, in->n_a_len);
     if (rc == ESESSION_OK)
@@ -96,7 +96,7 @@ esession_status es_identity_seal(esession_ctx *ctx, const es_session_keys *keys,
         goto out;
 
     /* pubKeyB || signB reveals Bob: assemble it in guarded memory. */
-    rc = es_buf_alloc(&plain, s.pubkey_b.len + s.sign_b.len, 1);
+    rc = es_buf_alloc_in(ctx, &plain, s.pubkey_b.len + s.sign_b.len, 1);
     if (rc == ESESSION_OK)
         rc = es_buf_alloc(&s.idb, plain.len, 0);
     if (rc != ESESSION_OK) {
@@ -222,7 +222,7 @@ esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys,
     /* Step 7: decrypt IDB, parse, check the key, verify signB. */
     if (idb_len > ES_IDB_MAX)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "identity: IDB too long");
-    if ((rc = es_buf_alloc(&plain, idb_len, 1)) != ESESSION_OK)
+    if ((rc = es_buf_alloc_in(ctx, &plain, idb_len, 1)) != ESESSION_OK)
         return es_fail(ctx, rc, "out of secure memory for the identity");
     memcpy(ctr, c_b, ES_AES_BLOCK);
     rc = es_chan_crypt(chan, ctr, idb, (uint8_t *)plain.data, idb_len);

@@ -85,7 +85,7 @@ esession_status es_rx_inbox_put(esession_keystore *ks, const esession_result *re
     if (size.err)
         return es_fail(es_ks_ctx(ks), ESESSION_ERR_LIMIT, "message too large for the inbox");
     esession_buf b;
-    esession_status rc = es_buf_alloc(&b, size.pos, 1);
+    esession_status rc = es_buf_alloc_in(es_ks_ctx(ks), &b, size.pos, 1);
     if (rc != ESESSION_OK)
         return es_fail(es_ks_ctx(ks), rc, "out of memory");
     es_wr w = {(uint8_t *)b.data, 0, size.pos, 0};

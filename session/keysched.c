@@ -56,7 +56,7 @@ esession_status es_session_keys_from_k(esession_ctx *ctx, es_suite suite,
     if (k_len != es_hash_size(suite.hash))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "K is not a %s output",
                        es_hash_name(suite.hash));
-    if ((s = es_secret_alloc(sizeof *s)) == NULL)
+    if ((s = es_secret_alloc_in(ctx, sizeof *s)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for keys");
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < 6 && rc == ESESSION_OK; i++)

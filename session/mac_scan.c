@@ -15,7 +15,8 @@ struct es_rx_scan {
     int ready;
 };
 
-esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out)
+esession_status es_rx_scan_new(const esession_ctx *ctx, const es_dir_keys *keys,
+                               es_rx_scan **out)
 {
     es_rx_scan *s;
     esession_status rc;
@@ -26,9 +27,9 @@ esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out)
     if ((s = calloc(1, sizeof *s)) == NULL)
         return ESESSION_ERR_NO_MEMORY;
     s->mac_len = keys->km_len;
-    rc = es_hmac_new(&s->prefix, keys->suite.hash, keys->km, keys->km_len);
+    rc = es_hmac_new_in(ctx, &s->prefix, keys->suite.hash, keys->km, keys->km_len);
     if (rc == ESESSION_OK)
-        rc = es_hmac_new(&s->work, keys->suite.hash, keys->km, keys->km_len);
+        rc = es_hmac_new_in(ctx, &s->work, keys->suite.hash, keys->km, keys->km_len);
     if (rc != ESESSION_OK) {
         es_rx_scan_free(s);
         return rc;

@@ -77,16 +77,34 @@ static void drop_client_ns(xmlNode *e)
             drop_client_ns(c);
 }
 
-static esession_status append(esession_buf *m, size_t *len, const char *s, size_t n)
+/* Append to m (*len octets used of m->len), growing it in ctx's pool up
+ * to ES_XML_MAX_BYTES: sized to the message, not to the largest one. */
+static esession_status append(esession_ctx *ctx, esession_buf *m, size_t *len, const char *s,
+                              size_t n)
 {
-    if (n > m->len - *len)
+    if (n > ES_XML_MAX_BYTES - *len)
         return ESESSION_ERR_LIMIT;
+    if (m->data == NULL || n > m->len - *len) {
+        size_t cap = m->len > 0 ? m->len : 512;
+        while (cap < *len + n)
+            cap *= 2;
+        if (cap > ES_XML_MAX_BYTES)
+            cap = ES_XML_MAX_BYTES;
+        esession_buf grown = {NULL, 0, 0};
+        esession_status rc = es_buf_alloc_in(ctx, &grown, cap, 1);
+        if (rc != ESESSION_OK)
+            return rc;
+        if (*len > 0)
+            memcpy(grown.data, m->data, *len);
+        esession_buf_free(m); /* wiped */
+        *m = grown;
+    }
     memcpy(m->data + *len, s, n);
     *len += n;
     return ESESSION_OK;
 }
 
-/* Serialize the content children into m (capacity ES_XML_MAX_BYTES). */
+/* Serialize the content children into m. */
 static esession_status collect(esession_ctx *ctx, xmlNode *msg, esession_buf *m, size_t *len,
                                size_t *content, size_t *states)
 {
@@ -100,12 +118,14 @@ static esession_status collect(esession_ctx *ctx, xmlNode *msg, esession_buf *m,
             (*content)++;
         drop_client_ns(c);
         esession_buf one = {NULL, 0, 0};
-        rc = es_xml_serialize(c, &one, 1);
+        rc = es_xml_serialize_in(ctx, c, &one, 1);
         if (rc != ESESSION_OK)
             return es_fail(ctx, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED,
                            "message: a content element cannot be serialized");
-        rc = append(m, len, one.data, one.len);
+        rc = append(ctx, m, len, one.data, one.len);
         esession_buf_free(&one);
+        if (rc == ESESSION_ERR_NO_MEMORY)
+            return es_fail(ctx, rc, "out of memory for the plaintext");
         if (rc != ESESSION_OK)
             return es_fail(ctx, rc, "message: content longer than %u octets", ES_XML_MAX_BYTES);
     }
@@ -159,27 +179,24 @@ static esession_status message_plain(esession_ctx *ctx, const char *alice_bare_j
         return rc;
     xmlNode *msg = xmlDocGetRootElement(doc);
     rc = check_envelope(ctx, msg, alice_bare_jid, ty);
-    if (rc == ESESSION_OK && (rc = es_buf_alloc(&buf, ES_XML_MAX_BYTES, 1)) != ESESSION_OK)
-        rc = es_fail(ctx, rc, "out of memory for the plaintext");
     if (rc == ESESSION_OK)
         rc = collect(ctx, msg, &buf, &used, &content, &states);
     if (rc == ESESSION_OK && content == 0 && (created != NULL || states == 0))
         rc = es_fail(ctx, ESESSION_ERR_STATE,
                      states > 0 ? "not sent: chat states only" : "not sent: no content");
     if (rc == ESESSION_OK && created != NULL &&
-        ((rc = append(&buf, &used, SHIM_OPEN, strlen(SHIM_OPEN))) != ESESSION_OK ||
-         (rc = append(&buf, &used, created, strlen(created))) != ESESSION_OK ||
-         (rc = append(&buf, &used, SHIM_CLOSE, strlen(SHIM_CLOSE))) != ESESSION_OK))
-        rc = es_fail(ctx, rc, "message: content longer than %u octets", ES_XML_MAX_BYTES);
+        ((rc = append(ctx, &buf, &used, SHIM_OPEN, strlen(SHIM_OPEN))) != ESESSION_OK ||
+         (rc = append(ctx, &buf, &used, created, strlen(created))) != ESESSION_OK ||
+         (rc = append(ctx, &buf, &used, SHIM_CLOSE, strlen(SHIM_CLOSE))) != ESESSION_OK))
+        rc = rc == ESESSION_ERR_NO_MEMORY
+                 ? es_fail(ctx, rc, "out of memory for the plaintext")
+                 : es_fail(ctx, rc, "message: content longer than %u octets", ES_XML_MAX_BYTES);
     if (rc == ESESSION_OK) {
-        esession_buf out = {NULL, 0, 0};
-        rc = es_buf_set(&out, buf.data, used, 1);
-        if (rc == ESESSION_OK) {
-            *m = out;
-            memcpy(type, ty, sizeof ty);
-        } else {
-            rc = es_fail(ctx, rc, "out of memory for the plaintext");
-        }
+        /* The room beyond `used` is zero: the text ends in a NUL. */
+        buf.len = used;
+        *m = buf;
+        buf = (esession_buf){NULL, 0, 0};
+        memcpy(type, ty, sizeof ty);
     }
     esession_buf_free(&buf);
     xmlFreeDoc(doc);

@@ -158,21 +158,16 @@ typedef struct choice {
 } choice;
 
 /* §10 step 3 and §11's further fields, against Alice's stored form. */
-static esession_status check_offer(esession_ctx *ctx, const es_optset *set, const init_form *f,
-                                   choice *ch)
+static esession_status check_offer(esession_receiver *r, const es_optset *set,
+                                   const init_form *f, choice *ch)
 {
-    xmlDocPtr doc = NULL;
-    es_options *opt = NULL;
-    esession_status rc = es_xml_parse(ctx, set->form.data, set->form.len, &doc);
+    esession_ctx *ctx = r->ctx;
+    const es_options *opt = NULL;
     uint64_t freq = 0, group = 0;
+    esession_status rc = es_rx_offer(r, set, &opt); /* parsed once per option set */
 
-    if (rc == ESESSION_OK)
-        rc = es_options_read(ctx, xmlDocGetRootElement(doc), &opt);
-    if (rc != ESESSION_OK) {
-        xmlFreeDoc(doc);
-        return es_fail(ctx, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_CORRUPT,
-                       "the stored options form cannot be read");
-    }
+    if (rc != ESESSION_OK)
+        return rc;
     for (size_t i = 0; rc == ESESSION_OK && i < ES_ARRAY_LEN(es_options_list_fields); i++) {
         const es_strlist *l = offer_list(&opt->offer, i);
         if (f->value[i] != NULL && !offered(l, f->value[i]))
@@ -187,8 +182,6 @@ static esession_status check_offer(esession_ctx *ctx, const es_optset *set, cons
                               freq > UINT32_MAX))
         rc = es_fail(ctx, ESESSION_ERR_UNSUPPORTED_OPTION,
                      "rekey_freq below Alice's or not in 1..2^32-1");
-    es_options_free(opt);
-    xmlFreeDoc(doc);
     if (rc != ESESSION_OK)
         return rc;
     /* Offered values the library does not implement are not usable. */
@@ -343,7 +336,7 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         goto out;
     }
     /* 3. Bob's choices; 4. d. */
-    if ((rc = check_offer(ctx, set, &f, &ch)) != ESESSION_OK)
+    if ((rc = check_offer(r, set, &f, &ch)) != ESESSION_OK)
         goto out;
     if ((rc = es_dh_check_public(ch.group, f.d, f.d_len)) != ESESSION_OK) {
         rc = es_fail(ctx, rc, "d is not a valid public value of group %d", ch.group);

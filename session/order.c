@@ -27,8 +27,7 @@ esession_status es_rx_session_new(const uint8_t *n_a, size_t n_a_len, const char
     s->tries_left = ES_RX_TRIES_BURST;
     s->bare = strdup(bare);
     s->thread = strdup(thread);
-    s->macs = calloc(ES_RX_MACS_MAX, mac_len);
-    if (s->bare == NULL || s->thread == NULL || s->macs == NULL) {
+    if (s->bare == NULL || s->thread == NULL) {
         es_rx_session_free(s);
         return ESESSION_ERR_NO_MEMORY;
     }
@@ -64,35 +63,60 @@ esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint
                                 es_rx_epoch **out)
 {
     es_rx_epoch *e;
-    esession_status rc;
 
     if (keys == NULL || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no keys");
+    /* What keying them would check, so that a bad epoch fails where it
+     * is made, not when a stanza first needs it. */
+    if (keys->kc_len != es_cipher_key_size(keys->suite.cipher) ||
+        keys->km_len != es_hash_size(keys->suite.hash) || keys->km_len == 0)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "direction keys of the wrong size");
     if ((e = calloc(1, sizeof *e)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     e->start = start;
-    if ((e->keys = es_secret_alloc(sizeof *e->keys)) == NULL) {
+    e->ctx = ctx;
+    if ((e->keys = es_secret_alloc_in(ctx, sizeof *e->keys)) == NULL) {
         free(e);
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     }
     memcpy(e->keys, keys, sizeof *e->keys);
-    rc = es_chan_new(ctx, e->keys, &e->chan);
-    if (rc == ESESSION_OK && (rc = es_rx_scan_new(e->keys, &e->scan)) != ESESSION_OK)
-        rc = es_fail(ctx, rc, "cannot key the MAC search");
-    if (rc != ESESSION_OK) {
-        es_rx_epoch_free(e);
-        return rc;
-    }
     *out = e;
     return ESESSION_OK;
+}
+
+esession_status es_rx_epoch_keyed(es_rx_epoch *e)
+{
+    esession_ctx *ctx = (esession_ctx *)(uintptr_t)e->ctx; /* for es_fail's detail */
+    if (e->chan != NULL)
+        return ESESSION_OK;
+    return es_chan_new(ctx, e->keys, &e->chan);
+}
+
+esession_status es_rx_epoch_searching(es_rx_epoch *e)
+{
+    esession_ctx *ctx = (esession_ctx *)(uintptr_t)e->ctx;
+    esession_status rc;
+    if (e->scan != NULL)
+        return ESESSION_OK;
+    if ((rc = es_rx_scan_new(ctx, e->keys, &e->scan)) != ESESSION_OK)
+        return es_fail(ctx, rc, "cannot key the MAC search");
+    return ESESSION_OK;
+}
+
+/* Let the keyed states go; the keys stay. */
+static void unkey(es_rx_epoch *e)
+{
+    es_rx_scan_free(e->scan);
+    es_chan_free(e->chan);
+    e->scan = NULL;
+    e->chan = NULL;
 }
 
 void es_rx_epoch_free(es_rx_epoch *e)
 {
     if (e == NULL)
         return;
-    es_rx_scan_free(e->scan);
-    es_chan_free(e->chan);
+    unkey(e);
     es_dir_keys_free(e->keys);
     free(e);
 }
@@ -172,41 +196,67 @@ void es_rx_epoch_add(es_rx_core *c, es_rx_epoch *e, es_rx_epoch **dropped)
     c->epochs[i] = e;
     c->n_epochs++;
     c->epoch_gen++;
+    for (size_t k = 0; k + 1 < c->n_epochs; k++)
+        unkey(c->epochs[k]);
 }
 
 /* ---- accepted a_macs ----------------------------------------------- */
 
+_Static_assert(ES_RX_MAC_PRINT == sizeof(uint64_t), "a print is compared as one word");
+
+/* The ring holds n_macs prints from mac_head on; it wraps only once it has
+ * grown to ES_RX_MACS_MAX (until then mac_head is 0). */
 int es_rx_mac_seen(const es_rx_session *s, const uint8_t *mac, size_t len)
 {
-    if (mac == NULL || len != s->mac_len)
+    if (mac == NULL || len != s->mac_len || len < ES_RX_MAC_PRINT)
         return 0;
+    /* Order does not matter for membership: the whole ring is scanned. */
+    uint64_t want, have;
+    memcpy(&want, mac, sizeof want);
     for (size_t k = 0; k < s->core.n_macs; k++) {
-        size_t slot = (s->core.mac_head + k) % ES_RX_MACS_MAX;
-        if (memcmp(s->macs + slot * s->mac_len, mac, len) == 0)
+        memcpy(&have, s->macs[k], sizeof have);
+        if (have == want)
             return 1;
     }
     return 0;
 }
 
+esession_status es_rx_mac_reserve(es_rx_session *s)
+{
+    if (s->core.n_macs < s->macs_cap || s->macs_cap == ES_RX_MACS_MAX)
+        return ESESSION_OK;
+    size_t cap = s->macs_cap ? 2 * s->macs_cap : 16;
+    if (cap > ES_RX_MACS_MAX)
+        cap = ES_RX_MACS_MAX;
+    uint8_t(*v)[ES_RX_MAC_PRINT] = realloc(s->macs, cap * sizeof *v);
+    if (v == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    s->macs = v;
+    s->macs_cap = cap;
+    return ESESSION_OK;
+}
+
 void es_rx_mac_add(es_rx_session *s, const uint8_t *mac, size_t len, uint8_t *saved)
 {
     es_rx_core *c = &s->core;
-    size_t slot = (c->mac_head + c->n_macs) % ES_RX_MACS_MAX;
 
-    if (len != s->mac_len)
+    if (len != s->mac_len || len < ES_RX_MAC_PRINT || s->macs_cap == 0)
         return;
-    memcpy(saved, s->macs + slot * len, len);
-    memcpy(s->macs + slot * len, mac, len);
-    if (c->n_macs < ES_RX_MACS_MAX)
+    size_t slot = (c->mac_head + c->n_macs) % s->macs_cap;
+    memcpy(saved, s->macs[slot], ES_RX_MAC_PRINT);
+    memcpy(s->macs[slot], mac, ES_RX_MAC_PRINT);
+    if (c->n_macs < s->macs_cap)
         c->n_macs++;
     else
-        c->mac_head = (c->mac_head + 1) % ES_RX_MACS_MAX; /* forget the oldest */
+        c->mac_head = (c->mac_head + 1) % s->macs_cap; /* forget the oldest */
 }
 
 void es_rx_mac_undo(es_rx_session *s, const es_rx_core *before, const uint8_t *saved)
 {
-    size_t slot = (before->mac_head + before->n_macs) % ES_RX_MACS_MAX;
-    memcpy(s->macs + slot * s->mac_len, saved, s->mac_len);
+    if (s->macs_cap == 0)
+        return;
+    size_t slot = (before->mac_head + before->n_macs) % s->macs_cap;
+    memcpy(s->macs[slot], saved, ES_RX_MAC_PRINT);
 }
 
 es_rx_held *es_rx_held_take(es_rx_core *c, size_t i)

@@ -79,7 +79,7 @@ typedef struct draw {
     size_t n_groups;
     esession_buf x[ES_OPT_MAX_GROUPS];
     esession_buf e[ES_OPT_MAX_GROUPS];
-    esession_key *keys[SIGNING_KEYS_MAX];
+    const esession_key *keys[SIGNING_KEYS_MAX]; /* borrowed from the keystore */
     size_t n_keys;
     char group_names[ES_OPT_MAX_GROUPS][8];
     const char *group_list[ES_OPT_MAX_GROUPS];
@@ -91,8 +91,6 @@ static void release(draw *d)
         esession_buf_free(&d->x[i]);
         esession_buf_free(&d->e[i]);
     }
-    for (size_t i = 0; i < d->n_keys; i++)
-        esession_key_free(d->keys[i]);
     sodium_memzero(d, sizeof *d);
 }
 
@@ -106,7 +104,7 @@ static esession_status draw_secrets(esession_ctx *ctx, esession_keystore *ks,
         nk = SIGNING_KEYS_MAX;
     esession_status rc = ESESSION_OK;
     for (size_t i = 0; rc == ESESSION_OK && i < nk; i++) {
-        rc = esession_keystore_key_at(ks, i, &d->keys[i]);
+        rc = es_ks_signing_key(ks, i, &d->keys[i]);
         if (rc == ESESSION_OK)
             d->n_keys++;
     }
@@ -181,7 +179,7 @@ static esession_status publish_tx(esession_ctx *ctx, esession_keystore *ks,
     if (rc == ESESSION_OK) {
         fill_offer(o, &d, p.expires, &offer);
         rc = es_options_build(ctx, &offer, d.nonce, sizeof d.nonce, d.e,
-                              (const esession_key *const *)d.keys, d.n_keys, &p.form);
+                              d.keys, d.n_keys, &p.form);
     }
     /* The exponents are stored before any stanza leaves this function. */
     if (rc == ESESSION_OK)

@@ -570,6 +570,9 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
     }
     if (tx == ESESSION_OK) {
         sweep_expired(r);
+        /* Inside the transaction: outside, looking at the option sets
+         * would cost a transaction of its own. */
+        es_rx_dh_sweep(r, 0);
         if ((tx = es_tx_end(r->ks, ESESSION_OK)) != ESESSION_OK) {
             /* Nothing of this stanza was kept: its results go, and it
              * will open again when fed again. */
@@ -579,7 +582,6 @@ esession_status esession_receiver_feed(esession_receiver *r, const char *stanza,
         }
     }
     es_rx_stanza_free(st);
-    es_rx_dh_sweep(r, 0);
     return rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_OK;
 }
 

@@ -23,7 +23,8 @@
 #define ES_RX_EPOCHS_MAX 17u         /* the current keys and 16 earlier epochs (§11) */
 #define ES_RX_GAPS_MAX 32u           /* gaps below N kept per session */
 #define ES_RX_RANGES_MAX (ES_RX_GAPS_MAX + 1u)
-#define ES_RX_MACS_MAX 4096u         /* a_macs remembered per session for duplicates */
+#define ES_RX_MACS_MAX 1024u         /* accepted a_macs remembered per session for duplicates */
+#define ES_RX_MAC_PRINT 8u           /* octets of an a_mac remembered (its first ones) */
 #define ES_RX_HELD_BYTES (512u * 1024u) /* stanza text held per session */
 #define ES_RX_THREAD_MAX 1024u       /* octets of a <thread> */
 #define ES_RX_JID_MAX 3071u          /* octets of a bare JID (RFC 7622) */
@@ -50,7 +51,7 @@ typedef struct es_rx_stanza {
     const xmlNode *init_x; /* the <x> of an <init>, NULL without <init> */
     const xmlNode *c;      /* the one <c> */
     es_c_open *copen;      /* <c> checked and decoded (es_c_parse) */
-    uint8_t *m_content;    /* what a_mac covers besides the counter */
+    const uint8_t *m_content; /* what a_mac covers besides the counter (in copen) */
     size_t m_content_len;
     int has_delay;         /* XEP-0203 (or legacy XEP-0091) stamp */
     int64_t delay;
@@ -104,7 +105,8 @@ esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n
  * once (prefix), then each candidate counter costs one HMAC finish. */
 typedef struct es_rx_scan es_rx_scan;
 
-esession_status es_rx_scan_new(const es_dir_keys *keys, es_rx_scan **out);
+esession_status es_rx_scan_new(const esession_ctx *ctx, const es_dir_keys *keys,
+                               es_rx_scan **out);
 /* Start a stanza: absorb m_content (drops any previous one). */
 esession_status es_rx_scan_prefix(es_rx_scan *s, const uint8_t *m, size_t n);
 /* 1 if HMAC(KM, m_content || ctr) equals mac (constant-time), 0 if not,
@@ -119,12 +121,16 @@ typedef struct es_rx_range {
     uint64_t lo, hi; /* [lo, hi), offsets from C_B */
 } es_rx_range;
 
-/* Keys that apply from offset start up to the next epoch's start. */
+/* Keys that apply from offset start up to the next epoch's start. The
+ * keyed cipher, MAC and search states are made when a stanza needs them
+ * and kept for the newest epoch only (es_rx_epoch_add lets the others
+ * go): a session holds its keys, not a keyed state per re-key. */
 typedef struct es_rx_epoch {
     uint64_t start;
     es_dir_keys *keys; /* guarded memory */
-    es_chan *chan;
-    es_rx_scan *scan;
+    es_chan *chan;     /* NULL until es_rx_epoch_keyed */
+    es_rx_scan *scan;  /* NULL until es_rx_epoch_searching */
+    const esession_ctx *ctx; /* whose pool the keyed states come from */
 } es_rx_epoch;
 
 /* Start counters a stanza was tried at under epoch generation gen: none
@@ -156,7 +162,7 @@ typedef struct es_rx_core {
     es_rx_held *held[ES_RX_HELD_MAX];     /* in arrival order */
     size_t n_held;
     size_t held_bytes;
-    size_t mac_head, n_macs;              /* ring of accepted a_macs */
+    size_t mac_head, n_macs;              /* ring of accepted a_macs' prints */
     int terminated;
 } es_rx_core;
 
@@ -174,7 +180,10 @@ typedef struct es_rx_session {
     es_suite suite;
     int group;
     size_t mac_len;
-    uint8_t *macs;                      /* ES_RX_MACS_MAX * mac_len octets */
+    /* The first ES_RX_MAC_PRINT octets of the accepted a_macs: a ring
+     * grown with what the session has seen, up to ES_RX_MACS_MAX. */
+    uint8_t (*macs)[ES_RX_MAC_PRINT];
+    size_t macs_cap;
     es_rx_core core;
     char name[ES_BLOB_NAME_MAX + 1];    /* its keystore record */
     uint64_t version;                   /* of the record this copy matches; 0: unknown */
@@ -193,6 +202,10 @@ void es_rx_session_free(es_rx_session *s);
 /* An epoch for keys (copied), or ESESSION_ERR_NO_MEMORY / _INTERNAL. */
 esession_status es_rx_epoch_new(esession_ctx *ctx, const es_dir_keys *keys, uint64_t start,
                                 es_rx_epoch **out);
+/* Make e's keyed cipher and MAC if it has none; and (searching) the states
+ * that try many counters, only needed for a stanza out of order. */
+esession_status es_rx_epoch_keyed(es_rx_epoch *e);
+esession_status es_rx_epoch_searching(es_rx_epoch *e);
 void es_rx_epoch_free(es_rx_epoch *e);
 
 /* N: the end of the highest used range. */
@@ -205,13 +218,18 @@ void es_rx_range_add(es_rx_core *c, uint64_t lo, uint64_t hi);
 /* Insert an epoch (sorted by start). Beyond ES_RX_EPOCHS_MAX the oldest is
  * taken out and returned in *dropped (the caller frees it once the change
  * is kept); an epoch older than all kept ones when the list is full comes
- * back in *dropped itself. */
+ * back in *dropped itself. Epochs other than the newest let their keyed
+ * states go (made again if a late stanza needs them). */
 void es_rx_epoch_add(es_rx_core *c, es_rx_epoch *e, es_rx_epoch **dropped);
-/* Is this a_mac one already accepted? */
+/* Is this a_mac one already accepted? (Its first ES_RX_MAC_PRINT octets
+ * are compared: two distinct MACs share them with probability 2^-64.) */
 int es_rx_mac_seen(const es_rx_session *s, const uint8_t *mac, size_t len);
-/* Remember an accepted a_mac (the oldest is forgotten beyond
- * ES_RX_MACS_MAX). *saved (mac_len octets) receives the slot it replaced,
- * for es_rx_mac_undo. */
+/* Room for one more remembered a_mac (the ring grows with what the
+ * session has seen); ESESSION_ERR_NO_MEMORY changes nothing. */
+esession_status es_rx_mac_reserve(es_rx_session *s);
+/* Remember an accepted a_mac (room reserved; the oldest is forgotten
+ * beyond ES_RX_MACS_MAX). *saved (ES_RX_MAC_PRINT octets) receives the
+ * slot it replaced, for es_rx_mac_undo. */
 void es_rx_mac_add(es_rx_session *s, const uint8_t *mac, size_t len, uint8_t *saved);
 /* Put back the slot es_rx_mac_add replaced (after restoring the core). */
 void es_rx_mac_undo(es_rx_session *s, const es_rx_core *before, const uint8_t *saved);
@@ -284,6 +302,16 @@ typedef struct es_rx_dh_entry {
     es_dh *dh;
 } es_rx_dh_entry;
 
+/* Alice's own published form of an option set, parsed once (it never
+ * changes for its nonce). */
+struct es_options;
+typedef struct es_rx_offer_entry {
+    uint8_t nonce[ES_NONCE_MAX];
+    size_t nonce_len;
+    xmlDocPtr doc;
+    struct es_options *opt; /* points into doc */
+} es_rx_offer_entry;
+
 struct esession_receiver {
     esession_ctx *ctx;
     esession_keystore *ks;
@@ -296,6 +324,8 @@ struct esession_receiver {
     size_t cache_max;             /* sessions kept in memory */
     es_rx_dh_entry dh[ES_RX_DH_CACHE];
     size_t n_dh;
+    es_rx_offer_entry offers[ES_RX_DH_CACHE];
+    size_t n_offers;
 };
 
 /* ---- Alice's exponents (rx_dh.c) --------------------------------------- */
@@ -306,8 +336,14 @@ struct esession_receiver {
  * gone or its exponents were destroyed. Valid until the next call. */
 esession_status es_rx_dh(esession_receiver *r, const uint8_t *n_a, size_t n_a_len, int group,
                          const es_dh **out);
-/* Drop the exponents of sets that are gone or destroyed (all: everything). */
+/* Drop the exponents of sets that are gone or destroyed, and the parsed
+ * forms of sets that are gone (all: everything). */
 void es_rx_dh_sweep(esession_receiver *r, int all);
+/* Alice's stored form of set, parsed (es_options_read) once and kept while
+ * the set is: ESESSION_ERR_CORRUPT if it cannot be read. Valid until the
+ * next call. */
+esession_status es_rx_offer(esession_receiver *r, const es_optset *set,
+                            const struct es_options **out);
 
 /* Room for n more results (so that a result is never lost after the
  * state it reports was written). */

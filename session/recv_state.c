@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /* A receiving session's state as one keystore record (encrypted with the
  * keystore), so that a receiver created again on the same keystore goes
- * on where the last one stopped. Format version 1, big-endian:
+ * on where the last one stopped. Format version 3, big-endian:
  *
- *   "ESRX" u8 version=2
+ *   "ESRX" u8 version=3
  *   u8 len N_A | u16 len bare JID | u16 len thread
  *   init_hash[32] key_fp[32] u8 key_by_host
  *   i64 opened C_B[16] u8 hash u8 cipher u16 group u8 flags
  *   u8 n_ranges  × (u64 lo, u64 hi)
  *   u8 n_epochs  × (u64 start, u8 len KC, KC, u8 len KM, KM)
- *   u8 mac_len u16 n_macs × a_mac (oldest first)
+ *   u8 print_len=8 u16 n_macs × first 8 octets of an a_mac (oldest first)
  *   u8 n_held    × (u64 tag, u32 len, stanza text)
+ *
+ * Versions 1 (no key_fp, key_by_host) and 2 kept whole a_macs
+ * (u8 mac_len u16 n × a_mac), read as their first octets.
  *
  * Decoding is strict and bounded; anything unexpected is
  * ESESSION_ERR_CORRUPT (the record is authenticated by the keystore, so
@@ -24,8 +27,9 @@
 #include <string.h>
 
 #define MAGIC "ESRX"
-#define VERSION 2
-#define VERSION_NO_KEY 1 /* before the key was kept: read, never written */
+#define VERSION 3
+#define VERSION_WHOLE_MACS 2 /* a_macs kept whole: read, never written */
+#define VERSION_NO_KEY 1     /* before the key was kept: read, never written */
 #define FLAG_TERMINATED 1u
 #define HEX_NA_MAX (2 * ES_NONCE_MAX)
 
@@ -71,7 +75,7 @@ static size_t encoded_size(const es_rx_session *s)
     n += 1;
     for (size_t i = 0; i < c->n_epochs; i++)
         n += 8 + 1 + c->epochs[i]->keys->kc_len + 1 + c->epochs[i]->keys->km_len;
-    n += 1 + 2 + c->n_macs * s->mac_len;
+    n += 1 + 2 + c->n_macs * ES_RX_MAC_PRINT;
     n += 1;
     for (size_t i = 0; i < c->n_held; i++)
         n += 8 + 4 + c->held[i]->len;
@@ -87,7 +91,7 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
 
     if (ks == NULL || s == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    if ((rc = es_buf_alloc(&b, encoded_size(s), 1)) != ESESSION_OK)
+    if ((rc = es_buf_alloc_in(es_ks_ctx(ks), &b, encoded_size(s), 1)) != ESESSION_OK)
         return es_fail(es_ks_ctx(ks), rc, "out of secure memory");
     w = (es_wr){(uint8_t *)b.data, 0, b.len, 0};
     es_wr_put(&w, MAGIC, 4);
@@ -121,10 +125,10 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
         es_wr_be(&w, k->km_len, 1);
         es_wr_put(&w, k->km, k->km_len);
     }
-    es_wr_be(&w, s->mac_len, 1);
+    es_wr_be(&w, ES_RX_MAC_PRINT, 1);
     es_wr_be(&w, c->n_macs, 2);
     for (size_t k = 0; k < c->n_macs; k++)
-        es_wr_put(&w, s->macs + ((c->mac_head + k) % ES_RX_MACS_MAX) * s->mac_len, s->mac_len);
+        es_wr_put(&w, s->macs[(c->mac_head + k) % s->macs_cap], ES_RX_MAC_PRINT);
     es_wr_be(&w, c->n_held, 1);
     for (size_t i = 0; i < c->n_held; i++) {
         es_wr_be(&w, c->held[i]->tag, 8);
@@ -197,7 +201,7 @@ static esession_status read_epochs(esession_ctx *ctx, es_rd *r, es_rx_session *s
 
     if (r->bad || n == 0 || n > ES_RX_EPOCHS_MAX)
         return CORRUPT(ctx, "epoch count");
-    if ((k = es_secret_alloc(sizeof *k)) == NULL)
+    if ((k = es_secret_alloc_in(ctx, sizeof *k)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     for (size_t i = 0; rc == ESESSION_OK && i < n; i++) {
         memset(k, 0, sizeof *k);
@@ -222,16 +226,25 @@ static esession_status read_epochs(esession_ctx *ctx, es_rd *r, es_rx_session *s
     return rc;
 }
 
-static esession_status read_macs(esession_ctx *ctx, es_rd *r, es_rx_session *s)
+/* The remembered a_macs: prints of ES_RX_MAC_PRINT octets, or (versions 1
+ * and 2) whole a_macs, of which the newest ES_RX_MACS_MAX are kept. */
+static esession_status read_macs(esession_ctx *ctx, es_rd *r, es_rx_session *s, int whole)
 {
     size_t len = (size_t)es_rd_be(r, 1), n = (size_t)es_rd_be(r, 2);
+    size_t max = whole ? 4096u : ES_RX_MACS_MAX; /* version 2 kept 4,096 */
     const uint8_t *b;
 
-    if (r->bad || len != s->mac_len || n > ES_RX_MACS_MAX || (b = es_rd_take(r, n * len)) == NULL)
+    if (r->bad || len != (whole ? s->mac_len : ES_RX_MAC_PRINT) || n > max ||
+        (b = es_rd_take(r, n * len)) == NULL)
         return CORRUPT(ctx, "a_macs");
-    memcpy(s->macs, b, n * len);
+    size_t skip = n > ES_RX_MACS_MAX ? n - ES_RX_MACS_MAX : 0;
+    for (size_t k = skip; k < n; k++) {
+        if (es_rx_mac_reserve(s) != ESESSION_OK)
+            return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+        memcpy(s->macs[s->core.n_macs], b + k * len, ES_RX_MAC_PRINT);
+        s->core.n_macs++;
+    }
     s->core.mac_head = 0;
-    s->core.n_macs = n;
     return ESESSION_OK;
 }
 
@@ -279,7 +292,7 @@ int es_rx_state_peek(const uint8_t *data, size_t len, es_rx_peek *out)
     const uint8_t *magic = es_rd_take(&r, 4);
     uint64_t version = es_rd_be(&r, 1);
     if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
-        (version != VERSION && version != VERSION_NO_KEY))
+        (version != VERSION && version != VERSION_WHOLE_MACS && version != VERSION_NO_KEY))
         return 0;
     out->n_a_len = (size_t)es_rd_be(&r, 1);
     out->n_a = es_rd_take(&r, out->n_a_len);
@@ -306,14 +319,14 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     magic = es_rd_take(&r, 4);
     version = es_rd_be(&r, 1);
     if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
-        (version != VERSION && version != VERSION_NO_KEY))
-        return CORRUPT(ctx, "not a session record of version 1 or 2");
+        (version != VERSION && version != VERSION_WHOLE_MACS && version != VERSION_NO_KEY))
+        return CORRUPT(ctx, "not a session record of version 1, 2 or 3");
     n_a_len = (size_t)es_rd_be(&r, 1);
     n_a = n_a_len >= 1 && n_a_len <= ES_NONCE_MAX ? es_rd_take(&r, n_a_len) : NULL;
     bare = get_text(&r, 2, ES_RX_JID_MAX);
     thread = get_text(&r, 2, ES_RX_THREAD_MAX);
     init_hash = es_rd_take(&r, ES_REPLAY_HASH);
-    if (version == VERSION) {
+    if (version != VERSION_NO_KEY) {
         key_fp = es_rd_take(&r, ESESSION_FINGERPRINT_BYTES);
         by_host = es_rd_be(&r, 1);
     }
@@ -326,7 +339,7 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     if (r.bad || n_a == NULL || bare == NULL || thread == NULL || strchr(bare, '/') != NULL ||
         es_hash_size(suite.hash) == 0 || es_cipher_key_size(suite.cipher) == 0 ||
         !es_modp_supported(group) || flags > FLAG_TERMINATED || by_host > 1 ||
-        (version == VERSION && key_fp == NULL)) {
+        (version != VERSION_NO_KEY && key_fp == NULL)) {
         rc = CORRUPT(ctx, "header");
         goto out;
     }
@@ -345,7 +358,7 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     s->core.terminated = flags & FLAG_TERMINATED ? 1 : 0;
     if ((rc = read_ranges(ctx, &r, &s->core)) == ESESSION_OK &&
         (rc = read_epochs(ctx, &r, s)) == ESESSION_OK &&
-        (rc = read_macs(ctx, &r, s)) == ESESSION_OK)
+        (rc = read_macs(ctx, &r, s, version != VERSION)) == ESESSION_OK)
         rc = read_held(ctx, &r, s);
     if (rc == ESESSION_OK && r.pos != r.len)
         rc = CORRUPT(ctx, "trailing octets");

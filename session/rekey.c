@@ -27,7 +27,7 @@ esession_status es_rekey_derive(esession_ctx *ctx, es_suite suite, const uint8_t
         rc = es_fail(ctx, rc, "re-key: key derivation failed");
         goto out;
     }
-    if ((d = es_secret_alloc(sizeof *d)) == NULL) {
+    if ((d = es_secret_alloc_in(ctx, sizeof *d)) == NULL) {
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for keys");
         goto out;
     }

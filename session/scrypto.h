@@ -213,6 +213,9 @@ int es_c_has_data(const es_c_open *c);
 const uint8_t *es_c_key(const es_c_open *c, size_t *len);
 /* <new>'s number, 0 if absent. */
 uint32_t es_c_new_count(const es_c_open *c);
+/* m_content as es_c_parse built it (what a_mac covers besides the
+ * counter); valid as long as c. */
+const uint8_t *es_c_m_content(const es_c_open *c, size_t *len);
 /* The received a_mac octets (for duplicate detection). */
 const uint8_t *es_c_mac(const es_c_open *c, size_t *len);
 /* ESESSION_OK if a_mac = HMAC(KM, m_content || S) (constant-time), else

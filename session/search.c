@@ -106,7 +106,10 @@ static int run(search *q, uint64_t from, uint64_t to, uint64_t *next)
                 break;
             }
             q->left -= q->prefix_cost;
-            rc = es_rx_scan_prefix(c->epochs[e]->scan, q->st->m_content, q->st->m_content_len);
+            rc = es_rx_epoch_searching(c->epochs[e]);
+            if (rc == ESESSION_OK)
+                rc = es_rx_scan_prefix(c->epochs[e]->scan, q->st->m_content,
+                                       q->st->m_content_len);
             if (rc != ESESSION_OK)
                 break;
             q->prefixed[e] = 1;

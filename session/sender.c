@@ -43,14 +43,12 @@ static char *dup_str(const char *s)
 
 /* The first keystore key of each type, and the set of types. */
 typedef struct bob_keys {
-    esession_key *by_type[3];
+    const esession_key *by_type[3]; /* borrowed from the keystore (es_ks_signing_key) */
     unsigned types;
 } bob_keys;
 
 static void bob_keys_free(bob_keys *b)
 {
-    for (size_t i = 0; i < ES_ARRAY_LEN(b->by_type); i++)
-        esession_key_free(b->by_type[i]);
     memset(b, 0, sizeof *b);
 }
 
@@ -59,8 +57,8 @@ static esession_status load_bob_keys(esession_ctx *ctx, esession_keystore *ks, b
     size_t n = esession_keystore_key_count(ks);
     memset(b, 0, sizeof *b);
     for (size_t i = 0; i < n && i < BOB_KEYS_MAX; i++) {
-        esession_key *k = NULL;
-        esession_status rc = esession_keystore_key_at(ks, i, &k);
+        const esession_key *k = NULL;
+        esession_status rc = es_ks_signing_key(ks, i, &k);
         if (rc != ESESSION_OK) {
             bob_keys_free(b);
             return es_fail(ctx, rc, "cannot load a signing key from the keystore");
@@ -69,8 +67,6 @@ static esession_status load_bob_keys(esession_ctx *ctx, esession_keystore *ks, b
         if (t < ES_ARRAY_LEN(b->by_type) && b->by_type[t] == NULL) {
             b->by_type[t] = k;
             b->types |= 1u << t;
-        } else {
-            esession_key_free(k);
         }
     }
     if (b->types == 0)
@@ -440,7 +436,7 @@ static esession_status start_form_tx(esession_ctx *ctx, esession_keystore *ks,
         rc = draw(ctx, &w, fixed);
     if (rc == ESESSION_OK)
         rc = derive_and_seal(ctx, &w, o);
-    if (rc == ESESSION_OK && (w.prog = es_secret_alloc(sizeof *w.prog)) == NULL)
+    if (rc == ESESSION_OK && (w.prog = es_secret_alloc_in(ctx, sizeof *w.prog)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc != ESESSION_OK)
         goto out;
@@ -518,7 +514,7 @@ esession_status es_sender_make(esession_ctx *ctx, esession_keystore *ks, es_send
     if (s == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     esession_status rc = es_sender_blob_name(ctx, info->alice_jid, s->name, sizeof s->name);
-    if (rc == ESESSION_OK && (s->prog = es_secret_alloc(sizeof *s->prog)) == NULL)
+    if (rc == ESESSION_OK && (s->prog = es_secret_alloc_in(ctx, sizeof *s->prog)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc == ESESSION_OK && chan == NULL)
         rc = es_chan_new(ctx, &prog->keys, &s->chan);
@@ -543,7 +539,7 @@ esession_status es_sender_reload(esession_sender *s, const uint8_t *data, size_t
                                  uint64_t version)
 {
     es_sender_info info;
-    es_sender_progress *prog = es_secret_alloc(sizeof *prog);
+    es_sender_progress *prog = es_secret_alloc_in(s->ctx, sizeof *prog);
     es_chan *chan = NULL;
     memset(&info, 0, sizeof info);
     if (prog == NULL)
@@ -700,7 +696,7 @@ esession_status esession_sender_resume(esession_ctx *ctx, esession_keystore *ks,
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "cannot read the keystore");
     memset(&info, 0, sizeof info);
-    if ((prog = es_secret_alloc(sizeof *prog)) == NULL)
+    if ((prog = es_secret_alloc_in(ctx, sizeof *prog)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc == ESESSION_OK)
         rc = es_sender_state_decode(ctx, (const uint8_t *)rec.data, rec.len, &info, prog);

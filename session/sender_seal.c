@@ -241,7 +241,7 @@ static esession_status seal_core(esession_sender *s, const uint8_t *m, size_t m_
         return es_fail(s->ctx, ESESSION_ERR_COUNTER_EXHAUSTED,
                        "2^32 blocks under one key reached and no re-key allowed yet: "
                        "only termination is possible");
-    if ((w.next = es_secret_alloc(sizeof *w.next)) == NULL)
+    if ((w.next = es_secret_alloc_in(s->ctx, sizeof *w.next)) == NULL)
         return es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     *w.next = *s->prog;
 
@@ -395,7 +395,7 @@ esession_status es_sender_set_usage(esession_sender *s, uint64_t stanzas, uint64
     if (rc != ESESSION_OK)
         return rc;
     es_sender_progress *next = NULL;
-    if ((rc = sync_current(s)) == ESESSION_OK && (next = es_secret_alloc(sizeof *next)) == NULL)
+    if ((rc = sync_current(s)) == ESESSION_OK && (next = es_secret_alloc_in(s->ctx, sizeof *next)) == NULL)
         rc = es_fail(s->ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (rc == ESESSION_OK) {
         *next = *s->prog;

@@ -85,7 +85,7 @@ esession_status es_sender_state_encode(esession_ctx *ctx, const es_sender_info *
     es_wr w = {NULL, 0, SIZE_MAX, 0};
     write_all(&w, info, prog);
     esession_buf tmp;
-    esession_status rc = es_buf_alloc(&tmp, w.pos, 1);
+    esession_status rc = es_buf_alloc_in(ctx, &tmp, w.pos, 1);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "out of memory for the session record");
     w = (es_wr){(uint8_t *)tmp.data, 0, tmp.len, 0};
@@ -247,7 +247,7 @@ esession_status es_sender_state_decode(esession_ctx *ctx, const uint8_t *data, s
     if (data == NULL || info == NULL || prog == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "session record: bad arguments");
     es_sender_info i;
-    es_sender_progress *p = es_secret_alloc(sizeof *p);
+    es_sender_progress *p = es_secret_alloc_in(ctx, sizeof *p);
     if (p == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     memset(&i, 0, sizeof i);

@@ -40,7 +40,7 @@ static void put_open(writer *w, const char *name, int close)
 static void put_b64_elem(writer *w, const char *name, const uint8_t *v, size_t n)
 {
     put_open(w, name, 0);
-    es_base64_encode(w->p, v, n); /* writes a NUL, overwritten next */
+    es_base64_encode_public(w->p, v, n); /* writes a NUL, overwritten next */
     w->p += es_base64_encoded_len(n);
     put_open(w, name, 1);
 }
@@ -121,6 +121,7 @@ esession_status es_c_seal(esession_ctx *ctx, es_chan *chan, uint8_t ctr[ES_AES_B
         rc = es_fail(ctx, rc, "seal: encryption failed");
         goto out;
     }
+    ES_DECLASSIFY(m_final, m_len); /* the ciphertext is sent */
 
     w.p = tmp.data;
     put(&w, C_OPEN, strlen(C_OPEN));
@@ -143,6 +144,7 @@ esession_status es_c_seal(esession_ctx *ctx, es_chan *chan, uint8_t ctr[ES_AES_B
         rc = es_fail(ctx, rc, "seal: HMAC failed");
         goto out;
     }
+    ES_DECLASSIFY(mac, mac_len); /* and so is its MAC */
     put_b64_elem(&w, "mac", mac, mac_len);
     put(&w, C_CLOSE, strlen(C_CLOSE));
     *w.p = '\0';

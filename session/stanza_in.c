@@ -173,32 +173,6 @@ static esession_status read_init(esession_ctx *ctx, const xmlNode *init, es_rx_s
     return ESESSION_OK;
 }
 
-/* m_content (PROFILE §9): canon() of every child of <c> except <mac>, as
- * received; es_c_parse has checked what the children are. */
-static esession_status read_m_content(esession_ctx *ctx, es_rx_stanza *s)
-{
-    for (const xmlNode *k = s->c->children; k != NULL; k = k->next) {
-        esession_buf piece = {NULL, 0, 0};
-        uint8_t *grown;
-        esession_status rc;
-
-        if (k->type != XML_ELEMENT_NODE || es_xml_is(k, "mac", ES_C_NS))
-            continue;
-        if ((rc = es_canon_element(ctx, k, &piece)) != ESESSION_OK)
-            return rc;
-        grown = realloc(s->m_content, s->m_content_len + piece.len + 1);
-        if (grown == NULL) {
-            esession_buf_free(&piece);
-            return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-        }
-        memcpy(grown + s->m_content_len, piece.data, piece.len);
-        s->m_content = grown;
-        s->m_content_len += piece.len;
-        esession_buf_free(&piece);
-    }
-    return ESESSION_OK;
-}
-
 /* Any element of an ESession namespace among the children: such a stanza
  * is never mistaken for an ordinary message. */
 static int any_esession(const xmlNode *msg)
@@ -279,7 +253,9 @@ static esession_status check(esession_ctx *ctx, const xmlNode *msg, es_rx_stanza
         return rc;
     if ((rc = es_c_parse(ctx, s->c, &s->copen)) != ESESSION_OK)
         return rc;
-    return read_m_content(ctx, s);
+    /* m_content (PROFILE §9), built once by es_c_parse. */
+    s->m_content = es_c_m_content(s->copen, &s->m_content_len);
+    return ESESSION_OK;
 }
 
 int es_rx_server_mark(const xmlNode *e)
@@ -358,6 +334,8 @@ esession_status es_rx_stanza_read(esession_ctx *ctx, const char *text, size_t le
         s->c = NULL;
         es_c_free(s->copen);
         s->copen = NULL;
+        s->m_content = NULL;
+        s->m_content_len = 0;
     }
     *out = s;
     return ESESSION_OK;
@@ -368,7 +346,6 @@ void es_rx_stanza_free(es_rx_stanza *s)
     if (s == NULL)
         return;
     es_c_free(s->copen);
-    free(s->m_content);
     free(s->from);
     free(s->bare);
     free(s->thread);

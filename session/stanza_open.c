@@ -92,7 +92,7 @@ static esession_status decode(esession_ctx *ctx, const char *name, const char *t
 
     if (b == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    if (es_base64_decode(b, cap, len, t, n) != ESESSION_OK) {
+    if (es_base64_decode_public(b, cap, len, t, n) != ESESSION_OK) {
         free(b);
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "<c>: <%s> is not base64", name);
     }
@@ -260,6 +260,15 @@ uint32_t es_c_new_count(const es_c_open *c)
     return c != NULL ? c->new_count : 0;
 }
 
+const uint8_t *es_c_m_content(const es_c_open *c, size_t *len)
+{
+    if (c == NULL)
+        return NULL;
+    if (len != NULL)
+        *len = c->m_content_len;
+    return c->m_content;
+}
+
 const uint8_t *es_c_mac(const es_c_open *c, size_t *len)
 {
     if (c == NULL)
@@ -297,7 +306,7 @@ esession_status es_c_decrypt(esession_ctx *ctx, const es_c_open *c, es_chan *cha
     rc = es_c_verify(c, chan, s);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "a_mac does not verify at this counter");
-    if ((rc = es_buf_alloc(&tmp, c->m_final_len, 1)) != ESESSION_OK)
+    if ((rc = es_buf_alloc_in(ctx, &tmp, c->m_final_len, 1)) != ESESSION_OK)
         return es_fail(ctx, rc, "out of secure memory for the plaintext");
     memcpy(ctr, s, ES_AES_BLOCK);
     rc = es_chan_crypt(chan, ctr, c->m_final, (uint8_t *)tmp.data, c->m_final_len);

@@ -62,13 +62,13 @@ esession_status es_kdf_derive(esession_ctx *ctx, const es_ks_kdf *kdf, const cha
     static const char empty[1] = "";
     if (!es_kdf_params_ok(kdf->opslimit, kdf->memlimit))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "KDF cost out of range");
-    uint8_t *k = es_secret_alloc(ES_KS_KEY_BYTES);
+    uint8_t *k = es_guarded_alloc(ES_KS_KEY_BYTES);
     if (k == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     if (crypto_pwhash(k, ES_KS_KEY_BYTES, pass != NULL ? pass : empty, pass_len, kdf->salt,
                       (unsigned long long)kdf->opslimit, (size_t)kdf->memlimit,
                       crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        es_secret_free(k);
+        es_guarded_free(k);
         /* Argon2id fails only when it cannot get its memory. */
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "Argon2id could not run");
     }

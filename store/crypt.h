@@ -43,7 +43,7 @@ esession_status es_kdf_resolve(esession_ctx *ctx, const esession_keystore_option
                                const es_ks_kdf *base, es_ks_kdf *out);
 
 /* Derive the file key into guarded memory (left with no access; free it
- * with es_secret_free). */
+ * with es_guarded_free). */
 esession_status es_kdf_derive(esession_ctx *ctx, const es_ks_kdf *kdf, const char *pass,
                               size_t pass_len, uint8_t **key);
 

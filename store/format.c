@@ -71,7 +71,7 @@ static esession_status encode(esession_ctx *ctx, void (*emit)(es_wr *, const voi
         return es_fail(ctx, ESESSION_ERR_LIMIT, "item larger than %u octets",
                        ES_REC_PAYLOAD_MAX);
     esession_buf b;
-    esession_status rc = es_buf_alloc(&b, size.pos, 1);
+    esession_status rc = es_buf_alloc_in(ctx, &b, size.pos, 1);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "out of memory");
     es_wr w = {(uint8_t *)b.data, 0, size.pos, 0};
@@ -156,7 +156,7 @@ esession_status es_fmt_key(esession_ctx *ctx, es_rd *r, es_ks_key **out)
     if (k == NULL)
         return NO_MEMORY();
     memcpy(k->fp, fp, sizeof k->fp);
-    if (es_buf_set(&k->pem, pem, len, 1) != ESESSION_OK) {
+    if (es_buf_set_in(ctx, &k->pem, pem, len, 1) != ESESSION_OK) {
         es_ks_key_free(k);
         return NO_MEMORY();
     }
@@ -238,7 +238,7 @@ static esession_status optset_body(esession_ctx *ctx, es_rd *r, es_optset *p)
         for (size_t h = 0; h < g; h++)
             if (p->groups[h] == p->groups[g])
                 return CORRUPT("duplicate option set group");
-        if (!p->secrets_destroyed && es_buf_set(&p->x[g], x, x_len, 1) != ESESSION_OK)
+        if (!p->secrets_destroyed && es_buf_set_in(ctx, &p->x[g], x, x_len, 1) != ESESSION_OK)
             return NO_MEMORY();
     }
     const uint8_t *form;

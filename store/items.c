@@ -11,6 +11,7 @@ void es_ks_key_free(void *item)
     if (k == NULL)
         return;
     esession_buf_free(&k->pem);
+    esession_key_free(k->decoded);
     sodium_memzero(k, sizeof *k);
     free(k);
 }

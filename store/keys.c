@@ -89,6 +89,24 @@ esession_status esession_keystore_key_at(esession_keystore *ks, size_t index,
     return esession_key_from_pem(ks->ctx, out, k->pem.data, k->pem.len);
 }
 
+esession_status es_ks_signing_key(esession_keystore *ks, size_t index, const esession_key **out)
+{
+    if (ks == NULL || out == NULL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    if (ks->depth == 0)
+        return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "signing key outside a transaction");
+    if (index >= ks->keys.n)
+        return es_fail(ks->ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key at index %zu", index);
+    es_ks_key *k = ks->keys.v[index];
+    if (k->decoded == NULL) {
+        esession_status rc = esession_key_from_pem(ks->ctx, &k->decoded, k->pem.data, k->pem.len);
+        if (rc != ESESSION_OK)
+            return rc;
+    }
+    *out = k->decoded;
+    return ESESSION_OK;
+}
+
 static esession_status esession_keystore_delete_key_tx(esession_keystore *ks,
                                              const uint8_t fingerprint[ESESSION_FINGERPRINT_BYTES])
 {

@@ -50,9 +50,9 @@ static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
     ks->ctx = ctx;
     ks->ops = ctx->ops.store != NULL ? ctx->ops.store : &es_sqlite_ops;
     ks->path = strdup(path);
-    ks->keys_mem = es_secret_alloc(sizeof *ks->keys_mem);
+    ks->keys_mem = es_guarded_alloc(sizeof *ks->keys_mem);
     if (ks->path == NULL || ks->keys_mem == NULL) {
-        es_secret_free(ks->keys_mem);
+        es_guarded_free(ks->keys_mem);
         free(ks->path);
         free(ks);
         return NULL;
@@ -75,7 +75,7 @@ void esession_keystore_free(esession_keystore *ks)
     es_vec_free(&ks->trust, es_ks_trust_free);
     es_vec_free(&ks->optsets, es_ks_optset_free);
     es_vidx_free(ks);
-    es_secret_free(ks->keys_mem);
+    es_guarded_free(ks->keys_mem);
     free(ks->path);
     sodium_memzero(ks, sizeof *ks);
     free(ks);
@@ -89,6 +89,10 @@ static void set_keys(esession_keystore *ks, const uint8_t *store_key)
     memcpy(k->store, store_key, sizeof k->store);
     crypto_kdf_derive_from_key(k->record, sizeof k->record, 1, "esrecord", k->store);
     crypto_kdf_derive_from_key(k->id, sizeof k->id, 2, "esrecord", k->store);
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, k->id, sizeof k->id, ES_REC_ID_BYTES);
+    memcpy(k->id_state, &h, sizeof k->id_state);
+    sodium_memzero(&h, sizeof h);
     (void)sodium_mprotect_noaccess(ks->keys_mem);
 }
 
@@ -144,10 +148,9 @@ static esession_status create_keyed(esession_ctx *ctx, const char *path, const e
 static esession_status put_header(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *pass_key)
 {
     uint8_t h[ES_HDR_BYTES];
-    (void)sodium_mprotect_readonly(ks->keys_mem);
+    /* Inside a transaction: the keys are readable until it ends. */
     esession_status rc = es_hdr_write(ks->ctx, kdf, ks->store_id, pass_key,
                                       ks->keys_mem->store, h);
-    (void)sodium_mprotect_noaccess(ks->keys_mem);
     if (rc == ESESSION_OK)
         rc = es_rec_put_raw(ks, ES_REC_META, header_id, h, sizeof h);
     return rc;
@@ -188,7 +191,7 @@ esession_status esession_keystore_create(esession_ctx *ctx, esession_keystore **
         (rc = es_kdf_derive(ctx, &kdf, passphrase, passphrase_len, &pass_key)) != ESESSION_OK)
         return rc;
     rc = create_keyed(ctx, path, &kdf, pass_key, open_flags(opt), out);
-    es_secret_free(pass_key);
+    es_guarded_free(pass_key);
     return rc;
 }
 
@@ -272,7 +275,7 @@ static esession_status pass_key_for(esession_keystore *ks, const open_secret *s,
         return es_fail(ks->ctx, ESESSION_ERR_BAD_PASSPHRASE,
                        "the key was derived for another keystore, or before its passphrase "
                        "changed");
-    uint8_t *k = es_secret_alloc(ES_KS_KEY_BYTES);
+    uint8_t *k = es_guarded_alloc(ES_KS_KEY_BYTES);
     if (k == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     memcpy(k, s->key + KEY_OFF_PASS, ES_KS_KEY_BYTES);
@@ -328,7 +331,7 @@ static esession_status open_store(esession_ctx *ctx, esession_keystore **out, co
         (void)sodium_mprotect_readonly(pass_key);
         memcpy(key_out + KEY_OFF_PASS, pass_key, ES_KS_KEY_BYTES);
     }
-    es_secret_free(pass_key);
+    es_guarded_free(pass_key);
     es_secret_free(store_key);
     if (rc != ESESSION_OK) {
         esession_keystore_free(ks);
@@ -420,7 +423,7 @@ esession_status esession_keystore_change_passphrase(esession_keystore *ks,
         return rc;
     if ((rc = es_tx_begin(ks, 1)) == ESESSION_OK)
         rc = es_tx_end(ks, put_header(ks, &kdf, pass_key));
-    es_secret_free(pass_key);
+    es_guarded_free(pass_key);
     if (rc == ESESSION_OK)
         ks->kdf = kdf;
     return rc;

@@ -44,6 +44,7 @@ esession_status es_ks_reserve(esession_ctx *ctx, es_vec *vec, size_t max, const 
 typedef struct es_ks_key {
     uint8_t fp[ESESSION_FINGERPRINT_BYTES];
     esession_buf pem; /* PKCS#8 PEM of the private key, secret */
+    esession_key *decoded; /* the key itself, decoded at its first use (es_ks_signing_key) */
 } es_ks_key;
 
 typedef struct es_ks_trust {
@@ -101,13 +102,21 @@ typedef struct es_ks_hooks {
 /* Test hooks (per keystore; NULL clears them). */
 void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
 
-/* Key material of an open store, in one guarded block (no access between
- * uses). */
+/* Key material of an open store, in one guarded block: readable while a
+ * transaction runs, no access between transactions. */
 typedef struct es_ks_keys {
+    /* BLAKE2b keyed with id, its key block absorbed: the octets of a
+     * crypto_generichash_state (copied in and out: the type wants an
+     * alignment this block need not have). */
+    uint8_t id_state[sizeof(crypto_generichash_state)];
     uint8_t store[ES_KS_KEY_BYTES]; /* random; wrapped by the passphrase key */
     uint8_t record[ES_KS_KEY_BYTES]; /* seals records */
     uint8_t id[ES_KS_KEY_BYTES];     /* names records */
 } es_ks_keys;
+
+/* Record nonces drawn from the context's random source this many at a
+ * time (they are public: each is stored beside its record). */
+#define ES_KS_NONCE_BATCH 16u
 
 struct esession_keystore {
     esession_ctx *ctx;
@@ -117,6 +126,10 @@ struct esession_keystore {
     es_ks_kdf kdf;
     uint8_t store_id[ES_STORE_ID_BYTES];
     es_ks_keys *keys_mem;          /* guarded memory */
+    int keys_readable;             /* keys_mem is readable (a transaction runs) */
+    uint8_t nonces[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
+    size_t nonces_left;            /* unused nonces at the end of `nonces` */
+    long nonces_pid;               /* the process that drew them (a fork must not reuse them) */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;
@@ -138,8 +151,10 @@ struct esession_keystore {
     uint64_t vroot[ES_VIDX_FAN];
     es_vmid *vmid[ES_VIDX_FAN];
     es_vleaf **vleaf;              /* ES_VIDX_LEAVES slots, allocated on first use */
-    uint16_t *vleaf_used;          /* the slots filled in this transaction, in order */
+    uint16_t *vleaf_used;          /* the slots filled (loaded and kept), in order */
     size_t n_vleaf_used;
+    uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
+    size_t n_vleaf_dirty;
     es_ks_hooks hooks;             /* all NULL except in tests */
 };
 

@@ -225,7 +225,7 @@ static esession_status convert(esession_ctx *ctx, const char *path, const char *
         es_file_sync_dir(path);
     else
         es_sqlite_remove(tmp);
-    es_secret_free(key);
+    es_guarded_free(key);
     es_legacy_clear(&l, old.optsets.n);
     es_vec_free(&old.keys, es_ks_key_free);
     es_vec_free(&old.trust, es_ks_trust_free);

@@ -69,7 +69,7 @@ static esession_status build(esession_ctx *ctx, const uint8_t *nonce, size_t non
     esession_status rc = es_buf_set(&p->form, form, form_len, 0);
     for (size_t i = 0; rc == ESESSION_OK && i < n_groups; i++) {
         p->groups[i] = groups[i];
-        rc = es_buf_set(&p->x[i], x[i].data, x[i].len, 1);
+        rc = es_buf_set_in(ctx, &p->x[i], x[i].data, x[i].len, 1);
     }
     if (rc != ESESSION_OK) {
         es_ks_optset_free(o);

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Envelope: u64 version | nonce[24] | XChaCha20-Poly1305(plain) where
  * plain = u16 name length | name | payload. */
@@ -18,15 +19,36 @@
 /* The generation counters: the META record named "gens". */
 static const char gens_name[] = "gens";
 
+/* The keys are readable for the whole of a transaction (two mprotect
+ * calls per transaction, not two per record); outside one, for the one
+ * use. */
 static const es_ks_keys *keys_open(const esession_keystore *ks)
 {
-    sodium_mprotect_readonly(ks->keys_mem);
+    if (!ks->keys_readable)
+        sodium_mprotect_readonly(ks->keys_mem);
     return ks->keys_mem;
 }
 
 static void keys_close(const esession_keystore *ks)
 {
-    sodium_mprotect_noaccess(ks->keys_mem);
+    if (!ks->keys_readable)
+        sodium_mprotect_noaccess(ks->keys_mem);
+}
+
+static void keys_unlock(esession_keystore *ks)
+{
+    if (!ks->keys_readable && ks->keys_mem != NULL) {
+        sodium_mprotect_readonly(ks->keys_mem);
+        ks->keys_readable = 1;
+    }
+}
+
+static void keys_lock(esession_keystore *ks)
+{
+    if (ks->keys_readable) {
+        sodium_mprotect_noaccess(ks->keys_mem);
+        ks->keys_readable = 0;
+    }
 }
 
 void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
@@ -35,7 +57,7 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     crypto_generichash_state h;
     uint8_t k = (uint8_t)kind;
     const es_ks_keys *keys = keys_open(ks);
-    crypto_generichash_init(&h, keys->id, sizeof keys->id, ES_REC_ID_BYTES);
+    memcpy(&h, keys->id_state, sizeof h); /* = crypto_generichash_init(&h, id key, ...) */
     keys_close(ks);
     crypto_generichash_update(&h, &k, 1);
     crypto_generichash_update(&h, name, name_len);
@@ -53,6 +75,23 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
     es_be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
 }
 
+/* A fresh nonce from the context's random source, drawn in batches. A
+ * child process never uses nonces its parent drew (both would). */
+static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE_BYTES])
+{
+    if (ks->nonces_left == 0) {
+        esession_status rc = es_random(ks->ctx, ks->nonces, sizeof ks->nonces);
+        if (rc != ESESSION_OK)
+            return rc;
+        ks->nonces_left = ES_KS_NONCE_BATCH;
+        ks->nonces_pid = (long)getpid();
+    }
+    uint8_t *n = ks->nonces + (--ks->nonces_left) * ES_KS_NONCE_BYTES;
+    memcpy(out, n, ES_KS_NONCE_BYTES);
+    sodium_memzero(n, ES_KS_NONCE_BYTES); /* never handed out twice */
+    return ESESSION_OK;
+}
+
 static esession_status backend_fail(esession_keystore *ks, const char *what)
 {
     return es_fail(ks->ctx, ESESSION_ERR_IO, "storage: cannot %s", what);
@@ -67,7 +106,7 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
     if (name_len > NAME_MAX_BYTES || len > ES_REC_PAYLOAD_MAX)
         return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "record too large");
     size_t plain_len = 2 + name_len + len;
-    uint8_t *plain = es_secret_alloc(plain_len);
+    uint8_t *plain = es_secret_alloc_in(ks->ctx, plain_len);
     uint8_t *out = malloc(ENV_HEAD + plain_len + ES_KS_TAG_BYTES);
     uint8_t ad[AD_BYTES];
     esession_status rc = ESESSION_OK;
@@ -83,7 +122,7 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
     if (len > 0)
         memcpy(plain + 2 + name_len, data, len);
     es_be_put(out, version, 8);
-    if ((rc = es_random(ks->ctx, out + ENV_VERSION, ES_KS_NONCE_BYTES)) != ESESSION_OK) {
+    if ((rc = next_nonce(ks, out + ENV_VERSION)) != ESESSION_OK) {
         es_secret_free(plain);
         free(out);
         return rc;
@@ -130,7 +169,7 @@ static esession_status unseal(esession_keystore *ks, es_rec_kind kind, const uin
         return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
                        "storage: a record is newer than the store (copied from elsewhere?)");
     size_t plain_len = env_len - ENV_HEAD - ES_KS_TAG_BYTES;
-    uint8_t *plain = es_secret_alloc(plain_len);
+    uint8_t *plain = es_secret_alloc_in(ks->ctx, plain_len);
     if (plain == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     make_ad(ks, kind, id, version, ad);
@@ -225,7 +264,7 @@ esession_status es_rec_get_raw(esession_keystore *ks, es_rec_kind kind, const vo
     if (o.name_len != name_len || sodium_memcmp(o.name, name, name_len) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
     if (rc == ESESSION_OK && out != NULL) {
-        rc = es_buf_set(out, o.data, o.len, 1);
+        rc = es_buf_set_in(ks->ctx, out, o.data, o.len, 1);
         if (rc != ESESSION_OK)
             rc = es_fail(ks->ctx, rc, "out of memory");
     }
@@ -422,7 +461,11 @@ static void forget_cache(esession_keystore *ks)
 
 static void finish(esession_keystore *ks, int committed)
 {
-    es_vidx_forget(ks);
+    keys_lock(ks);
+    if (committed)
+        es_vidx_keep(ks);
+    else
+        es_vidx_forget(ks);
     if (committed) {
         /* This handle made the changes, so its caches are current. */
         for (unsigned k = 0; k < ES_REC_KINDS; k++) {
@@ -452,6 +495,11 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     }
     if (ks->ops->begin(ks->ctx->user, ks->store, write) != 0)
         return backend_fail(ks, "start a transaction");
+    if (ks->nonces_left > 0 && ks->nonces_pid != (long)getpid()) {
+        sodium_memzero(ks->nonces, sizeof ks->nonces);
+        ks->nonces_left = 0;
+    }
+    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = write;
     ks->tx_doomed = 0;
@@ -459,8 +507,10 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     ks->tx_writes = 0;
     ks->tx_mark[0] = 0;
     esession_status rc = read_gens(ks);
-    if (rc == ESESSION_OK)
+    if (rc == ESESSION_OK) {
+        es_vidx_revalidate(ks);
         rc = refresh(ks);
+    }
     if (rc != ESESSION_OK) {
         ks->ops->rollback(ks->ctx->user, ks->store);
         finish(ks, 0);
@@ -474,6 +524,7 @@ esession_status es_tx_begin_new(esession_keystore *ks)
         return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: nested creation");
     if (ks->ops->begin(ks->ctx->user, ks->store, 1) != 0)
         return backend_fail(ks, "start a transaction");
+    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = 1;
     ks->tx_doomed = 0;

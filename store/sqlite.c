@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Long enough that a busy peer is waited for, never reported: writers
@@ -46,7 +47,26 @@ static const char schema[] =
 typedef struct es_sqlite {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
+    uint64_t waited_us; /* in the current wait for the lock */
 } es_sqlite;
+
+/* Waiting for another writer: it holds the lock for one operation (tens
+ * to hundreds of microseconds), so retry after tens of microseconds,
+ * doubling up to a millisecond, where SQLite's own handler would sleep a
+ * millisecond first and then longer. Gives up after BUSY_TIMEOUT_MS. */
+static int busy_wait(void *arg, int count)
+{
+    es_sqlite *s = arg;
+    if (count == 0)
+        s->waited_us = 0;
+    if (s->waited_us >= (uint64_t)BUSY_TIMEOUT_MS * 1000u)
+        return 0;
+    unsigned us = count < 6 ? 20u << count : 1000u;
+    struct timespec ts = {0, (long)us * 1000L};
+    nanosleep(&ts, NULL);
+    s->waited_us += us;
+    return 1;
+}
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -115,7 +135,7 @@ static int sq_open(void *user, const char *name, unsigned flags, void **out)
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
     int ok = sqlite3_open_v2(name, &s->db, oflags, NULL) == SQLITE_OK &&
              sqlite3_extended_result_codes(s->db, 1) == SQLITE_OK &&
-             sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) == SQLITE_OK &&
+             sqlite3_busy_handler(s->db, busy_wait, s) == SQLITE_OK &&
              /* No DTD-like surprises: plain data, no extensions, no
               * attached files. */
              sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) == SQLITE_OK &&

@@ -110,6 +110,13 @@ esession_status es_ks_fresh(const esession_keystore *ks);
 int es_ks_trust_verified(const esession_keystore *ks, const char *bare_jid,
                          const uint8_t fp[ESESSION_FINGERPRINT_BYTES]);
 
+/* Signing key `index` (as esession_keystore_key_at), decoded once per
+ * handle and kept: a start or a publication signs without decoding the
+ * PEM and setting up the key again. Borrowed: valid until the keystore's
+ * signing keys change (the next transaction that reloads them), so use it
+ * inside the transaction that asked for it. Needs a transaction. */
+esession_status es_ks_signing_key(esession_keystore *ks, size_t index, const esession_key **out);
+
 /* The context the keystore was opened with. */
 esession_ctx *es_ks_ctx(const esession_keystore *ks);
 

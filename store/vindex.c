@@ -10,7 +10,14 @@
  *
  * Index records are sealed records of kind META like any other, and each
  * must carry the version its parent names. A check costs a leaf and a mid
- * (about a kilobyte each at 100,000 records), whatever the store holds. */
+ * (about a kilobyte each at 100,000 records), whatever the store holds.
+ *
+ * What a handle has read or written stays with it after the transaction
+ * (up to CACHE_LEAVES leaves): the next one starts from the generation
+ * record it reads, and a cached node whose parent still names the
+ * version it was read or written at is that node, authenticated then;
+ * any other is let go. So a handle working on a few records reads their
+ * index once, not in every transaction. */
 #include "vindex.h"
 
 #include "../core/bytes.h"
@@ -20,15 +27,18 @@
 
 #define ENTRY (1u + ES_REC_ID_BYTES + 8u)
 #define LEAF_MAX_ENTRIES 65536u
+#define CACHE_LEAVES 256u
 
 struct es_vleaf {
     int dirty;
+    uint64_t version; /* as its mid names it when it was read or written */
     size_t n, cap;
     uint8_t *e; /* n entries of ENTRY octets, sorted by (kind, id) */
 };
 
 struct es_vmid {
     int dirty;
+    uint64_t version; /* as the root names it when it was read or written */
     uint64_t v[ES_VIDX_FAN];
 };
 
@@ -73,6 +83,7 @@ static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out
         free(mid);
         return rc;
     }
+    mid->version = ks->vroot[m];
     ks->vmid[m] = mid;
     *out = mid;
     return ESESSION_OK;
@@ -91,11 +102,14 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
     if (ks->vleaf == NULL) {
         ks->vleaf = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf);
         ks->vleaf_used = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf_used);
-        if (ks->vleaf == NULL || ks->vleaf_used == NULL) {
+        ks->vleaf_dirty = calloc(ES_VIDX_LEAVES, sizeof *ks->vleaf_dirty);
+        if (ks->vleaf == NULL || ks->vleaf_used == NULL || ks->vleaf_dirty == NULL) {
             free(ks->vleaf);
             free(ks->vleaf_used);
+            free(ks->vleaf_dirty);
             ks->vleaf = NULL;
             ks->vleaf_used = NULL;
+            ks->vleaf_dirty = NULL;
             return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
         }
     }
@@ -130,13 +144,22 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
         free(leaf);
         return rc;
     }
+    leaf->version = want;
     ks->vleaf[l] = leaf;
-    ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* flush and forget visit these only */
+    ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* forget visits these only */
     *out = leaf;
     return ESESSION_OK;
 }
 
 /* Position of (kind, id) in leaf, or where it would go; 1 if present. */
+/* Mark leaf l changed; flush visits the changed leaves only. */
+static void touch(esession_keystore *ks, unsigned l, es_vleaf *leaf)
+{
+    if (!leaf->dirty)
+        ks->vleaf_dirty[ks->n_vleaf_dirty++] = (uint16_t)l;
+    leaf->dirty = 1;
+}
+
 static int find(const es_vleaf *leaf, es_rec_kind kind, const uint8_t *id, size_t *at)
 {
     uint8_t key[1 + ES_REC_ID_BYTES];
@@ -195,7 +218,7 @@ esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8
         if (known) {
             memmove(leaf->e + at * ENTRY, leaf->e + (at + 1) * ENTRY, (leaf->n - at - 1) * ENTRY);
             leaf->n--;
-            leaf->dirty = 1;
+            touch(ks, leaf_of(id), leaf);
             ks->count[kind]--;
         }
         return ESESSION_OK;
@@ -219,7 +242,7 @@ esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8
     }
     es_wr w = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 0, 8, 0};
     es_wr_be(&w, version, 8);
-    leaf->dirty = 1;
+    touch(ks, leaf_of(id), leaf);
     return ESESSION_OK;
 }
 
@@ -227,8 +250,8 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
 {
     char name[32];
     esession_status rc = ESESSION_OK;
-    for (size_t u = 0; rc == ESESSION_OK && u < ks->n_vleaf_used; u++) {
-        unsigned l = ks->vleaf_used[u];
+    for (size_t u = 0; rc == ESESSION_OK && u < ks->n_vleaf_dirty; u++) {
+        unsigned l = ks->vleaf_dirty[u];
         es_vleaf *leaf = ks->vleaf[l];
         es_vmid *mid;
         if (leaf == NULL || !leaf->dirty)
@@ -240,11 +263,14 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
         if (rc == ESESSION_OK)
             rc = load_mid(ks, l / ES_VIDX_FAN, &mid);
         if (rc == ESESSION_OK) {
-            mid->v[l % ES_VIDX_FAN] = leaf->n == 0 ? 0 : version;
+            leaf->version = leaf->n == 0 ? 0 : version;
+            mid->v[l % ES_VIDX_FAN] = leaf->version;
             mid->dirty = 1;
             leaf->dirty = 0;
         }
     }
+    if (rc == ESESSION_OK)
+        ks->n_vleaf_dirty = 0;
     for (unsigned m = 0; rc == ESESSION_OK && m < ES_VIDX_FAN; m++) {
         es_vmid *mid = ks->vmid[m];
         uint8_t p[8u * ES_VIDX_FAN];
@@ -257,21 +283,58 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
         rc = es_rec_put(ks, ES_REC_META, name, strlen(name), NULL, p, sizeof p, NULL);
         if (rc == ESESSION_OK) {
             ks->vroot[m] = version;
+            mid->version = version;
             mid->dirty = 0;
         }
     }
     return rc;
 }
 
-void es_vidx_forget(esession_keystore *ks)
+static void drop_leaf(esession_keystore *ks, unsigned l)
 {
+    free(ks->vleaf[l]->e);
+    free(ks->vleaf[l]);
+    ks->vleaf[l] = NULL;
+}
+
+void es_vidx_keep(esession_keystore *ks)
+{
+    if (ks->n_vleaf_used > CACHE_LEAVES)
+        es_vidx_forget(ks);
+}
+
+void es_vidx_revalidate(esession_keystore *ks)
+{
+    size_t kept = 0;
+    int dropped = 0;
+    for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
+        if (ks->vmid[m] != NULL && ks->vmid[m]->version != ks->vroot[m]) {
+            free(ks->vmid[m]);
+            ks->vmid[m] = NULL;
+            dropped = 1;
+        }
+    }
+    /* A mid kept is unchanged, and so is every leaf version it names: only
+     * the leaves of mids let go need a look. */
+    if (!dropped)
+        return;
     for (size_t u = 0; u < ks->n_vleaf_used; u++) {
         unsigned l = ks->vleaf_used[u];
-        free(ks->vleaf[l]->e);
-        free(ks->vleaf[l]);
-        ks->vleaf[l] = NULL;
+        const es_vmid *mid = ks->vmid[l / ES_VIDX_FAN];
+        if (mid == NULL || mid->v[l % ES_VIDX_FAN] != ks->vleaf[l]->version)
+            drop_leaf(ks, l);
+        else
+            ks->vleaf_used[kept++] = (uint16_t)l;
     }
+    ks->n_vleaf_used = kept;
+}
+
+void es_vidx_forget(esession_keystore *ks)
+{
+    for (size_t u = 0; u < ks->n_vleaf_used; u++)
+        drop_leaf(ks, ks->vleaf_used[u]);
     ks->n_vleaf_used = 0;
+    ks->n_vleaf_dirty = 0;
     for (unsigned m = 0; m < ES_VIDX_FAN; m++) {
         free(ks->vmid[m]);
         ks->vmid[m] = NULL;
@@ -283,6 +346,8 @@ void es_vidx_free(esession_keystore *ks)
     es_vidx_forget(ks);
     free(ks->vleaf);
     free(ks->vleaf_used);
+    free(ks->vleaf_dirty);
     ks->vleaf = NULL;
     ks->vleaf_used = NULL;
+    ks->vleaf_dirty = NULL;
 }

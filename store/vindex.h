@@ -3,7 +3,8 @@
  * under the generation record, so that a record deleted, rolled back to an
  * older copy of itself or brought in from elsewhere is refused. Records of
  * kind ES_REC_META are not indexed (the index itself, the generations, the
- * header). Index records loaded in a transaction are kept until it ends. */
+ * header). Index records read or written are kept with the handle between
+ * transactions, checked against the generation record at each begin. */
 #ifndef ESESSION_STORE_VINDEX_H
 #define ESESSION_STORE_VINDEX_H
 
@@ -19,8 +20,14 @@ esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8
                             int present, uint64_t version);
 /* Write the changed index records at version and update ks->vroot. */
 esession_status es_vidx_flush(esession_keystore *ks, uint64_t version);
-/* Drop what was loaded (end of a transaction). */
+/* Drop what was loaded (a transaction rolled back). */
 void es_vidx_forget(esession_keystore *ks);
+/* A transaction committed (or wrote nothing): keep what it loaded, unless
+ * that is more than the cache holds. */
+void es_vidx_keep(esession_keystore *ks);
+/* A transaction began (ks->vroot just read): let go of every cached node
+ * its parent no longer names at the version it was read at. */
+void es_vidx_revalidate(esession_keystore *ks);
 void es_vidx_free(esession_keystore *ks);
 
 #endif

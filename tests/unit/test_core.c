@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Context, status names, buffers, host operations. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "../../core/core.h"
@@ -152,4 +153,83 @@ Test(core, constant_time_equal)
     cr_assert(es_ct_equal(a, a, 4));
     cr_assert_not(es_ct_equal(a, b, 4));
     cr_assert(es_ct_equal(a, b, 3));
+}
+
+/* The default exponentiation is OpenSSL's (the faster in every group);
+ * GMP stays selectable. */
+Test(core, dh_backend_default_and_choice)
+{
+    const struct {
+        esession_dh_backend asked, used;
+    } cases[] = {{ESESSION_DH_DEFAULT, ESESSION_DH_OPENSSL},
+                 {ESESSION_DH_OPENSSL, ESESSION_DH_OPENSSL},
+                 {ESESSION_DH_GMP, ESESSION_DH_GMP}};
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(ctx->dh_backend, ESESSION_DH_OPENSSL);
+    esession_ctx_free(ctx);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+        o.dh_backend = cases[i].asked;
+        cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                     ESESSION_OK);
+        cr_assert_eq(ctx->dh_backend, cases[i].used, "case %zu", i);
+        esession_ctx_free(ctx);
+    }
+}
+
+/* The context's pool of secret memory: zero when handed out, a freed
+ * block wiped and handed out again, each request its own block, large
+ * ones a region of their own, and a pool that outlives its context until
+ * its last block is back (freed from another thread here). */
+static void *free_elsewhere(void *p)
+{
+    es_secret_free(p);
+    return NULL;
+}
+
+Test(core, secret_pool)
+{
+    esession_ctx *ctx = NULL;
+    cr_assert_eq(esession_ctx_new(&ctx, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    static const size_t sizes[] = {0, 1, 47, 48, 49, 100, 1000, 4000, 32752, 32753, 100000};
+    uint8_t *p[sizeof sizes / sizeof sizes[0]];
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        p[i] = es_secret_alloc_in(ctx, sizes[i]);
+        cr_assert_not_null(p[i]);
+        cr_assert_eq((uintptr_t)p[i] % 16, 0, "blocks are 16-aligned");
+        for (size_t k = 0; k < sizes[i]; k++)
+            cr_assert_eq(p[i][k], 0, "secret memory comes zeroed");
+        memset(p[i], 0xa5, sizes[i]);
+    }
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (size_t j = i + 1; j < sizeof sizes / sizeof sizes[0]; j++)
+            cr_assert_neq(p[i], p[j]);
+    /* A freed block comes back for the next request of its size, wiped. */
+    uint8_t *again;
+    es_secret_free(p[5]);
+    again = es_secret_alloc_in(ctx, sizes[5]);
+    cr_assert_eq(again, p[5]);
+    for (size_t k = 0; k < sizes[5]; k++)
+        cr_assert_eq(again[k], 0, "a freed block is wiped");
+    p[5] = again;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        es_secret_free(p[i]);
+    es_secret_free(NULL);
+
+    /* Outliving the context; the last block freed in another thread. */
+    uint8_t *late = es_secret_alloc_in(ctx, 64);
+    cr_assert_not_null(late);
+    memset(late, 1, 64);
+    esession_ctx_free(ctx);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, free_elsewhere, late), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+
+    /* Without a context: a region of its own, freed the same way. */
+    uint8_t *own = es_secret_alloc(10);
+    cr_assert_not_null(own);
+    es_secret_free(own);
 }

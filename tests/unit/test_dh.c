@@ -106,6 +106,19 @@ static esession_status from_private_mpz(esession_ctx *ctx, es_dh **out, int grou
     size_t n;
     uint8_t *b = to_mpint(x, &n);
     esession_status rc = es_dh_from_private(ctx, out, group, b, n);
+    /* The key without e refuses exactly what the full one refuses. */
+    es_dh *only = NULL;
+    esession_status rc_only = es_dh_from_private_only(ctx, &only, group, b, n);
+    cr_assert_eq(rc_only, rc, "es_dh_from_private_only disagrees");
+    if (only != NULL) {
+        esession_buf e = {0}, x2 = {0};
+        cr_assert_eq(es_dh_public(only, &e), ESESSION_ERR_STATE, "no e without g^x");
+        cr_assert_eq(es_dh_private(only, &x2), ESESSION_OK);
+        cr_assert_eq(x2.len, n);
+        cr_assert_arr_eq(x2.data, b, n);
+        esession_buf_free(&x2);
+        es_dh_free(only);
+    }
     free(b);
     return rc;
 }
@@ -282,7 +295,7 @@ Test(dh, argument_and_random_source_errors)
     argument_errors();
 }
 
-/* Without a context: libsodium's random source and the GMP backend. */
+/* Without a context: libsodium's random source and the default backend. */
 Test(dh, null_context_uses_defaults)
 {
     es_dh *a = NULL, *b = NULL;
@@ -325,6 +338,20 @@ Test(dh, private_round_trip)
         cr_assert_eq(ea.len, eb.len);
         cr_assert_arr_eq(ea.data, eb.data, ea.len);
         cr_assert_eq(es_dh_check_public(groups[i], (const uint8_t *)ea.data, ea.len), ESESSION_OK);
+        /* Without e, the same shared secrets. */
+        es_dh *only = NULL, *peer = NULL;
+        esession_buf s1 = {0}, s2 = {0};
+        cr_assert_eq(es_dh_from_private_only(ctx, &only, groups[i], (const uint8_t *)xa.data,
+                                             xa.len), ESESSION_OK);
+        cr_assert_eq(es_dh_generate(ctx, &peer, groups[i]), ESESSION_OK);
+        shared_with(ctx, a, peer, &s1);
+        shared_with(ctx, only, peer, &s2);
+        cr_assert_eq(s1.len, s2.len);
+        cr_assert_arr_eq(s1.data, s2.data, s1.len);
+        esession_buf_free(&s1);
+        esession_buf_free(&s2);
+        es_dh_free(only);
+        es_dh_free(peer);
         esession_buf_free(&xa);
         esession_buf_free(&xb);
         esession_buf_free(&ea);

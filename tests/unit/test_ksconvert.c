@@ -113,7 +113,7 @@ static void write_sealed(const uint8_t *body, size_t len)
     cr_assert_eq(es_ks_seal(ctx, &kdf, key, body, len, &file, &file_len), ESESSION_OK);
     kt_spit(path, file, file_len);
     free(file);
-    es_secret_free(key);
+    es_guarded_free(key);
 }
 
 static void t_malformed_bodies_are_corrupt(void)

@@ -1193,6 +1193,73 @@ static void search_window(fx *f)
     es_rx_set_window(f->r, FX_WINDOW);
 }
 
+/* Where the remembered a_macs start in a record of version 3. */
+static size_t macs_at(const uint8_t *p)
+{
+    size_t at = 5 + 1 + p[5];
+    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
+    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
+    at += ES_REPLAY_HASH + ESESSION_FINGERPRINT_BYTES + 1 + 8 + ES_AES_BLOCK + 1 + 1 + 2 + 1;
+    at += 1 + (size_t)p[at] * 16; /* ranges */
+    size_t n = p[at++];
+    for (size_t i = 0; i < n; i++) { /* epochs */
+        at += 8;
+        at += 1 + p[at];
+        at += 1 + p[at];
+    }
+    return at;
+}
+
+/* Versions 1 (no signing key) and 2 (whole a_macs) still load: the same
+ * session, its a_macs remembered by their first octets. */
+static void older_records(fx *f, const char *name, const esession_buf *b)
+{
+    const uint8_t *p = (const uint8_t *)b->data;
+    size_t m = macs_at(p), n = (size_t)p[m + 1] << 8 | p[m + 2], k = 32;
+    cr_assert_eq(p[m], ES_RX_MAC_PRINT);
+    cr_assert_gt(n, 0);
+    size_t v2_len = b->len + n * (k - ES_RX_MAC_PRINT);
+    uint8_t *v2 = calloc(1, v2_len), *v1 = calloc(1, v2_len);
+    size_t tail = m + 3 + n * ES_RX_MAC_PRINT;
+    memcpy(v2, p, m);
+    v2[4] = 2;
+    v2[m] = (uint8_t)k;
+    v2[m + 1] = p[m + 1];
+    v2[m + 2] = p[m + 2];
+    for (size_t i = 0; i < n; i++) /* each a_mac: its print, then other octets */
+        memcpy(v2 + m + 3 + i * k, p + m + 3 + i * ES_RX_MAC_PRINT, ES_RX_MAC_PRINT);
+    memcpy(v2 + m + 3 + n * k, p + tail, b->len - tail);
+    es_rx_session *s = NULL, *now = NULL;
+    cr_assert_eq(es_rx_state_load(f->ctx, name, p, b->len, &now), ESESSION_OK);
+    cr_assert_eq(es_rx_state_load(f->ctx, name, v2, v2_len, &s), ESESSION_OK);
+    cr_assert(s->key_known);
+    cr_assert_eq(s->core.n_macs, now->core.n_macs);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_arr_eq(s->macs[i], now->macs[i], ES_RX_MAC_PRINT);
+    es_rx_session_free(s);
+    s = NULL;
+    /* Version 1: the same without the key's 33 octets after the init hash. */
+    size_t at = 5 + 1 + p[5];
+    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
+    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
+    at += ES_REPLAY_HASH;
+    memcpy(v1, v2, at);
+    memcpy(v1 + at, v2 + at + ESESSION_FINGERPRINT_BYTES + 1, v2_len - at - 33);
+    v1[4] = 1;
+    cr_assert_eq(es_rx_state_load(f->ctx, name, v1, v2_len - 33, &s), ESESSION_OK);
+    cr_assert_not(s->key_known);
+    cr_assert_eq(s->core.n_macs, now->core.n_macs);
+    es_rx_session_free(s);
+    s = NULL;
+    /* A whole a_mac of another length is corrupt. */
+    v2[m] = (uint8_t)(k - 1);
+    cr_assert_eq(es_rx_state_load(f->ctx, name, v2, v2_len, &s), ESESSION_ERR_CORRUPT);
+    cr_assert_null(s);
+    es_rx_session_free(now);
+    free(v1);
+    free(v2);
+}
+
 static void record_decoding_is_strict(fx *f)
 {
     expect_message(feed(f, 17, 0, 0), plaintext(f, 17, 0));
@@ -1235,24 +1302,10 @@ static void record_decoding_is_strict(fx *f)
     /* Under another name, or with another version. */
     cr_assert_eq(es_rx_state_load(f->ctx, "alice/session/x", (const uint8_t *)b.data, b.len, &s),
                  ESESSION_ERR_CORRUPT);
-    longer[4] = 3;
+    longer[4] = 4;
     cr_assert_eq(es_rx_state_load(f->ctx, name, longer, b.len, &s), ESESSION_ERR_CORRUPT);
-    /* Version 1 (before the signing key was kept) still loads, key unknown:
-     * the same record without the key's 33 octets after the init hash. */
-    const uint8_t *p = (const uint8_t *)b.data;
-    size_t at = 5 + 1 + p[5];
-    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
-    at += 2 + ((size_t)p[at] << 8 | p[at + 1]);
-    at += ES_REPLAY_HASH;
-    memcpy(longer, p, at);
-    memcpy(longer + at, p + at + ESESSION_FINGERPRINT_BYTES + 1, b.len - at - 33);
-    longer[4] = 1;
-    cr_assert_eq(es_rx_state_load(f->ctx, name, longer, b.len - 33, &s), ESESSION_OK);
-    cr_assert_not(s->key_known);
-    es_rx_session_free(s);
-    s = NULL;
-    p = NULL;
     free(longer);
+    older_records(f, name, &b);
     esession_buf_free(&b);
 }
 
@@ -1495,6 +1548,7 @@ static void remembered_a_macs_are_bounded(void)
     for (uint32_t i = 0; i < ES_RX_MACS_MAX + 5; i++) {
         memset(mac, 0, sizeof mac);
         memcpy(mac, &i, sizeof i);
+        cr_assert_eq(es_rx_mac_reserve(s), ESESSION_OK);
         es_rx_core before = s->core;
         es_rx_mac_add(s, mac, sizeof mac, saved);
         if (i == 7) { /* and undone */
@@ -1503,8 +1557,11 @@ static void remembered_a_macs_are_bounded(void)
             cr_assert_not(es_rx_mac_seen(s, mac, sizeof mac));
             es_rx_mac_add(s, mac, sizeof mac, saved);
         }
+        /* The ring grows with what the session has seen. */
+        cr_assert_leq(s->macs_cap, i < 16 ? 16 : 2 * (size_t)(i + 1));
     }
     cr_assert_eq(s->core.n_macs, ES_RX_MACS_MAX);
+    cr_assert_eq(s->macs_cap, ES_RX_MACS_MAX);
     uint32_t oldest = 4, kept = 5, last = ES_RX_MACS_MAX + 4;
     memset(mac, 0, sizeof mac);
     memcpy(mac, &oldest, sizeof oldest);
@@ -1514,6 +1571,10 @@ static void remembered_a_macs_are_bounded(void)
     memcpy(mac, &last, sizeof last);
     cr_assert(es_rx_mac_seen(s, mac, sizeof mac));
     cr_assert_not(es_rx_mac_seen(s, mac, 31), "another length never matches");
+    mac[31] ^= 1; /* only the first octets are remembered */
+    cr_assert(es_rx_mac_seen(s, mac, sizeof mac));
+    mac[0] ^= 1;
+    cr_assert_not(es_rx_mac_seen(s, mac, sizeof mac));
     es_rx_session_free(s);
 }
 
@@ -1595,7 +1656,7 @@ static void mac_scan_matches_hmac(void)
         k.km_len = es_hash_size(algs[a]);
         memset(k.km, 0x5c + (int)a, k.km_len);
         es_rx_scan *sc = NULL;
-        cr_assert_eq(es_rx_scan_new(&k, &sc), ESESSION_OK);
+        cr_assert_eq(es_rx_scan_new(NULL, &k, &sc), ESESSION_OK);
         cr_assert_eq(es_rx_scan_try(sc, ctr, mac, k.km_len), ESESSION_ERR_INVALID_ARGUMENT,
                      "no prefix yet");
         for (size_t len = 0; len <= sizeof m; len += 150) {
@@ -1624,7 +1685,7 @@ static void mac_scan_matches_hmac(void)
     memset(&bad, 0, sizeof bad);
     bad.suite.hash = ES_HASH_SHA256;
     bad.km_len = 20;
-    cr_assert_eq(es_rx_scan_new(&bad, &sc), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_rx_scan_new(NULL, &bad, &sc), ESESSION_ERR_INVALID_ARGUMENT);
     cr_assert_null(sc);
 }
 
