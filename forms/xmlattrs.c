@@ -89,26 +89,43 @@ static size_t start_tag(const char *s, size_t n, size_t i, es_xml_attr_count *c,
     return n;
 }
 
+enum { MK_NONE, MK_STOP, MK_END_TAG, MK_START_TAG };
+
+/* The next tag at or after *i, comments, CDATA sections and processing
+ * instructions passed over: MK_END_TAG with *i past it, MK_START_TAG with
+ * *i at its '<', MK_STOP at a DOCTYPE, MK_NONE at the end. */
+static int next_tag(const char *s, size_t n, size_t *i)
+{
+    while (*i < n) {
+        const char *lt = memchr(s + *i, '<', n - *i);
+        if (lt == NULL)
+            return MK_NONE;
+        *i = (size_t)(lt - s);
+        if (starts(s, n, *i, "<!--")) {
+            *i = past(s, n, *i + 4, "-->", 3);
+        } else if (starts(s, n, *i, "<![CDATA[")) {
+            *i = past(s, n, *i + 9, "]]>", 3);
+        } else if (starts(s, n, *i, "<?")) {
+            *i = past(s, n, *i + 2, "?>", 2);
+        } else if (starts(s, n, *i, "<!")) {
+            return MK_STOP;
+        } else if (starts(s, n, *i, "</")) {
+            const char *gt = memchr(s + *i, '>', n - *i);
+            *i = gt != NULL ? (size_t)(gt - s) + 1 : n;
+            return MK_END_TAG;
+        } else {
+            return MK_START_TAG;
+        }
+    }
+    return MK_NONE;
+}
+
 size_t es_xml_child_spans(const char *s, size_t n, es_xml_span *out, size_t max)
 {
     size_t depth = 0, i = 0, count = 0, open_at = 0;
 
-    while (i < n) {
-        const char *lt = memchr(s + i, '<', n - i);
-        if (lt == NULL)
-            break;
-        i = (size_t)(lt - s);
-        if (starts(s, n, i, "<!--")) {
-            i = past(s, n, i + 4, "-->", 3);
-        } else if (starts(s, n, i, "<![CDATA[")) {
-            i = past(s, n, i + 9, "]]>", 3);
-        } else if (starts(s, n, i, "<?")) {
-            i = past(s, n, i + 2, "?>", 2);
-        } else if (starts(s, n, i, "<!")) {
-            break;
-        } else if (starts(s, n, i, "</")) {
-            const char *gt = memchr(s + i, '>', n - i);
-            i = gt != NULL ? (size_t)(gt - s) + 1 : n;
+    for (int k; (k = next_tag(s, n, &i)) == MK_END_TAG || k == MK_START_TAG;) {
+        if (k == MK_END_TAG) {
             if (depth > 0 && --depth == 1) {
                 if (count < max)
                     out[count] = (es_xml_span){open_at, i};
@@ -140,22 +157,10 @@ int es_xml_attrs_ok(const char *s, size_t n, es_xml_attr_count *over)
     size_t open_ns[ES_XML_MAX_DEPTH + 1];
     size_t depth = 0, in_scope = 0, i = 0;
 
-    while (i < n) {
-        const char *lt = memchr(s + i, '<', n - i);
-        if (lt == NULL)
-            return 1;
-        i = (size_t)(lt - s);
-        if (starts(s, n, i, "<!--")) {
-            i = past(s, n, i + 4, "-->", 3);
-        } else if (starts(s, n, i, "<![CDATA[")) {
-            i = past(s, n, i + 9, "]]>", 3);
-        } else if (starts(s, n, i, "<?")) {
-            i = past(s, n, i + 2, "?>", 2);
-        } else if (starts(s, n, i, "<!")) {
+    for (int k; (k = next_tag(s, n, &i)) != MK_NONE;) {
+        if (k == MK_STOP) {
             return 1; /* a DOCTYPE: libxml2 stops here (see above) */
-        } else if (starts(s, n, i, "</")) {
-            const char *gt = memchr(s + i, '>', n - i);
-            i = gt != NULL ? (size_t)(gt - s) + 1 : n;
+        } else if (k == MK_END_TAG) {
             if (depth > 0)
                 in_scope -= open_ns[--depth];
         } else {
