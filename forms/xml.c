@@ -7,12 +7,14 @@
 #include "xmlattrs.h"
 #include "xmlchars.h"
 
+#include <libxml/dict.h>
 #include <libxml/SAX2.h>
 #include <libxml/entities.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -303,4 +305,17 @@ xmlNodePtr es_xml_child(const xmlNode *parent, const char *name, const char *ns)
         if (es_xml_is(c, name, ns))
             return c;
     return NULL;
+}
+
+void es_xml_wipe_text(const xmlDoc *doc, xmlNode *n)
+{
+    for (; n != NULL; n = n->next) {
+        if (n->content != NULL && (doc->dict == NULL || xmlDictOwns(doc->dict, n->content) != 1))
+            sodium_memzero(n->content, strlen((const char *)n->content));
+        if (n->type == XML_ELEMENT_NODE) {
+            for (xmlAttr *a = n->properties; a != NULL; a = a->next)
+                es_xml_wipe_text(doc, a->children);
+            es_xml_wipe_text(doc, n->children);
+        }
+    }
 }

@@ -38,6 +38,11 @@ int es_xml_is(const xmlNode *node, const char *name, const char *ns);
  * nodes or inconsistent namespaces, ESESSION_ERR_LIMIT beyond 64 levels.
  * No libxml2 buffer is used; a secret out lives in guarded memory. */
 esession_status es_xml_serialize(const xmlNode *node, esession_buf *out, int secret);
+/* Wipe the text (content and attribute values) of n, its siblings after
+ * it and everything below: libxml2 keeps its own copies of a decrypted
+ * plaintext's text. Names live in the parser dictionary and are not
+ * content. */
+void es_xml_wipe_text(const xmlDoc *doc, xmlNode *n);
 /* The same with a secret out in ctx's pool of secret memory. */
 esession_status es_xml_serialize_in(const esession_ctx *ctx, const xmlNode *node,
                                     esession_buf *out, int secret);

@@ -68,19 +68,6 @@ static unsigned profile_of(const xmlNode *e)
     return ESESSION_PROFILE_OTHER;
 }
 
-/* libxml2 keeps copies of the text: wipe them before release. */
-static void wipe_nodes(const xmlDoc *doc, xmlNode *n)
-{
-    for (; n != NULL; n = n->next) {
-        if (n->content != NULL && (doc->dict == NULL || xmlDictOwns(doc->dict, n->content) != 1))
-            sodium_memzero(n->content, strlen((const char *)n->content));
-        if (n->type == XML_ELEMENT_NODE) {
-            for (xmlAttr *a = n->properties; a != NULL; a = a->next)
-                wipe_nodes(doc, a->children);
-            wipe_nodes(doc, n->children);
-        }
-    }
-}
 
 esession_status es_ol_classify(esession_ctx *ctx, const uint8_t *m, size_t n, es_ol_kind *kind,
                                unsigned *profile)
@@ -127,7 +114,7 @@ esession_status es_ol_classify(esession_ctx *ctx, const uint8_t *m, size_t n, es
     }
     if (n_el == 1 && first != 0)
         k = first;
-    wipe_nodes(doc, root);
+    es_xml_wipe_text(doc, root);
     xmlFreeDoc(doc);
     if (rc != ESESSION_OK)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "text outside the elements of the content");

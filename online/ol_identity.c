@@ -193,25 +193,6 @@ static esession_status split(esession_ctx *ctx, const char *p, size_t n, const c
     return b64(ctx, t + so, rest - so - sc, sig, sig_len, "<SignatureValue>");
 }
 
-static esession_status import_key(esession_ctx *ctx, const char *kv, size_t n,
-                                  esession_key_type sign_type, esession_key **out)
-{
-    esession_key *key = NULL;
-    esession_status rc = esession_key_from_keyvalue(ctx, &key, kv, n);
-    if (rc == ESESSION_ERR_MALFORMED || rc == ESESSION_ERR_LIMIT)
-        return es_fail(ctx, ESESSION_ERR_MALFORMED, "identity: <KeyValue> is not normalized");
-    if (rc == ESESSION_ERR_BAD_KEY)
-        return es_fail(ctx, ESESSION_ERR_BAD_SIGNATURE, "identity: key outside the limits");
-    if (rc != ESESSION_OK)
-        return rc;
-    if (esession_key_get_type(key) != sign_type) {
-        esession_key_free(key);
-        return es_fail(ctx, ESESSION_ERR_BAD_SIGNATURE, "identity: key type differs from sign_algs");
-    }
-    *out = key;
-    return ESESSION_OK;
-}
-
 /* hash: the stored key whose HASH(<KeyValue>) is fp; its <KeyValue>. */
 static esession_status stored_by_hash(esession_ctx *ctx, const es_ol_id_keys *k,
                                       const es_ol_id_peer *peer, const uint8_t *fp,
@@ -314,7 +295,7 @@ esession_status es_ol_id_open(esession_ctx *ctx, const es_ol_id_keys *k, es_ol_p
     } else if (pk == ES_OL_PK_KEY) {
         rc = split(ctx, plain.data, plain.len, KV_OPEN, KV_CLOSE, &head, &sig, &sig_len);
         if (rc == ESESSION_OK)
-            rc = import_key(ctx, plain.data, head, peer->sign_type, &key);
+            rc = es_identity_import_key(ctx, plain.data, head, peer->sign_type, &key);
         if (rc == ESESSION_OK)
             rc = mac_x(k, in, plain.data, head, mac);
         if (rc == ESESSION_OK)

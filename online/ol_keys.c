@@ -85,32 +85,5 @@ esession_status es_ol_sas(es_hash_alg hash, const uint8_t *ma, size_t ma_len,
 esession_status es_ol_rekey_acceptor(esession_ctx *ctx, es_suite suite, const uint8_t *kp,
                                      size_t kp_len, es_dir_keys **out)
 {
-    uint8_t kc[ES_HASH_MAX_BYTES], km[ES_HASH_MAX_BYTES];
-    size_t hl = es_hash_size(suite.hash), cl = es_cipher_key_size(suite.cipher);
-    esession_status rc;
-
-    if (out == NULL || (kp == NULL && kp_len > 0) || hl == 0 || cl == 0 || cl > hl)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "re-key: bad arguments");
-    rc = es_kdf(suite.hash, kp, kp_len, LABEL_ACC_CRYPT, kc);
-    if (rc == ESESSION_OK)
-        rc = es_kdf(suite.hash, kp, kp_len, LABEL_ACC_MAC, km);
-    if (rc == ESESSION_OK) {
-        es_dir_keys *d = es_secret_alloc(sizeof *d);
-        if (d == NULL) {
-            rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for keys");
-        } else {
-            memset(d, 0, sizeof *d);
-            d->suite = suite;
-            d->kc_len = cl;
-            d->km_len = hl;
-            memcpy(d->kc, kc + (hl - cl), cl); /* the last L octets */
-            memcpy(d->km, km, hl);
-            *out = d;
-        }
-    } else {
-        rc = es_fail(ctx, rc, "re-key: key derivation failed");
-    }
-    ES_WIPE(kc);
-    ES_WIPE(km);
-    return rc;
+    return es_rekey_derive_labelled(ctx, suite, kp, kp_len, LABEL_ACC_CRYPT, LABEL_ACC_MAC, out);
 }

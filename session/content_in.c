@@ -145,20 +145,6 @@ static void created_headers(const xmlNode *h, unsigned *count, int *ok, int64_t 
     }
 }
 
-/* libxml2 keeps its own copies of the text; wipe them before release.
- * Names live in the parser dictionary and are not content. */
-static void wipe_nodes(const xmlDoc *doc, xmlNode *n)
-{
-    for (; n != NULL; n = n->next) {
-        if (n->content != NULL && (doc->dict == NULL || xmlDictOwns(doc->dict, n->content) != 1))
-            sodium_memzero(n->content, strlen((const char *)n->content));
-        if (n->type == XML_ELEMENT_NODE) {
-            for (xmlAttr *a = n->properties; a != NULL; a = a->next)
-                wipe_nodes(doc, a->children);
-            wipe_nodes(doc, n->children);
-        }
-    }
-}
 
 esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n,
                                    es_rx_content *out)
@@ -214,7 +200,7 @@ esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n
     c.has_created = n_created == 1 && created_ok;
     if (!c.has_created)
         c.created = 0;
-    wipe_nodes(doc, root);
+    es_xml_wipe_text(doc, root);
     xmlFreeDoc(doc);
     if (rc != ESESSION_OK)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "text outside the elements of the content");

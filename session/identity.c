@@ -174,9 +174,8 @@ static esession_status split_plain(esession_ctx *ctx, const char *p, size_t n, s
     return ESESSION_OK;
 }
 
-/* Import pubKeyB; PROFILE §11 maps an unacceptable key to bad-signature. */
-static esession_status import_key(esession_ctx *ctx, const char *kv, size_t n,
-                                  esession_key_type sign_type, esession_key **out)
+esession_status es_identity_import_key(esession_ctx *ctx, const char *kv, size_t n,
+                                       esession_key_type sign_type, esession_key **out)
 {
     esession_key *k = NULL;
     esession_status rc = esession_key_from_keyvalue(ctx, &k, kv, n);
@@ -232,7 +231,7 @@ esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys,
     }
     if ((rc = split_plain(ctx, plain.data, plain.len, &kv_len, &sig, &sig_len)) != ESESSION_OK)
         goto out;
-    if ((rc = import_key(ctx, plain.data, kv_len, sign_type, &k)) != ESESSION_OK)
+    if ((rc = es_identity_import_key(ctx, plain.data, kv_len, sign_type, &k)) != ESESSION_OK)
         goto out;
     rc = es_identity_mac_b(ctx, keys, in, plain.data, kv_len, mac_b);
     if (rc == ESESSION_OK)

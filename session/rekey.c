@@ -8,8 +8,9 @@
 #define LABEL_CRYPT "Rekey Initiator Crypt"
 #define LABEL_MAC "Rekey Initiator MAC"
 
-esession_status es_rekey_derive(esession_ctx *ctx, es_suite suite, const uint8_t *kp,
-                                size_t kp_len, es_dir_keys **out)
+esession_status es_rekey_derive_labelled(esession_ctx *ctx, es_suite suite, const uint8_t *kp,
+                                         size_t kp_len, const char *crypt_label,
+                                         const char *mac_label, es_dir_keys **out)
 {
     uint8_t kc[ES_HASH_MAX_BYTES], km[ES_HASH_MAX_BYTES];
     size_t hl = es_hash_size(suite.hash), cl = es_cipher_key_size(suite.cipher);
@@ -20,9 +21,9 @@ esession_status es_rekey_derive(esession_ctx *ctx, es_suite suite, const uint8_t
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "re-key: no K' or output");
     if (hl == 0 || cl == 0 || cl > hl)
         return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "re-key: unknown hash or cipher");
-    rc = es_kdf(suite.hash, kp, kp_len, LABEL_CRYPT, kc);
+    rc = es_kdf(suite.hash, kp, kp_len, crypt_label, kc);
     if (rc == ESESSION_OK)
-        rc = es_kdf(suite.hash, kp, kp_len, LABEL_MAC, km);
+        rc = es_kdf(suite.hash, kp, kp_len, mac_label, km);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "re-key: key derivation failed");
         goto out;
@@ -42,6 +43,12 @@ out:
     ES_WIPE(kc);
     ES_WIPE(km);
     return rc;
+}
+
+esession_status es_rekey_derive(esession_ctx *ctx, es_suite suite, const uint8_t *kp,
+                                size_t kp_len, es_dir_keys **out)
+{
+    return es_rekey_derive_labelled(ctx, suite, kp, kp_len, LABEL_CRYPT, LABEL_MAC, out);
 }
 
 /* K' = peer^mine (peer validated by es_dh_shared), then the keys. */

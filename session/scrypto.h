@@ -162,6 +162,12 @@ void es_id_sealed_clear(es_id_sealed *s);
  *     over it: else ESESSION_ERR_BAD_SIGNATURE.
  * On success *bob_key is Bob's public key (the caller checks trust and
  * frees it) and ctr_after (may be NULL) the counter after IDB. */
+/* The signer's key read from a decrypted identity's <KeyValue> (kv, n
+ * octets): not normalized is ESESSION_ERR_MALFORMED; a key outside the
+ * limits, or of another type than sign_type (the chosen sign_algs), is
+ * ESESSION_ERR_BAD_SIGNATURE (PROFILE §11, §12.8). Offline and online. */
+esession_status es_identity_import_key(esession_ctx *ctx, const char *kv, size_t n,
+                                       esession_key_type sign_type, esession_key **out);
 esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys, es_chan *chan,
                                  esession_key_type sign_type, const es_id_input *in,
                                  const uint8_t c_b[ES_AES_BLOCK], const uint8_t *idb,
@@ -234,6 +240,10 @@ void es_c_free(es_c_open *c);
  * KM = HMAC(HASH, mpint(K'), "Rekey Initiator MAC"); kp = mpint(K'). */
 esession_status es_rekey_derive(esession_ctx *ctx, es_suite suite, const uint8_t *kp,
                                 size_t kp_len, es_dir_keys **out);
+/* The same derivation under other labels (online: "Rekey Acceptor ..."). */
+esession_status es_rekey_derive_labelled(esession_ctx *ctx, es_suite suite, const uint8_t *kp,
+                                         size_t kp_len, const char *crypt_label,
+                                         const char *mac_label, es_dir_keys **out);
 
 /* Bob: y' (y NULL: drawn from ctx's random source; else the given mpint,
  * 2^255 < y' < p-1), d' = g^y' mod p into d_prime (mpint), K' = e^y' mod p
