@@ -6,6 +6,7 @@
 
 #include "../forms/normalize.h"
 #include "../forms/xml.h"
+#include "../session/receiver.h"
 
 #include <libxml/dict.h>
 #include <string.h>
@@ -20,8 +21,6 @@ const char es_ol_ack_text[] =
     "<field var='FORM_TYPE'><value>" ES_OL_FORM_TYPE "</value></field>"
     "<field var='terminate'><value>1</value></field></x></feature>";
 
-#define WRAP_OPEN "<m xmlns='" ES_OL_NS_CLIENT "'>"
-#define WRAP_CLOSE "</m>"
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
 
 /* ES_OL_TERMINATE (submit), ES_OL_ACK (result) or 0. */
@@ -72,8 +71,6 @@ static unsigned profile_of(const xmlNode *e)
 esession_status es_ol_classify(esession_ctx *ctx, const uint8_t *m, size_t n, es_ol_kind *kind,
                                unsigned *profile)
 {
-    const size_t lo = strlen(WRAP_OPEN), lc = strlen(WRAP_CLOSE);
-    esession_buf wrapped = {NULL, 0, 0};
     xmlDocPtr doc = NULL;
     unsigned prof = 0, n_el = 0;
     es_ol_kind k = ES_OL_CONTENT, first = (es_ol_kind)0;
@@ -86,18 +83,8 @@ esession_status es_ol_classify(esession_ctx *ctx, const uint8_t *m, size_t n, es
         *profile = 0;
         return ESESSION_OK;
     }
-    if (n > ES_XML_MAX_BYTES - lo - lc)
-        return es_fail(ctx, ESESSION_ERR_MALFORMED, "decrypted content too long");
-    if ((rc = es_buf_alloc(&wrapped, lo + n + lc, 1)) != ESESSION_OK)
-        return es_fail(ctx, rc, "out of secure memory");
-    memcpy(wrapped.data, WRAP_OPEN, lo);
-    memcpy(wrapped.data + lo, m, n);
-    memcpy(wrapped.data + lo + n, WRAP_CLOSE, lc);
-    rc = es_xml_parse(ctx, wrapped.data, wrapped.len, &doc);
-    esession_buf_free(&wrapped);
-    if (rc != ESESSION_OK)
-        return es_fail(ctx, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED,
-                       "the decrypted content is not a sequence of XML elements");
+    if ((rc = es_rx_content_parse(ctx, m, n, &doc)) != ESESSION_OK)
+        return rc;
     xmlNode *root = xmlDocGetRootElement(doc);
     for (const xmlNode *e = root->children; e != NULL; e = e->next) {
         if (e->type == XML_TEXT_NODE || e->type == XML_CDATA_SECTION_NODE) {

@@ -146,12 +146,32 @@ static void created_headers(const xmlNode *h, unsigned *count, int *ok, int64_t 
 }
 
 
+esession_status es_rx_content_parse(esession_ctx *ctx, const uint8_t *m, size_t n,
+                                    xmlDocPtr *doc)
+{
+    const size_t lo = strlen(WRAP_OPEN), lc = strlen(WRAP_CLOSE);
+    esession_buf wrapped = {NULL, 0, 0};
+    esession_status rc;
+
+    if (n > ES_XML_MAX_BYTES - lo - lc)
+        return es_fail(ctx, ESESSION_ERR_MALFORMED, "decrypted content too long");
+    if ((rc = es_buf_alloc_in(ctx, &wrapped, lo + n + lc, 1)) != ESESSION_OK)
+        return es_fail(ctx, rc, "out of secure memory");
+    memcpy(wrapped.data, WRAP_OPEN, lo);
+    memcpy(wrapped.data + lo, m, n);
+    memcpy(wrapped.data + lo + n, WRAP_CLOSE, lc);
+    rc = es_xml_parse(ctx, wrapped.data, wrapped.len, doc);
+    esession_buf_free(&wrapped);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED,
+                       "the decrypted content is not a sequence of XML elements");
+    return ESESSION_OK;
+}
+
 esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n,
                                    es_rx_content *out)
 {
-    const size_t lo = strlen(WRAP_OPEN), lc = strlen(WRAP_CLOSE);
     es_rx_content c;
-    esession_buf wrapped = {NULL, 0, 0};
     xmlDocPtr doc = NULL;
     esession_status rc;
     unsigned n_created = 0, n_payload = 0;
@@ -164,18 +184,8 @@ esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n
         *out = c;
         return ESESSION_OK;
     }
-    if (n > ES_XML_MAX_BYTES - lo - lc)
-        return es_fail(ctx, ESESSION_ERR_MALFORMED, "decrypted content too long");
-    if ((rc = es_buf_alloc_in(ctx, &wrapped, lo + n + lc, 1)) != ESESSION_OK)
-        return es_fail(ctx, rc, "out of secure memory");
-    memcpy(wrapped.data, WRAP_OPEN, lo);
-    memcpy(wrapped.data + lo, m, n);
-    memcpy(wrapped.data + lo + n, WRAP_CLOSE, lc);
-    rc = es_xml_parse(ctx, wrapped.data, wrapped.len, &doc);
-    esession_buf_free(&wrapped);
-    if (rc != ESESSION_OK)
-        return es_fail(ctx, rc == ESESSION_ERR_NO_MEMORY ? rc : ESESSION_ERR_MALFORMED,
-                       "the decrypted content is not a sequence of XML elements");
+    if ((rc = es_rx_content_parse(ctx, m, n, &doc)) != ESESSION_OK)
+        return rc;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     for (const xmlNode *e = root->children; e != NULL; e = e->next) {
         if (e->type == XML_TEXT_NODE || e->type == XML_CDATA_SECTION_NODE) {

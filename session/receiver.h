@@ -98,6 +98,11 @@ typedef struct es_rx_content {
  * ESESSION_ERR_MALFORMED with a reason that quotes nothing of m. */
 esession_status es_rx_content_read(esession_ctx *ctx, const uint8_t *m, size_t n,
                                    es_rx_content *out);
+/* m (n > 0 octets) parsed inside a jabber:client wrapper, so that an
+ * unqualified <body/> means what it means in a stanza; the wrapper's
+ * children are m's elements. Free with es_xml_wipe_text, then xmlFreeDoc. */
+esession_status es_rx_content_parse(esession_ctx *ctx, const uint8_t *m, size_t n,
+                                    xmlDocPtr *doc);
 
 /* ---- MAC search (mac_scan.c) ----------------------------------------- */
 
