@@ -163,8 +163,9 @@ static int exponent_not_order(int group, const uint8_t *x, size_t xlen)
     return ok;
 }
 
-esession_status es_dh_from_private_only(esession_ctx *ctx, es_dh **out, int group,
-                                        const uint8_t *x, size_t xlen)
+/* What every exponent given from outside must be (PROFILE §3). */
+static esession_status check_exponent(esession_ctx *ctx, es_dh **out, int group,
+                                      const uint8_t *x, size_t xlen)
 {
     if (out == NULL || (x == NULL && xlen > 0))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH exponent or output");
@@ -175,6 +176,15 @@ esession_status es_dh_from_private_only(esession_ctx *ctx, es_dh **out, int grou
     if (xlen > prime_octets(group) || !exponent_in_range(group, x, xlen))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
                        "DH exponent outside 2^255 < x < p-1");
+    return ESESSION_OK;
+}
+
+esession_status es_dh_from_private_only(esession_ctx *ctx, es_dh **out, int group,
+                                        const uint8_t *x, size_t xlen)
+{
+    esession_status rc = check_exponent(ctx, out, group, x, xlen);
+    if (rc != ESESSION_OK)
+        return rc;
     if (!exponent_not_order(group, x, xlen))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
                        "DH exponent is a multiple of the group order");
@@ -196,16 +206,9 @@ esession_status es_dh_from_private_only(esession_ctx *ctx, es_dh **out, int grou
 esession_status es_dh_from_private(esession_ctx *ctx, es_dh **out, int group,
                                    const uint8_t *x, size_t xlen)
 {
-    if (out == NULL || (x == NULL && xlen > 0))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH exponent or output");
-    if (!es_modp_supported(group))
-        return es_fail(ctx, ESESSION_ERR_UNSUPPORTED, "MODP group %d is not supported", group);
-    if (xlen > 0 && x[0] == 0)
-        return es_fail(ctx, ESESSION_ERR_MALFORMED, "DH exponent is not a minimal mpint");
-    if (xlen > prime_octets(group) || !exponent_in_range(group, x, xlen))
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT,
-                       "DH exponent outside 2^255 < x < p-1");
-
+    esession_status rc = check_exponent(ctx, out, group, x, xlen);
+    if (rc != ESESSION_OK)
+        return rc;
     uint8_t *copy = es_secret_alloc_in(ctx, xlen);
     if (copy == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a DH exponent");
