@@ -148,15 +148,6 @@ void es_ol_id_out_clear(es_ol_id_out *o)
 
 /* ---- opening ------------------------------------------------------ */
 
-static const char *find(const char *hay, size_t n, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (size_t i = 0; k <= n && i <= n - k; i++)
-        if (memcmp(hay + i, needle, k) == 0)
-            return hay + i;
-    return NULL;
-}
-
 /* Decode base64 text of n characters into a fresh buffer. */
 static esession_status b64(esession_ctx *ctx, const char *t, size_t n, uint8_t **out,
                            size_t *len, const char *what)
@@ -180,7 +171,7 @@ static esession_status split(esession_ctx *ctx, const char *p, size_t n, const c
                              size_t *sig_len)
 {
     const size_t so = strlen(SV_OPEN), sc = strlen(SV_CLOSE);
-    const char *end = find(p, n, close);
+    const char *end = es_identity_find(p, n, close);
     if (n < strlen(open) || memcmp(p, open, strlen(open)) != 0 || end == NULL)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "identity: no %s element", open);
     *head_len = (size_t)(end - p) + strlen(close);

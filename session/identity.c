@@ -131,8 +131,7 @@ void es_id_sealed_clear(es_id_sealed *s)
     sodium_memzero(s, sizeof *s);
 }
 
-/* First occurrence of needle in hay, or NULL. */
-static const char *find(const char *hay, size_t n, const char *needle)
+const char *es_identity_find(const char *hay, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
     for (size_t i = 0; k <= n && i <= n - k; i++)
@@ -148,7 +147,7 @@ static esession_status split_plain(esession_ctx *ctx, const char *p, size_t n, s
                                    uint8_t **sig, size_t *sig_len)
 {
     const size_t so = strlen(SV_OPEN), sc = strlen(SV_CLOSE);
-    const char *end = find(p, n, KV_CLOSE), *t;
+    const char *end = es_identity_find(p, n, KV_CLOSE), *t;
     size_t rest, tn, cap;
     uint8_t *buf;
 

@@ -6,7 +6,9 @@
 
 #include "../forms/xml.h"
 
-#include <sodium.h>
+#include "../core/bytes.h"
+#include "../crypto/hash.h"
+
 #include <string.h>
 
 static esession_status append(esession_buf *to, const esession_buf *piece)
@@ -52,10 +54,15 @@ esession_status es_rx_plain_result(esession_ctx *ctx, const es_rx_stanza *st, co
                        "cannot copy an unencrypted message");
     }
     es_clear_detail(ctx);
-    /* The same stored stanza delivered again has the same id. */
-    uint8_t h[16];
-    crypto_generichash(h, sizeof h, (const uint8_t *)text, len, NULL, 0);
-    sodium_bin2hex(out->id, sizeof out->id, h, sizeof h);
+    /* The same stored stanza delivered again has the same id (the first
+     * 16 octets of its SHA-256, as a message's id is made). */
+    uint8_t h[ES_HASH_MAX_BYTES];
+    if (es_hash(ES_HASH_SHA256, (const uint8_t *)text, len, h) != ESESSION_OK) {
+        esession_result_free(out);
+        esession_buf_free(&m);
+        return es_fail(ctx, ESESSION_ERR_INTERNAL, "cannot hash an unencrypted message");
+    }
+    es_hex(out->id, h, (ESESSION_MESSAGE_ID_MAX - 1) / 2);
     out->plaintext = m;
     out->profile = content.profile;
     return ESESSION_OK;

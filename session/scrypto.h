@@ -166,6 +166,9 @@ void es_id_sealed_clear(es_id_sealed *s);
  * octets): not normalized is ESESSION_ERR_MALFORMED; a key outside the
  * limits, or of another type than sign_type (the chosen sign_algs), is
  * ESESSION_ERR_BAD_SIGNATURE (PROFILE §11, §12.8). Offline and online. */
+/* First occurrence of needle in the n octets of hay (decrypted identity
+ * text, not NUL-terminated), or NULL. */
+const char *es_identity_find(const char *hay, size_t n, const char *needle);
 esession_status es_identity_import_key(esession_ctx *ctx, const char *kv, size_t n,
                                        esession_key_type sign_type, esession_key **out);
 esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys, es_chan *chan,
