@@ -105,6 +105,8 @@ publish() { as alice xmpp-publish --lifetime "${1:-1d}" "${@:2}" > publish.out |
 
 # ---- 1: a plain message among encrypted ones.
 publish
+# match_resource by default: the resource of --jid (XEP-0187 §3.1 SHOULD).
+grep -q "only the resource 'test' may read" publish.out || fail "no match_resource: $(cat publish.out)"
 as bob xmpp-send "$A" "enc one" > s.out || fail "send: $(cat s.out)"
 printf "<message to='%s' type='chat'><body>plain from eve</body></message>\n" "$A" > plain.xml
 as eve xmpp-raw plain.xml > /dev/null || fail "plain message"
