@@ -29,7 +29,7 @@ for b in "$bin" "$tbin"; do
 done
 
 total_p=0 total_f=0 broken=""
-for t in concurrent_seal concurrent_open kill_seal kill_open readers; do
+for t in concurrent_seal concurrent_open kill_seal kill_open readers old_layout; do
     out=$(mktemp "${TMPDIR:-/tmp}/esession-store-run.XXXXXX")
     start=$(date +%s)
     bash "$here/$t.sh" "$bin" "$tbin" 2>&1 | tee "$out"
