@@ -3,7 +3,9 @@
  * context, its own handle on Alice's one keystore (SQLite, on disk) and
  * its own Bob (a keystore of his own), and seals and opens `messages`
  * 1 KiB messages. Returns messages per second over all threads (wall
- * time from a common start to the last thread's end). With
+ * time from a common start to the last thread's end), and prints each
+ * thread's CPU time per message beside its wall time and its time
+ * waiting for a CPU (other work on the machine). With
  * BENCH_THREADS_SEPARATE set, each thread but the first opens a copy of
  * Alice's store instead: the library's own scaling, without the store's
  * one writer at a time. */
@@ -25,14 +27,33 @@ typedef struct worker {
     pthread_barrier_t *start;
     char *msg;
     size_t msg_len;
+    double cpu_us;   /* this thread's CPU time over its messages */
+    double queue_us; /* and its time ready to run but without a CPU */
 } worker;
+
+/* Time the calling thread has spent runnable, waiting for a CPU (Linux
+ * schedstat; 0 where there is none). */
+static double run_queue_us(void)
+{
+    unsigned long long run = 0, wait = 0;
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+        wait = 0;
+    fclose(f);
+    return (double)wait / 1e3;
+}
 
 static void *run(void *arg)
 {
     worker *w = arg;
     pthread_barrier_wait(w->start);
+    double c0 = bench_cpu_us(), q0 = run_queue_us();
     for (size_t i = 0; i < w->messages; i++)
         bench_pair_message(&w->pair, w->msg, w->msg_len);
+    w->cpu_us = bench_cpu_us() - c0;
+    w->queue_us = run_queue_us() - q0;
     return NULL;
 }
 
@@ -96,6 +117,16 @@ double bench_threads(const char *dir, unsigned threads, size_t messages)
         pthread_join(tid[t], NULL);
     double t1 = bench_wall_us();
     pthread_barrier_destroy(&start);
+    /* CPU against wall time per message: a thread that waited (for the
+     * store's lock, or for a CPU that other work held) shows the gap. */
+    double cpu = 0, queue = 0, per = (double)threads * (double)messages;
+    for (unsigned t = 0; t < threads; t++) {
+        cpu += w[t].cpu_us;
+        queue += w[t].queue_us;
+    }
+    printf("  %u thread%s, per message and thread: %.1f us wall, %.1f us CPU, %.1f us "
+           "waiting for a CPU\n", threads, threads > 1 ? "s" : "", (t1 - t0) / (double)messages,
+           cpu / per, queue / per);
 
     for (unsigned t = 0; t < threads; t++) {
         bench_pair_end(&w[t].pair);
