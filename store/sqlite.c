@@ -153,7 +153,13 @@ static int sq_open(void *user, const char *name, unsigned flags, void **out)
              /* WAL is set once, at creation (it is kept in the file): an
               * open never writes before its first transaction. */
              (!create || exec(s->db, "PRAGMA journal_mode = WAL") == 0) &&
-             /* Deleted records (destroyed exponents) are overwritten. */
+             /* No mmap_size: pages are read into SQLite's own cache.
+              * A mapped file turns an I/O error, or another process
+              * truncating the file, into SIGBUS in the host application,
+              * which a library must not risk; what mapping would save
+              * (copying pages from the kernel's cache) was measured at a
+              * few percent of a stanza. Deleted records (destroyed
+              * exponents) are overwritten. */
              exec(s->db, "PRAGMA secure_delete = ON") == 0 &&
              exec(s->db, (flags & ESESSION_STORE_SYNC_FULL) ? "PRAGMA synchronous = FULL"
                                                              : "PRAGMA synchronous = NORMAL") ==
