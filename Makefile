@@ -29,7 +29,7 @@ VERSION     := $(shell sed -n 's/^\#define ESESSION_VERSION_STRING "\(.*\)"/\1/p
 # first line: the library and the tool, no test frameworks.
 DEB_DEMO     := build-essential pkg-config libsodium-dev libgmp-dev libssl-dev \
                 libxml2-dev libsqlite3-dev libstrophe-dev
-DEB_PACKAGES := $(DEB_DEMO) libjansson-dev libcriterion-dev valgrind
+DEB_PACKAGES := $(DEB_DEMO) libjansson-dev libcriterion-dev valgrind sqlite3
 # What only make test needs: the XMPP servers of tests/xmpp/, and clang
 # with its libFuzzer runtime for tests/fuzz/.
 DEB_SERVERS  := openssl ejabberd prosody clang libclang-rt-14-dev
@@ -181,7 +181,8 @@ deps:
 ensure-deps:
 	@if command -v $(PKG_CONFIG) >/dev/null 2>&1 && \
 	    $(PKG_CONFIG) --exists $(PC_LIB) $(PC_CLI) $(PC_TEST) && \
-	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v $(CC) >/dev/null 2>&1; then :; \
+	    command -v $(VALGRIND) >/dev/null 2>&1 && command -v sqlite3 >/dev/null 2>&1 && \
+	    command -v $(CC) >/dev/null 2>&1; then :; \
 	else $(MAKE) --no-print-directory deps DEPS_PACKAGES="$(DEB_PACKAGES)"; fi
 
 # make demo: only what building the tool needs.

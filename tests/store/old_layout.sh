@@ -16,9 +16,9 @@ st_begin old_layout "$@"
 
 MORE=${MORE:-5}
 if ! command -v sqlite3 >/dev/null 2>&1; then
-    echo "old_layout: no sqlite3 tool, nothing checked"
-    echo "0 passed, 0 failed"
-    exit 0
+    echo "old_layout: the sqlite3 tool is missing (make deps installs it)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
 fi
 
 to_old_layout() {
