@@ -256,7 +256,7 @@ static esession_status identity(esession_receiver *r, const es_rx_stanza *st, co
     esession_status rc = es_rx_dh(r, f->n_a, f->n_a_len, ch->group, &dh);
 
     if (rc == ESESSION_OK)
-        rc = es_session_keys_dh(ctx, ch->suite, dh, f->d, f->d_len, keys);
+        rc = es_session_keys_dh_checked(ctx, ch->suite, dh, f->d, f->d_len, keys); /* step 4 */
     if (rc == ESESSION_OK && (rc = es_chan_new(ctx, &(*keys)->b, chan)) == ESESSION_OK) {
         es_counter_b(f->c_a, c_b);
         rc = es_identity_open(ctx, *keys, *chan, ch->sign_type, &in, c_b, f->idb, f->idb_len,

@@ -78,6 +78,11 @@ esession_status es_session_keys_from_k(esession_ctx *ctx, es_suite suite,
 esession_status es_session_keys_dh(esession_ctx *ctx, es_suite suite, const es_dh *mine,
                                    const uint8_t *peer, size_t peer_len,
                                    es_session_keys **out);
+/* The same for a peer value just accepted by es_dh_check_public (the
+ * protocol step that names its failure): es_dh_shared_checked. */
+esession_status es_session_keys_dh_checked(esession_ctx *ctx, es_suite suite,
+                                           const es_dh *mine, const uint8_t *peer,
+                                           size_t peer_len, es_session_keys **out);
 void es_session_keys_free(es_session_keys *keys);
 
 /* C_B = C_A XOR 2^127 (top bit flipped). */

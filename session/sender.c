@@ -323,7 +323,9 @@ static esession_status derive_and_seal(esession_ctx *ctx, start_work *w,
     esession_status rc = es_dh_public(w->dh, &w->d);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "out of memory for d");
-    rc = es_session_keys_dh(ctx, w->choice.suite, w->dh, w->info.e, w->info.e_len, &w->keys);
+    /* e was checked by take_e. */
+    rc = es_session_keys_dh_checked(ctx, w->choice.suite, w->dh, w->info.e, w->info.e_len,
+                                    &w->keys);
     es_dh_free(w->dh); /* y is needed no more */
     w->dh = NULL;
     if (rc == ESESSION_OK)
