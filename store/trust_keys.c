@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* Trusted public keys of one JID, rebuilt from the stored <KeyValue>s. */
+/* Trusted public keys of one JID, decoded from the stored <KeyValue>s once
+ * per entry and handle. */
 #include "trust_keys.h"
 
 #include "ks.h"
+
+#include "../crypto/sig.h"
 
 #include <string.h>
 
@@ -16,11 +19,18 @@ esession_status es_ks_trusted_keys(const esession_keystore *ks, const char *bare
     if (rc != ESESSION_OK)
         return rc;
     for (size_t i = 0; i < ks->trust.n && found < max; i++) {
-        const es_ks_trust *t = ks->trust.v[i];
+        es_ks_trust *t = ks->trust.v[i];
         if (strcmp(t->jid, bare_jid) != 0)
             continue;
         esession_key *k = NULL;
-        rc = esession_key_from_keyvalue(ks->ctx, &k, t->keyvalue, t->keyvalue_len);
+        /* Decoded once per entry and kept with it; each caller gets its own
+         * handle on the key. */
+        if (t->decoded == NULL)
+            rc = esession_key_from_keyvalue(ks->ctx, &t->decoded, t->keyvalue, t->keyvalue_len);
+        else
+            rc = ESESSION_OK;
+        if (rc == ESESSION_OK)
+            rc = es_key_dup(ks->ctx, t->decoded, &k);
         if (rc == ESESSION_ERR_NO_MEMORY) {
             while (found > 0)
                 esession_key_free(out[--found]);
