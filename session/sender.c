@@ -121,10 +121,13 @@ static esession_status add_text(esession_ctx *ctx, es_form *f, const char *var, 
 static esession_status add_b64(esession_ctx *ctx, es_form *f, const char *var,
                                const uint8_t *v, size_t n)
 {
+    /* Every octet here is sent as is (nonces, d, counter, IDB, MB): the
+     * table-driven encoder. */
     esession_buf b = {NULL, 0, 0};
-    esession_status rc = es_base64_encode_buf(&b, v, n);
+    esession_status rc = es_buf_alloc(&b, es_base64_encoded_len(n), 0);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "out of memory for base64");
+    es_base64_encode_public(b.data, v, n);
     rc = add_text(ctx, f, var, b.data);
     esession_buf_free(&b);
     return rc;

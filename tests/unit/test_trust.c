@@ -358,6 +358,24 @@ static void t_trusted_keys_kept_per_entry(void)
     kt_fingerprint(ctx, keys[0], fp);
     cr_assert_arr_eq(fp, fp_bob, 32);
     esession_key_free(keys[0]);
+
+    /* By the exact text of a <KeyValue>, whichever JID. */
+    esession_buf kv = {0};
+    esession_key *k = NULL;
+    cr_assert_eq(esession_key_to_keyvalue(ctx, carol_priv, &kv), ESESSION_OK);
+    cr_assert_eq(es_ks_trusted_key_by_text(ks, kv.data, kv.len, &k), ESESSION_OK);
+    kt_fingerprint(ctx, k, fp);
+    cr_assert_arr_eq(fp, fp_carol, 32);
+    cr_assert_not(esession_key_has_private(k));
+    esession_key_free(k);
+    k = NULL;
+    cr_assert_eq(es_ks_trusted_key_by_text(ks, kv.data, kv.len - 1, &k),
+                 ESESSION_ERR_UNTRUSTED_KEY);
+    cr_assert_null(k);
+    esession_buf_free(&kv);
+    cr_assert_eq(esession_key_to_keyvalue(ctx, alice, &kv), ESESSION_OK);
+    cr_assert_eq(es_ks_trusted_key_by_text(ks, kv.data, kv.len, &k), ESESSION_ERR_UNTRUSTED_KEY);
+    esession_buf_free(&kv);
 }
 
 /* Grouped: each Criterion test is its own process, which valgrind pays for. */
