@@ -228,9 +228,14 @@ esession_status es_dh_public(const es_dh *dh, esession_buf *out)
 
 esession_status es_dh_private(const es_dh *dh, esession_buf *out)
 {
+    return es_dh_private_in(NULL, dh, out);
+}
+
+esession_status es_dh_private_in(const esession_ctx *ctx, const es_dh *dh, esession_buf *out)
+{
     if (dh == NULL || out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    return es_buf_set(out, dh->x, dh->xlen, 1);
+    return es_buf_set_in(ctx, out, dh->x, dh->xlen, 1);
 }
 
 esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)

@@ -40,6 +40,8 @@ int es_dh_group(const es_dh *dh);
 esession_status es_dh_public(const es_dh *dh, esession_buf *out);
 /* mpint(x) into a fresh secret buffer (for encrypted storage). */
 esession_status es_dh_private(const es_dh *dh, esession_buf *out);
+/* The same in ctx's pool of secret memory. */
+esession_status es_dh_private_in(const esession_ctx *ctx, const es_dh *dh, esession_buf *out);
 /* Validate a received public value (mpint octets): 1 < v < p-1 and
  * Jacobi(v, p) = 1, else ESESSION_ERR_INVALID_DH_VALUE; a non-minimal
  * mpint is ESESSION_ERR_MALFORMED. */
