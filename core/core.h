@@ -12,12 +12,14 @@
 #define ES_DETAIL_MAX 256
 
 typedef struct es_arena es_arena;
+typedef struct es_modexp_cache es_modexp_cache;
 
 struct esession_ctx {
     esession_host_ops ops;
     void *user;
     esession_dh_backend dh_backend;
     es_arena *arena; /* the context's pool of secret memory (core/arena.c) */
+    es_modexp_cache *modexp; /* the MODP groups, set up once (crypto/modexp_group.c) */
     char detail[ES_DETAIL_MAX];
 };
 

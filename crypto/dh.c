@@ -46,23 +46,20 @@ static esession_status dh_new(esession_ctx *ctx, es_dh **out, int group, uint8_t
                               size_t xlen)
 {
     mp_bitcnt_t pbits = es_modp_bits(group);
-    mpz_t p, g, xz, ez;
+    mpz_t g, xz, ez;
     uint8_t *e = NULL;
     es_dh *dh = NULL;
     /* Sized up front so GMP never reallocates and leaves a copy of x. */
-    mpz_init2(p, pbits);
     mpz_init_set_ui(g, 2);
     mpz_init2(xz, (mp_bitcnt_t)xlen * 8);
     mpz_init2(ez, pbits);
 
-    esession_status rc = es_modp_prime(group, p);
-    if (rc == ESESSION_OK)
-        rc = es_mpint_read(xz, x, xlen);
+    esession_status rc = es_mpint_read(xz, x, xlen);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "cannot load DH group %d or exponent", group);
         goto out;
     }
-    rc = es_modexp_sec(ctx, ez, g, xz, p);
+    rc = es_modexp_group_sec(ctx, ez, g, xz, group);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "modular exponentiation failed");
         goto out;
@@ -97,7 +94,6 @@ out:
     es_mpz_clear_secret(xz);
     mpz_clear(ez);
     mpz_clear(g);
-    mpz_clear(p);
     return rc;
 }
 
@@ -232,9 +228,14 @@ esession_status es_dh_public(const es_dh *dh, esession_buf *out)
 
 esession_status es_dh_private(const es_dh *dh, esession_buf *out)
 {
+    return es_dh_private_in(NULL, dh, out);
+}
+
+esession_status es_dh_private_in(const esession_ctx *ctx, const es_dh *dh, esession_buf *out)
+{
     if (dh == NULL || out == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    return es_buf_set(out, dh->x, dh->xlen, 1);
+    return es_buf_set_in(ctx, out, dh->x, dh->xlen, 1);
 }
 
 esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)
@@ -270,32 +271,38 @@ esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)
     return rc;
 }
 
-esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *peer,
-                             size_t n, esession_buf *out)
+/* peer^x for a peer value whose Jacobi symbol was checked (its range is
+ * checked again here: a few comparisons). */
+static esession_status shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *peer,
+                              size_t n, esession_buf *out)
 {
-    if (dh == NULL || out == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH key or output");
-    esession_status rc = es_dh_check_public(dh->group, peer, n);
-    if (rc != ESESSION_OK)
-        return es_fail(ctx, rc, "peer DH value rejected (%s)", esession_status_name(rc));
-
     mp_bitcnt_t pbits = es_modp_bits(dh->group);
-    mpz_t p, v, xz, s;
+    mpz_t pm1, v, xz, s;
     esession_buf tmp = {0};
-    mpz_init2(p, pbits);
+    mpz_init2(pm1, pbits);
     mpz_init2(v, pbits);
     mpz_init2(xz, (mp_bitcnt_t)dh->xlen * 8);
     mpz_init2(s, pbits);
-    rc = es_modp_prime(dh->group, p);
-    if (rc == ESESSION_OK)
-        rc = es_mpint_read(v, peer, n);
-    if (rc == ESESSION_OK)
-        rc = es_mpint_read(xz, dh->x, dh->xlen);
+    esession_status rc = ESESSION_OK;
+    if (n > 0 && peer[0] == 0)
+        rc = ESESSION_ERR_MALFORMED;
+    else if (n > prime_octets(dh->group))
+        rc = ESESSION_ERR_INVALID_DH_VALUE;
+    if (rc == ESESSION_OK && (rc = es_modp_prime(dh->group, pm1)) == ESESSION_OK &&
+        (rc = es_mpint_read(v, peer, n)) == ESESSION_OK) {
+        mpz_sub_ui(pm1, pm1, 1);
+        if (mpz_cmp_ui(v, 1) <= 0 || mpz_cmp(v, pm1) >= 0)
+            rc = ESESSION_ERR_INVALID_DH_VALUE;
+    }
     if (rc != ESESSION_OK) {
+        rc = es_fail(ctx, rc, "peer DH value rejected (%s)", esession_status_name(rc));
+        goto out;
+    }
+    if ((rc = es_mpint_read(xz, dh->x, dh->xlen)) != ESESSION_OK) {
         rc = es_fail(ctx, rc, "cannot load DH values");
         goto out;
     }
-    rc = es_modexp_sec(ctx, s, v, xz, p);
+    rc = es_modexp_group_sec(ctx, s, v, xz, dh->group);
     if (rc != ESESSION_OK) {
         rc = es_fail(ctx, rc, "modular exponentiation failed");
         goto out;
@@ -315,8 +322,27 @@ out:
     es_mpz_clear_secret(s);
     es_mpz_clear_secret(xz);
     mpz_clear(v);
-    mpz_clear(p);
+    mpz_clear(pm1);
     return rc;
+}
+
+esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *peer,
+                             size_t n, esession_buf *out)
+{
+    if (dh == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH key or output");
+    esession_status rc = es_dh_check_public(dh->group, peer, n);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc, "peer DH value rejected (%s)", esession_status_name(rc));
+    return shared(ctx, dh, peer, n, out);
+}
+
+esession_status es_dh_shared_checked(esession_ctx *ctx, const es_dh *dh, const uint8_t *peer,
+                                     size_t n, esession_buf *out)
+{
+    if (dh == NULL || out == NULL || (peer == NULL && n > 0))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH key, peer value or output");
+    return shared(ctx, dh, peer, n, out);
 }
 
 void es_dh_free(es_dh *dh)

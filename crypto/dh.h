@@ -40,6 +40,8 @@ int es_dh_group(const es_dh *dh);
 esession_status es_dh_public(const es_dh *dh, esession_buf *out);
 /* mpint(x) into a fresh secret buffer (for encrypted storage). */
 esession_status es_dh_private(const es_dh *dh, esession_buf *out);
+/* The same in ctx's pool of secret memory. */
+esession_status es_dh_private_in(const esession_ctx *ctx, const es_dh *dh, esession_buf *out);
 /* Validate a received public value (mpint octets): 1 < v < p-1 and
  * Jacobi(v, p) = 1, else ESESSION_ERR_INVALID_DH_VALUE; a non-minimal
  * mpint is ESESSION_ERR_MALFORMED. */
@@ -47,7 +49,17 @@ esession_status es_dh_check_public(int group, const uint8_t *v, size_t n);
 /* mpint(peer^x mod p) into a fresh secret buffer; validates peer first. */
 esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh,
                              const uint8_t *peer, size_t n, esession_buf *out);
+/* The same for a peer value the caller has just accepted with
+ * es_dh_check_public for dh's group: only its range is checked again, not
+ * its Jacobi symbol (a GCD-like computation per call). */
+esession_status es_dh_shared_checked(esession_ctx *ctx, const es_dh *dh,
+                                     const uint8_t *peer, size_t n, esession_buf *out);
 void es_dh_free(es_dh *dh);
+
+/* Constant-time r = b^e mod p of a MODP group (0 <= b < p, e > 0) with the
+ * context's backend and its set-up of the group (crypto/modexp_group.c). */
+esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,
+                                    const mpz_t e, int group);
 
 /* Constant-time r = b^e mod m (m odd, e > 0) with the context's backend. */
 esession_status es_modexp_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,

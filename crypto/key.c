@@ -142,7 +142,14 @@ esession_status es_key_wrap(esession_ctx *ctx, esession_key **out, EVP_PKEY *pke
             k->type = type;
             k->bits = bits;
             k->has_private = pkey_has_private(pkey, type);
-            *out = k;
+            /* Kept: every identity, fingerprint and trust check needs it. */
+            rc = es_key_keyvalue_encode(k, &k->kv);
+            if (rc != ESESSION_OK) {
+                free(k);
+                rc = es_fail(ctx, rc, "cannot encode the key as <KeyValue>");
+            } else {
+                *out = k;
+            }
         }
     }
     ERR_pop_to_mark();
@@ -270,10 +277,33 @@ int esession_key_has_private(const esession_key *key)
     return key != NULL && key->has_private;
 }
 
+esession_status es_key_dup(esession_ctx *ctx, const esession_key *key, esession_key **out)
+{
+    if (key == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no key");
+    esession_key *k = calloc(1, sizeof *k);
+    if (k == NULL || es_buf_set(&k->kv, key->kv.data, key->kv.len, 0) != ESESSION_OK) {
+        free(k);
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+    }
+    if (EVP_PKEY_up_ref(key->pkey) != 1) {
+        esession_buf_free(&k->kv);
+        free(k);
+        return es_fail(ctx, ESESSION_ERR_INTERNAL, "cannot share the key");
+    }
+    k->pkey = key->pkey;
+    k->type = key->type;
+    k->bits = key->bits;
+    k->has_private = key->has_private;
+    *out = k;
+    return ESESSION_OK;
+}
+
 void esession_key_free(esession_key *key)
 {
     if (key == NULL)
         return;
+    esession_buf_free(&key->kv);
     /* OpenSSL clears the key's integers as it frees them. */
     EVP_PKEY_free(key->pkey);
     sodium_memzero(key, sizeof *key);

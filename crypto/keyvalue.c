@@ -101,27 +101,31 @@ static esession_status key_ints(const esession_key *key, const kv_shape *s, BIGN
     return ESESSION_OK;
 }
 
-esession_status esession_key_to_keyvalue(esession_ctx *ctx, const esession_key *key,
-                                         esession_buf *out)
+esession_status es_key_keyvalue_encode(const esession_key *key, esession_buf *out)
 {
     BIGNUM *v[KV_MAX_PARTS] = {NULL};
-    const kv_shape *s;
-    esession_status rc;
-
-    es_clear_detail(ctx);
-    if (key == NULL || out == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    s = shape_of(key->type);
+    const kv_shape *s = shape_of(key->type);
     if (s == NULL)
-        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unknown key type");
+        return ESESSION_ERR_INVALID_ARGUMENT;
     ERR_set_mark();
-    rc = key_ints(key, s, v);
+    esession_status rc = key_ints(key, s, v);
     if (rc == ESESSION_OK)
         rc = kv_encode(s, v, out);
     ERR_pop_to_mark();
     free_ints(v);
-    if (rc != ESESSION_OK)
-        return es_fail(ctx, rc, "cannot encode the key as <KeyValue>");
+    return rc;
+}
+
+esession_status esession_key_to_keyvalue(esession_ctx *ctx, const esession_key *key,
+                                         esession_buf *out)
+{
+    es_clear_detail(ctx);
+    if (key == NULL || out == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
+    if (key->kv.data == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unknown key type");
+    if (es_buf_set(out, key->kv.data, key->kv.len, 0) != ESESSION_OK)
+        return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "cannot encode the key as <KeyValue>");
     return ESESSION_OK;
 }
 
@@ -233,7 +237,6 @@ static esession_status from_keyvalue(esession_ctx *ctx, esession_key **out,
     BIGNUM *v[KV_MAX_PARTS] = {NULL};
     const kv_shape *s = NULL;
     esession_key *k = NULL;
-    esession_buf again = {NULL, 0, 0};
     EVP_PKEY *pkey;
     esession_status rc;
 
@@ -260,11 +263,10 @@ static esession_status from_keyvalue(esession_ctx *ctx, esession_key **out,
         EVP_PKEY_free(pkey);
         goto out;
     }
-    /* The scanner admits only canonical text; say so once more, bytewise. */
-    rc = esession_key_to_keyvalue(ctx, k, &again);
-    if (rc == ESESSION_OK && (again.len != len || memcmp(again.data, xml, len) != 0))
+    /* The scanner admits only canonical text; say so once more, bytewise,
+     * against the re-encoding es_key_wrap made. */
+    if (k->kv.len != len || memcmp(k->kv.data, xml, len) != 0)
         rc = es_fail(ctx, ESESSION_ERR_MALFORMED, "<KeyValue> differs from its re-encoding");
-    esession_buf_free(&again);
     if (rc != ESESSION_OK) {
         esession_key_free(k);
         goto out;
@@ -297,24 +299,12 @@ esession_status esession_key_from_keyvalue(esession_ctx *ctx, esession_key **out
 esession_status esession_key_fingerprint(esession_ctx *ctx, const esession_key *key,
                                          uint8_t out[ESESSION_FINGERPRINT_BYTES])
 {
-    esession_buf kv = {NULL, 0, 0};
-    uint8_t md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    esession_status rc;
-
     es_clear_detail(ctx);
     if (key == NULL || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
-    rc = esession_key_to_keyvalue(ctx, key, &kv);
-    if (rc != ESESSION_OK)
-        return rc;
-    ERR_set_mark();
-    if (EVP_Digest(kv.data, kv.len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-        mdlen != ESESSION_FINGERPRINT_BYTES)
-        rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "SHA-256 failed");
-    else
-        memcpy(out, md, ESESSION_FINGERPRINT_BYTES);
-    ERR_pop_to_mark();
-    esession_buf_free(&kv);
-    return rc;
+    if (key->kv.data == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unknown key type");
+    /* SHA-256 of the normalized <KeyValue>. */
+    crypto_hash_sha256(out, (const uint8_t *)key->kv.data, key->kv.len);
+    return ESESSION_OK;
 }

@@ -6,6 +6,7 @@
 #include "../core/core.h"
 
 #include <gmp.h>
+#include <openssl/bn.h>
 
 /* Largest modulus, exponent or base accepted, in bits (MODP stops at 8192). */
 #define ES_MODEXP_MAX_BITS 16384u
@@ -20,5 +21,16 @@ esession_status es_modexp_check(const mpz_t b, const mpz_t e, const mpz_t m);
  * be reallocated: give it room for m's bits so no secret copy is left. */
 esession_status es_modexp_gmp(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m);
 esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m);
+/* The same with m also given in OpenSSL's form (m_bn, and its Montgomery
+ * context, set up once by the caller) and scratch from ctx's pool. */
+esession_status es_modexp_openssl_mont(const esession_ctx *ctx, mpz_t r, const mpz_t b,
+                                       const mpz_t e, const mpz_t m, const BIGNUM *m_bn,
+                                       BN_MONT_CTX *mont);
+
+/* Per-context set-up of the MODP groups (modexp_group.c): made at a
+ * group's first use, freed with the context. */
+#define ES_MODEXP_GROUPS 8
+es_modexp_cache *es_modexp_cache_new(void);
+void es_modexp_cache_free(es_modexp_cache *c);
 
 #endif

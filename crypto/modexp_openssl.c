@@ -34,7 +34,11 @@ static esession_status openssl_failure(void)
     return rc;
 }
 
-esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m)
+/* r = b^e mod m; m_bn and mont are m in OpenSSL's form when the caller
+ * keeps them (NULL: made here). buf is scratch from ctx's pool (a region
+ * of its own without a context). */
+static esession_status run(const esession_ctx *ctx, mpz_t r, const mpz_t b, const mpz_t e,
+                           const mpz_t m, const BIGNUM *m_bn, BN_MONT_CTX *mont)
 {
     esession_status rc = es_modexp_check(b, e, m);
     if (rc != ESESSION_OK)
@@ -44,7 +48,7 @@ esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const m
     size_t mlen = es_mpint_size(m);
     size_t elen = es_mpint_size(e);
     size_t cap = mlen > elen ? mlen : elen;
-    uint8_t *buf = es_secret_alloc(cap);
+    uint8_t *buf = ctx != NULL ? es_secret_alloc_in(ctx, cap) : es_secret_alloc(cap);
     BN_CTX *bctx = BN_CTX_secure_new();
     /* Secure heap (when the application set one up) and wipe-on-free for
      * everything that may be secret: the exponent, and the base and result
@@ -52,16 +56,17 @@ esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const m
     BIGNUM *bb = BN_secure_new();
     BIGNUM *be = BN_secure_new();
     BIGNUM *br = BN_secure_new();
-    BIGNUM *bm = BN_new();
-    if (buf == NULL || bctx == NULL || bb == NULL || be == NULL || br == NULL || bm == NULL) {
+    BIGNUM *bm = m_bn == NULL ? BN_new() : NULL;
+    if (buf == NULL || bctx == NULL || bb == NULL || be == NULL || br == NULL ||
+        (m_bn == NULL && bm == NULL)) {
         rc = ESESSION_ERR_NO_MEMORY;
         ERR_clear_error();
         goto out;
     }
     BN_set_flags(be, BN_FLG_CONSTTIME);
     BN_set_flags(br, BN_FLG_CONSTTIME);
-    if (!to_bn(bb, b, buf) || !to_bn(be, e, buf) || !to_bn(bm, m, buf) ||
-        !BN_mod_exp_mont_consttime(br, bb, be, bm, bctx, NULL) ||
+    if (!to_bn(bb, b, buf) || !to_bn(be, e, buf) || (bm != NULL && !to_bn(bm, m, buf)) ||
+        !BN_mod_exp_mont_consttime(br, bb, be, bm != NULL ? bm : m_bn, bctx, mont) ||
         BN_bn2binpad(br, buf, (int)mlen) != (int)mlen) {
         rc = openssl_failure();
         goto out;
@@ -75,8 +80,20 @@ out:
     BN_clear_free(bb);
     BN_clear_free(be);
     BN_clear_free(br);
-    BN_clear_free(bm);
+    BN_free(bm);
     BN_CTX_free(bctx);
-    es_secret_free(buf);
+    es_secret_free(buf); /* wiped as it is freed */
     return rc;
+}
+
+esession_status es_modexp_openssl(mpz_t r, const mpz_t b, const mpz_t e, const mpz_t m)
+{
+    return run(NULL, r, b, e, m, NULL, NULL);
+}
+
+esession_status es_modexp_openssl_mont(const esession_ctx *ctx, mpz_t r, const mpz_t b,
+                                       const mpz_t e, const mpz_t m, const BIGNUM *m_bn,
+                                       BN_MONT_CTX *mont)
+{
+    return run(ctx, r, b, e, m, m_bn, mont);
 }

@@ -23,12 +23,21 @@ struct esession_key {
     esession_key_type type;
     unsigned bits;       /* modulus / p size */
     int has_private;
+    esession_buf kv;     /* its normalized <KeyValue>, made once by es_key_wrap */
 };
 
 /* Wrap pkey (taking ownership on success) after checking the PROFILE
  * limits: RSA 2048..8192 bits; DSA (2048|3072, 256). Anything else is
  * ESESSION_ERR_BAD_KEY and pkey stays the caller's. */
 esession_status es_key_wrap(esession_ctx *ctx, esession_key **out, EVP_PKEY *pkey);
+
+/* A second handle on key (the same OpenSSL key, its reference count
+ * raised): freed with esession_key_free like any key. */
+esession_status es_key_dup(esession_ctx *ctx, const esession_key *key, esession_key **out);
+
+/* The normalized <KeyValue> of key's public part, encoded from its
+ * integers (es_key_wrap keeps it in key->kv). */
+esession_status es_key_keyvalue_encode(const esession_key *key, esession_buf *out);
 
 /* The sign_algs URI of a key type; NULL for an unknown type. */
 const char *es_key_sign_alg(esession_key_type type);

@@ -71,8 +71,11 @@ static esession_status check_offer(esession_ctx *ctx, const es_offer *o, size_t 
 esession_status es_options_add_b64(esession_ctx *ctx, es_form_field *f, const uint8_t *v,
                                    size_t n)
 {
+    /* Published values (nonce, e, signatures): the table-driven encoder. */
     esession_buf b = {0};
-    esession_status rc = es_base64_encode_buf(&b, v, n);
+    esession_status rc = es_buf_alloc(&b, es_base64_encoded_len(n), 0);
+    if (rc == ESESSION_OK)
+        es_base64_encode_public(b.data, v, n);
     if (rc == ESESSION_OK)
         rc = es_form_add_value(ctx, f, b.data);
     esession_buf_free(&b);

@@ -87,7 +87,7 @@ static esession_status read_scalars(esession_ctx *ctx, const es_form *form, es_o
     uint8_t nonce[ES_OPT_NONCE_MAX + 3];
     size_t n = 0;
     if (strlen(v) > 4 * (ES_OPT_NONCE_MAX / 3 + 1) + 64 ||
-        es_base64_decode(nonce, sizeof nonce, &n, v, strlen(v)) != ESESSION_OK ||
+        es_base64_decode_public(nonce, sizeof nonce, &n, v, strlen(v)) != ESESSION_OK ||
         n < ES_OPT_NONCE_MIN || n > ES_OPT_NONCE_MAX)
         return bad(ctx, "my_nonce is not base64 of 16..64 octets");
     memcpy(opt->nonce, nonce, n);
@@ -119,7 +119,7 @@ static esession_status read_dhkeys(esession_ctx *ctx, const es_form *form, es_op
         uint8_t *b = malloc(es_base64_decoded_max(len) + 1);
         if (b == NULL)
             return ESESSION_ERR_NO_MEMORY;
-        if (es_base64_decode(b, es_base64_decoded_max(len) + 1, &n, f->values[i], len) !=
+        if (es_base64_decode_public(b, es_base64_decoded_max(len) + 1, &n, f->values[i], len) !=
                 ESESSION_OK ||
             (n > 0 && b[0] == 0)) {
             free(b);

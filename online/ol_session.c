@@ -35,15 +35,13 @@ static esession_status copy_keys(const esession_key *const *in, size_t n, esessi
     if (v == NULL)
         return ESESSION_ERR_NO_MEMORY;
     for (size_t i = 0; i < n; i++) {
-        esession_key *k = calloc(1, sizeof *k);
-        if (k == NULL || in[i] == NULL || EVP_PKEY_up_ref(in[i]->pkey) != 1) {
-            free(k);
+        esession_key *k = NULL;
+        if (in[i] == NULL || es_key_dup(NULL, in[i], &k) != ESESSION_OK) {
             for (size_t j = 0; j < i; j++)
                 esession_key_free(v[j]);
             free(v);
             return in[i] == NULL ? ESESSION_ERR_INVALID_ARGUMENT : ESESSION_ERR_NO_MEMORY;
         }
-        *k = *in[i];
         v[i] = k;
     }
     *out = v;

@@ -242,6 +242,24 @@ esession_status es_pep_build_publish(esession_ctx *ctx, es_pep_node node,
     return publish(ctx, ES_PEP_PUBLISH, node, form, form_len, out, req);
 }
 
+esession_status es_pep_build_publish_built(esession_ctx *ctx, es_pep_node node,
+                                           const char *form, size_t form_len,
+                                           esession_buf *out, es_pep_request *req)
+{
+    static const char open[] = "<x xmlns='jabber:x:data' ", close[] = "</x>";
+    if (out == NULL || req == NULL || es_pep_node_name(node) == NULL || form == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "pep: bad arguments");
+    if (form_len > ES_PEP_PAYLOAD_MAX)
+        return es_fail(ctx, ESESSION_ERR_LIMIT, "pep: options form larger than %u octets",
+                       (unsigned)ES_PEP_PAYLOAD_MAX);
+    /* What es_form_serialize writes begins and ends so; its nesting is
+     * the form's own (field, value, option). */
+    if (form_len < strlen(open) + strlen(close) || memcmp(form, open, strlen(open)) != 0 ||
+        memcmp(form + form_len - strlen(close), close, strlen(close)) != 0)
+        return es_fail(ctx, ESESSION_ERR_INTERNAL, "pep: not a form the library wrote");
+    return publish(ctx, ES_PEP_PUBLISH, node, form, form_len, out, req);
+}
+
 esession_status es_pep_build_publish_empty(esession_ctx *ctx, es_pep_node node,
                                            esession_buf *out, es_pep_request *req)
 {

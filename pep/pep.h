@@ -124,6 +124,14 @@ esession_status es_pep_build_publish(esession_ctx *ctx, es_pep_node node,
                                      const char *form, size_t form_len,
                                      esession_buf *out, es_pep_request *req);
 
+/* The same for a form the library itself has just written with
+ * es_form_serialize (es_options_build): one <x xmlns='jabber:x:data'> by
+ * construction, so it is not parsed again to be checked; only its size
+ * and its two ends are. */
+esession_status es_pep_build_publish_built(esession_ctx *ctx, es_pep_node node,
+                                           const char *form, size_t form_len,
+                                           esession_buf *out, es_pep_request *req);
+
 /* Alice back online: publish the empty item (id ES_PEP_ITEM_ID, no payload)
  * to `node`; XEP-0187 Listing 8 uses ES_PEP_NODE_SUBSCRIBERS. */
 esession_status es_pep_build_publish_empty(esession_ctx *ctx, es_pep_node node,

@@ -173,12 +173,19 @@ static esession_status split_plain(esession_ctx *ctx, const char *p, size_t n, s
     return ESESSION_OK;
 }
 
-esession_status es_identity_import_key(esession_ctx *ctx, const char *kv, size_t n,
-                                       esession_key_type sign_type, esession_key **out)
+/* The key of kv: a handle on a known one, or decoded. */
+static esession_status import_key(esession_ctx *ctx, const char *kv, size_t n,
+                                  esession_key_type sign_type, const es_id_known *known,
+                                  esession_key **out)
 {
     esession_key *k = NULL;
-    esession_status rc = esession_key_from_keyvalue(ctx, &k, kv, n);
+    esession_status rc = ESESSION_ERR_UNTRUSTED_KEY;
 
+    if (known != NULL && known->find != NULL &&
+        (rc = known->find(known->user, kv, n, &k)) != ESESSION_OK)
+        es_clear_detail(ctx); /* not known: decoded below */
+    if (rc != ESESSION_OK)
+        rc = esession_key_from_keyvalue(ctx, &k, kv, n);
     if (rc == ESESSION_ERR_MALFORMED || rc == ESESSION_ERR_LIMIT)
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "identity: <KeyValue> is not normalized");
     if (rc == ESESSION_ERR_BAD_KEY)
@@ -193,11 +200,28 @@ esession_status es_identity_import_key(esession_ctx *ctx, const char *kv, size_t
     return ESESSION_OK;
 }
 
+esession_status es_identity_import_key(esession_ctx *ctx, const char *kv, size_t n,
+                                       esession_key_type sign_type, esession_key **out)
+{
+    return import_key(ctx, kv, n, sign_type, NULL, out);
+}
+
 esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys, es_chan *chan,
                                  esession_key_type sign_type, const es_id_input *in,
                                  const uint8_t c_b[ES_AES_BLOCK], const uint8_t *idb,
                                  size_t idb_len, const uint8_t *mb, size_t mb_len,
                                  esession_key **bob_key, uint8_t ctr_after[ES_AES_BLOCK])
+{
+    return es_identity_open_known(ctx, keys, chan, sign_type, in, c_b, idb, idb_len, mb, mb_len,
+                                  NULL, bob_key, ctr_after);
+}
+
+esession_status es_identity_open_known(esession_ctx *ctx, const es_session_keys *keys,
+                                       es_chan *chan, esession_key_type sign_type,
+                                       const es_id_input *in, const uint8_t c_b[ES_AES_BLOCK],
+                                       const uint8_t *idb, size_t idb_len, const uint8_t *mb,
+                                       size_t mb_len, const es_id_known *known,
+                                       esession_key **bob_key, uint8_t ctr_after[ES_AES_BLOCK])
 {
     uint8_t want[ES_HASH_MAX_BYTES], mac_b[ES_HASH_MAX_BYTES], ctr[ES_AES_BLOCK];
     esession_buf plain = {NULL, 0, 0};
@@ -230,7 +254,7 @@ esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys,
     }
     if ((rc = split_plain(ctx, plain.data, plain.len, &kv_len, &sig, &sig_len)) != ESESSION_OK)
         goto out;
-    if ((rc = es_identity_import_key(ctx, plain.data, kv_len, sign_type, &k)) != ESESSION_OK)
+    if ((rc = import_key(ctx, plain.data, kv_len, sign_type, known, &k)) != ESESSION_OK)
         goto out;
     rc = es_identity_mac_b(ctx, keys, in, plain.data, kv_len, mac_b);
     if (rc == ESESSION_OK)

@@ -98,9 +98,9 @@ esession_status es_session_keys_derive(esession_ctx *ctx, es_suite suite,
     return rc;
 }
 
-esession_status es_session_keys_dh(esession_ctx *ctx, es_suite suite, const es_dh *mine,
-                                   const uint8_t *peer, size_t peer_len,
-                                   es_session_keys **out)
+static esession_status keys_dh(esession_ctx *ctx, es_suite suite, const es_dh *mine,
+                               const uint8_t *peer, size_t peer_len, int checked,
+                               es_session_keys **out)
 {
     esession_buf shared = {NULL, 0, 0};
     esession_status rc;
@@ -109,12 +109,27 @@ esession_status es_session_keys_dh(esession_ctx *ctx, es_suite suite, const es_d
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no output");
     if ((rc = check_suite(ctx, suite)) != ESESSION_OK)
         return rc;
-    rc = es_dh_shared(ctx, mine, peer, peer_len, &shared);
+    rc = checked ? es_dh_shared_checked(ctx, mine, peer, peer_len, &shared)
+                 : es_dh_shared(ctx, mine, peer, peer_len, &shared);
     if (rc != ESESSION_OK)
         return rc; /* es_dh_shared recorded the reason */
     rc = es_session_keys_derive(ctx, suite, (const uint8_t *)shared.data, shared.len, out);
     esession_buf_free(&shared);
     return rc;
+}
+
+esession_status es_session_keys_dh(esession_ctx *ctx, es_suite suite, const es_dh *mine,
+                                   const uint8_t *peer, size_t peer_len,
+                                   es_session_keys **out)
+{
+    return keys_dh(ctx, suite, mine, peer, peer_len, 0, out);
+}
+
+esession_status es_session_keys_dh_checked(esession_ctx *ctx, es_suite suite,
+                                           const es_dh *mine, const uint8_t *peer,
+                                           size_t peer_len, es_session_keys **out)
+{
+    return keys_dh(ctx, suite, mine, peer, peer_len, 1, out);
 }
 
 void es_session_keys_free(es_session_keys *keys)

@@ -8,6 +8,7 @@
 #include "../crypto/base64.h"
 #include "../forms/dataform.h"
 #include "../forms/options.h"
+#include "../store/trust_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ static esession_status b64_field(esession_ctx *ctx, const es_form *form, const c
     cap = es_base64_decoded_max(strlen(v));
     if ((b = malloc(cap == 0 ? 1 : cap)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    if (es_base64_decode(b, cap, &n, v, strlen(v)) != ESESSION_OK) {
+    /* All public: nonces, d, counter, IDB (ciphertext), MB. */
+    if (es_base64_decode_public(b, cap, &n, v, strlen(v)) != ESESSION_OK) {
         free(b);
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "formB: %s is not base64", var);
     }
@@ -242,6 +244,12 @@ static esession_status trusted(esession_receiver *r, const char *bare, const ese
     return rc;
 }
 
+/* A key the trust store holds decoded, found by its <KeyValue> text. */
+static esession_status known_key(void *ks, const char *kv, size_t n, esession_key **out)
+{
+    return es_ks_trusted_key_by_text(ks, kv, n, out);
+}
+
 /* Steps 6 and 7: keys, MB, IDB, signB, trust. */
 static esession_status identity(esession_receiver *r, const es_rx_stanza *st, const init_form *f,
                                 const choice *ch, es_session_keys **keys, es_chan **chan,
@@ -256,11 +264,12 @@ static esession_status identity(esession_receiver *r, const es_rx_stanza *st, co
     esession_status rc = es_rx_dh(r, f->n_a, f->n_a_len, ch->group, &dh);
 
     if (rc == ESESSION_OK)
-        rc = es_session_keys_dh(ctx, ch->suite, dh, f->d, f->d_len, keys);
+        rc = es_session_keys_dh_checked(ctx, ch->suite, dh, f->d, f->d_len, keys); /* step 4 */
     if (rc == ESESSION_OK && (rc = es_chan_new(ctx, &(*keys)->b, chan)) == ESESSION_OK) {
         es_counter_b(f->c_a, c_b);
-        rc = es_identity_open(ctx, *keys, *chan, ch->sign_type, &in, c_b, f->idb, f->idb_len,
-                              f->mb, f->mb_len, &bob, after);
+        es_id_known known = {known_key, r->ks};
+        rc = es_identity_open_known(ctx, *keys, *chan, ch->sign_type, &in, c_b, f->idb,
+                                    f->idb_len, f->mb, f->mb_len, &known, &bob, after);
     }
     if (rc == ESESSION_OK)
         rc = trusted(r, st->bare, bob, by_host);

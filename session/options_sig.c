@@ -72,7 +72,7 @@ static esession_status check_signatures(esession_ctx *ctx, const es_form *form,
     for (size_t i = 0; i < signs->n_values; i++) {
         const char *v = signs->values[i];
         if (strlen(v) > 2 * ES_SIG_MAX_BYTES ||
-            es_base64_decode(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
+            es_base64_decode_public(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
             return malformed(ctx, "a signs value is not base64 of a signature");
     }
     if (n_trusted == 0)
@@ -86,7 +86,7 @@ static esession_status check_signatures(esession_ctx *ctx, const es_form *form,
                  "options form: no signature verifies under a trusted key");
     for (size_t i = 0; i < signs->n_values && rc != ESESSION_OK; i++) {
         const char *v = signs->values[i];
-        if (es_base64_decode(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
+        if (es_base64_decode_public(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
             continue;
         for (size_t k = 0; k < n_trusted; k++) {
             if (trusted[k] != NULL &&

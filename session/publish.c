@@ -119,7 +119,7 @@ static esession_status draw_secrets(esession_ctx *ctx, esession_keystore *ks,
         d->groups[i] = groups[i];
         rc = es_dh_generate(ctx, &dh, groups[i]);
         if (rc == ESESSION_OK)
-            rc = es_dh_private(dh, &d->x[i]);
+            rc = es_dh_private_in(ctx, dh, &d->x[i]);
         if (rc == ESESSION_OK)
             rc = es_dh_public(dh, &d->e[i]);
         es_dh_free(dh);
@@ -190,7 +190,8 @@ static esession_status publish_tx(esession_ctx *ctx, esession_keystore *ks,
     if (rc == ESESSION_OK)
         rc = es_pep_build_create(ctx, node, &p.create_iq, &create_req);
     if (rc == ESESSION_OK)
-        rc = es_pep_build_publish(ctx, node, p.form.data, p.form.len, &p.publish_iq, &publish_req);
+        rc = es_pep_build_publish_built(ctx, node, p.form.data, p.form.len, &p.publish_iq,
+                                        &publish_req);
     if (rc == ESESSION_OK) {
         memcpy(p.create_id, create_req.id, sizeof create_req.id);
         memcpy(p.publish_id, publish_req.id, sizeof publish_req.id);

@@ -78,6 +78,11 @@ esession_status es_session_keys_from_k(esession_ctx *ctx, es_suite suite,
 esession_status es_session_keys_dh(esession_ctx *ctx, es_suite suite, const es_dh *mine,
                                    const uint8_t *peer, size_t peer_len,
                                    es_session_keys **out);
+/* The same for a peer value just accepted by es_dh_check_public (the
+ * protocol step that names its failure): es_dh_shared_checked. */
+esession_status es_session_keys_dh_checked(esession_ctx *ctx, es_suite suite,
+                                           const es_dh *mine, const uint8_t *peer,
+                                           size_t peer_len, es_session_keys **out);
 void es_session_keys_free(es_session_keys *keys);
 
 /* C_B = C_A XOR 2^127 (top bit flipped). */
@@ -176,6 +181,22 @@ esession_status es_identity_open(esession_ctx *ctx, const es_session_keys *keys,
                                  const uint8_t c_b[ES_AES_BLOCK], const uint8_t *idb,
                                  size_t idb_len, const uint8_t *mb, size_t mb_len,
                                  esession_key **bob_key, uint8_t ctr_after[ES_AES_BLOCK]);
+/* Keys the opener already holds decoded (the trust store's): find gives a
+ * new handle on the key whose normalized <KeyValue> is exactly kv (n
+ * octets), or fails; the same text decodes to the same key, so this only
+ * saves decoding it again. */
+typedef struct es_id_known {
+    esession_status (*find)(void *user, const char *kv, size_t n, esession_key **out);
+    void *user;
+} es_id_known;
+/* es_identity_open looking up pubKeyB in known (may be NULL) before
+ * decoding it. */
+esession_status es_identity_open_known(esession_ctx *ctx, const es_session_keys *keys,
+                                       es_chan *chan, esession_key_type sign_type,
+                                       const es_id_input *in, const uint8_t c_b[ES_AES_BLOCK],
+                                       const uint8_t *idb, size_t idb_len, const uint8_t *mb,
+                                       size_t mb_len, const es_id_known *known,
+                                       esession_key **bob_key, uint8_t ctr_after[ES_AES_BLOCK]);
 
 /* ---- stanza content (stanza_crypt.c, stanza_open.c, PROFILE §9) ----- */
 

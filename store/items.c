@@ -34,6 +34,7 @@ void es_ks_trust_free(void *item)
     free_str(t->jid);
     free_str(t->petname);
     free(t->keyvalue);
+    esession_key_free(t->decoded);
     sodium_memzero(t, sizeof *t);
     free(t);
 }

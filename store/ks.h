@@ -54,6 +54,7 @@ typedef struct es_ks_trust {
     size_t keyvalue_len;
     uint8_t fp[ESESSION_FINGERPRINT_BYTES]; /* SHA-256 of keyvalue */
     int verified;
+    esession_key *decoded; /* the key itself, decoded at its first use (es_ks_trusted_keys) */
 } es_ks_trust;
 
 typedef struct es_ks_replay {

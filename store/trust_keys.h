@@ -13,4 +13,10 @@
 esession_status es_ks_trusted_keys(const esession_keystore *ks, const char *bare_jid,
                                    esession_key **out, size_t max, size_t *n);
 
+/* A new handle on the trusted key whose normalized <KeyValue> is exactly
+ * kv (n octets), for whichever JID, decoded once per entry;
+ * ESESSION_ERR_UNTRUSTED_KEY when no entry has that text. */
+esession_status es_ks_trusted_key_by_text(const esession_keystore *ks, const char *kv, size_t n,
+                                          esession_key **out);
+
 #endif

@@ -950,3 +950,86 @@ Test(dh, openssl_backend_with_a_secure_heap)
     es_dh_free(b);
     esession_ctx_free(co);
 }
+
+/* The per-context set-up of a group gives what the generic path gives,
+ * with either backend, again and again (the second use is the set-up
+ * kept), and without a context; a base outside [0, p) is refused. */
+Test(dh, group_modexp_matches_the_generic_path)
+{
+    static const int groups[] = {1, 5, 14};
+    det_rng rng, unused;
+    rng_init(&rng, 31);
+    rng_init(&unused, 32);
+    esession_ctx *cs[] = {new_ctx(ESESSION_DH_GMP, &unused), new_ctx(ESESSION_DH_OPENSSL, &unused),
+                          NULL};
+    mpz_t p, b, e, r, ref;
+    mpz_inits(p, b, e, r, ref, NULL);
+    for (size_t i = 0; i < ES_ARRAY_LEN(groups); i++) {
+        load_p(groups[i], p);
+        for (int round = 0; round < 2; round++) {
+            random_below(&rng, b, p);
+            random_below(&rng, e, p);
+            mpz_add_ui(e, e, 1);
+            mpz_powm(ref, b, e, p);
+            for (size_t c = 0; c < ES_ARRAY_LEN(cs); c++) {
+                mpz_set_ui(r, 0);
+                cr_assert_eq(es_modexp_group_sec(cs[c], r, b, e, groups[i]), ESESSION_OK);
+                cr_assert_eq(mpz_cmp(r, ref), 0, "group %d context %zu", groups[i], c);
+            }
+        }
+        for (size_t c = 0; c < 2; c++) {
+            mpz_set_ui(r, 99);
+            cr_assert_eq(es_modexp_group_sec(cs[c], r, p, e, groups[i]),
+                         ESESSION_ERR_INVALID_ARGUMENT);
+            cr_assert_eq(mpz_cmp_ui(r, 99), 0);
+        }
+    }
+    cr_assert_eq(es_modexp_group_sec(cs[0], r, b, e, 3), ESESSION_ERR_UNSUPPORTED);
+    mpz_clears(p, b, e, r, ref, NULL);
+    esession_ctx_free(cs[0]);
+    esession_ctx_free(cs[1]);
+}
+
+/* es_dh_shared_checked agrees with es_dh_shared and still refuses values
+ * out of range (only the Jacobi symbol is left to the caller's check). */
+Test(dh, shared_checked_agrees_and_checks_the_range)
+{
+    det_rng rng;
+    rng_init(&rng, 33);
+    esession_ctx *ctx = new_ctx(ESESSION_DH_OPENSSL, &rng);
+    es_dh *a = NULL, *b = NULL;
+    cr_assert_eq(es_dh_generate(ctx, &a, 14), ESESSION_OK);
+    cr_assert_eq(es_dh_generate(ctx, &b, 14), ESESSION_OK);
+    esession_buf e = {0}, k1 = {0}, k2 = {0};
+    cr_assert_eq(es_dh_public(b, &e), ESESSION_OK);
+    cr_assert_eq(es_dh_shared(ctx, a, (const uint8_t *)e.data, e.len, &k1), ESESSION_OK);
+    cr_assert_eq(es_dh_shared_checked(ctx, a, (const uint8_t *)e.data, e.len, &k2), ESESSION_OK);
+    cr_assert_eq(k1.len, k2.len);
+    cr_assert_arr_eq(k1.data, k2.data, k1.len);
+
+    mpz_t p, v;
+    mpz_inits(p, v, NULL);
+    load_p(14, p);
+    const unsigned long subtract[] = {1, 0}; /* p-1, p */
+    esession_buf out = {0};
+    for (size_t i = 0; i < ES_ARRAY_LEN(subtract); i++) {
+        mpz_sub_ui(v, p, subtract[i]);
+        size_t n;
+        uint8_t *m = to_mpint(v, &n);
+        cr_assert_eq(es_dh_shared_checked(ctx, a, m, n, &out), ESESSION_ERR_INVALID_DH_VALUE);
+        cr_assert_null(out.data);
+        free(m);
+    }
+    static const uint8_t one[] = {0x01}, lead0[] = {0x00, 0x04};
+    cr_assert_eq(es_dh_shared_checked(ctx, a, one, 1, &out), ESESSION_ERR_INVALID_DH_VALUE);
+    cr_assert_eq(es_dh_shared_checked(ctx, a, lead0, 2, &out), ESESSION_ERR_MALFORMED);
+    cr_assert_eq(es_dh_shared_checked(ctx, a, one, 0, &out), ESESSION_ERR_INVALID_DH_VALUE);
+    cr_assert_null(out.data);
+    mpz_clears(p, v, NULL);
+    esession_buf_free(&e);
+    esession_buf_free(&k1);
+    esession_buf_free(&k2);
+    es_dh_free(a);
+    es_dh_free(b);
+    esession_ctx_free(ctx);
+}

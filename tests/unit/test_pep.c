@@ -1416,3 +1416,35 @@ Test(pep, acks)
     ack_errors_yield_their_condition();
     malformed_acks();
 }
+
+/* A form the library wrote: the same request as through the full check
+ * (apart from its id), and only such a form's two ends are accepted. */
+Test(pep, publish_of_a_built_form)
+{
+    static const char form[] = "<x xmlns='jabber:x:data' type='form'><field var='FORM_TYPE'>"
+                               "<value>urn:xmpp:ssn</value></field></x>";
+    esession_ctx *ctx = fx_ctx_new();
+    esession_buf a = {0}, b = {0};
+    es_pep_request ra, rb;
+    cr_assert_eq(es_pep_build_publish(ctx, ES_PEP_NODE_SUBSCRIBERS, form, strlen(form), &a, &ra),
+                 ESESSION_OK);
+    cr_assert_eq(es_pep_build_publish_built(ctx, ES_PEP_NODE_SUBSCRIBERS, form, strlen(form), &b,
+                                            &rb),
+                 ESESSION_OK);
+    cr_assert_eq(rb.kind, ES_PEP_PUBLISH);
+    cr_assert_eq(a.len, b.len);
+    char *expect = fmt("<item id='%s'>%s</item>", ES_PEP_ITEM_ID, form);
+    cr_assert_not_null(strstr(b.data, expect));
+    free(expect);
+    esession_buf_free(&a);
+    esession_buf_free(&b);
+    static const char *const bad[] = {"<x xmlns='jabber:x:data'/>", "<y/>",
+                                      "<x xmlns='jabber:x:data' type='form'></y>"};
+    for (size_t i = 0; i < ES_ARRAY_LEN(bad); i++) {
+        cr_assert_neq(es_pep_build_publish_built(ctx, ES_PEP_NODE_SUBSCRIBERS, bad[i],
+                                                 strlen(bad[i]), &b, &rb),
+                      ESESSION_OK, "%s", bad[i]);
+        cr_assert_null(b.data);
+    }
+    esession_ctx_free(ctx);
+}

@@ -447,6 +447,35 @@ static es_c_open *open_c(const char *stanza, xmlDocPtr *doc)
     return o;
 }
 
+/* A finder that knows one key (user), or none (user NULL). */
+static esession_status find_one(void *user, const char *kv, size_t n, esession_key **out)
+{
+    const esession_key *k = user;
+    if (k == NULL || k->kv.len != n || memcmp(k->kv.data, kv, n) != 0)
+        return ESESSION_ERR_UNTRUSTED_KEY;
+    return es_key_dup(ctx, k, out);
+}
+
+/* With the key known, and with a finder that knows nothing (decoded
+ * then), the same key and counter come out. */
+static void known_both_ways(const es_session_keys *k, es_chan *chan, esession_key_type type,
+                            const es_id_input *in, const uint8_t *c_b, const received *r,
+                            esession_key *bob, const uint8_t *ctr)
+{
+    for (int i = 0; i < 2; i++) {
+        es_id_known known = {find_one, i == 0 ? (void *)bob : NULL};
+        esession_key *got = NULL;
+        uint8_t after[ES_AES_BLOCK];
+        ok(es_identity_open_known(ctx, k, chan, type, in, c_b, r->idb, r->idb_len, r->mb,
+                                  r->mb_len, &known, &got, after),
+           "identity open, known keys");
+        cr_assert_eq(got->kv.len, bob->kv.len);
+        cr_assert_arr_eq(got->kv.data, bob->kv.data, bob->kv.len);
+        cr_assert_arr_eq(after, ctr, ES_AES_BLOCK);
+        esession_key_free(got);
+    }
+}
+
 static void alice_side(const char *path)
 {
     fx f;
@@ -474,6 +503,7 @@ static void alice_side(const char *path)
     ok(esession_key_to_keyvalue(ctx, bob, &kv), "Bob's KeyValue");
     expect_text(jstr(f.exp, "pubKeyBXml"), kv.data, kv.len, "pubKeyB received");
     esession_buf_free(&kv);
+    known_both_ways(k, chan, f.sign_type, &in, c_b, &r, bob, ctr);
     esession_key_free(bob);
 
     for (size_t i = 0; i < json_array_size(f.stanzas); i++) {

@@ -4,6 +4,8 @@
 #include "ks_test.h"
 #include "fixture.h"
 
+#include "../../store/trust_keys.h"
+
 static esession_ctx *ctx;
 static char dir[64];
 static char path[128];
@@ -324,6 +326,58 @@ static void t_count_limit(void)
     cr_assert_eq(esession_trust_check(ks, "u4095@example.org", alice), ESESSION_OK);
 }
 
+/* The keys handed to the sender: decoded once per entry, each call a
+ * handle of its own (freeing one leaves the next call's intact), and gone
+ * with the entry. */
+static void t_trusted_keys_kept_per_entry(void)
+{
+    add("alice@example.com", alice, "a");
+    add("alice@example.com", bob, "b");
+    add("carol@example.com", carol_priv, "c");
+    for (int round = 0; round < 3; round++) {
+        esession_key *keys[4] = {NULL};
+        size_t n = 0;
+        cr_assert_eq(es_ks_trusted_keys(ks, "alice@example.com", keys, 4, &n), ESESSION_OK);
+        cr_assert_eq(n, 2);
+        uint8_t fp[32];
+        kt_fingerprint(ctx, keys[0], fp);
+        cr_assert_arr_eq(fp, fp_alice, 32);
+        kt_fingerprint(ctx, keys[1], fp);
+        cr_assert_arr_eq(fp, fp_bob, 32);
+        cr_assert_not(esession_key_has_private(keys[0]));
+        cr_assert_eq(esession_key_get_type(keys[1]), ESESSION_KEY_DSA);
+        esession_key_free(keys[0]);
+        esession_key_free(keys[1]);
+    }
+    esession_key *keys[1] = {NULL};
+    size_t n = 0;
+    cr_assert_eq(esession_trust_remove(ks, "alice@example.com", fp_alice), ESESSION_OK);
+    cr_assert_eq(es_ks_trusted_keys(ks, "alice@example.com", keys, 1, &n), ESESSION_OK);
+    cr_assert_eq(n, 1);
+    uint8_t fp[32];
+    kt_fingerprint(ctx, keys[0], fp);
+    cr_assert_arr_eq(fp, fp_bob, 32);
+    esession_key_free(keys[0]);
+
+    /* By the exact text of a <KeyValue>, whichever JID. */
+    esession_buf kv = {0};
+    esession_key *k = NULL;
+    cr_assert_eq(esession_key_to_keyvalue(ctx, carol_priv, &kv), ESESSION_OK);
+    cr_assert_eq(es_ks_trusted_key_by_text(ks, kv.data, kv.len, &k), ESESSION_OK);
+    kt_fingerprint(ctx, k, fp);
+    cr_assert_arr_eq(fp, fp_carol, 32);
+    cr_assert_not(esession_key_has_private(k));
+    esession_key_free(k);
+    k = NULL;
+    cr_assert_eq(es_ks_trusted_key_by_text(ks, kv.data, kv.len - 1, &k),
+                 ESESSION_ERR_UNTRUSTED_KEY);
+    cr_assert_null(k);
+    esession_buf_free(&kv);
+    cr_assert_eq(esession_key_to_keyvalue(ctx, alice, &kv), ESESSION_OK);
+    cr_assert_eq(es_ks_trusted_key_by_text(ks, kv.data, kv.len, &k), ESESSION_ERR_UNTRUSTED_KEY);
+    esession_buf_free(&kv);
+}
+
 /* Grouped: each Criterion test is its own process, which valgrind pays for. */
 
 Test(trust, add_and_alerts)
@@ -351,6 +405,11 @@ Test(trust, verify_and_remove)
     t_remove();
     reset();
     t_failed_add_changes_nothing();
+}
+
+Test(trust, trusted_keys_for_the_sender)
+{
+    t_trusted_keys_kept_per_entry();
 }
 
 Test(trust, count_limit)

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: ISC */
+/* Exponentiation modulo a MODP prime with what depends only on the group
+ * set up once per context: the prime (for GMP) and OpenSSL's Montgomery
+ * form of it, made at the group's first use. All of it is public. A
+ * context is used by one thread at a time, so its table needs no lock. */
+#include "dh.h"
+#include "modexp.h"
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+
+static const int group_ids[ES_MODEXP_GROUPS] = {1, 2, 5, 14, 15, 16, 17, 18};
+
+typedef struct group_entry {
+    int ready;
+    mpz_t p;
+    BIGNUM *bn_p;
+    BN_MONT_CTX *mont;
+} group_entry;
+
+struct es_modexp_cache {
+    group_entry g[ES_MODEXP_GROUPS];
+};
+
+es_modexp_cache *es_modexp_cache_new(void)
+{
+    return calloc(1, sizeof(es_modexp_cache));
+}
+
+void es_modexp_cache_free(es_modexp_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < ES_MODEXP_GROUPS; i++) {
+        if (!c->g[i].ready)
+            continue;
+        mpz_clear(c->g[i].p);
+        BN_free(c->g[i].bn_p);
+        BN_MONT_CTX_free(c->g[i].mont);
+    }
+    free(c);
+}
+
+/* Fill e for group; 0 when out of memory (e stays unready). */
+static int fill(group_entry *e, int group)
+{
+    size_t bits = es_modp_bits(group);
+    size_t len = (bits + 7) / 8;
+    uint8_t *buf = malloc(len);
+    BN_CTX *bn = BN_CTX_new();
+    mpz_init2(e->p, (mp_bitcnt_t)bits);
+    e->bn_p = BN_new();
+    e->mont = BN_MONT_CTX_new();
+    size_t n = 0;
+    int ok = buf != NULL && bn != NULL && e->bn_p != NULL && e->mont != NULL &&
+             es_modp_prime(group, e->p) == ESESSION_OK;
+    if (ok) {
+        mpz_export(buf, &n, 1, 1, 1, 0, e->p);
+        ok = BN_bin2bn(buf, (int)n, e->bn_p) != NULL && BN_MONT_CTX_set(e->mont, e->bn_p, bn) == 1;
+    }
+    free(buf);
+    BN_CTX_free(bn);
+    if (!ok) {
+        ERR_clear_error();
+        mpz_clear(e->p);
+        BN_free(e->bn_p);
+        BN_MONT_CTX_free(e->mont);
+        e->bn_p = NULL;
+        e->mont = NULL;
+        return 0;
+    }
+    e->ready = 1;
+    return 1;
+}
+
+static group_entry *entry(es_modexp_cache *c, int group)
+{
+    for (size_t i = 0; c != NULL && i < ES_MODEXP_GROUPS; i++) {
+        if (group_ids[i] != group)
+            continue;
+        if (!c->g[i].ready && !fill(&c->g[i], group))
+            return NULL;
+        return &c->g[i];
+    }
+    return NULL;
+}
+
+esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,
+                                    const mpz_t e, int group)
+{
+    if (!es_modp_supported(group))
+        return ESESSION_ERR_UNSUPPORTED;
+    group_entry *g = ctx != NULL ? entry(ctx->modexp, group) : NULL;
+    if (ctx != NULL && g == NULL)
+        return ESESSION_ERR_NO_MEMORY;
+    if (g == NULL) {
+        /* No context: the prime afresh, the generic path. */
+        mpz_t p;
+        mpz_init2(p, es_modp_bits(group));
+        esession_status rc = es_modp_prime(group, p);
+        if (rc == ESESSION_OK)
+            rc = es_modexp_sec(ctx, r, b, e, p);
+        mpz_clear(p);
+        return rc;
+    }
+    if (mpz_sgn(b) < 0 || mpz_cmp(b, g->p) >= 0)
+        return ESESSION_ERR_INVALID_ARGUMENT; /* a DH base is already reduced */
+    if (ctx->dh_backend == ESESSION_DH_GMP)
+        return es_modexp_gmp(r, b, e, g->p);
+    if (ctx->dh_backend != ESESSION_DH_OPENSSL)
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    return es_modexp_openssl_mont(ctx, r, b, e, g->p, g->bn_p, g->mont);
+}
