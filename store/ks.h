@@ -102,8 +102,8 @@ typedef struct es_ks_hooks {
 /* Test hooks (per keystore; NULL clears them). */
 void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
 
-/* Key material of an open store, in one guarded block: readable while a
- * transaction runs, no access between transactions. */
+/* Key material of an open store, in one guarded block (sodium_malloc:
+ * locked, guard pages, out of core dumps): read-only once set. */
 typedef struct es_ks_keys {
     /* BLAKE2b keyed with id, its key block absorbed: the octets of a
      * crypto_generichash_state (copied in and out: the type wants an
@@ -125,8 +125,7 @@ struct esession_keystore {
     void *store;                   /* the backend's handle */
     es_ks_kdf kdf;
     uint8_t store_id[ES_STORE_ID_BYTES];
-    es_ks_keys *keys_mem;          /* guarded memory */
-    int keys_readable;             /* keys_mem is readable (a transaction runs) */
+    es_ks_keys *keys_mem;          /* guarded memory, read-only once set */
     uint8_t nonces[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
     size_t nonces_left;            /* unused nonces at the end of `nonces` */
     long nonces_pid;               /* the process that drew them (a fork must not reuse them) */

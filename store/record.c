@@ -19,36 +19,10 @@
 /* The generation counters: the META record named "gens". */
 static const char gens_name[] = "gens";
 
-/* The keys are readable for the whole of a transaction (two mprotect
- * calls per transaction, not two per record); outside one, for the one
- * use. */
+/* The keys are readable for the keystore's life (store/keystore.c). */
 static const es_ks_keys *keys_open(const esession_keystore *ks)
 {
-    if (!ks->keys_readable)
-        sodium_mprotect_readonly(ks->keys_mem);
     return ks->keys_mem;
-}
-
-static void keys_close(const esession_keystore *ks)
-{
-    if (!ks->keys_readable)
-        sodium_mprotect_noaccess(ks->keys_mem);
-}
-
-static void keys_unlock(esession_keystore *ks)
-{
-    if (!ks->keys_readable && ks->keys_mem != NULL) {
-        sodium_mprotect_readonly(ks->keys_mem);
-        ks->keys_readable = 1;
-    }
-}
-
-static void keys_lock(esession_keystore *ks)
-{
-    if (ks->keys_readable) {
-        sodium_mprotect_noaccess(ks->keys_mem);
-        ks->keys_readable = 0;
-    }
 }
 
 void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
@@ -58,7 +32,6 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     uint8_t k = (uint8_t)kind;
     const es_ks_keys *keys = keys_open(ks);
     memcpy(&h, keys->id_state, sizeof h); /* = crypto_generichash_init(&h, id key, ...) */
-    keys_close(ks);
     crypto_generichash_update(&h, &k, 1);
     crypto_generichash_update(&h, name, name_len);
     crypto_generichash_final(&h, out, ES_REC_ID_BYTES);
@@ -133,7 +106,6 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
                                                    sizeof ad, NULL, out + ENV_VERSION,
                                                    keys->record) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "record encryption failed");
-    keys_close(ks);
     es_secret_free(plain);
     if (rc != ESESSION_OK) {
         free(out);
@@ -177,7 +149,6 @@ static esession_status unseal(esession_keystore *ks, es_rec_kind kind, const uin
     int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, env + ENV_HEAD,
                                                          env_len - ENV_HEAD, ad, sizeof ad,
                                                          env + ENV_VERSION, keys->record);
-    keys_close(ks);
     size_t name_len = bad ? 0 : (size_t)es_be_get(plain, 2);
     if (bad || name_len > plain_len - 2) {
         es_secret_free(plain);
@@ -461,7 +432,6 @@ static void forget_cache(esession_keystore *ks)
 
 static void finish(esession_keystore *ks, int committed)
 {
-    keys_lock(ks);
     if (committed)
         es_vidx_keep(ks);
     else
@@ -499,7 +469,6 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
         sodium_memzero(ks->nonces, sizeof ks->nonces);
         ks->nonces_left = 0;
     }
-    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = write;
     ks->tx_doomed = 0;
@@ -524,7 +493,6 @@ esession_status es_tx_begin_new(esession_keystore *ks)
         return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: nested creation");
     if (ks->ops->begin(ks->ctx->user, ks->store, 1) != 0)
         return backend_fail(ks, "start a transaction");
-    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = 1;
     ks->tx_doomed = 0;
