@@ -127,8 +127,13 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
     }
     es_wr_be(&w, ES_RX_MAC_PRINT, 1);
     es_wr_be(&w, c->n_macs, 2);
-    for (size_t k = 0; k < c->n_macs; k++)
-        es_wr_put(&w, s->macs[(c->mac_head + k) % s->macs_cap], ES_RX_MAC_PRINT);
+    if (c->n_macs > 0) {
+        /* Oldest first: from mac_head to the ring's end, then its start. */
+        size_t first = s->macs_cap - c->mac_head < c->n_macs ? s->macs_cap - c->mac_head
+                                                             : c->n_macs;
+        es_wr_put(&w, s->macs[c->mac_head], first * ES_RX_MAC_PRINT);
+        es_wr_put(&w, s->macs[0], (c->n_macs - first) * ES_RX_MAC_PRINT);
+    }
     es_wr_be(&w, c->n_held, 1);
     for (size_t i = 0; i < c->n_held; i++) {
         es_wr_be(&w, c->held[i]->tag, 8);

@@ -1309,6 +1309,45 @@ static void record_decoding_is_strict(fx *f)
     esession_buf_free(&b);
 }
 
+/* A full ring that has wrapped is stored oldest first and loads back in
+ * the same order. */
+static void wrapped_ring_round_trip(fx *f)
+{
+    names rec = rx_records_of(f->ks);
+    cr_assert_gt(rec.n, 0);
+    const char *name = rec.v[0];
+    esession_buf b = {NULL, 0, 0};
+    es_rx_session *s = NULL, *back = NULL;
+    uint8_t mac[64], saved[64];
+    cr_assert_eq(es_ks_blob_get(f->ks, name, &b), ESESSION_OK);
+    cr_assert_eq(es_rx_state_load(f->ctx, name, (const uint8_t *)b.data, b.len, &s),
+                 ESESSION_OK);
+    esession_buf_free(&b);
+    for (uint32_t i = 0; i < ES_RX_MACS_MAX + 37; i++) {
+        memset(mac, 0xee, sizeof mac);
+        memcpy(mac, &i, sizeof i);
+        cr_assert_eq(es_rx_mac_reserve(s), ESESSION_OK);
+        es_rx_mac_add(s, mac, s->mac_len, saved);
+    }
+    cr_assert_neq(s->core.mac_head, 0, "the ring has wrapped");
+    cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_get(f->ks, name, &b), ESESSION_OK);
+    cr_assert_eq(es_rx_state_load(f->ctx, name, (const uint8_t *)b.data, b.len, &back),
+                 ESESSION_OK);
+    cr_assert_eq(back->core.n_macs, ES_RX_MACS_MAX);
+    cr_assert_eq(back->core.mac_head, 0);
+    for (uint32_t k = 0; k < ES_RX_MACS_MAX; k++) {
+        uint32_t want = 37 + k, got;
+        memcpy(&got, back->macs[k], sizeof got);
+        cr_assert_eq(got, want, "entry %u", (unsigned)k);
+        cr_assert_arr_eq(back->macs[k], s->macs[(s->core.mac_head + k) % s->macs_cap],
+                         ES_RX_MAC_PRINT);
+    }
+    es_rx_session_free(back);
+    es_rx_session_free(s);
+    esession_buf_free(&b);
+}
+
 Test(receiver, limits_and_the_stored_record)
 {
     fx f;
@@ -1316,6 +1355,7 @@ Test(receiver, limits_and_the_stored_record)
     hold_limit(&f);
     search_window(&f);
     record_decoding_is_strict(&f);
+    wrapped_ring_round_trip(&f);
     fx_close(&f);
 }
 
