@@ -75,6 +75,7 @@ void esession_keystore_free(esession_keystore *ks)
     es_vec_free(&ks->trust, es_ks_trust_free);
     es_vec_free(&ks->optsets, es_ks_optset_free);
     es_vidx_free(ks);
+    free(ks->gens_env);
     es_guarded_free(ks->keys_mem);
     free(ks->path);
     sodium_memzero(ks, sizeof *ks);

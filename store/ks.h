@@ -114,6 +114,22 @@ typedef struct es_ks_keys {
     uint8_t id[ES_KS_KEY_BYTES];     /* names records */
 } es_ks_keys;
 
+/* The generation record's payload (record.c): the commit count, and per
+ * kind its generation and record count, then the index root. */
+#define ES_KS_GENS_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+
+/* Ids of META records (the generations and the version index, a few
+ * short names used by every commit) kept as computed, so that they are
+ * not hashed again each time (record.c). Ids are public: they are stored
+ * in clear. */
+#define ES_KS_ID_CACHE 64u
+#define ES_KS_ID_NAME_MAX 22u
+typedef struct es_ks_id_slot {
+    uint8_t len; /* of the name; 0: empty */
+    char name[ES_KS_ID_NAME_MAX];
+    uint8_t id[ES_REC_ID_BYTES];
+} es_ks_id_slot;
+
 /* Record nonces drawn from the context's random source this many at a
  * time (they are public: each is stored beside its record). */
 #define ES_KS_NONCE_BATCH 16u
@@ -155,6 +171,13 @@ struct esession_keystore {
     uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
     size_t n_vleaf_dirty;
     es_ks_hooks hooks;             /* all NULL except in tests */
+    /* The generation record's envelope as this handle last wrote or
+     * opened it, with its payload: the same octets read again are the
+     * same authenticated content, and are not opened again (record.c). */
+    uint8_t *gens_env;
+    size_t gens_env_len;
+    uint8_t gens_plain[ES_KS_GENS_BYTES];
+    es_ks_id_slot id_cache[ES_KS_ID_CACHE];
 };
 
 /* Load every record of a cached kind (ES_REC_KEY, _TRUST, _OPTSET) into

@@ -38,6 +38,30 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     sodium_memzero(&h, sizeof h);
 }
 
+/* The id of (kind, name) through the handle's cache for META names (see
+ * ks.h): direct-mapped by an FNV-1a hash of the name. */
+static void rec_id(esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
+                   uint8_t out[ES_REC_ID_BYTES])
+{
+    const uint8_t *n = name;
+    if (kind != ES_REC_META || name_len == 0 || name_len > ES_KS_ID_NAME_MAX) {
+        es_rec_id(ks, kind, name, name_len, out);
+        return;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < name_len; i++)
+        h = (h ^ n[i]) * 16777619u;
+    es_ks_id_slot *slot = &ks->id_cache[h % ES_KS_ID_CACHE];
+    if (slot->len == name_len && memcmp(slot->name, n, name_len) == 0) {
+        memcpy(out, slot->id, ES_REC_ID_BYTES);
+        return;
+    }
+    es_rec_id(ks, kind, name, name_len, out);
+    slot->len = (uint8_t)name_len;
+    memcpy(slot->name, n, name_len);
+    memcpy(slot->id, out, ES_REC_ID_BYTES);
+}
+
 static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
                     uint64_t version, uint8_t ad[AD_BYTES])
 {
@@ -195,7 +219,7 @@ esession_status es_rec_get(esession_keystore *ks, es_rec_kind kind, const void *
     esession_status rc = es_rec_get_raw(ks, kind, name, name_len, &b, &v);
     if (kind != ES_REC_META && (rc == ESESSION_OK || rc == ESESSION_ERR_NO_SESSION)) {
         /* Present at the version the index names, or absent from both. */
-        es_rec_id(ks, kind, name, name_len, id);
+        rec_id(ks, kind, name, name_len, id);
         esession_status chk = es_vidx_check(ks, kind, id, rc == ESESSION_OK, v);
         if (chk != ESESSION_OK) {
             esession_buf_free(&b);
@@ -225,7 +249,7 @@ esession_status es_rec_get_raw(esession_keystore *ks, es_rec_kind kind, const vo
     esession_status rc = need_tx(ks, 0);
     if (rc != ESESSION_OK)
         return rc;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if ((rc = fetch(ks, kind, id, &env, &env_len)) != ESESSION_OK)
         return rc == ESESSION_ERR_NO_SESSION ? es_fail(ks->ctx, rc, "no such record") : rc;
     rc = unseal(ks, kind, id, env, env_len, &o);
@@ -254,7 +278,7 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
     esession_status rc = need_tx(ks, 0);
     if (rc != ESESSION_OK)
         return rc;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if ((rc = fetch(ks, kind, id, &env, &env_len)) != ESESSION_OK)
         return rc == ESESSION_ERR_NO_SESSION ? es_fail(ks->ctx, rc, "no such record") : rc;
     if (env_len < ENV_HEAD)
@@ -265,9 +289,11 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
     return rc;
 }
 
-esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *name,
-                           size_t name_len, const uint8_t *owner, const void *data, size_t len,
-                           uint64_t *version)
+/* es_rec_put; with keep, the envelope written is handed out (*keep,
+ * free()) rather than freed. */
+static esession_status put_rec(esession_keystore *ks, es_rec_kind kind, const void *name,
+                               size_t name_len, const uint8_t *owner, const void *data,
+                               size_t len, uint64_t *version, uint8_t **keep, size_t *keep_len)
 {
     uint8_t id[ES_REC_ID_BYTES];
     uint8_t *env = NULL;
@@ -276,12 +302,17 @@ esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *
     if (rc != ESESSION_OK)
         return rc;
     uint64_t v = ks->total + 1;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if ((rc = seal(ks, kind, id, v, name, name_len, data, len, &env, &env_len)) != ESESSION_OK)
         return rc;
     if (ks->ops->put(ks->ctx->user, ks->store, (unsigned)kind, id, owner, env, env_len) != 0)
         rc = backend_fail(ks, "write a record");
-    free(env);
+    if (rc == ESESSION_OK && keep != NULL) {
+        *keep = env;
+        *keep_len = env_len;
+    } else {
+        free(env);
+    }
     if (rc != ESESSION_OK)
         return rc;
     ks->tx_dirty |= 1u << kind;
@@ -293,6 +324,13 @@ esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *
     return ESESSION_OK;
 }
 
+esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *name,
+                           size_t name_len, const uint8_t *owner, const void *data, size_t len,
+                           uint64_t *version)
+{
+    return put_rec(ks, kind, name, name_len, owner, data, len, version, NULL, NULL);
+}
+
 esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *name,
                            size_t name_len)
 {
@@ -300,7 +338,7 @@ esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *
     esession_status rc = need_tx(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if (ks->ops->del(ks->ctx->user, ks->store, (unsigned)kind, id) != 0)
         return backend_fail(ks, "remove a record");
     ks->tx_dirty |= 1u << kind;
@@ -358,26 +396,76 @@ esession_status es_rec_list(esession_keystore *ks, es_rec_kind kind, const uint8
 
 /* ---- generations ------------------------------------------------------- */
 
-#define GENS_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+#define GENS_BYTES ES_KS_GENS_BYTES
 #define OFF_COUNT (8u + 8u * ES_REC_KINDS)
 #define OFF_ROOT (8u + 16u * ES_REC_KINDS)
+
+/* Keep env (taken over) and its payload as the handle's copy of the
+ * generation record. */
+static void gens_keep(esession_keystore *ks, uint8_t *env, size_t env_len,
+                      const uint8_t p[GENS_BYTES])
+{
+    free(ks->gens_env);
+    ks->gens_env = env;
+    ks->gens_env_len = env_len;
+    memcpy(ks->gens_plain, p, GENS_BYTES);
+}
+
+/* The generation record's payload and version. The envelope is fetched
+ * every time; when its octets are those this handle last wrote or opened
+ * (same key, so the same authenticated content), the payload kept with
+ * them is used instead of opening them again. */
+static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], uint64_t *version)
+{
+    uint8_t id[ES_REC_ID_BYTES];
+    uint8_t *env = NULL;
+    size_t env_len = 0;
+    opened o;
+    rec_id(ks, ES_REC_META, gens_name, sizeof gens_name - 1, id);
+    esession_status rc = fetch(ks, ES_REC_META, id, &env, &env_len);
+    if (rc == ESESSION_ERR_NO_SESSION)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: the generation record is missing");
+    if (rc != ESESSION_OK)
+        return rc;
+    if (ks->gens_env != NULL && env_len == ks->gens_env_len &&
+        memcmp(env, ks->gens_env, env_len) == 0) {
+        free(env);
+        memcpy(p, ks->gens_plain, GENS_BYTES);
+        *version = es_be_get(ks->gens_env, 8);
+        return ESESSION_OK;
+    }
+    if ((rc = unseal(ks, ES_REC_META, id, env, env_len, &o)) != ESESSION_OK) {
+        free(env);
+        return rc;
+    }
+    if (o.name_len != sizeof gens_name - 1 ||
+        sodium_memcmp(o.name, gens_name, sizeof gens_name - 1) != 0)
+        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
+    else if (o.len != GENS_BYTES)
+        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
+    if (rc == ESESSION_OK) {
+        memcpy(p, o.data, GENS_BYTES);
+        *version = o.version;
+        gens_keep(ks, env, env_len, p);
+    } else {
+        free(env);
+    }
+    es_secret_free(o.plain);
+    return rc;
+}
 
 /* Read the commit counter and the per-kind generations: ks->total first
  * (records are checked against it), then the record itself. */
 static esession_status read_gens(esession_keystore *ks)
 {
-    esession_buf b = {NULL, 0, 0};
+    uint8_t p[GENS_BYTES];
     uint64_t version = 0;
     ks->total = UINT64_MAX - 1; /* any version passes until the real count is read */
-    esession_status rc =
-        es_rec_get(ks, ES_REC_META, gens_name, sizeof gens_name - 1, &b, &version);
+    esession_status rc = gens_get(ks, p, &version);
     /* Written by every commit, as its last record: its version is the count. */
-    if (rc == ESESSION_OK && (b.len != GENS_BYTES || es_be_get((const uint8_t *)b.data, 8) != version))
+    if (rc == ESESSION_OK && es_be_get(p, 8) != version)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
-    if (rc == ESESSION_ERR_NO_SESSION)
-        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: the generation record is missing");
     if (rc == ESESSION_OK) {
-        const uint8_t *p = (const uint8_t *)b.data;
         ks->total = es_be_get(p, 8);
         for (unsigned k = 0; k < ES_REC_KINDS; k++)
             ks->gen[k] = es_be_get(p + 8 + 8 * k, 8);
@@ -386,13 +474,14 @@ static esession_status read_gens(esession_keystore *ks)
         for (unsigned m = 0; m < ES_VIDX_FAN; m++)
             ks->vroot[m] = es_be_get(p + OFF_ROOT + 8 * m, 8);
     }
-    esession_buf_free(&b);
     return rc;
 }
 
 static esession_status write_gens(esession_keystore *ks)
 {
     uint8_t p[GENS_BYTES];
+    uint8_t *env = NULL;
+    size_t env_len = 0;
     esession_status rc = es_vidx_flush(ks, ks->total + 1);
     if (rc != ESESSION_OK)
         return rc;
@@ -403,7 +492,11 @@ static esession_status write_gens(esession_keystore *ks)
         es_be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
     for (unsigned m = 0; m < ES_VIDX_FAN; m++)
         es_be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
-    return es_rec_put(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL);
+    rc = put_rec(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL, &env,
+                 &env_len);
+    if (rc == ESESSION_OK)
+        gens_keep(ks, env, env_len, p); /* kept even if the commit fails: it is what it says */
+    return rc;
 }
 
 /* Reload what another handle changed since this one last looked. */
