@@ -4,6 +4,7 @@
 
 #include "core.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const char *replacement(char c, unsigned flags)
@@ -23,10 +24,20 @@ static const char *replacement(char c, unsigned flags)
     }
 }
 
+/* The octets replacement() may replace, all below 0x40, as a bit set:
+ * the others are passed over without a look at the flags. */
+#define MAY_REPLACE                                                                        \
+    ((UINT64_C(1) << '&') | (UINT64_C(1) << '<') | (UINT64_C(1) << '>') |                 \
+     (UINT64_C(1) << '"') | (UINT64_C(1) << '\'') | (UINT64_C(1) << '\t') |              \
+     (UINT64_C(1) << '\n') | (UINT64_C(1) << '\r'))
+
 void es_xml_escape(const char *s, size_t n, unsigned flags, es_xml_sink put, void *sink)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x40 || !((MAY_REPLACE >> c) & 1u))
+            continue;
         const char *rep = replacement(s[i], flags);
         if (rep == NULL)
             continue;

@@ -338,6 +338,21 @@ Test(xml_escape, attribute_values)
     escaped(ALL, ES_XML_ATTR | ES_XML_CANONICAL, "a&amp;b&lt;c>d&quot;e'f&#x9;g&#xA;h&#xD;i");
 }
 
+/* Every other octet, alone and in a run, is written as it is, whatever
+ * the flags. */
+Test(xml_escape, other_octets_untouched)
+{
+    static const unsigned variants[] = {ES_XML_TEXT, ES_XML_TEXT | ES_XML_CANONICAL, ES_XML_ATTR,
+                                        ES_XML_ATTR | ES_XML_CANONICAL};
+    for (unsigned v = 1; v < 256; v++) {
+        if (strchr("&<>\"'\t\n\r", (int)v) != NULL)
+            continue;
+        char in[4] = {'x', (char)v, 'y', '\0'};
+        for (size_t f = 0; f < sizeof variants / sizeof variants[0]; f++)
+            escaped(in, variants[f], in);
+    }
+}
+
 Test(xml_escape, each_octet_once)
 {
     /* Already escaped text is escaped again, never recognized: the
