@@ -143,6 +143,24 @@ static int decode_pass(const b64_table *t, uint8_t *out, size_t *outlen, const c
     unsigned acc_len = 0;
     size_t pos = 0, len = 0;
     for (; pos < n; pos++) {
+        /* On a group boundary, whole groups of four alphabet characters
+         * (the bulk of a text) make three octets at once. */
+        while (acc_len == 0 && n - pos >= 4) {
+            uint32_t a = t->v[(unsigned char)in[pos]], b = t->v[(unsigned char)in[pos + 1]];
+            uint32_t c = t->v[(unsigned char)in[pos + 2]], e = t->v[(unsigned char)in[pos + 3]];
+            if ((a | b | c | e) & (B64_SKIP | B64_BAD))
+                break;
+            uint32_t v = a << 18 | b << 12 | c << 6 | e;
+            if (out != NULL) {
+                out[len] = (uint8_t)(v >> 16);
+                out[len + 1] = (uint8_t)(v >> 8);
+                out[len + 2] = (uint8_t)v;
+            }
+            len += 3;
+            pos += 4;
+        }
+        if (pos == n)
+            break;
         uint8_t d = t->v[(unsigned char)in[pos]];
         if (d == B64_SKIP)
             continue;
