@@ -35,8 +35,10 @@ void es_xml_escape(const char *s, size_t n, unsigned flags, es_xml_sink put, voi
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x40 || !((MAY_REPLACE >> c) & 1u))
+        /* Without a branch on c's range: text such as base64 mixes octets
+         * on both sides of 0x40 unpredictably. */
+        unsigned c = (unsigned char)s[i];
+        if (!((unsigned)(MAY_REPLACE >> (c & 0x3fu)) & (unsigned)(c < 0x40u) & 1u))
             continue;
         const char *rep = replacement(s[i], flags);
         if (rep == NULL)
