@@ -24,21 +24,18 @@ static const char *replacement(char c, unsigned flags)
     }
 }
 
-/* The octets replacement() may replace, all below 0x40, as a bit set:
- * the others are passed over without a look at the flags. */
-#define MAY_REPLACE                                                                        \
-    ((UINT64_C(1) << '&') | (UINT64_C(1) << '<') | (UINT64_C(1) << '>') |                 \
-     (UINT64_C(1) << '"') | (UINT64_C(1) << '\'') | (UINT64_C(1) << '\t') |              \
-     (UINT64_C(1) << '\n') | (UINT64_C(1) << '\r'))
+/* The octets replacement() may replace: the others are passed over with
+ * one table look-up, without a branch on their value (text such as base64
+ * mixes digits and letters unpredictably). */
+static const uint8_t may_replace[256] = {
+    ['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
 
 void es_xml_escape(const char *s, size_t n, unsigned flags, es_xml_sink put, void *sink)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        /* Without a branch on c's range: text such as base64 mixes octets
-         * on both sides of 0x40 unpredictably. */
-        unsigned c = (unsigned char)s[i];
-        if (!((unsigned)(MAY_REPLACE >> (c & 0x3fu)) & (unsigned)(c < 0x40u) & 1u))
+        if (!may_replace[(unsigned char)s[i]])
             continue;
         const char *rep = replacement(s[i], flags);
         if (rep == NULL)
