@@ -230,6 +230,8 @@ static esession_status sync_session(esession_receiver *r, const char *bare, cons
         (rc = es_ks_blob_get_v(r->ks, name, &b, &version)) == ESESSION_OK)
         rc = es_rx_state_load(r->ctx, name, (const uint8_t *)b.data, b.len, &s);
     esession_buf_free(&b);
+    if (rc == ESESSION_OK && (rc = es_rx_state_attach_ring(r->ks, s)) != ESESSION_OK)
+        es_rx_session_free(s);
     if (rc != ESESSION_OK)
         return rc;
     s->version = version;
@@ -607,6 +609,8 @@ static esession_status load_one(void *arg, const char *name, const uint8_t *data
     if (es_rx_state_peek(data, len, &peek) && !l->keep(r, &peek, l->arg))
         return ESESSION_OK;
     esession_status rc = es_rx_state_load(r->ctx, name, data, len, &s);
+    if (rc == ESESSION_OK && (rc = es_rx_state_attach_ring(r->ks, s)) != ESESSION_OK)
+        es_rx_session_free(s);
     if (rc != ESESSION_OK)
         return rc;
     if ((rc = es_rx_sessions_reserve(r)) != ESESSION_OK ||
