@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static const char *replacement(char c, unsigned flags)
 {
     int attr = (flags & ES_XML_ATTR) != 0;
@@ -24,19 +28,39 @@ static const char *replacement(char c, unsigned flags)
     }
 }
 
-/* The octets replacement() may replace: the others are passed over with
- * one table look-up, without a branch on their value (text such as base64
- * mixes digits and letters unpredictably). */
+/* The octets replacement() may replace: the others are passed over
+ * without a look at the flags, and without a branch on their value (text
+ * such as base64 mixes digits and letters unpredictably). */
 static const uint8_t may_replace[256] = {
     ['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
 };
 
+/* The offset of the first octet from i on that may be replaced, or n. */
+static size_t next_candidate(const char *s, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    /* Sixteen octets against the eight candidates at once. */
+    static const char cand[8] = {'&', '<', '>', '"', '\'', '\t', '\n', '\r'};
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit = _mm_setzero_si128();
+        for (unsigned k = 0; k < 8; k++)
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8(cand[k])));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask != 0)
+            return i + (size_t)__builtin_ctz(mask);
+        i += 16;
+    }
+#endif
+    while (i < n && !may_replace[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
 void es_xml_escape(const char *s, size_t n, unsigned flags, es_xml_sink put, void *sink)
 {
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!may_replace[(unsigned char)s[i]])
-            continue;
+    for (size_t i = next_candidate(s, 0, n); i < n; i = next_candidate(s, i + 1, n)) {
         const char *rep = replacement(s[i], flags);
         if (rep == NULL)
             continue;

@@ -353,6 +353,30 @@ Test(xml_escape, other_octets_untouched)
     }
 }
 
+/* Long text (checked sixteen octets at a time where that is possible)
+ * escapes as its octets one by one do, wherever the special ones are. */
+Test(xml_escape, long_text_as_octet_by_octet)
+{
+    static const unsigned variants[] = {ES_XML_TEXT, ES_XML_TEXT | ES_XML_CANONICAL, ES_XML_ATTR,
+                                        ES_XML_ATTR | ES_XML_CANONICAL};
+    static const char specials[] = "&<>\"'\t\n\r";
+    char in[72];
+    for (size_t len = 1; len < sizeof in; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t k = 0; k < sizeof specials - 1; k++)
+                for (size_t f = 0; f < sizeof variants / sizeof variants[0]; f++) {
+                    for (size_t i = 0; i < len; i++)
+                        in[i] = "aZ09+/=\xc3"[i % 8];
+                    in[at] = specials[k];
+                    in[len - 1 - at] = specials[(k + 3) % (sizeof specials - 1)];
+                    collected whole = {{0}, 0, 0}, one = {{0}, 0, 0};
+                    es_xml_escape(in, len, variants[f], collect, &whole);
+                    for (size_t i = 0; i < len; i++)
+                        es_xml_escape(in + i, 1, variants[f], collect, &one);
+                    cr_assert_str_eq(whole.text, one.text, "length %zu, at %zu", len, at);
+                }
+}
+
 Test(xml_escape, each_octet_once)
 {
     /* Already escaped text is escaped again, never recognized: the
