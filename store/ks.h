@@ -130,9 +130,11 @@ typedef struct es_ks_id_slot {
     uint8_t id[ES_REC_ID_BYTES];
 } es_ks_id_slot;
 
-/* Record nonces drawn from the context's random source this many at a
- * time (they are public: each is stored beside its record). */
-#define ES_KS_NONCE_BATCH 16u
+/* Record nonces made this many at a time by libsodium's deterministic
+ * generator keyed with 32 octets of the context's random source: one
+ * small draw per batch (they are public: each is stored beside its
+ * record). */
+#define ES_KS_NONCE_BATCH 64u
 
 struct esession_keystore {
     esession_ctx *ctx;

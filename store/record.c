@@ -72,14 +72,18 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
     es_be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
 }
 
-/* A fresh nonce from the context's random source, drawn in batches. A
- * child process never uses nonces its parent drew (both would). */
+/* A fresh nonce, made in batches from a seed drawn from the context's
+ * random source. A child process never uses nonces its parent made (both
+ * would). */
 static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE_BYTES])
 {
     if (ks->nonces_left == 0) {
-        esession_status rc = es_random(ks->ctx, ks->nonces, sizeof ks->nonces);
+        uint8_t seed[randombytes_SEEDBYTES];
+        esession_status rc = es_random(ks->ctx, seed, sizeof seed);
         if (rc != ESESSION_OK)
             return rc;
+        randombytes_buf_deterministic(ks->nonces, sizeof ks->nonces, seed);
+        sodium_memzero(seed, sizeof seed);
         ks->nonces_left = ES_KS_NONCE_BATCH;
         ks->nonces_pid = (long)getpid();
     }
