@@ -25,12 +25,27 @@ typedef struct es_wr {
 /* v into n octets (1..8) at p, most significant first; and back. */
 static inline void es_be_put(uint8_t *p, uint64_t v, unsigned n)
 {
+    if (n == 8u) { /* spelt out: compilers make it one byte swap and store */
+        p[0] = (uint8_t)(v >> 56);
+        p[1] = (uint8_t)(v >> 48);
+        p[2] = (uint8_t)(v >> 40);
+        p[3] = (uint8_t)(v >> 32);
+        p[4] = (uint8_t)(v >> 24);
+        p[5] = (uint8_t)(v >> 16);
+        p[6] = (uint8_t)(v >> 8);
+        p[7] = (uint8_t)v;
+        return;
+    }
     for (unsigned i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
 }
 
 static inline uint64_t es_be_get(const uint8_t *p, unsigned n)
 {
+    if (n == 8u)
+        return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+               (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+               (uint64_t)p[6] << 8 | p[7];
     uint64_t v = 0;
     for (unsigned i = 0; i < n; i++)
         v = (v << 8) | p[i];
