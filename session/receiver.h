@@ -394,11 +394,14 @@ esession_status es_rx_end_session(esession_receiver *r, size_t i, int erase);
  * res (MESSAGE, TERMINATED, or ERROR when the content or the re-key value
  * is unusable; DUPLICATE when deliver is 0). held_index >= 0 takes that
  * held stanza out in the same change; terminate_after marks the session
- * terminated (formB terminate=1). On failure (ESESSION_ERR_BAD_MAC: the
+ * terminated (formB terminate=1). checked: the reference check
+ * (es_c_verify under ep's keyed chan at off) has just passed, so it is not
+ * made again; else it is made here. On failure (ESESSION_ERR_BAD_MAC: the
  * reference check disagreed; or a storage error) nothing changed. */
 esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx_stanza *st,
-                             uint64_t off, es_rx_epoch *ep, int deliver, long held_index,
-                             int terminate_after, uint64_t tag, esession_result *res);
+                             uint64_t off, es_rx_epoch *ep, int checked, int deliver,
+                             long held_index, int terminate_after, uint64_t tag,
+                             esession_result *res);
 
 /* PROFILE §10 for a stanza with <init> (text, len: its exact text). On
  * ESESSION_OK res is the stanza's own result (MESSAGE, TERMINATED,
