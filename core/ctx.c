@@ -51,6 +51,7 @@ void esession_ctx_free(esession_ctx *ctx)
     if (ctx == NULL)
         return;
     es_arena_release(ctx->arena); /* gone once its last block is freed */
+    free(ctx->outbox_stanza);
     sodium_memzero(ctx, sizeof *ctx);
     free(ctx);
 }
