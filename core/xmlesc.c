@@ -40,13 +40,17 @@ static size_t next_candidate(const char *s, size_t i, size_t n)
 {
 #if defined(__SSE2__)
     /* Sixteen octets against the eight candidates at once. */
-    static const char cand[8] = {'&', '<', '>', '"', '\'', '\t', '\n', '\r'};
+    const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>');
+    const __m128i quot = _mm_set1_epi8('"'), apos = _mm_set1_epi8('\'');
+    const __m128i tab = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
     while (n - i >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i hit = _mm_setzero_si128();
-        for (unsigned k = 0; k < 8; k++)
-            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8(cand[k])));
-        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        __m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt));
+        __m128i b = _mm_or_si128(_mm_cmpeq_epi8(v, gt), _mm_cmpeq_epi8(v, quot));
+        __m128i c = _mm_or_si128(_mm_cmpeq_epi8(v, apos), _mm_cmpeq_epi8(v, tab));
+        __m128i d = _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
         if (mask != 0)
             return i + (size_t)__builtin_ctz(mask);
         i += 16;
