@@ -211,6 +211,20 @@ esession_status es_base64_decode_public(uint8_t *out, size_t cap, size_t *outlen
     return ESESSION_OK;
 }
 
+esession_status es_base64_decode_public_into(uint8_t *out, size_t *outlen, const char *in,
+                                             size_t n)
+{
+    size_t len = 0;
+    if (outlen == NULL || out == NULL || (in == NULL && n > 0))
+        return ESESSION_ERR_INVALID_ARGUMENT;
+    const b64_table t = make_table();
+    /* Never more than es_base64_decoded_max(n): six bits per character. */
+    if (decode_pass(&t, out, &len, in, n) != 0)
+        return ESESSION_ERR_MALFORMED;
+    *outlen = len;
+    return ESESSION_OK;
+}
+
 esession_status es_base64_encode_buf(esession_buf *out, const uint8_t *in, size_t n)
 {
     esession_buf tmp;

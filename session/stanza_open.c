@@ -92,7 +92,7 @@ static esession_status decode(esession_ctx *ctx, const char *name, const char *t
 
     if (b == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    if (es_base64_decode_public(b, cap, len, t, n) != ESESSION_OK) {
+    if (es_base64_decode_public_into(b, len, t, n) != ESESSION_OK) {
         free(b);
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "<c>: <%s> is not base64", name);
     }
