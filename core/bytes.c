@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Hex digits (the big-endian fields are inline in bytes.h). */
+/* Hex digits and joined names (the big-endian fields are inline in
+ * bytes.h). */
 #include "bytes.h"
 
 #include <string.h>
@@ -12,4 +13,19 @@ void es_hex(char *out, const uint8_t *in, size_t n)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+size_t es_join(char *out, size_t cap, const char *const *parts, size_t n)
+{
+    size_t at = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(parts[i]);
+        size_t room = cap - 1 - at;
+        size_t take = len < room ? len : room;
+        memcpy(out + at, parts[i], take);
+        at += take;
+        total += len;
+    }
+    out[at] = '\0';
+    return total;
 }

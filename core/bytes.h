@@ -106,4 +106,9 @@ static inline uint64_t es_rd_be(es_rd *r, unsigned n)
 /* n octets as 2n lowercase hex digits and a NUL (out: 2n + 1 octets). */
 void es_hex(char *out, const uint8_t *in, size_t n);
 
+/* The strings parts[0..n) one after the other into out (cap octets, cap >
+ * 0), cut to cap - 1 octets and ended by a NUL, as snprintf("%s%s...")
+ * would, without its format parsing; returns the whole length. */
+size_t es_join(char *out, size_t cap, const char *const *parts, size_t n);
+
 #endif

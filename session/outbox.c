@@ -49,7 +49,8 @@ static esession_status record_name(esession_ctx *ctx, const uint8_t *stanza, siz
         ctx->outbox_stanza = NULL;
     }
     es_hex(id, d, ID_BYTES);
-    snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s", ES_SENDER_OUTBOX_PREFIX, id);
+    const char *const parts[] = {ES_SENDER_OUTBOX_PREFIX, id};
+    (void)es_join(name, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
     return ESESSION_OK;
 }
 

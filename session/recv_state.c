@@ -58,7 +58,8 @@ esession_status es_rx_name_for(const char *bare, const char *thread,
     size_t fixed = strlen(ES_RX_BLOB_PREFIX) + 1;
 
     if (fixed + bl + tl <= ES_BLOB_NAME_MAX) {
-        snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s/%s", ES_RX_BLOB_PREFIX, bare, thread);
+        const char *const parts[] = {ES_RX_BLOB_PREFIX, bare, "/", thread};
+        (void)es_join(name, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
         return ESESSION_OK;
     }
     /* Too long to spell out: a bare JID never holds '/' nor '#' first, so
@@ -85,7 +86,8 @@ esession_status es_rx_ring_name(const char *name, char out[ES_BLOB_NAME_MAX + 1]
     if (strncmp(name, ES_RX_BLOB_PREFIX, pl) != 0)
         return ESESSION_ERR_INTERNAL;
     /* The ring prefix is the shorter: the name always fits. */
-    snprintf(out, ES_BLOB_NAME_MAX + 1, "%s%s", ES_RX_RING_PREFIX, name + pl);
+    const char *const parts[] = {ES_RX_RING_PREFIX, name + pl};
+    (void)es_join(out, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
     return ESESSION_OK;
 }
 

@@ -272,3 +272,19 @@ Test(core, big_endian_fields)
     cr_assert_eq(count.pos, 12);
     cr_assert_not(count.err);
 }
+
+/* Joined names: as snprintf with "%s%s..." would give them, cut short
+ * with a NUL when they do not fit. */
+Test(core, joined_names)
+{
+    char out[8];
+    const char *const two[] = {"ab", "cde"}, *const four[] = {"abc", "", "/", "defghij"};
+    cr_assert_eq(es_join(out, sizeof out, two, 2), 5);
+    cr_assert_str_eq(out, "abcde");
+    cr_assert_eq(es_join(out, sizeof out, four, 4), 11);
+    cr_assert_str_eq(out, "abc/def", "cut to 7 octets and a NUL");
+    cr_assert_eq(es_join(out, 1, two, 2), 5);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(es_join(out, sizeof out, two, 0), 0);
+    cr_assert_str_eq(out, "");
+}
