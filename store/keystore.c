@@ -51,7 +51,7 @@ static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
     ks->ops = ctx->ops.store != NULL ? ctx->ops.store : &es_sqlite_ops;
     ks->path = strdup(path);
     ks->keys_mem = es_guarded_alloc(sizeof *ks->keys_mem);
-    if (ks->path == NULL || ks->keys_mem == NULL) {
+    if (ks->path == NULL || ks->keys_mem == NULL || es_ks_nonces_new(ks) != ESESSION_OK) {
         es_guarded_free(ks->keys_mem);
         free(ks->path);
         free(ks);
@@ -76,6 +76,7 @@ void esession_keystore_free(esession_keystore *ks)
     es_vec_free(&ks->optsets, es_ks_optset_free);
     es_vidx_free(ks);
     free(ks->gens_env);
+    es_ks_nonces_free(ks);
     es_guarded_free(ks->keys_mem);
     free(ks->path);
     sodium_memzero(ks, sizeof *ks);

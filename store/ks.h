@@ -135,6 +135,11 @@ typedef struct es_ks_id_slot {
  * small draw per batch (they are public: each is stored beside its
  * record). */
 #define ES_KS_NONCE_BATCH 64u
+typedef struct es_ks_nonces {
+    uint8_t v[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
+    size_t left; /* unused nonces at the end of v */
+    long pid;    /* the process that made them, unless wiped on fork */
+} es_ks_nonces;
 
 struct esession_keystore {
     esession_ctx *ctx;
@@ -144,9 +149,8 @@ struct esession_keystore {
     es_ks_kdf kdf;
     uint8_t store_id[ES_STORE_ID_BYTES];
     es_ks_keys *keys_mem;          /* guarded memory, read-only once set */
-    uint8_t nonces[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
-    size_t nonces_left;            /* unused nonces at the end of `nonces` */
-    long nonces_pid;               /* the process that drew them (a fork must not reuse them) */
+    es_ks_nonces *nonces;          /* nonces.c: never used by a child after fork */
+    int nonces_wiped_on_fork;      /* in a page a child gets zeroed */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;
@@ -181,6 +185,14 @@ struct esession_keystore {
     uint8_t gens_plain[ES_KS_GENS_BYTES];
     es_ks_id_slot id_cache[ES_KS_ID_CACHE];
 };
+
+/* The nonce batch (nonces.c): made with the handle; checked at each
+ * transaction's start (dropped when another process made it); marked full
+ * once made again. */
+esession_status es_ks_nonces_new(esession_keystore *ks);
+void es_ks_nonces_free(esession_keystore *ks);
+void es_ks_nonces_check(esession_keystore *ks);
+void es_ks_nonces_drawn(esession_keystore *ks);
 
 /* Load every record of a cached kind (ES_REC_KEY, _TRUST, _OPTSET) into
  * its vector, replacing what it held. */

@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Envelope: u64 version | nonce[24] | XChaCha20-Poly1305(plain) where
  * plain = u16 name length | name | payload. */
@@ -77,17 +76,17 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
  * would). */
 static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE_BYTES])
 {
-    if (ks->nonces_left == 0) {
+    es_ks_nonces *b = ks->nonces;
+    if (b->left == 0) {
         uint8_t seed[randombytes_SEEDBYTES];
         esession_status rc = es_random(ks->ctx, seed, sizeof seed);
         if (rc != ESESSION_OK)
             return rc;
-        randombytes_buf_deterministic(ks->nonces, sizeof ks->nonces, seed);
+        randombytes_buf_deterministic(b->v, sizeof b->v, seed);
         sodium_memzero(seed, sizeof seed);
-        ks->nonces_left = ES_KS_NONCE_BATCH;
-        ks->nonces_pid = (long)getpid();
+        es_ks_nonces_drawn(ks);
     }
-    uint8_t *n = ks->nonces + (--ks->nonces_left) * ES_KS_NONCE_BYTES;
+    uint8_t *n = b->v + (--b->left) * ES_KS_NONCE_BYTES;
     memcpy(out, n, ES_KS_NONCE_BYTES);
     sodium_memzero(n, ES_KS_NONCE_BYTES); /* never handed out twice */
     return ESESSION_OK;
@@ -562,10 +561,7 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     }
     if (ks->ops->begin(ks->ctx->user, ks->store, write) != 0)
         return backend_fail(ks, "start a transaction");
-    if (ks->nonces_left > 0 && ks->nonces_pid != (long)getpid()) {
-        sodium_memzero(ks->nonces, sizeof ks->nonces);
-        ks->nonces_left = 0;
-    }
+    es_ks_nonces_check(ks);
     ks->depth = 1;
     ks->tx_write = write;
     ks->tx_doomed = 0;
