@@ -1,61 +1,9 @@
 /* SPDX-License-Identifier: ISC */
-/* Big-endian writing and reading of stored records. */
+/* Hex digits and joined names (the big-endian fields are inline in
+ * bytes.h). */
 #include "bytes.h"
 
 #include <string.h>
-
-void es_wr_put(es_wr *w, const void *data, size_t n)
-{
-    if (w->err || n > w->cap - w->pos) {
-        w->err = 1;
-        return;
-    }
-    if (w->p != NULL && n > 0)
-        memcpy(w->p + w->pos, data, n);
-    w->pos += n;
-}
-
-void es_wr_be(es_wr *w, uint64_t v, unsigned n)
-{
-    uint8_t b[8];
-    for (unsigned i = 0; i < n && i < sizeof b; i++)
-        b[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-    es_wr_put(w, b, n <= sizeof b ? n : sizeof b);
-}
-
-const uint8_t *es_rd_take(es_rd *r, size_t n)
-{
-    if (r->bad || n > r->len - r->pos) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
-uint64_t es_rd_be(es_rd *r, unsigned n)
-{
-    const uint8_t *b = es_rd_take(r, n);
-    uint64_t v = 0;
-    for (unsigned i = 0; b != NULL && i < n; i++)
-        v = (v << 8) | b[i];
-    return v;
-}
-
-void es_be_put(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
-}
-
-uint64_t es_be_get(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 void es_hex(char *out, const uint8_t *in, size_t n)
 {
@@ -65,4 +13,19 @@ void es_hex(char *out, const uint8_t *in, size_t n)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+size_t es_join(char *out, size_t cap, const char *const *parts, size_t n)
+{
+    size_t at = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(parts[i]);
+        size_t room = cap - 1 - at;
+        size_t take = len < room ? len : room;
+        memcpy(out + at, parts[i], take);
+        at += take;
+        total += len;
+    }
+    out[at] = '\0';
+    return total;
 }

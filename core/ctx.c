@@ -55,6 +55,7 @@ void esession_ctx_free(esession_ctx *ctx)
         return;
     es_arena_release(ctx->arena); /* gone once its last block is freed */
     es_modexp_cache_free(ctx->modexp);
+    free(ctx->outbox_stanza);
     sodium_memzero(ctx, sizeof *ctx);
     free(ctx);
 }

@@ -27,6 +27,11 @@ esession_status es_base64_decode(uint8_t *out, size_t cap, size_t *outlen,
 void es_base64_encode_public(char *out, const uint8_t *in, size_t n);
 esession_status es_base64_decode_public(uint8_t *out, size_t cap, size_t *outlen,
                                         const char *in, size_t n);
+/* The same verdict and octets in one pass, for an out of
+ * es_base64_decoded_max(n) octets the caller throws away on failure
+ * (which leaves it partly written). */
+esession_status es_base64_decode_public_into(uint8_t *out, size_t *outlen, const char *in,
+                                             size_t n);
 
 /* Convenience: encode into a fresh library buffer. */
 esession_status es_base64_encode_buf(esession_buf *out, const uint8_t *in, size_t n);

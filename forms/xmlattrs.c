@@ -17,7 +17,6 @@
 #include "xmlattrs.h"
 
 #include "xml.h"
-#include "xmlchars.h"
 
 #include <string.h>
 
@@ -42,9 +41,16 @@ static int starts(const char *s, size_t n, size_t i, const char *with)
     return n - i >= len && memcmp(s + i, with, len) == 0;
 }
 
+/* XML whitespace, '=', '/', '>' and the quotes: by a table, as every
+ * octet of a tag is looked at twice. */
+static const unsigned char delims[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['='] = 1, ['/'] = 1, ['>'] = 1, ['"'] = 1,
+    ['\''] = 1,
+};
+
 static int is_delim(unsigned char c)
 {
-    return es_xml_is_space(c) || c == '=' || c == '/' || c == '>' || c == '"' || c == '\'';
+    return delims[c];
 }
 
 /* Is the name s[at .. at + len) a namespace declaration (xmlns, xmlns:p)? */

@@ -50,8 +50,9 @@ static int content_error(esession_status rc)
 }
 
 esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx_stanza *st,
-                             uint64_t off, es_rx_epoch *ep, int deliver, long held_index,
-                             int terminate_after, uint64_t tag, esession_result *res)
+                             uint64_t off, es_rx_epoch *ep, int checked, int deliver,
+                             long held_index, int terminate_after, uint64_t tag,
+                             esession_result *res)
 {
     esession_ctx *ctx = r->ctx;
     uint8_t S[ES_AES_BLOCK], saved[ES_RX_MAC_PRINT];
@@ -71,9 +72,13 @@ esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx
     memset(&content, 0, sizeof content);
     memset(&out, 0, sizeof out);
     es_rx_counter(s, off, S);
-    /* The reference check, whatever the search found. */
-    if ((rc = es_rx_epoch_keyed(ep)) != ESESSION_OK ||
-        (rc = es_c_decrypt(ctx, st->copen, ep->chan, S, &plain)) != ESESSION_OK)
+    /* The reference check, whatever the search found (unless the caller
+     * has just made it). */
+    if ((rc = es_rx_epoch_keyed(ep)) != ESESSION_OK)
+        return rc;
+    rc = checked ? es_c_decrypt_verified(ctx, st->copen, ep->chan, S, &plain)
+                 : es_c_decrypt(ctx, st->copen, ep->chan, S, &plain);
+    if (rc != ESESSION_OK)
         return rc;
     rc = es_rx_content_read(ctx, (const uint8_t *)plain.data, plain.len, &content);
     if (content_error(rc)) {

@@ -47,7 +47,8 @@ static int id_ok(const char *id)
 
 static void record_name(const char *id, char name[ES_BLOB_NAME_MAX + 1])
 {
-    snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s", ES_RX_INBOX_PREFIX, id);
+    const char *const parts[] = {ES_RX_INBOX_PREFIX, id};
+    (void)es_join(name, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
 }
 
 static void put_text(es_wr *w, const esession_buf *b)

@@ -391,8 +391,8 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         rc = es_fail(ctx, ESESSION_ERR_BAD_MAC, "the first stanza does not verify after IDB");
         goto out;
     }
-    rc = es_rx_accept(r, s, st, es_rx_next(&s->core), s->core.epochs[0], !dup, -1, f.terminate,
-                      tag, res);
+    rc = es_rx_accept(r, s, st, es_rx_next(&s->core), s->core.epochs[0], 0, !dup, -1,
+                      f.terminate, tag, res);
     if (rc == ESESSION_OK) {
         *opened = s;
         s = NULL;

@@ -249,6 +249,8 @@ void es_rx_mac_add(es_rx_session *s, const uint8_t *mac, size_t len, uint8_t *sa
         c->n_macs++;
     else
         c->mac_head = (c->mac_head + 1) % s->macs_cap; /* forget the oldest */
+    if (c->macs_journal < ES_RX_MACS_MAX)
+        c->macs_journal++; /* not in the ring record yet */
 }
 
 void es_rx_mac_undo(es_rx_session *s, const es_rx_core *before, const uint8_t *saved)

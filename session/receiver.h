@@ -36,6 +36,11 @@
 #define ES_RX_TRIES_FEED (1u << 13)   /* added to it by each <c> stanza fed to it */
 #define ES_RX_TRIED_MAX 8u            /* spans of counters remembered per held stanza */
 #define ES_RX_BLOB_PREFIX "alice/session/"
+/* A session's older a_mac prints, in a record of their own (the same name
+ * after this prefix), rewritten only when more than ES_RX_MACS_JOURNAL
+ * newer ones have gathered in the session's record. */
+#define ES_RX_RING_PREFIX "alice/macs/"
+#define ES_RX_MACS_JOURNAL 64u
 #define ES_RX_INBOX_PREFIX "alice/inbox/"
 
 /* ---- a received <message/> (stanza_in.c) ----------------------------- */
@@ -168,6 +173,8 @@ typedef struct es_rx_core {
     size_t n_held;
     size_t held_bytes;
     size_t mac_head, n_macs;              /* ring of accepted a_macs' prints */
+    size_t macs_journal;                  /* the newest prints not in the ring record */
+    uint64_t ring_version;                /* of the ring record; 0: none */
     int terminated;
 } es_rx_core;
 
@@ -279,12 +286,21 @@ void es_rx_tried_clear(es_rx_tried *t);
 esession_status es_rx_name_for(const char *bare, const char *thread,
                                char name[ES_BLOB_NAME_MAX + 1]);
 esession_status es_rx_state_name(es_rx_session *s);
-/* Write the whole session state into its record; s->version follows. */
+/* Write the session state into its record (and, when more than
+ * ES_RX_MACS_JOURNAL prints are not yet in it, the ring record first);
+ * s->version follows. */
 esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s);
 /* Decode one record (bounded, strict: anything unexpected is
- * ESESSION_ERR_CORRUPT); held stanzas are parsed again. */
+ * ESESSION_ERR_CORRUPT); held stanzas are parsed again. The prints of the
+ * ring record are not in it: es_rx_state_attach_ring adds them. */
 esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint8_t *data,
                                  size_t len, es_rx_session **out);
+/* Read the ring record a loaded session names, if any, checked to be the
+ * version its record names, and put its prints before the newer ones. */
+esession_status es_rx_state_attach_ring(esession_keystore *ks, es_rx_session *s);
+/* The ring record's name for a session record's name. */
+esession_status es_rx_ring_name(const char *name, char out[ES_BLOB_NAME_MAX + 1]);
+/* Remove the session's record and its ring record. */
 esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s);
 /* The option set and JID of a record, read without loading it (pointers
  * into data); 0 if the record's start is not a session's. */
@@ -378,11 +394,14 @@ esession_status es_rx_end_session(esession_receiver *r, size_t i, int erase);
  * res (MESSAGE, TERMINATED, or ERROR when the content or the re-key value
  * is unusable; DUPLICATE when deliver is 0). held_index >= 0 takes that
  * held stanza out in the same change; terminate_after marks the session
- * terminated (formB terminate=1). On failure (ESESSION_ERR_BAD_MAC: the
+ * terminated (formB terminate=1). checked: the reference check
+ * (es_c_verify under ep's keyed chan at off) has just passed, so it is not
+ * made again; else it is made here. On failure (ESESSION_ERR_BAD_MAC: the
  * reference check disagreed; or a storage error) nothing changed. */
 esession_status es_rx_accept(esession_receiver *r, es_rx_session *s, const es_rx_stanza *st,
-                             uint64_t off, es_rx_epoch *ep, int deliver, long held_index,
-                             int terminate_after, uint64_t tag, esession_result *res);
+                             uint64_t off, es_rx_epoch *ep, int checked, int deliver,
+                             long held_index, int terminate_after, uint64_t tag,
+                             esession_result *res);
 
 /* PROFILE §10 for a stanza with <init> (text, len: its exact text). On
  * ESESSION_OK res is the stanza's own result (MESSAGE, TERMINATED,

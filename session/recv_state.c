@@ -1,19 +1,32 @@
 /* SPDX-License-Identifier: ISC */
 /* A receiving session's state as one keystore record (encrypted with the
  * keystore), so that a receiver created again on the same keystore goes
- * on where the last one stopped. Format version 3, big-endian:
+ * on where the last one stopped. Format version 4, big-endian:
  *
- *   "ESRX" u8 version=3
+ *   "ESRX" u8 version=4
  *   u8 len N_A | u16 len bare JID | u16 len thread
  *   init_hash[32] key_fp[32] u8 key_by_host
  *   i64 opened C_B[16] u8 hash u8 cipher u16 group u8 flags
  *   u8 n_ranges  × (u64 lo, u64 hi)
  *   u8 n_epochs  × (u64 start, u8 len KC, KC, u8 len KM, KM)
- *   u8 print_len=8 u16 n_macs × first 8 octets of an a_mac (oldest first)
+ *   u8 print_len=8 u16 n × first 8 octets of an a_mac (oldest first; the
+ *                          newest, at most ES_RX_MACS_JOURNAL)
+ *   u64 ring_version (0: no ring record)
  *   u8 n_held    × (u64 tag, u32 len, stanza text)
  *
- * Versions 1 (no key_fp, key_by_host) and 2 kept whole a_macs
- * (u8 mac_len u16 n × a_mac), read as their first octets.
+ * The older prints are in the ring record (ES_RX_RING_PREFIX and the
+ * same name), at the version the session record names:
+ *
+ *   "ESRM" u8 version=1 u16 n × print (oldest first, at most ES_RX_MACS_MAX)
+ *
+ * so that a stanza rewrites a few hundred octets, not the whole ring
+ * (8 KiB when full). The ring record is rewritten with every print the
+ * session remembers when more than ES_RX_MACS_JOURNAL have gathered
+ * outside it; both records are written in one transaction.
+ *
+ * Version 3 kept every print in the session record, without ring_version;
+ * versions 1 (no key_fp, key_by_host) and 2 kept whole a_macs (u8 mac_len
+ * u16 n × a_mac), read as their first octets. All three are still read.
  *
  * Decoding is strict and bounded; anything unexpected is
  * ESESSION_ERR_CORRUPT (the record is authenticated by the keystore, so
@@ -27,9 +40,12 @@
 #include <string.h>
 
 #define MAGIC "ESRX"
-#define VERSION 3
+#define VERSION 4
+#define VERSION_WHOLE_RING 3 /* every print in the session record: read, never written */
 #define VERSION_WHOLE_MACS 2 /* a_macs kept whole: read, never written */
 #define VERSION_NO_KEY 1     /* before the key was kept: read, never written */
+#define RING_MAGIC "ESRM"
+#define RING_VERSION 1
 #define FLAG_TERMINATED 1u
 #define HEX_NA_MAX (2 * ES_NONCE_MAX)
 
@@ -42,7 +58,8 @@ esession_status es_rx_name_for(const char *bare, const char *thread,
     size_t fixed = strlen(ES_RX_BLOB_PREFIX) + 1;
 
     if (fixed + bl + tl <= ES_BLOB_NAME_MAX) {
-        snprintf(name, ES_BLOB_NAME_MAX + 1, "%s%s/%s", ES_RX_BLOB_PREFIX, bare, thread);
+        const char *const parts[] = {ES_RX_BLOB_PREFIX, bare, "/", thread};
+        (void)es_join(name, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
         return ESESSION_OK;
     }
     /* Too long to spell out: a bare JID never holds '/' nor '#' first, so
@@ -63,9 +80,20 @@ esession_status es_rx_state_name(es_rx_session *s)
     return es_rx_name_for(s->bare, s->thread, s->name);
 }
 
+esession_status es_rx_ring_name(const char *name, char out[ES_BLOB_NAME_MAX + 1])
+{
+    size_t pl = strlen(ES_RX_BLOB_PREFIX);
+    if (strncmp(name, ES_RX_BLOB_PREFIX, pl) != 0)
+        return ESESSION_ERR_INTERNAL;
+    /* The ring prefix is the shorter: the name always fits. */
+    const char *const parts[] = {ES_RX_RING_PREFIX, name + pl};
+    (void)es_join(out, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
+    return ESESSION_OK;
+}
+
 /* ---- encoding ------------------------------------------------------ */
 
-static size_t encoded_size(const es_rx_session *s)
+static size_t encoded_size(const es_rx_session *s, size_t journal)
 {
     const es_rx_core *c = &s->core;
     size_t n = 4 + 1 + 1 + s->n_a_len + 2 + strlen(s->bare) + 2 + strlen(s->thread) +
@@ -75,11 +103,54 @@ static size_t encoded_size(const es_rx_session *s)
     n += 1;
     for (size_t i = 0; i < c->n_epochs; i++)
         n += 8 + 1 + c->epochs[i]->keys->kc_len + 1 + c->epochs[i]->keys->km_len;
-    n += 1 + 2 + c->n_macs * ES_RX_MAC_PRINT;
+    n += 1 + 2 + journal * ES_RX_MAC_PRINT + 8;
     n += 1;
     for (size_t i = 0; i < c->n_held; i++)
         n += 8 + 4 + c->held[i]->len;
     return n;
+}
+
+_Static_assert(ES_RX_MACS_JOURNAL < ES_RX_MACS_MAX, "the journal is part of the ring");
+
+/* count prints from the from-th oldest on, in order. */
+static void put_prints(es_wr *w, const es_rx_session *s, size_t from, size_t count)
+{
+    if (count == 0)
+        return;
+    size_t at = (s->core.mac_head + from) % s->macs_cap;
+    size_t first = s->macs_cap - at < count ? s->macs_cap - at : count;
+    es_wr_put(w, s->macs[at], first * ES_RX_MAC_PRINT);
+    es_wr_put(w, s->macs[0], (count - first) * ES_RX_MAC_PRINT);
+}
+
+/* Every print the session remembers into its ring record. */
+static esession_status ring_save(esession_keystore *ks, es_rx_session *s)
+{
+    const es_rx_core *c = &s->core;
+    char name[ES_BLOB_NAME_MAX + 1];
+    esession_buf b = {NULL, 0, 0};
+    esession_status rc = es_rx_ring_name(s->name, name);
+    if (rc != ESESSION_OK)
+        return es_fail(es_ks_ctx(ks), rc, "session record name without its prefix");
+    if ((rc = es_buf_alloc_in(es_ks_ctx(ks), &b, 4 + 1 + 2 + c->n_macs * ES_RX_MAC_PRINT, 0)) !=
+        ESESSION_OK)
+        return es_fail(es_ks_ctx(ks), rc, "out of memory");
+    es_wr w = {(uint8_t *)b.data, 0, b.len, 0};
+    es_wr_put(&w, RING_MAGIC, 4);
+    es_wr_be(&w, RING_VERSION, 1);
+    es_wr_be(&w, c->n_macs, 2);
+    put_prints(&w, s, 0, c->n_macs);
+    uint64_t version = 0;
+    if (w.err || w.pos != b.len)
+        rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "ring record size mismatch");
+    else
+        rc = es_ks_blob_put_v(ks, name, (const uint8_t *)b.data, b.len, &version);
+    esession_buf_free(&b);
+    if (rc == ESESSION_OK) {
+        s->core.ring_version = version;
+        s->core.macs_journal = 0;
+    }
+    return rc;
 }
 
 esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
@@ -91,8 +162,17 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
 
     if (ks == NULL || s == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    if ((rc = es_buf_alloc_in(es_ks_ctx(ks), &b, encoded_size(s), 1)) != ESESSION_OK)
-        return es_fail(es_ks_ctx(ks), rc, "out of secure memory");
+    /* Both records in one transaction (a caller's, or this one). */
+    if ((rc = es_tx_begin(ks, 1)) != ESESSION_OK)
+        return rc;
+    size_t journal = c->macs_journal < c->n_macs ? c->macs_journal : c->n_macs;
+    if (journal > ES_RX_MACS_JOURNAL) {
+        if ((rc = ring_save(ks, s)) != ESESSION_OK)
+            return es_tx_end(ks, rc);
+        journal = 0;
+    }
+    if ((rc = es_buf_alloc_in(es_ks_ctx(ks), &b, encoded_size(s, journal), 1)) != ESESSION_OK)
+        return es_tx_end(ks, es_fail(es_ks_ctx(ks), rc, "out of secure memory"));
     w = (es_wr){(uint8_t *)b.data, 0, b.len, 0};
     es_wr_put(&w, MAGIC, 4);
     es_wr_be(&w, VERSION, 1);
@@ -126,9 +206,9 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
         es_wr_put(&w, k->km, k->km_len);
     }
     es_wr_be(&w, ES_RX_MAC_PRINT, 1);
-    es_wr_be(&w, c->n_macs, 2);
-    for (size_t k = 0; k < c->n_macs; k++)
-        es_wr_put(&w, s->macs[(c->mac_head + k) % s->macs_cap], ES_RX_MAC_PRINT);
+    es_wr_be(&w, journal, 2);
+    put_prints(&w, s, c->n_macs - journal, journal);
+    es_wr_be(&w, c->ring_version, 8);
     es_wr_be(&w, c->n_held, 1);
     for (size_t i = 0; i < c->n_held; i++) {
         es_wr_be(&w, c->held[i]->tag, 8);
@@ -139,17 +219,26 @@ esession_status es_rx_state_save(esession_keystore *ks, es_rx_session *s)
         rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "session record size mismatch");
     else
         rc = es_ks_blob_put_v(ks, s->name, (const uint8_t *)b.data, b.len, &s->version);
-    if (rc == ESESSION_OK)
-        s->rollbacks = es_tx_rollbacks(ks);
     esession_buf_free(&b);
+    if ((rc = es_tx_end(ks, rc)) == ESESSION_OK)
+        s->rollbacks = es_tx_rollbacks(ks);
     return rc;
 }
 
 esession_status es_rx_state_erase(esession_keystore *ks, const es_rx_session *s)
 {
+    char ring[ES_BLOB_NAME_MAX + 1];
     if (ks == NULL || s == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
-    return es_ks_blob_delete(ks, s->name);
+    esession_status rc = es_rx_ring_name(s->name, ring);
+    if (rc != ESESSION_OK)
+        return es_fail(es_ks_ctx(ks), rc, "session record name without its prefix");
+    if ((rc = es_tx_begin(ks, 1)) != ESESSION_OK)
+        return rc;
+    rc = es_ks_blob_delete(ks, s->name);
+    if (rc == ESESSION_OK)
+        rc = es_ks_blob_delete(ks, ring); /* absent is fine */
+    return es_tx_end(ks, rc);
 }
 
 /* ---- decoding ------------------------------------------------------ */
@@ -227,11 +316,16 @@ static esession_status read_epochs(esession_ctx *ctx, es_rd *r, es_rx_session *s
 }
 
 /* The remembered a_macs: prints of ES_RX_MAC_PRINT octets, or (versions 1
- * and 2) whole a_macs, of which the newest ES_RX_MACS_MAX are kept. */
-static esession_status read_macs(esession_ctx *ctx, es_rd *r, es_rx_session *s, int whole)
+ * and 2) whole a_macs, of which the newest ES_RX_MACS_MAX are kept. In
+ * version 4, only the newest (ES_RX_MACS_JOURNAL at most) and the ring
+ * record's version. */
+static esession_status read_macs(esession_ctx *ctx, es_rd *r, es_rx_session *s,
+                                 uint64_t version)
 {
+    int whole = version == VERSION_WHOLE_MACS || version == VERSION_NO_KEY;
     size_t len = (size_t)es_rd_be(r, 1), n = (size_t)es_rd_be(r, 2);
-    size_t max = whole ? 4096u : ES_RX_MACS_MAX; /* version 2 kept 4,096 */
+    size_t max = whole ? 4096u /* version 2 kept 4,096 */
+                       : version == VERSION ? ES_RX_MACS_JOURNAL : ES_RX_MACS_MAX;
     const uint8_t *b;
 
     if (r->bad || len != (whole ? s->mac_len : ES_RX_MAC_PRINT) || n > max ||
@@ -245,6 +339,13 @@ static esession_status read_macs(esession_ctx *ctx, es_rd *r, es_rx_session *s, 
         s->core.n_macs++;
     }
     s->core.mac_head = 0;
+    /* Not in a ring record: all of them (before version 4), or these. */
+    s->core.macs_journal = s->core.n_macs;
+    if (version == VERSION) {
+        s->core.ring_version = es_rd_be(r, 8);
+        if (r->bad)
+            return CORRUPT(ctx, "ring version");
+    }
     return ESESSION_OK;
 }
 
@@ -292,7 +393,8 @@ int es_rx_state_peek(const uint8_t *data, size_t len, es_rx_peek *out)
     const uint8_t *magic = es_rd_take(&r, 4);
     uint64_t version = es_rd_be(&r, 1);
     if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
-        (version != VERSION && version != VERSION_WHOLE_MACS && version != VERSION_NO_KEY))
+        (version != VERSION && version != VERSION_WHOLE_RING && version != VERSION_WHOLE_MACS &&
+         version != VERSION_NO_KEY))
         return 0;
     out->n_a_len = (size_t)es_rd_be(&r, 1);
     out->n_a = es_rd_take(&r, out->n_a_len);
@@ -319,8 +421,9 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     magic = es_rd_take(&r, 4);
     version = es_rd_be(&r, 1);
     if (magic == NULL || memcmp(magic, MAGIC, 4) != 0 ||
-        (version != VERSION && version != VERSION_WHOLE_MACS && version != VERSION_NO_KEY))
-        return CORRUPT(ctx, "not a session record of version 1, 2 or 3");
+        (version != VERSION && version != VERSION_WHOLE_RING && version != VERSION_WHOLE_MACS &&
+         version != VERSION_NO_KEY))
+        return CORRUPT(ctx, "not a session record of version 1 to 4");
     n_a_len = (size_t)es_rd_be(&r, 1);
     n_a = n_a_len >= 1 && n_a_len <= ES_NONCE_MAX ? es_rd_take(&r, n_a_len) : NULL;
     bare = get_text(&r, 2, ES_RX_JID_MAX);
@@ -358,7 +461,7 @@ esession_status es_rx_state_load(esession_ctx *ctx, const char *name, const uint
     s->core.terminated = flags & FLAG_TERMINATED ? 1 : 0;
     if ((rc = read_ranges(ctx, &r, &s->core)) == ESESSION_OK &&
         (rc = read_epochs(ctx, &r, s)) == ESESSION_OK &&
-        (rc = read_macs(ctx, &r, s, version != VERSION)) == ESESSION_OK)
+        (rc = read_macs(ctx, &r, s, version)) == ESESSION_OK)
         rc = read_held(ctx, &r, s);
     if (rc == ESESSION_OK && r.pos != r.len)
         rc = CORRUPT(ctx, "trailing octets");
@@ -374,4 +477,56 @@ out:
     }
     *out = s;
     return ESESSION_OK;
+}
+
+esession_status es_rx_state_attach_ring(esession_keystore *ks, es_rx_session *s)
+{
+    es_rx_core *c = &s->core;
+    char name[ES_BLOB_NAME_MAX + 1];
+    esession_buf b = {NULL, 0, 0};
+    uint64_t version = 0;
+    if (c->ring_version == 0)
+        return ESESSION_OK;
+    esession_status rc = es_rx_ring_name(s->name, name);
+    if (rc != ESESSION_OK)
+        return es_fail(es_ks_ctx(ks), rc, "session record name without its prefix");
+    rc = es_ks_blob_get_v(ks, name, &b, &version);
+    if (rc == ESESSION_ERR_NO_SESSION)
+        return CORRUPT(es_ks_ctx(ks), "its ring record is missing");
+    if (rc != ESESSION_OK)
+        return rc;
+    es_rd r = {(const uint8_t *)b.data, b.len, 0, 0};
+    const uint8_t *magic = es_rd_take(&r, 4);
+    uint64_t rv = es_rd_be(&r, 1);
+    size_t n = (size_t)es_rd_be(&r, 2);
+    const uint8_t *p = n <= ES_RX_MACS_MAX ? es_rd_take(&r, n * ES_RX_MAC_PRINT) : NULL;
+    if (version != c->ring_version)
+        rc = CORRUPT(es_ks_ctx(ks), "ring record of another version");
+    else if (magic == NULL || memcmp(magic, RING_MAGIC, 4) != 0 || rv != RING_VERSION ||
+             p == NULL || r.bad || r.pos != r.len)
+        rc = CORRUPT(es_ks_ctx(ks), "ring record");
+    /* Its prints, then the newer ones already loaded: the newest
+     * ES_RX_MACS_MAX of them, oldest first. */
+    size_t have = c->n_macs, total = n + have;
+    size_t skip = total > ES_RX_MACS_MAX ? total - ES_RX_MACS_MAX : 0;
+    size_t keep = total - skip, cap = 16;
+    while (cap < keep)
+        cap *= 2;
+    uint8_t(*v)[ES_RX_MAC_PRINT] = NULL;
+    if (rc == ESESSION_OK && (v = malloc(cap * sizeof *v)) == NULL)
+        rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_NO_MEMORY, "out of memory");
+    if (rc == ESESSION_OK) {
+        size_t from_ring = skip < n ? n - skip : 0, newer = keep - from_ring;
+        if (from_ring > 0)
+            memcpy(v, p + (n - from_ring) * ES_RX_MAC_PRINT, from_ring * ES_RX_MAC_PRINT);
+        if (newer > 0)
+            memcpy(v + from_ring, s->macs[have - newer], newer * ES_RX_MAC_PRINT);
+        free(s->macs);
+        s->macs = v;
+        s->macs_cap = cap;
+        c->mac_head = 0;
+        c->n_macs = keep;
+    }
+    esession_buf_free(&b);
+    return rc;
 }

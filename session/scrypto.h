@@ -256,6 +256,10 @@ esession_status es_c_verify(const es_c_open *c, es_chan *chan, const uint8_t s[E
  * without data). ESESSION_ERR_BAD_MAC without decrypting if it fails. */
 esession_status es_c_decrypt(esession_ctx *ctx, const es_c_open *c, es_chan *chan,
                              const uint8_t s[ES_AES_BLOCK], esession_buf *plain);
+/* es_c_decrypt without the check, for a caller whose es_c_verify under
+ * the same chan at the same s has just passed. */
+esession_status es_c_decrypt_verified(esession_ctx *ctx, const es_c_open *c, es_chan *chan,
+                                      const uint8_t s[ES_AES_BLOCK], esession_buf *plain);
 void es_c_free(es_c_open *c);
 
 /* ---- re-key (rekey.c, PROFILE §9) ---------------------------------- */

@@ -92,7 +92,7 @@ static esession_status decode(esession_ctx *ctx, const char *name, const char *t
 
     if (b == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    if (es_base64_decode_public(b, cap, len, t, n) != ESESSION_OK) {
+    if (es_base64_decode_public_into(b, len, t, n) != ESESSION_OK) {
         free(b);
         return es_fail(ctx, ESESSION_ERR_MALFORMED, "<c>: <%s> is not base64", name);
     }
@@ -297,15 +297,23 @@ esession_status es_c_verify(const es_c_open *c, es_chan *chan, const uint8_t s[E
 esession_status es_c_decrypt(esession_ctx *ctx, const es_c_open *c, es_chan *chan,
                              const uint8_t s[ES_AES_BLOCK], esession_buf *plain)
 {
+    if (c == NULL || chan == NULL || s == NULL || plain == NULL)
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "decrypt: bad arguments");
+    esession_status rc = es_c_verify(c, chan, s);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc, "a_mac does not verify at this counter");
+    return es_c_decrypt_verified(ctx, c, chan, s, plain);
+}
+
+esession_status es_c_decrypt_verified(esession_ctx *ctx, const es_c_open *c, es_chan *chan,
+                                      const uint8_t s[ES_AES_BLOCK], esession_buf *plain)
+{
     uint8_t ctr[ES_AES_BLOCK];
     esession_buf tmp = {NULL, 0, 0};
     esession_status rc;
 
     if (c == NULL || chan == NULL || s == NULL || plain == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "decrypt: bad arguments");
-    rc = es_c_verify(c, chan, s);
-    if (rc != ESESSION_OK)
-        return es_fail(ctx, rc, "a_mac does not verify at this counter");
     if ((rc = es_buf_alloc_in(ctx, &tmp, c->m_final_len, 1)) != ESESSION_OK)
         return es_fail(ctx, rc, "out of secure memory for the plaintext");
     memcpy(ctr, s, ES_AES_BLOCK);

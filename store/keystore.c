@@ -51,13 +51,13 @@ static esession_keystore *ks_new(esession_ctx *ctx, const char *path)
     ks->ops = ctx->ops.store != NULL ? ctx->ops.store : &es_sqlite_ops;
     ks->path = strdup(path);
     ks->keys_mem = es_guarded_alloc(sizeof *ks->keys_mem);
-    if (ks->path == NULL || ks->keys_mem == NULL) {
+    if (ks->path == NULL || ks->keys_mem == NULL || es_ks_nonces_new(ks) != ESESSION_OK) {
         es_guarded_free(ks->keys_mem);
         free(ks->path);
         free(ks);
         return NULL;
     }
-    (void)sodium_mprotect_noaccess(ks->keys_mem);
+    (void)sodium_mprotect_noaccess(ks->keys_mem); /* until set_keys */
     for (unsigned k = 0; k < ES_REC_KINDS; k++)
         ks->gen_seen[k] = UINT64_MAX;
     return ks;
@@ -75,13 +75,17 @@ void esession_keystore_free(esession_keystore *ks)
     es_vec_free(&ks->trust, es_ks_trust_free);
     es_vec_free(&ks->optsets, es_ks_optset_free);
     es_vidx_free(ks);
+    free(ks->gens_env);
+    es_ks_nonces_free(ks);
     es_guarded_free(ks->keys_mem);
     free(ks->path);
     sodium_memzero(ks, sizeof *ks);
     free(ks);
 }
 
-/* The record and id keys follow from the store key. */
+/* The record and id keys follow from the store key. The block stays
+ * readable (never writable) for the keystore's life: every transaction
+ * reads it, and opening and shutting it cost two system calls each time. */
 static void set_keys(esession_keystore *ks, const uint8_t *store_key)
 {
     (void)sodium_mprotect_readwrite(ks->keys_mem);
@@ -93,7 +97,7 @@ static void set_keys(esession_keystore *ks, const uint8_t *store_key)
     crypto_generichash_init(&h, k->id, sizeof k->id, ES_REC_ID_BYTES);
     memcpy(k->id_state, &h, sizeof k->id_state);
     sodium_memzero(&h, sizeof h);
-    (void)sodium_mprotect_noaccess(ks->keys_mem);
+    (void)sodium_mprotect_readonly(ks->keys_mem);
 }
 
 static esession_status open_backend(esession_keystore *ks, unsigned flags)
@@ -148,7 +152,7 @@ static esession_status create_keyed(esession_ctx *ctx, const char *path, const e
 static esession_status put_header(esession_keystore *ks, const es_ks_kdf *kdf, uint8_t *pass_key)
 {
     uint8_t h[ES_HDR_BYTES];
-    /* Inside a transaction: the keys are readable until it ends. */
+    /* The keys are readable once set (set_keys). */
     esession_status rc = es_hdr_write(ks->ctx, kdf, ks->store_id, pass_key,
                                       ks->keys_mem->store, h);
     if (rc == ESESSION_OK)

@@ -103,8 +103,8 @@ typedef struct es_ks_hooks {
 /* Test hooks (per keystore; NULL clears them). */
 void es_ks_set_hooks(esession_keystore *ks, const es_ks_hooks *hooks);
 
-/* Key material of an open store, in one guarded block: readable while a
- * transaction runs, no access between transactions. */
+/* Key material of an open store, in one guarded block (sodium_malloc:
+ * locked, guard pages, out of core dumps): read-only once set. */
 typedef struct es_ks_keys {
     /* BLAKE2b keyed with id, its key block absorbed: the octets of a
      * crypto_generichash_state (copied in and out: the type wants an
@@ -115,9 +115,32 @@ typedef struct es_ks_keys {
     uint8_t id[ES_KS_KEY_BYTES];     /* names records */
 } es_ks_keys;
 
-/* Record nonces drawn from the context's random source this many at a
- * time (they are public: each is stored beside its record). */
-#define ES_KS_NONCE_BATCH 16u
+/* The generation record's payload (record.c): the commit count, and per
+ * kind its generation and record count, then the index root. */
+#define ES_KS_GENS_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+
+/* Ids of META records (the generations and the version index, a few
+ * short names used by every commit) kept as computed, so that they are
+ * not hashed again each time (record.c). Ids are public: they are stored
+ * in clear. */
+#define ES_KS_ID_CACHE 64u
+#define ES_KS_ID_NAME_MAX 22u
+typedef struct es_ks_id_slot {
+    uint8_t len; /* of the name; 0: empty */
+    char name[ES_KS_ID_NAME_MAX];
+    uint8_t id[ES_REC_ID_BYTES];
+} es_ks_id_slot;
+
+/* Record nonces made this many at a time by libsodium's deterministic
+ * generator keyed with 32 octets of the context's random source: one
+ * small draw per batch (they are public: each is stored beside its
+ * record). */
+#define ES_KS_NONCE_BATCH 64u
+typedef struct es_ks_nonces {
+    uint8_t v[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
+    size_t left; /* unused nonces at the end of v */
+    long pid;    /* the process that made them, unless wiped on fork */
+} es_ks_nonces;
 
 struct esession_keystore {
     esession_ctx *ctx;
@@ -126,11 +149,9 @@ struct esession_keystore {
     void *store;                   /* the backend's handle */
     es_ks_kdf kdf;
     uint8_t store_id[ES_STORE_ID_BYTES];
-    es_ks_keys *keys_mem;          /* guarded memory */
-    int keys_readable;             /* keys_mem is readable (a transaction runs) */
-    uint8_t nonces[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
-    size_t nonces_left;            /* unused nonces at the end of `nonces` */
-    long nonces_pid;               /* the process that drew them (a fork must not reuse them) */
+    es_ks_keys *keys_mem;          /* guarded memory, read-only once set */
+    es_ks_nonces *nonces;          /* nonces.c: never used by a child after fork */
+    int nonces_wiped_on_fork;      /* in a page a child gets zeroed */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;
@@ -157,7 +178,22 @@ struct esession_keystore {
     uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
     size_t n_vleaf_dirty;
     es_ks_hooks hooks;             /* all NULL except in tests */
+    /* The generation record's envelope as this handle last wrote or
+     * opened it, with its payload: the same octets read again are the
+     * same authenticated content, and are not opened again (record.c). */
+    uint8_t *gens_env;
+    size_t gens_env_len;
+    uint8_t gens_plain[ES_KS_GENS_BYTES];
+    es_ks_id_slot id_cache[ES_KS_ID_CACHE];
 };
+
+/* The nonce batch (nonces.c): made with the handle; checked at each
+ * transaction's start (dropped when another process made it); marked full
+ * once made again. */
+esession_status es_ks_nonces_new(esession_keystore *ks);
+void es_ks_nonces_free(esession_keystore *ks);
+void es_ks_nonces_check(esession_keystore *ks);
+void es_ks_nonces_drawn(esession_keystore *ks);
 
 /* Load every record of a cached kind (ES_REC_KEY, _TRUST, _OPTSET) into
  * its vector, replacing what it held. */

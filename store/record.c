@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Envelope: u64 version | nonce[24] | XChaCha20-Poly1305(plain) where
  * plain = u16 name length | name | payload. */
@@ -19,36 +18,10 @@
 /* The generation counters: the META record named "gens". */
 static const char gens_name[] = "gens";
 
-/* The keys are readable for the whole of a transaction (two mprotect
- * calls per transaction, not two per record); outside one, for the one
- * use. */
+/* The keys are readable for the keystore's life (store/keystore.c). */
 static const es_ks_keys *keys_open(const esession_keystore *ks)
 {
-    if (!ks->keys_readable)
-        sodium_mprotect_readonly(ks->keys_mem);
     return ks->keys_mem;
-}
-
-static void keys_close(const esession_keystore *ks)
-{
-    if (!ks->keys_readable)
-        sodium_mprotect_noaccess(ks->keys_mem);
-}
-
-static void keys_unlock(esession_keystore *ks)
-{
-    if (!ks->keys_readable && ks->keys_mem != NULL) {
-        sodium_mprotect_readonly(ks->keys_mem);
-        ks->keys_readable = 1;
-    }
-}
-
-static void keys_lock(esession_keystore *ks)
-{
-    if (ks->keys_readable) {
-        sodium_mprotect_noaccess(ks->keys_mem);
-        ks->keys_readable = 0;
-    }
 }
 
 void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
@@ -58,11 +31,34 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     uint8_t k = (uint8_t)kind;
     const es_ks_keys *keys = keys_open(ks);
     memcpy(&h, keys->id_state, sizeof h); /* = crypto_generichash_init(&h, id key, ...) */
-    keys_close(ks);
     crypto_generichash_update(&h, &k, 1);
     crypto_generichash_update(&h, name, name_len);
     crypto_generichash_final(&h, out, ES_REC_ID_BYTES);
     sodium_memzero(&h, sizeof h);
+}
+
+/* The id of (kind, name) through the handle's cache for META names (see
+ * ks.h): direct-mapped by an FNV-1a hash of the name. */
+static void rec_id(esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
+                   uint8_t out[ES_REC_ID_BYTES])
+{
+    const uint8_t *n = name;
+    if (kind != ES_REC_META || name_len == 0 || name_len > ES_KS_ID_NAME_MAX) {
+        es_rec_id(ks, kind, name, name_len, out);
+        return;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < name_len; i++)
+        h = (h ^ n[i]) * 16777619u;
+    es_ks_id_slot *slot = &ks->id_cache[h % ES_KS_ID_CACHE];
+    if (slot->len == name_len && memcmp(slot->name, n, name_len) == 0) {
+        memcpy(out, slot->id, ES_REC_ID_BYTES);
+        return;
+    }
+    es_rec_id(ks, kind, name, name_len, out);
+    slot->len = (uint8_t)name_len;
+    memcpy(slot->name, n, name_len);
+    memcpy(slot->id, out, ES_REC_ID_BYTES);
 }
 
 static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
@@ -75,18 +71,22 @@ static void make_ad(const esession_keystore *ks, es_rec_kind kind, const uint8_t
     es_be_put(ad + 5 + ES_STORE_ID_BYTES + ES_REC_ID_BYTES, version, 8);
 }
 
-/* A fresh nonce from the context's random source, drawn in batches. A
- * child process never uses nonces its parent drew (both would). */
+/* A fresh nonce, made in batches from a seed drawn from the context's
+ * random source. A child process never uses nonces its parent made (both
+ * would). */
 static esession_status next_nonce(esession_keystore *ks, uint8_t out[ES_KS_NONCE_BYTES])
 {
-    if (ks->nonces_left == 0) {
-        esession_status rc = es_random(ks->ctx, ks->nonces, sizeof ks->nonces);
+    es_ks_nonces *b = ks->nonces;
+    if (b->left == 0) {
+        uint8_t seed[randombytes_SEEDBYTES];
+        esession_status rc = es_random(ks->ctx, seed, sizeof seed);
         if (rc != ESESSION_OK)
             return rc;
-        ks->nonces_left = ES_KS_NONCE_BATCH;
-        ks->nonces_pid = (long)getpid();
+        randombytes_buf_deterministic(b->v, sizeof b->v, seed);
+        sodium_memzero(seed, sizeof seed);
+        es_ks_nonces_drawn(ks);
     }
-    uint8_t *n = ks->nonces + (--ks->nonces_left) * ES_KS_NONCE_BYTES;
+    uint8_t *n = b->v + (--b->left) * ES_KS_NONCE_BYTES;
     memcpy(out, n, ES_KS_NONCE_BYTES);
     sodium_memzero(n, ES_KS_NONCE_BYTES); /* never handed out twice */
     return ESESSION_OK;
@@ -133,7 +133,6 @@ static esession_status seal(esession_keystore *ks, es_rec_kind kind, const uint8
                                                    sizeof ad, NULL, out + ENV_VERSION,
                                                    keys->record) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "record encryption failed");
-    keys_close(ks);
     es_secret_free(plain);
     if (rc != ESESSION_OK) {
         free(out);
@@ -177,7 +176,6 @@ static esession_status unseal(esession_keystore *ks, es_rec_kind kind, const uin
     int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, env + ENV_HEAD,
                                                          env_len - ENV_HEAD, ad, sizeof ad,
                                                          env + ENV_VERSION, keys->record);
-    keys_close(ks);
     size_t name_len = bad ? 0 : (size_t)es_be_get(plain, 2);
     if (bad || name_len > plain_len - 2) {
         es_secret_free(plain);
@@ -224,7 +222,7 @@ esession_status es_rec_get(esession_keystore *ks, es_rec_kind kind, const void *
     esession_status rc = es_rec_get_raw(ks, kind, name, name_len, &b, &v);
     if (kind != ES_REC_META && (rc == ESESSION_OK || rc == ESESSION_ERR_NO_SESSION)) {
         /* Present at the version the index names, or absent from both. */
-        es_rec_id(ks, kind, name, name_len, id);
+        rec_id(ks, kind, name, name_len, id);
         esession_status chk = es_vidx_check(ks, kind, id, rc == ESESSION_OK, v);
         if (chk != ESESSION_OK) {
             esession_buf_free(&b);
@@ -254,7 +252,7 @@ esession_status es_rec_get_raw(esession_keystore *ks, es_rec_kind kind, const vo
     esession_status rc = need_tx(ks, 0);
     if (rc != ESESSION_OK)
         return rc;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if ((rc = fetch(ks, kind, id, &env, &env_len)) != ESESSION_OK)
         return rc == ESESSION_ERR_NO_SESSION ? es_fail(ks->ctx, rc, "no such record") : rc;
     rc = unseal(ks, kind, id, env, env_len, &o);
@@ -283,7 +281,7 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
     esession_status rc = need_tx(ks, 0);
     if (rc != ESESSION_OK)
         return rc;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if ((rc = fetch(ks, kind, id, &env, &env_len)) != ESESSION_OK)
         return rc == ESESSION_ERR_NO_SESSION ? es_fail(ks->ctx, rc, "no such record") : rc;
     if (env_len < ENV_HEAD)
@@ -294,9 +292,11 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
     return rc;
 }
 
-esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *name,
-                           size_t name_len, const uint8_t *owner, const void *data, size_t len,
-                           uint64_t *version)
+/* es_rec_put; with keep, the envelope written is handed out (*keep,
+ * free()) rather than freed. */
+static esession_status put_rec(esession_keystore *ks, es_rec_kind kind, const void *name,
+                               size_t name_len, const uint8_t *owner, const void *data,
+                               size_t len, uint64_t *version, uint8_t **keep, size_t *keep_len)
 {
     uint8_t id[ES_REC_ID_BYTES];
     uint8_t *env = NULL;
@@ -305,12 +305,17 @@ esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *
     if (rc != ESESSION_OK)
         return rc;
     uint64_t v = ks->total + 1;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if ((rc = seal(ks, kind, id, v, name, name_len, data, len, &env, &env_len)) != ESESSION_OK)
         return rc;
     if (ks->ops->put(ks->ctx->user, ks->store, (unsigned)kind, id, owner, env, env_len) != 0)
         rc = backend_fail(ks, "write a record");
-    free(env);
+    if (rc == ESESSION_OK && keep != NULL) {
+        *keep = env;
+        *keep_len = env_len;
+    } else {
+        free(env);
+    }
     if (rc != ESESSION_OK)
         return rc;
     ks->tx_dirty |= 1u << kind;
@@ -322,6 +327,13 @@ esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *
     return ESESSION_OK;
 }
 
+esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *name,
+                           size_t name_len, const uint8_t *owner, const void *data, size_t len,
+                           uint64_t *version)
+{
+    return put_rec(ks, kind, name, name_len, owner, data, len, version, NULL, NULL);
+}
+
 esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *name,
                            size_t name_len)
 {
@@ -329,7 +341,7 @@ esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *
     esession_status rc = need_tx(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    es_rec_id(ks, kind, name, name_len, id);
+    rec_id(ks, kind, name, name_len, id);
     if (ks->ops->del(ks->ctx->user, ks->store, (unsigned)kind, id) != 0)
         return backend_fail(ks, "remove a record");
     ks->tx_dirty |= 1u << kind;
@@ -387,26 +399,76 @@ esession_status es_rec_list(esession_keystore *ks, es_rec_kind kind, const uint8
 
 /* ---- generations ------------------------------------------------------- */
 
-#define GENS_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+#define GENS_BYTES ES_KS_GENS_BYTES
 #define OFF_COUNT (8u + 8u * ES_REC_KINDS)
 #define OFF_ROOT (8u + 16u * ES_REC_KINDS)
+
+/* Keep env (taken over) and its payload as the handle's copy of the
+ * generation record. */
+static void gens_keep(esession_keystore *ks, uint8_t *env, size_t env_len,
+                      const uint8_t p[GENS_BYTES])
+{
+    free(ks->gens_env);
+    ks->gens_env = env;
+    ks->gens_env_len = env_len;
+    memcpy(ks->gens_plain, p, GENS_BYTES);
+}
+
+/* The generation record's payload and version. The envelope is fetched
+ * every time; when its octets are those this handle last wrote or opened
+ * (same key, so the same authenticated content), the payload kept with
+ * them is used instead of opening them again. */
+static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], uint64_t *version)
+{
+    uint8_t id[ES_REC_ID_BYTES];
+    uint8_t *env = NULL;
+    size_t env_len = 0;
+    opened o;
+    rec_id(ks, ES_REC_META, gens_name, sizeof gens_name - 1, id);
+    esession_status rc = fetch(ks, ES_REC_META, id, &env, &env_len);
+    if (rc == ESESSION_ERR_NO_SESSION)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: the generation record is missing");
+    if (rc != ESESSION_OK)
+        return rc;
+    if (ks->gens_env != NULL && env_len == ks->gens_env_len &&
+        memcmp(env, ks->gens_env, env_len) == 0) {
+        free(env);
+        memcpy(p, ks->gens_plain, GENS_BYTES);
+        *version = es_be_get(ks->gens_env, 8);
+        return ESESSION_OK;
+    }
+    if ((rc = unseal(ks, ES_REC_META, id, env, env_len, &o)) != ESESSION_OK) {
+        free(env);
+        return rc;
+    }
+    if (o.name_len != sizeof gens_name - 1 ||
+        sodium_memcmp(o.name, gens_name, sizeof gens_name - 1) != 0)
+        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
+    else if (o.len != GENS_BYTES)
+        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
+    if (rc == ESESSION_OK) {
+        memcpy(p, o.data, GENS_BYTES);
+        *version = o.version;
+        gens_keep(ks, env, env_len, p);
+    } else {
+        free(env);
+    }
+    es_secret_free(o.plain);
+    return rc;
+}
 
 /* Read the commit counter and the per-kind generations: ks->total first
  * (records are checked against it), then the record itself. */
 static esession_status read_gens(esession_keystore *ks)
 {
-    esession_buf b = {NULL, 0, 0};
+    uint8_t p[GENS_BYTES];
     uint64_t version = 0;
     ks->total = UINT64_MAX - 1; /* any version passes until the real count is read */
-    esession_status rc =
-        es_rec_get(ks, ES_REC_META, gens_name, sizeof gens_name - 1, &b, &version);
+    esession_status rc = gens_get(ks, p, &version);
     /* Written by every commit, as its last record: its version is the count. */
-    if (rc == ESESSION_OK && (b.len != GENS_BYTES || es_be_get((const uint8_t *)b.data, 8) != version))
+    if (rc == ESESSION_OK && es_be_get(p, 8) != version)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
-    if (rc == ESESSION_ERR_NO_SESSION)
-        rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: the generation record is missing");
     if (rc == ESESSION_OK) {
-        const uint8_t *p = (const uint8_t *)b.data;
         ks->total = es_be_get(p, 8);
         for (unsigned k = 0; k < ES_REC_KINDS; k++)
             ks->gen[k] = es_be_get(p + 8 + 8 * k, 8);
@@ -415,13 +477,14 @@ static esession_status read_gens(esession_keystore *ks)
         for (unsigned m = 0; m < ES_VIDX_FAN; m++)
             ks->vroot[m] = es_be_get(p + OFF_ROOT + 8 * m, 8);
     }
-    esession_buf_free(&b);
     return rc;
 }
 
 static esession_status write_gens(esession_keystore *ks)
 {
     uint8_t p[GENS_BYTES];
+    uint8_t *env = NULL;
+    size_t env_len = 0;
     esession_status rc = es_vidx_flush(ks, ks->total + 1);
     if (rc != ESESSION_OK)
         return rc;
@@ -432,7 +495,11 @@ static esession_status write_gens(esession_keystore *ks)
         es_be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
     for (unsigned m = 0; m < ES_VIDX_FAN; m++)
         es_be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
-    return es_rec_put(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL);
+    rc = put_rec(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL, &env,
+                 &env_len);
+    if (rc == ESESSION_OK)
+        gens_keep(ks, env, env_len, p); /* kept even if the commit fails: it is what it says */
+    return rc;
 }
 
 /* Reload what another handle changed since this one last looked. */
@@ -461,7 +528,6 @@ static void forget_cache(esession_keystore *ks)
 
 static void finish(esession_keystore *ks, int committed)
 {
-    keys_lock(ks);
     if (committed)
         es_vidx_keep(ks);
     else
@@ -495,11 +561,7 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     }
     if (ks->ops->begin(ks->ctx->user, ks->store, write) != 0)
         return backend_fail(ks, "start a transaction");
-    if (ks->nonces_left > 0 && ks->nonces_pid != (long)getpid()) {
-        sodium_memzero(ks->nonces, sizeof ks->nonces);
-        ks->nonces_left = 0;
-    }
-    keys_unlock(ks);
+    es_ks_nonces_check(ks);
     ks->depth = 1;
     ks->tx_write = write;
     ks->tx_doomed = 0;
@@ -524,7 +586,6 @@ esession_status es_tx_begin_new(esession_keystore *ks)
         return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: nested creation");
     if (ks->ops->begin(ks->ctx->user, ks->store, 1) != 0)
         return backend_fail(ks, "start a transaction");
-    keys_unlock(ks);
     ks->depth = 1;
     ks->tx_write = 1;
     ks->tx_doomed = 0;

@@ -351,6 +351,17 @@ static void public_codec_agrees(void)
         cr_assert_eq(ra, rb, "verdict on \"%.*s\"", (int)tn, text);
         cr_assert_eq(la, lb, "length of \"%.*s\"", (int)tn, text);
         cr_assert_arr_eq(a, b, sizeof a, "octets of \"%.*s\"", (int)tn, text);
+        /* In one pass into a buffer of the largest size: the same. */
+        uint8_t c[64];
+        size_t lc = 999, la2 = 999;
+        cr_assert_leq(es_base64_decoded_max(tn), sizeof c);
+        esession_status rc2 = es_base64_decode_public_into(c, &lc, text, tn);
+        esession_status ra2 = es_base64_decode(a, sizeof a, &la2, text, tn);
+        cr_assert_eq(rc2, ra2, "one pass: verdict on \"%.*s\"", (int)tn, text);
+        if (ra2 == ESESSION_OK) {
+            cr_assert_eq(lc, la2);
+            cr_assert_arr_eq(c, a, lc, "one pass: octets of \"%.*s\"", (int)tn, text);
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* Context, status names, buffers, host operations. */
+/* Context, status names, buffers, host operations, big-endian fields. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "../../core/bytes.h"
 #include "../../core/core.h"
 
 static int fixed_random(void *user, uint8_t *buf, size_t len)
@@ -232,4 +233,58 @@ Test(core, secret_pool)
     uint8_t *own = es_secret_alloc(10);
     cr_assert_not_null(own);
     es_secret_free(own);
+}
+
+/* Big-endian fields of every width, written and read back, and a writer
+ * that runs out of room. */
+Test(core, big_endian_fields)
+{
+    const uint64_t v = UINT64_C(0x0102030405060708);
+    uint8_t b[8], w8[16];
+    es_be_put(b, v, 8);
+    for (unsigned i = 0; i < 8; i++)
+        cr_assert_eq(b[i], i + 1);
+    cr_assert_eq(es_be_get(b, 8), v);
+    for (unsigned n = 1; n <= 8; n++) {
+        uint64_t want = n == 8 ? v : v & ((UINT64_C(1) << (8 * n)) - 1);
+        memset(b, 0, sizeof b);
+        es_be_put(b, v, n);
+        cr_assert_eq(b[n - 1], 8, "width %u: last octet", n);
+        cr_assert_eq(es_be_get(b, n), want, "width %u", n);
+        es_wr w = {w8, 0, sizeof w8, 0};
+        es_wr_be(&w, 0xee, 1);
+        es_wr_be(&w, v, n);
+        cr_assert_not(w.err);
+        cr_assert_eq(w.pos, 1 + n);
+        es_rd r = {w8, w.pos, 0, 0};
+        cr_assert_eq(es_rd_be(&r, 1), 0xee);
+        cr_assert_eq(es_rd_be(&r, n), want, "width %u read", n);
+        cr_assert_eq(es_rd_be(&r, 1), 0, "nothing left");
+        cr_assert(r.bad);
+    }
+    es_wr small = {w8, 0, 7, 0};
+    es_wr_be(&small, v, 8);
+    cr_assert(small.err);
+    cr_assert_eq(small.pos, 0);
+    es_wr count = {NULL, 0, 16, 0}; /* sizing only */
+    es_wr_be(&count, v, 8);
+    es_wr_be(&count, v, 4);
+    cr_assert_eq(count.pos, 12);
+    cr_assert_not(count.err);
+}
+
+/* Joined names: as snprintf with "%s%s..." would give them, cut short
+ * with a NUL when they do not fit. */
+Test(core, joined_names)
+{
+    char out[8];
+    const char *const two[] = {"ab", "cde"}, *const four[] = {"abc", "", "/", "defghij"};
+    cr_assert_eq(es_join(out, sizeof out, two, 2), 5);
+    cr_assert_str_eq(out, "abcde");
+    cr_assert_eq(es_join(out, sizeof out, four, 4), 11);
+    cr_assert_str_eq(out, "abc/def", "cut to 7 octets and a NUL");
+    cr_assert_eq(es_join(out, 1, two, 2), 5);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(es_join(out, sizeof out, two, 0), 0);
+    cr_assert_str_eq(out, "");
 }

@@ -1193,7 +1193,7 @@ static void search_window(fx *f)
     es_rx_set_window(f->r, FX_WINDOW);
 }
 
-/* Where the remembered a_macs start in a record of version 3. */
+/* Where the remembered a_macs start in a record of version 3 or 4. */
 static size_t macs_at(const uint8_t *p)
 {
     size_t at = 5 + 1 + p[5];
@@ -1210,14 +1210,27 @@ static size_t macs_at(const uint8_t *p)
     return at;
 }
 
-/* Versions 1 (no signing key) and 2 (whole a_macs) still load: the same
- * session, its a_macs remembered by their first octets. */
-static void older_records(fx *f, const char *name, const esession_buf *b)
+/* Versions 1 (no signing key), 2 (whole a_macs) and 3 (every print in
+ * the session record) still load: the same session, its a_macs
+ * remembered by their first octets. */
+static void older_records(fx *f, const char *name, const esession_buf *b4)
 {
-    const uint8_t *p = (const uint8_t *)b->data;
-    size_t m = macs_at(p), n = (size_t)p[m + 1] << 8 | p[m + 2], k = 32;
-    cr_assert_eq(p[m], ES_RX_MAC_PRINT);
+    const uint8_t *p4 = (const uint8_t *)b4->data;
+    size_t m = macs_at(p4), n = (size_t)p4[m + 1] << 8 | p4[m + 2], k = 32;
+    cr_assert_eq(p4[4], 4);
+    cr_assert_eq(p4[m], ES_RX_MAC_PRINT);
     cr_assert_gt(n, 0);
+    /* Version 3: the same without the ring record's version. */
+    size_t after = m + 3 + n * ES_RX_MAC_PRINT;
+    for (size_t i = 0; i < 8; i++)
+        cr_assert_eq(p4[after + i], 0, "no ring record yet");
+    esession_buf v3 = {NULL, 0, 0};
+    cr_assert_eq(es_buf_alloc(&v3, b4->len - 8, 0), ESESSION_OK);
+    memcpy(v3.data, p4, after);
+    memcpy(v3.data + after, p4 + after + 8, b4->len - after - 8);
+    v3.data[4] = 3;
+    const esession_buf *b = &v3;
+    const uint8_t *p = (const uint8_t *)b->data;
     size_t v2_len = b->len + n * (k - ES_RX_MAC_PRINT);
     uint8_t *v2 = calloc(1, v2_len), *v1 = calloc(1, v2_len);
     size_t tail = m + 3 + n * ES_RX_MAC_PRINT;
@@ -1229,6 +1242,18 @@ static void older_records(fx *f, const char *name, const esession_buf *b)
     for (size_t i = 0; i < n; i++) /* each a_mac: its print, then other octets */
         memcpy(v2 + m + 3 + i * k, p + m + 3 + i * ES_RX_MAC_PRINT, ES_RX_MAC_PRINT);
     memcpy(v2 + m + 3 + n * k, p + tail, b->len - tail);
+    {
+        es_rx_session *s3 = NULL, *s4 = NULL;
+        cr_assert_eq(es_rx_state_load(f->ctx, name, p4, b4->len, &s4), ESESSION_OK);
+        cr_assert_eq(es_rx_state_load(f->ctx, name, p, b->len, &s3), ESESSION_OK);
+        cr_assert_eq(s3->core.n_macs, s4->core.n_macs);
+        cr_assert_eq(s3->core.ring_version, 0);
+        cr_assert_eq(s3->core.macs_journal, s3->core.n_macs, "not in a ring record");
+        for (size_t i = 0; i < n; i++)
+            cr_assert_arr_eq(s3->macs[i], s4->macs[i], ES_RX_MAC_PRINT);
+        es_rx_session_free(s3);
+        es_rx_session_free(s4);
+    }
     es_rx_session *s = NULL, *now = NULL;
     cr_assert_eq(es_rx_state_load(f->ctx, name, p, b->len, &now), ESESSION_OK);
     cr_assert_eq(es_rx_state_load(f->ctx, name, v2, v2_len, &s), ESESSION_OK);
@@ -1258,6 +1283,7 @@ static void older_records(fx *f, const char *name, const esession_buf *b)
     es_rx_session_free(now);
     free(v1);
     free(v2);
+    esession_buf_free(&v3);
 }
 
 static void record_decoding_is_strict(fx *f)
@@ -1302,11 +1328,123 @@ static void record_decoding_is_strict(fx *f)
     /* Under another name, or with another version. */
     cr_assert_eq(es_rx_state_load(f->ctx, "alice/session/x", (const uint8_t *)b.data, b.len, &s),
                  ESESSION_ERR_CORRUPT);
-    longer[4] = 4;
+    longer[4] = 5;
     cr_assert_eq(es_rx_state_load(f->ctx, name, longer, b.len, &s), ESESSION_ERR_CORRUPT);
     free(longer);
     older_records(f, name, &b);
     esession_buf_free(&b);
+}
+
+/* Load the stored session called name, with its ring record. */
+static es_rx_session *load_stored(fx *f, const char *name, size_t *record_len)
+{
+    esession_buf b = {NULL, 0, 0};
+    es_rx_session *s = NULL;
+    cr_assert_eq(es_ks_blob_get(f->ks, name, &b), ESESSION_OK);
+    cr_assert_eq(es_rx_state_load(f->ctx, name, (const uint8_t *)b.data, b.len, &s),
+                 ESESSION_OK);
+    cr_assert_eq(es_rx_state_attach_ring(f->ks, s), ESESSION_OK);
+    if (record_len != NULL)
+        *record_len = b.len;
+    esession_buf_free(&b);
+    return s;
+}
+
+/* Prints numbered from..to-1 accepted by s. */
+static void add_prints(es_rx_session *s, uint32_t from, uint32_t to)
+{
+    uint8_t mac[64], saved[64];
+    for (uint32_t i = from; i < to; i++) {
+        memset(mac, 0xee, sizeof mac);
+        memcpy(mac, &i, sizeof i);
+        cr_assert_eq(es_rx_mac_reserve(s), ESESSION_OK);
+        es_rx_mac_add(s, mac, s->mac_len, saved);
+    }
+}
+
+/* The stored session remembers exactly the prints of s, oldest first. */
+static void same_prints(fx *f, const char *name, const es_rx_session *s, size_t *record_len)
+{
+    es_rx_session *back = load_stored(f, name, record_len);
+    cr_assert_eq(back->core.n_macs, s->core.n_macs);
+    cr_assert_eq(back->core.mac_head, 0);
+    cr_assert_eq(back->core.ring_version, s->core.ring_version);
+    cr_assert_eq(back->core.macs_journal, s->core.macs_journal);
+    for (size_t k = 0; k < s->core.n_macs; k++)
+        cr_assert_arr_eq(back->macs[k], s->macs[(s->core.mac_head + k) % s->macs_cap],
+                         ES_RX_MAC_PRINT, "entry %zu", k);
+    es_rx_session_free(back);
+}
+
+/* The prints in the session record while few, in the ring record once
+ * more than ES_RX_MACS_JOURNAL gather; a full ring that has wrapped is
+ * stored oldest first and loads back in the same order; the ring record
+ * goes with the session. */
+static void ring_record_round_trip(fx *f)
+{
+    names rec = rx_records_of(f->ks);
+    cr_assert_gt(rec.n, 0);
+    const char *name = rec.v[0];
+    char ring[ES_BLOB_NAME_MAX + 1];
+    esession_buf b = {NULL, 0, 0};
+    size_t len = 0, small = 0;
+    cr_assert_eq(es_rx_ring_name(name, ring), ESESSION_OK);
+    cr_assert_eq(strncmp(ring, ES_RX_RING_PREFIX, strlen(ES_RX_RING_PREFIX)), 0);
+    cr_assert_str_eq(ring + strlen(ES_RX_RING_PREFIX), name + strlen(ES_RX_BLOB_PREFIX));
+    es_rx_session *s = load_stored(f, name, NULL);
+    uint32_t next = 1000000;
+    cr_assert_leq(s->core.n_macs, ES_RX_MACS_JOURNAL);
+    /* Up to the journal's size: no ring record. */
+    add_prints(s, next, next + (uint32_t)(ES_RX_MACS_JOURNAL - s->core.n_macs));
+    next += (uint32_t)(ES_RX_MACS_JOURNAL - s->core.n_macs);
+    cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+    cr_assert_eq(s->core.ring_version, 0);
+    cr_assert_eq(es_ks_blob_get(f->ks, ring, &b), ESESSION_ERR_NO_SESSION);
+    same_prints(f, name, s, &small);
+    /* One more: all of them go to the ring record. */
+    add_prints(s, next, next + 1);
+    next++;
+    cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+    cr_assert_neq(s->core.ring_version, 0);
+    cr_assert_eq(s->core.macs_journal, 0);
+    same_prints(f, name, s, &len);
+    cr_assert_lt(len, small, "the prints left the session record");
+    /* A wrapped ring, saved at every step of a journal's length. */
+    for (int round = 0; round < 3; round++) {
+        add_prints(s, next, next + ES_RX_MACS_MAX / 2 + 37);
+        next += ES_RX_MACS_MAX / 2 + 37;
+        cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+        same_prints(f, name, s, &len);
+        cr_assert_leq(len, small, "only the newest in the session record");
+        add_prints(s, next, next + 5);
+        next += 5;
+        cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+        cr_assert_eq(s->core.macs_journal, 5);
+        same_prints(f, name, s, NULL);
+    }
+    cr_assert_neq(s->core.mac_head, 0, "the ring has wrapped");
+    cr_assert_eq(s->core.n_macs, ES_RX_MACS_MAX);
+    /* The session record names the ring record's version: an older copy,
+     * or none, is corrupt. */
+    uint64_t named = s->core.ring_version;
+    s->core.ring_version = named + 1000;
+    esession_buf rec_now = {NULL, 0, 0};
+    cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_get(f->ks, name, &rec_now), ESESSION_OK);
+    es_rx_session *bad = NULL;
+    cr_assert_eq(es_rx_state_load(f->ctx, name, (const uint8_t *)rec_now.data, rec_now.len, &bad),
+                 ESESSION_OK);
+    cr_assert_eq(es_rx_state_attach_ring(f->ks, bad), ESESSION_ERR_CORRUPT);
+    es_rx_session_free(bad);
+    esession_buf_free(&rec_now);
+    s->core.ring_version = named;
+    cr_assert_eq(es_rx_state_save(f->ks, s), ESESSION_OK);
+    same_prints(f, name, s, NULL);
+    /* Erased: both records. */
+    cr_assert_eq(es_rx_state_erase(f->ks, s), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_get(f->ks, name, &b), ESESSION_ERR_NO_SESSION);
+    cr_assert_eq(es_ks_blob_get(f->ks, ring, &b), ESESSION_ERR_NO_SESSION);
+    es_rx_session_free(s);
 }
 
 Test(receiver, limits_and_the_stored_record)
@@ -1316,6 +1454,7 @@ Test(receiver, limits_and_the_stored_record)
     hold_limit(&f);
     search_window(&f);
     record_decoding_is_strict(&f);
+    ring_record_round_trip(&f);
     fx_close(&f);
 }
 

@@ -524,3 +524,47 @@ Test(search, a_held_search_goes_on_at_the_next_stanzas)
         esession_buf_free(&st[i]);
     world_close(&w);
 }
+
+/* The stanzas Bob's outbox holds: n of them, st[want[0]], st[want[1]]... */
+static void unsent_are(world *w, const esession_buf *st, const size_t *want, size_t n)
+{
+    esession_buf *v = NULL;
+    size_t got = 0;
+    cr_assert_eq(esession_outbox_unsent(w->bctx, w->bks, NULL, &v, &got), ESESSION_OK);
+    cr_assert_eq(got, n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(v[i].len, st[want[i]].len);
+        cr_assert_arr_eq(v[i].data, st[want[i]].data, v[i].len);
+    }
+    esession_outbox_free(v, got);
+}
+
+/* A stanza leaves the outbox when marked sent, in whatever order, and
+ * only that very stanza (the context remembers the last one put there). */
+Test(search, outbox_until_sent)
+{
+    world w;
+    esession_buf st[3], other = {NULL, 0, 0};
+    world_open(&w);
+    for (size_t i = 0; i < 3; i++)
+        bob_seals(&w, 30 + i, &st[i]);
+    static const size_t all[] = {0, 1, 2}, two[] = {1, 2}, one[] = {1};
+    unsent_are(&w, st, all, 3);
+    cr_assert_eq(esession_sender_sent(w.bctx, w.bks, &st[0]), ESESSION_OK);
+    unsent_are(&w, st, two, 2);
+    /* The same length, one octet changed: another stanza, not in the outbox. */
+    cr_assert_eq(es_buf_set(&other, st[2].data, st[2].len, 0), ESESSION_OK);
+    other.data[other.len / 2] ^= 1;
+    cr_assert_eq(esession_sender_sent(w.bctx, w.bks, &other), ESESSION_OK);
+    unsent_are(&w, st, two, 2);
+    cr_assert_eq(esession_sender_sent(w.bctx, w.bks, &st[2]), ESESSION_OK);
+    unsent_are(&w, st, one, 1);
+    cr_assert_eq(esession_sender_sent(w.bctx, w.bks, &st[2]), ESESSION_OK); /* again: nothing */
+    unsent_are(&w, st, one, 1);
+    cr_assert_eq(esession_sender_sent(w.bctx, w.bks, &st[1]), ESESSION_OK);
+    unsent_are(&w, st, NULL, 0);
+    esession_buf_free(&other);
+    for (size_t i = 0; i < 3; i++)
+        esession_buf_free(&st[i]);
+    world_close(&w);
+}

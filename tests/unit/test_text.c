@@ -9,6 +9,7 @@
 #include "../../core/jid.h"
 #include "../../core/xmlesc.h"
 #include "../../core/utf8.h"
+#include "../../forms/xmlchars.h"
 #include "esession.h"
 #include "fixture.h"
 
@@ -91,6 +92,96 @@ Test(utf8, xml_chars)
         cr_assert(es_xml_char(yes[i]), "U+%04X", (unsigned)yes[i]);
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         cr_assert_not(es_xml_char(no[i]), "U+%04X", (unsigned)no[i]);
+}
+
+/* The character check one character at a time, as es_xml_chars_ok did
+ * before it learnt to skip plain ASCII a word at a time: its answers must
+ * not change. */
+static int chars_ok_ref(const char *s, size_t n, size_t *bad)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = es_utf8_next(p + i, n - i, &c);
+        if (k == 0 || !es_xml_char(c)) {
+            *bad = i;
+            return 0;
+        }
+        i += k;
+    }
+    return 1;
+}
+
+static void same_as_ref(const char *s, size_t n)
+{
+    size_t bad = 12345, want_bad = 12345;
+    int want = chars_ok_ref(s, n, &want_bad);
+    cr_assert_eq(es_xml_chars_ok(s, n, &bad), want, "length %zu", n);
+    cr_assert_eq(bad, want_bad, "length %zu: offset %zu, not %zu", n, bad, want_bad);
+    cr_assert_eq(es_xml_chars_ok(s, n, NULL), want);
+}
+
+Test(utf8, xml_chars_ok_known_answers)
+{
+    size_t bad = 99;
+    cr_assert(es_xml_chars_ok("", 0, &bad));
+    cr_assert_eq(bad, 99);
+    cr_assert(es_xml_chars_ok("plain text\tand\nlines\r\x7f ~", 24, NULL));
+    cr_assert_not(es_xml_chars_ok("0123456789abcdef\x01", 17, &bad));
+    cr_assert_eq(bad, 16);
+    cr_assert_not(es_xml_chars_ok("01234567\x1f", 9, &bad));
+    cr_assert_eq(bad, 8);
+    cr_assert_not(es_xml_chars_ok("abcdefghijk\xef\xbf\xbe", 14, &bad)); /* U+FFFE */
+    cr_assert_eq(bad, 11);
+    cr_assert_not(es_xml_chars_ok("abcdefgh\xed\xa0\x80xyz", 12, &bad)); /* surrogate */
+    cr_assert_eq(bad, 8);
+    cr_assert(es_xml_chars_ok("abcdefgh\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80zz", 19, NULL));
+    cr_assert_not(es_xml_chars_ok("abcdefgh\0ijklmnop", 17, &bad));
+    cr_assert_eq(bad, 8);
+}
+
+/* Every octet value at every offset of runs long and short, beside
+ * ASCII, and the edge sequences at every alignment. */
+Test(utf8, xml_chars_ok_same_as_one_at_a_time)
+{
+    static const char *const edges[] = {
+        "\t", "\n", "\r", "\x0b", "\x1f", " ", "\x7f", "\xc2\x80", "\xdf\xbf", "\xc0\x80",
+        "\xc1\xbf", "\xe0\x9f\xbf", "\xed\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+        "\xee\x80\x80", "\xef\xbf\xbd", "\xef\xbf\xbe", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+        "\xf0\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+        "\xe2\x82", "\xc3\x28", "\x80", "\xff",
+    };
+    char buf[64];
+    for (size_t len = 1; len <= 40; len++)
+        for (size_t at = 0; at < len; at++)
+            for (unsigned v = 0; v < 256; v++) {
+                memset(buf, 'a', len);
+                buf[at] = (char)v;
+                same_as_ref(buf, len);
+            }
+    for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+        size_t el = strlen(edges[e]);
+        for (size_t at = 0; at + el <= 40; at++)
+            for (size_t len = at + el; len <= 40; len++) {
+                memset(buf, 'b', len);
+                memcpy(buf + at, edges[e], el);
+                same_as_ref(buf, len);
+                /* Cut short: a sequence split at the end. */
+                for (size_t cut = at + 1; cut < at + el; cut++)
+                    same_as_ref(buf, cut);
+            }
+    }
+    /* Mixed text from a fixed generator: ASCII, controls, multi-octet. */
+    uint32_t x = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t len = 1 + round % 60;
+        for (size_t i = 0; i < len; i++) {
+            x = x * 1103515245u + 12345u;
+            unsigned r = (x >> 16) & 0xffu;
+            buf[i] = (char)(r < 200 ? 0x20 + r % 0x5f : r < 215 ? r % 0x20 : r);
+        }
+        same_as_ref(buf, len);
+    }
 }
 
 /* ---- JIDs ------------------------------------------------------------- */
@@ -245,6 +336,45 @@ Test(xml_escape, attribute_values)
     escaped(ALL, ES_XML_ATTR, "a&amp;b&lt;c&gt;d&quot;e&apos;f&#x9;g&#xA;h&#xD;i");
     /* PROFILE §6 (Canonical XML 1.0): > and ' as they are. */
     escaped(ALL, ES_XML_ATTR | ES_XML_CANONICAL, "a&amp;b&lt;c>d&quot;e'f&#x9;g&#xA;h&#xD;i");
+}
+
+/* Every other octet, alone and in a run, is written as it is, whatever
+ * the flags. */
+Test(xml_escape, other_octets_untouched)
+{
+    static const unsigned variants[] = {ES_XML_TEXT, ES_XML_TEXT | ES_XML_CANONICAL, ES_XML_ATTR,
+                                        ES_XML_ATTR | ES_XML_CANONICAL};
+    for (unsigned v = 1; v < 256; v++) {
+        if (strchr("&<>\"'\t\n\r", (int)v) != NULL)
+            continue;
+        char in[4] = {'x', (char)v, 'y', '\0'};
+        for (size_t f = 0; f < sizeof variants / sizeof variants[0]; f++)
+            escaped(in, variants[f], in);
+    }
+}
+
+/* Long text (checked sixteen octets at a time where that is possible)
+ * escapes as its octets one by one do, wherever the special ones are. */
+Test(xml_escape, long_text_as_octet_by_octet)
+{
+    static const unsigned variants[] = {ES_XML_TEXT, ES_XML_TEXT | ES_XML_CANONICAL, ES_XML_ATTR,
+                                        ES_XML_ATTR | ES_XML_CANONICAL};
+    static const char specials[] = "&<>\"'\t\n\r";
+    char in[72];
+    for (size_t len = 1; len < sizeof in; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t k = 0; k < sizeof specials - 1; k++)
+                for (size_t f = 0; f < sizeof variants / sizeof variants[0]; f++) {
+                    for (size_t i = 0; i < len; i++)
+                        in[i] = "aZ09+/=\xc3"[i % 8];
+                    in[at] = specials[k];
+                    in[len - 1 - at] = specials[(k + 3) % (sizeof specials - 1)];
+                    collected whole = {{0}, 0, 0}, one = {{0}, 0, 0};
+                    es_xml_escape(in, len, variants[f], collect, &whole);
+                    for (size_t i = 0; i < len; i++)
+                        es_xml_escape(in + i, 1, variants[f], collect, &one);
+                    cr_assert_str_eq(whole.text, one.text, "length %zu, at %zu", len, at);
+                }
 }
 
 Test(xml_escape, each_octet_once)
