@@ -49,7 +49,8 @@ esession_status es_outbox_put(esession_keystore *ks, const char *alice_bare_jid,
     if (size.err)
         return es_fail(es_ks_ctx(ks), ESESSION_ERR_LIMIT, "stanza too large for the outbox");
     esession_buf b;
-    esession_status rc = es_buf_alloc(&b, size.pos, 1);
+    /* From the context's pool: a region of its own per stanza costs system calls. */
+    esession_status rc = es_buf_alloc_in(es_ks_ctx(ks), &b, size.pos, 1);
     if (rc != ESESSION_OK)
         return es_fail(es_ks_ctx(ks), rc, "out of memory");
     es_wr w = {(uint8_t *)b.data, 0, size.pos, 0};
