@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* Exponentiation modulo a MODP prime with what depends only on the group
  * set up once per context: the prime (for GMP) and OpenSSL's Montgomery
- * form of it, made at the group's first use. All of it is public. A
- * context is used by one thread at a time, so its table needs no lock. */
+ * form of it, made at the group's first use. The same table keeps the
+ * context's SHA-2 digests, fetched from OpenSSL's providers once (a
+ * built-in handle such as EVP_sha256() is looked up again at every use).
+ * All of it is public. A context is used by one thread at a time, so its
+ * table needs no lock. */
 #include "dh.h"
+#include "hash.h"
 #include "modexp.h"
 
 #include <openssl/bn.h>
@@ -21,6 +25,8 @@ typedef struct group_entry {
 
 struct es_modexp_cache {
     group_entry g[ES_MODEXP_GROUPS];
+    EVP_MD *md[2];   /* sha256, sha512 once fetched */
+    int md_tried[2]; /* a failed fetch is not retried */
 };
 
 es_modexp_cache *es_modexp_cache_new(void)
@@ -39,8 +45,27 @@ void es_modexp_cache_free(es_modexp_cache *c)
         BN_free(c->g[i].bn_p);
         BN_MONT_CTX_free(c->g[i].mont);
     }
+    EVP_MD_free(c->md[0]); /* objects keyed with them hold references of their own */
+    EVP_MD_free(c->md[1]);
     free(c);
 }
+
+const EVP_MD *es_ctx_md(const esession_ctx *ctx, es_hash_alg alg)
+{
+    if (ctx == NULL || ctx->modexp == NULL ||
+        (alg != ES_HASH_SHA256 && alg != ES_HASH_SHA512))
+        return NULL;
+    es_modexp_cache *c = ctx->modexp;
+    size_t i = alg == ES_HASH_SHA256 ? 0 : 1;
+    if (!c->md_tried[i]) {
+        c->md_tried[i] = 1;
+        c->md[i] = EVP_MD_fetch(NULL, i == 0 ? "SHA256" : "SHA512", NULL);
+        if (c->md[i] == NULL)
+            ERR_clear_error();
+    }
+    return c->md[i];
+}
+
 
 /* Fill e for group; 0 when out of memory (e stays unready). */
 static int fill(group_entry *e, int group)
@@ -111,4 +136,13 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
     if (ctx->dh_backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     return es_modexp_openssl_mont(ctx, r, b, e, g->p, g->bn_p, g->mont);
+}
+
+int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p)
+{
+    group_entry *g = ctx != NULL ? entry(ctx->modexp, group) : NULL;
+    if (g == NULL)
+        return 0;
+    *p = g->p;
+    return 1;
 }

@@ -96,7 +96,7 @@ esession_status es_session_keys_derive(esession_ctx *ctx, es_suite suite,
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no shared secret or output");
     if ((rc = check_suite(ctx, suite)) != ESESSION_OK)
         return rc;
-    rc = es_hash(suite.hash, shared, n, k);
+    rc = es_hash_in(ctx, suite.hash, shared, n, k);
     if (rc != ESESSION_OK)
         rc = es_fail(ctx, rc, "HASH of the shared secret failed");
     else

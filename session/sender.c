@@ -6,6 +6,7 @@
  * API; the stanzas themselves are in sender_seal.c. */
 #include "sender.h"
 
+#include "../core/bytes.h"
 #include "../core/jid.h"
 #include "../crypto/base64.h"
 #include "../forms/xml.h"
@@ -280,8 +281,7 @@ static esession_status draw(esession_ctx *ctx, start_work *w, const es_sender_fi
         uint8_t t[ES_SENDER_THREAD_HEX / 2];
         if ((rc = es_random(ctx, t, sizeof t)) != ESESSION_OK)
             return rc;
-        for (size_t i = 0; i < sizeof t; i++)
-            snprintf(w->info.thread + 2 * i, 3, "%02x", t[i]);
+        es_hex(w->info.thread, t, sizeof t); /* lower-case, NUL-terminated */
     }
     return ESESSION_OK;
 }
@@ -295,7 +295,7 @@ static esession_status take_e(esession_ctx *ctx, start_work *w)
             continue;
         if (w->opt->dhkey_len[i] > ES_SENDER_E_MAX)
             return es_fail(ctx, ESESSION_ERR_INVALID_DH_VALUE, "Alice's e is too long");
-        esession_status rc = es_dh_check_public(w->choice.group, w->opt->dhkeys[i],
+        esession_status rc = es_dh_check_public_in(ctx, w->choice.group, w->opt->dhkeys[i],
                                                 w->opt->dhkey_len[i]);
         if (rc != ESESSION_OK)
             return es_fail(ctx, rc, "Alice's e for group %d is not valid", w->choice.group);
