@@ -3,15 +3,18 @@
  * set up once per context: the prime (for GMP) and OpenSSL's Montgomery
  * form of it, made at the group's first use. The same table keeps the
  * context's SHA-2 digests, fetched from OpenSSL's providers once (a
- * built-in handle such as EVP_sha256() is looked up again at every use).
- * All of it is public. A context is used by one thread at a time, so its
+ * built-in handle such as EVP_sha256() is looked up again at every use),
+ * and RSA verification contexts for the last few public keys verified
+ * with (crypto/sig.c). All of it is public. A context is used by one thread at a time, so its
  * table needs no lock. */
 #include "dh.h"
 #include "hash.h"
 #include "modexp.h"
+#include "sig.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <stdlib.h>
 
 static const int group_ids[ES_MODEXP_GROUPS] = {1, 2, 5, 14, 15, 16, 17, 18};
@@ -27,6 +30,10 @@ struct es_modexp_cache {
     group_entry g[ES_MODEXP_GROUPS];
     EVP_MD *md[2];   /* sha256, sha512 once fetched */
     int md_tried[2]; /* a failed fetch is not retried */
+    /* Each holds a reference to its key, so no other key can take its
+     * address while it is here. */
+    EVP_PKEY_CTX *verifier[ES_VERIFIERS];
+    size_t next_verifier;
 };
 
 es_modexp_cache *es_modexp_cache_new(void)
@@ -45,6 +52,8 @@ void es_modexp_cache_free(es_modexp_cache *c)
         BN_free(c->g[i].bn_p);
         BN_MONT_CTX_free(c->g[i].mont);
     }
+    for (size_t i = 0; i < ES_VERIFIERS; i++)
+        EVP_PKEY_CTX_free(c->verifier[i]);
     EVP_MD_free(c->md[0]); /* objects keyed with them hold references of their own */
     EVP_MD_free(c->md[1]);
     free(c);
@@ -145,4 +154,28 @@ int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p)
         return 0;
     *p = g->p;
     return 1;
+}
+
+EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey)
+{
+    const EVP_MD *sha256 = es_ctx_md(ctx, ES_HASH_SHA256);
+    if (sha256 == NULL || pkey == NULL)
+        return NULL;
+    es_modexp_cache *c = ctx->modexp;
+    for (size_t i = 0; i < ES_VERIFIERS; i++)
+        if (c->verifier[i] != NULL && EVP_PKEY_CTX_get0_pkey(c->verifier[i]) == pkey)
+            return c->verifier[i];
+    EVP_PKEY_CTX *v = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (v == NULL || EVP_PKEY_verify_init(v) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(v, RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(v, sha256) != 1) {
+        EVP_PKEY_CTX_free(v);
+        ERR_clear_error();
+        return NULL;
+    }
+    size_t slot = c->next_verifier;
+    c->next_verifier = (slot + 1) % ES_VERIFIERS;
+    EVP_PKEY_CTX_free(c->verifier[slot]);
+    c->verifier[slot] = v;
+    return v;
 }

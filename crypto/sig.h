@@ -60,6 +60,11 @@ esession_status es_sign(esession_ctx *ctx, const esession_key *key,
 
 /* ESESSION_OK or ESESSION_ERR_BAD_SIGNATURE (a wrong length included);
  * ESESSION_ERR_INVALID_ARGUMENT only for NULL pointers. */
+/* A context set up to verify RSASSA-PKCS1-v1_5 SHA-256 signatures of
+ * the RSA public key pkey over a digest (EVP_PKEY_verify), kept by ctx for
+ * its last ES_VERIFIERS keys; NULL without a context or on failure. */
+EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey);
+
 esession_status es_verify(esession_ctx *ctx, const esession_key *key,
                           const uint8_t *msg, size_t n, const uint8_t *sig, size_t siglen);
 
