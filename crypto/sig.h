@@ -24,6 +24,8 @@ struct esession_key {
     unsigned bits;       /* modulus / p size */
     int has_private;
     esession_buf kv;     /* its normalized <KeyValue>, made once by es_key_wrap */
+    uint8_t fp[32];      /* SHA-256 of kv (its fingerprint), when has_fp */
+    int has_fp;
 };
 
 /* Wrap pkey (taking ownership on success) after checking the PROFILE
