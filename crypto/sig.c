@@ -146,8 +146,10 @@ esession_status es_verify(esession_ctx *ctx, const esession_key *key,
         ok = siglen == (size_t)EVP_PKEY_get_size(key->pkey);
         /* The context's verifier for this key, set up once: SHA-256 of
          * msg checked against the signature's DigestInfo, as
-         * EVP_DigestVerify does. */
-        EVP_PKEY_CTX *v = ok ? es_ctx_rsa_verifier(ctx, key->pkey) : NULL;
+         * EVP_DigestVerify does. Only for public keys: a kept verifier
+         * keeps its key, and a private key must go when it is freed. */
+        EVP_PKEY_CTX *v =
+            ok && !key->has_private ? es_ctx_rsa_verifier(ctx, key->pkey) : NULL;
         if (v != NULL) {
             uint8_t h[32];
             ok = es_hash_in(ctx, ES_HASH_SHA256, msg, n, h) == ESESSION_OK &&

@@ -64,7 +64,8 @@ esession_status es_sign(esession_ctx *ctx, const esession_key *key,
  * ESESSION_ERR_INVALID_ARGUMENT only for NULL pointers. */
 /* A context set up to verify RSASSA-PKCS1-v1_5 SHA-256 signatures of
  * the RSA public key pkey over a digest (EVP_PKEY_verify), kept by ctx for
- * its last ES_VERIFIERS keys; NULL without a context or on failure. */
+ * its last ES_VERIFIERS keys (holding a reference to each: never give a
+ * private key); NULL without a context or on failure. */
 EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey);
 
 esession_status es_verify(esession_ctx *ctx, const esession_key *key,
