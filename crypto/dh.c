@@ -238,7 +238,8 @@ esession_status es_dh_private_in(const esession_ctx *ctx, const es_dh *dh, esess
     return es_buf_set_in(ctx, out, dh->x, dh->xlen, 1);
 }
 
-esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)
+esession_status es_dh_check_public_in(const esession_ctx *ctx, int group, const uint8_t *v,
+                                      size_t n)
 {
     if (!es_modp_supported(group))
         return ESESSION_ERR_UNSUPPORTED;
@@ -250,11 +251,16 @@ esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)
         return ESESSION_ERR_INVALID_DH_VALUE;
 
     mp_bitcnt_t pbits = es_modp_bits(group);
-    mpz_t p, pm1, vz;
-    mpz_init2(p, pbits);
+    mpz_t own, pm1, vz;
+    mpz_srcptr p = own;
+    mpz_init2(own, pbits);
     mpz_init2(pm1, pbits);
     mpz_init2(vz, pbits);
-    esession_status rc = es_modp_prime(group, p);
+    esession_status rc = ESESSION_OK;
+    if (!es_modexp_group_prime(ctx, group, &p)) {
+        p = own;
+        rc = es_modp_prime(group, own);
+    }
     if (rc == ESESSION_OK)
         rc = es_mpint_read(vz, v, n);
     if (rc == ESESSION_OK) {
@@ -267,8 +273,13 @@ esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)
     }
     mpz_clear(vz);
     mpz_clear(pm1);
-    mpz_clear(p);
+    mpz_clear(own);
     return rc;
+}
+
+esession_status es_dh_check_public(int group, const uint8_t *v, size_t n)
+{
+    return es_dh_check_public_in(NULL, group, v, n);
 }
 
 /* peer^x for a peer value whose Jacobi symbol was checked (its range is
@@ -288,8 +299,14 @@ static esession_status shared(esession_ctx *ctx, const es_dh *dh, const uint8_t 
         rc = ESESSION_ERR_MALFORMED;
     else if (n > prime_octets(dh->group))
         rc = ESESSION_ERR_INVALID_DH_VALUE;
-    if (rc == ESESSION_OK && (rc = es_modp_prime(dh->group, pm1)) == ESESSION_OK &&
-        (rc = es_mpint_read(v, peer, n)) == ESESSION_OK) {
+    mpz_srcptr p = NULL;
+    if (rc == ESESSION_OK) {
+        if (es_modexp_group_prime(ctx, dh->group, &p))
+            mpz_set(pm1, p);
+        else
+            rc = es_modp_prime(dh->group, pm1);
+    }
+    if (rc == ESESSION_OK && (rc = es_mpint_read(v, peer, n)) == ESESSION_OK) {
         mpz_sub_ui(pm1, pm1, 1);
         if (mpz_cmp_ui(v, 1) <= 0 || mpz_cmp(v, pm1) >= 0)
             rc = ESESSION_ERR_INVALID_DH_VALUE;
@@ -331,7 +348,7 @@ esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh, const uint8_t *
 {
     if (dh == NULL || out == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no DH key or output");
-    esession_status rc = es_dh_check_public(dh->group, peer, n);
+    esession_status rc = es_dh_check_public_in(ctx, dh->group, peer, n);
     if (rc != ESESSION_OK)
         return es_fail(ctx, rc, "peer DH value rejected (%s)", esession_status_name(rc));
     return shared(ctx, dh, peer, n, out);

@@ -46,6 +46,9 @@ esession_status es_dh_private_in(const esession_ctx *ctx, const es_dh *dh, esess
  * Jacobi(v, p) = 1, else ESESSION_ERR_INVALID_DH_VALUE; a non-minimal
  * mpint is ESESSION_ERR_MALFORMED. */
 esession_status es_dh_check_public(int group, const uint8_t *v, size_t n);
+/* The same with the prime as ctx set it up (ctx NULL: as above). */
+esession_status es_dh_check_public_in(const esession_ctx *ctx, int group, const uint8_t *v,
+                                      size_t n);
 /* mpint(peer^x mod p) into a fresh secret buffer; validates peer first. */
 esession_status es_dh_shared(esession_ctx *ctx, const es_dh *dh,
                              const uint8_t *peer, size_t n, esession_buf *out);
@@ -60,6 +63,10 @@ void es_dh_free(es_dh *dh);
  * context's backend and its set-up of the group (crypto/modexp_group.c). */
 esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,
                                     const mpz_t e, int group);
+
+/* The group's prime as ctx set it up (valid while ctx lives): 1, or 0
+ * without a context or when the set-up fails (use es_modp_prime then). */
+int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p);
 
 /* Constant-time r = b^e mod m (m odd, e > 0) with the context's backend. */
 esession_status es_modexp_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,

@@ -71,7 +71,8 @@ static void whirlpool_parts(const es_span *parts, size_t count, uint8_t *out)
     ES_WIPE(w);
 }
 
-esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t count, uint8_t *out)
+static esession_status hash_parts(const EVP_MD *md, es_hash_alg alg, const es_span *parts,
+                                  size_t count, uint8_t *out)
 {
     uint8_t tmp[ES_HASH_MAX_BYTES];
     unsigned int len = 0;
@@ -86,8 +87,7 @@ esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t coun
         whirlpool_parts(parts, count, out);
         return ESESSION_OK;
     }
-    const EVP_MD *md = evp_md(alg);
-    if (md == NULL)
+    if (md == NULL && (md = evp_md(alg)) == NULL)
         return ESESSION_ERR_UNSUPPORTED;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (c == NULL)
@@ -104,8 +104,20 @@ esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t coun
     return ok ? ESESSION_OK : ESESSION_ERR_INTERNAL;
 }
 
+esession_status es_hash_parts(es_hash_alg alg, const es_span *parts, size_t count, uint8_t *out)
+{
+    return hash_parts(NULL, alg, parts, count, out);
+}
+
 esession_status es_hash(es_hash_alg alg, const uint8_t *in, size_t n, uint8_t *out)
 {
     es_span one = { in, n };
-    return es_hash_parts(alg, &one, 1, out);
+    return hash_parts(NULL, alg, &one, 1, out);
+}
+
+esession_status es_hash_in(const esession_ctx *ctx, es_hash_alg alg, const uint8_t *in, size_t n,
+                           uint8_t *out)
+{
+    es_span one = { in, n };
+    return hash_parts(es_ctx_md(ctx, alg), alg, &one, 1, out);
 }

@@ -5,6 +5,8 @@
 
 #include "../core/core.h"
 
+#include <openssl/evp.h>
+
 typedef enum es_hash_alg {
     ES_HASH_SHA256 = 1,
     ES_HASH_SHA512 = 2,
@@ -24,6 +26,15 @@ esession_status es_hash_from_name(const char *name, size_t len, es_hash_alg *out
  * one hash path: every digest (ids, replay memory, fingerprints) is made
  * here. */
 esession_status es_hash(es_hash_alg alg, const uint8_t *in, size_t n, uint8_t *out);
+
+/* The same with the digest ctx fetched once (ctx NULL: as es_hash). */
+esession_status es_hash_in(const esession_ctx *ctx, es_hash_alg alg, const uint8_t *in, size_t n,
+                           uint8_t *out);
+
+/* sha256 or sha512 as fetched once by ctx (freed with it), or NULL (no
+ * context, whirlpool, or the fetch failed: callers use OpenSSL's built-in
+ * handle, which is fetched again at each use). */
+const EVP_MD *es_ctx_md(const esession_ctx *ctx, es_hash_alg alg);
 
 /* One piece of a message hashed in parts. */
 typedef struct es_span {

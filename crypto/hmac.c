@@ -37,12 +37,16 @@ static const EVP_MD *evp_md(es_hash_alg alg)
     return alg == ES_HASH_SHA512 ? EVP_sha512() : EVP_sha256();
 }
 
-static esession_status evp_state(EVP_MD_CTX **out, es_hash_alg alg, const uint8_t *pad, size_t bs)
+/* md: fetched once by the caller's context, or NULL for OpenSSL's
+ * built-in handle (fetched again at every use). */
+static esession_status evp_state(EVP_MD_CTX **out, es_hash_alg alg, const EVP_MD *md,
+                                 const uint8_t *pad, size_t bs)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (c == NULL)
         return ESESSION_ERR_NO_MEMORY;
-    if (EVP_DigestInit_ex(c, evp_md(alg), NULL) != 1 || EVP_DigestUpdate(c, pad, bs) != 1) {
+    if (EVP_DigestInit_ex(c, md != NULL ? md : evp_md(alg), NULL) != 1 ||
+        EVP_DigestUpdate(c, pad, bs) != 1) {
         EVP_MD_CTX_free(c); /* the provider clears its state */
         return ESESSION_ERR_INTERNAL;
     }
@@ -52,8 +56,8 @@ static esession_status evp_state(EVP_MD_CTX **out, es_hash_alg alg, const uint8_
 
 /* Keyed states for key: into inner and outer (sha-2) or wi and wo
  * (whirlpool). Nothing is written on failure. */
-static esession_status keyed_states(es_hash_alg alg, const uint8_t *key, size_t keylen,
-                                    EVP_MD_CTX **inner, EVP_MD_CTX **outer,
+static esession_status keyed_states(es_hash_alg alg, const EVP_MD *md, const uint8_t *key,
+                                    size_t keylen, EVP_MD_CTX **inner, EVP_MD_CTX **outer,
                                     es_whirlpool_ctx *wi, es_whirlpool_ctx *wo)
 {
     uint8_t k0[HMAC_MAX_BLOCK] = { 0 }, pad[HMAC_MAX_BLOCK] = { 0 };
@@ -73,7 +77,7 @@ static esession_status keyed_states(es_hash_alg alg, const uint8_t *key, size_t 
     if (alg == ES_HASH_WHIRLPOOL) {
         es_whirlpool_init(wi);
         es_whirlpool_update(wi, pad, bs);
-    } else if ((rc = evp_state(&ci, alg, pad, bs)) != ESESSION_OK) {
+    } else if ((rc = evp_state(&ci, alg, md, pad, bs)) != ESESSION_OK) {
         goto out;
     }
     for (i = 0; i < bs; i++)
@@ -81,7 +85,7 @@ static esession_status keyed_states(es_hash_alg alg, const uint8_t *key, size_t 
     if (alg == ES_HASH_WHIRLPOOL) {
         es_whirlpool_init(wo);
         es_whirlpool_update(wo, pad, bs);
-    } else if ((rc = evp_state(&co, alg, pad, bs)) != ESESSION_OK) {
+    } else if ((rc = evp_state(&co, alg, md, pad, bs)) != ESESSION_OK) {
         EVP_MD_CTX_free(ci);
         goto out;
     } else {
@@ -113,12 +117,13 @@ static void hmac_clear(es_hmac *h)
 
 /* Set up a zeroed h. On failure h holds nothing that needs freeing beyond
  * hmac_clear. */
-static esession_status hmac_setup(es_hmac *h, es_hash_alg alg, const uint8_t *key, size_t keylen)
+static esession_status hmac_setup(es_hmac *h, es_hash_alg alg, const EVP_MD *md,
+                                  const uint8_t *key, size_t keylen)
 {
     h->alg = alg;
     if (alg != ES_HASH_WHIRLPOOL && (h->work = EVP_MD_CTX_new()) == NULL)
         return ESESSION_ERR_NO_MEMORY;
-    return keyed_states(alg, key, keylen, &h->inner, &h->outer, &h->w_inner, &h->w_outer);
+    return keyed_states(alg, md, key, keylen, &h->inner, &h->outer, &h->w_inner, &h->w_outer);
 }
 
 static esession_status check_args(es_hash_alg alg, const uint8_t *key, size_t keylen)
@@ -143,7 +148,7 @@ esession_status es_hmac_new(es_hmac **out, es_hash_alg alg, const uint8_t *key, 
     if ((h = es_secret_alloc(sizeof *h)) == NULL)
         return ESESSION_ERR_NO_MEMORY;
     memset(h, 0, sizeof *h);
-    if ((rc = hmac_setup(h, alg, key, keylen)) != ESESSION_OK) {
+    if ((rc = hmac_setup(h, alg, NULL, key, keylen)) != ESESSION_OK) {
         hmac_clear(h);
         es_secret_free(h);
         return rc;
@@ -165,7 +170,7 @@ esession_status es_hmac_new_in(const esession_ctx *ctx, es_hmac **out, es_hash_a
     /* Pooled secret memory comes zeroed. */
     if ((h = es_secret_alloc_in(ctx, sizeof *h)) == NULL)
         return ESESSION_ERR_NO_MEMORY;
-    if ((rc = hmac_setup(h, alg, key, keylen)) != ESESSION_OK) {
+    if ((rc = hmac_setup(h, alg, es_ctx_md(ctx, alg), key, keylen)) != ESESSION_OK) {
         hmac_clear(h);
         es_secret_free(h);
         return rc;
@@ -184,8 +189,10 @@ esession_status es_hmac_rekey(es_hmac *h, const uint8_t *key, size_t keylen)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if ((rc = check_args(h->alg, key, keylen)) != ESESSION_OK)
         return rc;
-    /* Build the new states aside so that a failure keeps the old key. */
-    rc = keyed_states(h->alg, key, keylen, &ci, &co, &wi, &wo);
+    /* Build the new states aside so that a failure keeps the old key;
+     * the digest the old states hold a reference to serves again. */
+    const EVP_MD *md = h->inner != NULL ? EVP_MD_CTX_get0_md(h->inner) : NULL;
+    rc = keyed_states(h->alg, md, key, keylen, &ci, &co, &wi, &wo);
     if (rc == ESESSION_OK) {
         discard(h);
         if (h->alg == ES_HASH_WHIRLPOOL) {
@@ -322,7 +329,7 @@ esession_status es_hmac_oneshot(es_hash_alg alg, const uint8_t *key, size_t keyl
     if ((rc = check_args(alg, key, keylen)) != ESESSION_OK)
         return rc;
     memset(&h, 0, sizeof h);
-    rc = hmac_setup(&h, alg, key, keylen);
+    rc = hmac_setup(&h, alg, NULL, key, keylen);
     if (rc == ESESSION_OK)
         rc = es_hmac_update(&h, msg, n);
     if (rc == ESESSION_OK)

@@ -144,6 +144,11 @@ esession_status es_key_wrap(esession_ctx *ctx, esession_key **out, EVP_PKEY *pke
             k->has_private = pkey_has_private(pkey, type);
             /* Kept: every identity, fingerprint and trust check needs it. */
             rc = es_key_keyvalue_encode(k, &k->kv);
+            if (rc == ESESSION_OK) {
+                /* Kept too: trust checks and sessions both name the key by it. */
+                crypto_hash_sha256(k->fp, (const uint8_t *)k->kv.data, k->kv.len);
+                k->has_fp = 1;
+            }
             if (rc != ESESSION_OK) {
                 free(k);
                 rc = es_fail(ctx, rc, "cannot encode the key as <KeyValue>");
@@ -295,6 +300,8 @@ esession_status es_key_dup(esession_ctx *ctx, const esession_key *key, esession_
     k->type = key->type;
     k->bits = key->bits;
     k->has_private = key->has_private;
+    memcpy(k->fp, key->fp, sizeof k->fp);
+    k->has_fp = key->has_fp;
     *out = k;
     return ESESSION_OK;
 }

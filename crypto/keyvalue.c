@@ -304,7 +304,10 @@ esession_status esession_key_fingerprint(esession_ctx *ctx, const esession_key *
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "NULL argument");
     if (key->kv.data == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "unknown key type");
-    /* SHA-256 of the normalized <KeyValue>. */
-    crypto_hash_sha256(out, (const uint8_t *)key->kv.data, key->kv.len);
+    /* SHA-256 of the normalized <KeyValue>, made when the key was wrapped. */
+    if (key->has_fp)
+        memcpy(out, key->fp, ESESSION_FINGERPRINT_BYTES);
+    else
+        crypto_hash_sha256(out, (const uint8_t *)key->kv.data, key->kv.len);
     return ESESSION_OK;
 }

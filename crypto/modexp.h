@@ -30,6 +30,8 @@ esession_status es_modexp_openssl_mont(const esession_ctx *ctx, mpz_t r, const m
 /* Per-context set-up of the MODP groups (modexp_group.c): made at a
  * group's first use, freed with the context. */
 #define ES_MODEXP_GROUPS 8
+/* RSA verification contexts kept per context (es_ctx_rsa_verifier). */
+#define ES_VERIFIERS 4
 es_modexp_cache *es_modexp_cache_new(void);
 void es_modexp_cache_free(es_modexp_cache *c);
 

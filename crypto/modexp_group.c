@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /* Exponentiation modulo a MODP prime with what depends only on the group
  * set up once per context: the prime (for GMP) and OpenSSL's Montgomery
- * form of it, made at the group's first use. All of it is public. A
- * context is used by one thread at a time, so its table needs no lock. */
+ * form of it, made at the group's first use. The same table keeps the
+ * context's SHA-2 digests, fetched from OpenSSL's providers once (a
+ * built-in handle such as EVP_sha256() is looked up again at every use),
+ * and RSA verification contexts for the last few public keys verified
+ * with (crypto/sig.c). All of it is public. A context is used by one thread at a time, so its
+ * table needs no lock. */
 #include "dh.h"
+#include "hash.h"
 #include "modexp.h"
+#include "sig.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <stdlib.h>
 
 static const int group_ids[ES_MODEXP_GROUPS] = {1, 2, 5, 14, 15, 16, 17, 18};
@@ -21,6 +28,12 @@ typedef struct group_entry {
 
 struct es_modexp_cache {
     group_entry g[ES_MODEXP_GROUPS];
+    EVP_MD *md[2];   /* sha256, sha512 once fetched */
+    int md_tried[2]; /* a failed fetch is not retried */
+    /* Each holds a reference to its key, so no other key can take its
+     * address while it is here. */
+    EVP_PKEY_CTX *verifier[ES_VERIFIERS];
+    size_t next_verifier;
 };
 
 es_modexp_cache *es_modexp_cache_new(void)
@@ -39,8 +52,29 @@ void es_modexp_cache_free(es_modexp_cache *c)
         BN_free(c->g[i].bn_p);
         BN_MONT_CTX_free(c->g[i].mont);
     }
+    for (size_t i = 0; i < ES_VERIFIERS; i++)
+        EVP_PKEY_CTX_free(c->verifier[i]);
+    EVP_MD_free(c->md[0]); /* objects keyed with them hold references of their own */
+    EVP_MD_free(c->md[1]);
     free(c);
 }
+
+const EVP_MD *es_ctx_md(const esession_ctx *ctx, es_hash_alg alg)
+{
+    if (ctx == NULL || ctx->modexp == NULL ||
+        (alg != ES_HASH_SHA256 && alg != ES_HASH_SHA512))
+        return NULL;
+    es_modexp_cache *c = ctx->modexp;
+    size_t i = alg == ES_HASH_SHA256 ? 0 : 1;
+    if (!c->md_tried[i]) {
+        c->md_tried[i] = 1;
+        c->md[i] = EVP_MD_fetch(NULL, i == 0 ? "SHA256" : "SHA512", NULL);
+        if (c->md[i] == NULL)
+            ERR_clear_error();
+    }
+    return c->md[i];
+}
+
 
 /* Fill e for group; 0 when out of memory (e stays unready). */
 static int fill(group_entry *e, int group)
@@ -111,4 +145,37 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
     if (ctx->dh_backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     return es_modexp_openssl_mont(ctx, r, b, e, g->p, g->bn_p, g->mont);
+}
+
+int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p)
+{
+    group_entry *g = ctx != NULL ? entry(ctx->modexp, group) : NULL;
+    if (g == NULL)
+        return 0;
+    *p = g->p;
+    return 1;
+}
+
+EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey)
+{
+    const EVP_MD *sha256 = es_ctx_md(ctx, ES_HASH_SHA256);
+    if (sha256 == NULL || pkey == NULL)
+        return NULL;
+    es_modexp_cache *c = ctx->modexp;
+    for (size_t i = 0; i < ES_VERIFIERS; i++)
+        if (c->verifier[i] != NULL && EVP_PKEY_CTX_get0_pkey(c->verifier[i]) == pkey)
+            return c->verifier[i];
+    EVP_PKEY_CTX *v = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (v == NULL || EVP_PKEY_verify_init(v) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(v, RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(v, sha256) != 1) {
+        EVP_PKEY_CTX_free(v);
+        ERR_clear_error();
+        return NULL;
+    }
+    size_t slot = c->next_verifier;
+    c->next_verifier = (slot + 1) % ES_VERIFIERS;
+    EVP_PKEY_CTX_free(c->verifier[slot]);
+    c->verifier[slot] = v;
+    return v;
 }

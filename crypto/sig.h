@@ -24,6 +24,8 @@ struct esession_key {
     unsigned bits;       /* modulus / p size */
     int has_private;
     esession_buf kv;     /* its normalized <KeyValue>, made once by es_key_wrap */
+    uint8_t fp[32];      /* SHA-256 of kv (its fingerprint), when has_fp */
+    int has_fp;
 };
 
 /* Wrap pkey (taking ownership on success) after checking the PROFILE
@@ -60,6 +62,12 @@ esession_status es_sign(esession_ctx *ctx, const esession_key *key,
 
 /* ESESSION_OK or ESESSION_ERR_BAD_SIGNATURE (a wrong length included);
  * ESESSION_ERR_INVALID_ARGUMENT only for NULL pointers. */
+/* A context set up to verify RSASSA-PKCS1-v1_5 SHA-256 signatures of
+ * the RSA public key pkey over a digest (EVP_PKEY_verify), kept by ctx for
+ * its last ES_VERIFIERS keys (holding a reference to each: never give a
+ * private key); NULL without a context or on failure. */
+EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey);
+
 esession_status es_verify(esession_ctx *ctx, const esession_key *key,
                           const uint8_t *msg, size_t n, const uint8_t *sig, size_t siglen);
 

@@ -111,6 +111,14 @@ esession_status es_form_add_option(esession_ctx *ctx, es_form_field *field, cons
 esession_status es_form_serialize(esession_ctx *ctx, const es_form *form, const char *indent,
                                   esession_buf *out);
 
+/* normalize(x, excluded) (es_form_normalize) of the <x> that
+ * es_form_serialize writes for a built or parsed form, made from the form
+ * itself without writing and parsing it: the same octets, whatever the
+ * indent. */
+esession_status es_form_normalize_built(esession_ctx *ctx, const es_form *form,
+                                        const char *const *excluded, size_t n_excluded,
+                                        esession_buf *out);
+
 /* Names used on the wire ("list-single", "submit"); NULL for none/unknown. */
 const char *es_field_type_name(es_field_type type);
 const char *es_form_type_name(es_form_type type);

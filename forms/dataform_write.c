@@ -138,6 +138,69 @@ static void put_field(es_sb *b, const es_form_field *f)
     es_sb_puts(b, "</field>");
 }
 
+/* canon() of a built field as a receiver sees it once the text from
+ * es_form_serialize is parsed: attributes sorted (type before var) and
+ * double-quoted, empty elements as start-end pairs, no whitespace between
+ * elements, text with Canonical XML escaping. The writer escapes so that
+ * every value and var reads back exactly, so nothing else can differ. */
+static void canon_value(es_sb *b, const char *v)
+{
+    es_sb_puts(b, "<value>");
+    es_sb_put_escaped(b, v, ES_XML_CANONICAL | ES_XML_TEXT);
+    es_sb_puts(b, "</value>");
+}
+
+static void canon_field(es_sb *b, const es_form_field *f)
+{
+    es_sb_puts(b, "<field");
+    if (f->type != ES_FIELD_NONE) {
+        es_sb_puts(b, " type=\"");
+        es_sb_puts(b, es_field_type_name(f->type));
+        es_sb_puts(b, "\"");
+    }
+    if (f->var != NULL) {
+        es_sb_puts(b, " var=\"");
+        es_sb_put_escaped(b, f->var, ES_XML_CANONICAL | ES_XML_ATTR);
+        es_sb_puts(b, "\"");
+    }
+    es_sb_puts(b, ">");
+    if (f->required)
+        es_sb_puts(b, "<required></required>");
+    for (size_t i = 0; i < f->n_values; i++)
+        canon_value(b, f->values[i]);
+    for (size_t i = 0; i < f->n_options; i++) {
+        es_sb_puts(b, "<option>");
+        canon_value(b, f->options[i]);
+        es_sb_puts(b, "</option>");
+    }
+    es_sb_puts(b, "</field>");
+}
+
+static int excluded_var(const es_form_field *f, const char *const *excluded, size_t n)
+{
+    for (size_t i = 0; f->var != NULL && i < n; i++)
+        if (excluded[i] != NULL && strcmp(f->var, excluded[i]) == 0)
+            return 1;
+    return 0;
+}
+
+esession_status es_form_normalize_built(esession_ctx *ctx, const es_form *form,
+                                        const char *const *excluded, size_t n_excluded,
+                                        esession_buf *out)
+{
+    if (form == NULL || out == NULL || (excluded == NULL && n_excluded > 0))
+        return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "es_form_normalize_built: bad arguments");
+    es_sb b;
+    es_sb_init(&b, FORM_MAX_OUT, 0);
+    for (size_t i = 0; i < form->n_fields; i++)
+        if (!excluded_var(&form->fields[i], excluded, n_excluded))
+            canon_field(&b, &form->fields[i]);
+    esession_status rc = es_sb_finish(&b, out);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc, "form normalization: output too large or no memory");
+    return ESESSION_OK;
+}
+
 esession_status es_form_serialize(esession_ctx *ctx, const es_form *form, const char *indent,
                                   esession_buf *out)
 {

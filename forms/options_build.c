@@ -132,18 +132,8 @@ esession_status es_options_signed_text(esession_ctx *ctx, const es_form *form, i
     static const char *const excluded[] = {"signs"};
     if (!built)
         return es_form_normalize_received(ctx, form, excluded, 1, out);
-    /* As a receiver will see it: written, parsed back with the hardened
-     * parser, normalized. */
-    esession_buf text = {0};
-    xmlDocPtr doc = NULL;
-    esession_status rc = es_form_serialize(ctx, form, "", &text);
-    if (rc == ESESSION_OK)
-        rc = es_xml_parse(ctx, text.data, text.len, &doc);
-    if (rc == ESESSION_OK)
-        rc = es_form_normalize(ctx, xmlDocGetRootElement(doc), excluded, 1, out);
-    xmlFreeDoc(doc);
-    esession_buf_free(&text);
-    return rc;
+    /* As a receiver will see it once written and parsed. */
+    return es_form_normalize_built(ctx, form, excluded, 1, out);
 }
 
 esession_status es_options_form_new(esession_ctx *ctx, const es_offer *offer,

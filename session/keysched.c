@@ -59,8 +59,15 @@ esession_status es_session_keys_from_k(esession_ctx *ctx, es_suite suite,
     if ((s = es_secret_alloc_in(ctx, sizeof *s)) == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for keys");
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; i < 6 && rc == ESESSION_OK; i++)
-        rc = es_kdf(suite.hash, k, k_len, labels[i], kx[i]);
+    /* HMAC(K, label) six times: K's keyed states are made once. */
+    es_hmac *h = NULL;
+    rc = es_hmac_new_in(ctx, &h, suite.hash, k, k_len);
+    for (size_t i = 0; i < 6 && rc == ESESSION_OK; i++) {
+        rc = es_hmac_update(h, (const uint8_t *)labels[i], strlen(labels[i]));
+        if (rc == ESESSION_OK)
+            rc = es_hmac_final(h, kx[i]);
+    }
+    es_hmac_free(h);
     if (rc != ESESSION_OK) {
         es_secret_free(s);
         ES_WIPE(kx);
@@ -89,7 +96,7 @@ esession_status es_session_keys_derive(esession_ctx *ctx, es_suite suite,
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "no shared secret or output");
     if ((rc = check_suite(ctx, suite)) != ESESSION_OK)
         return rc;
-    rc = es_hash(suite.hash, shared, n, k);
+    rc = es_hash_in(ctx, suite.hash, shared, n, k);
     if (rc != ESESSION_OK)
         rc = es_fail(ctx, rc, "HASH of the shared secret failed");
     else

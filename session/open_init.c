@@ -347,13 +347,13 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
     /* 3. Bob's choices; 4. d. */
     if ((rc = check_offer(r, set, &f, &ch)) != ESESSION_OK)
         goto out;
-    if ((rc = es_dh_check_public(ch.group, f.d, f.d_len)) != ESESSION_OK) {
+    if ((rc = es_dh_check_public_in(ctx, ch.group, f.d, f.d_len)) != ESESSION_OK) {
         rc = es_fail(ctx, rc, "d is not a valid public value of group %d", ch.group);
         goto out;
     }
     /* 5. replay: d or N_B seen, unless this very stanza was accepted. */
-    if (es_hash(ES_HASH_SHA256, f.d, f.d_len, d_hash) != ESESSION_OK ||
-        es_hash(ES_HASH_SHA256, f.n_b, f.n_b_len, nb_hash) != ESESSION_OK ||
+    if (es_hash_in(ctx, ES_HASH_SHA256, f.d, f.d_len, d_hash) != ESESSION_OK ||
+        es_hash_in(ctx, ES_HASH_SHA256, f.n_b, f.n_b_len, nb_hash) != ESESSION_OK ||
         es_rx_sender_text_hash(st, text, len, init_hash) != ESESSION_OK) {
         rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "cannot hash the init");
         goto out;

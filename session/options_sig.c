@@ -82,8 +82,7 @@ static esession_status check_signatures(esession_ctx *ctx, const es_form *form,
     rc = es_options_signed_text(ctx, form, 0, &norm);
     if (rc != ESESSION_OK)
         return rc;
-    rc = es_fail(ctx, ESESSION_ERR_BAD_SIGNATURE,
-                 "options form: no signature verifies under a trusted key");
+    rc = ESESSION_ERR_BAD_SIGNATURE;
     for (size_t i = 0; i < signs->n_values && rc != ESESSION_OK; i++) {
         const char *v = signs->values[i];
         if (es_base64_decode_public(sig, sizeof sig, &siglen, v, strlen(v)) != ESESSION_OK)
@@ -100,6 +99,8 @@ static esession_status check_signatures(esession_ctx *ctx, const es_form *form,
         }
     }
     esession_buf_free(&norm);
+    if (rc != ESESSION_OK)
+        return es_fail(ctx, rc, "options form: no signature verifies under a trusted key");
     return rc;
 }
 

@@ -6,6 +6,7 @@
  * API; the stanzas themselves are in sender_seal.c. */
 #include "sender.h"
 
+#include "../core/bytes.h"
 #include "../core/jid.h"
 #include "../crypto/base64.h"
 #include "../forms/xml.h"
@@ -106,7 +107,6 @@ typedef struct form_in {
     size_t n_a_len;
     const uint8_t *c_a;
     int terminate;
-    const es_id_sealed *id; /* NULL: without identity and mac */
 } form_in;
 
 static esession_status add_text(esession_ctx *ctx, es_form *f, const char *var, const char *v)
@@ -133,9 +133,9 @@ static esession_status add_b64(esession_ctx *ctx, es_form *f, const char *var,
     return rc;
 }
 
-/* Bob's form, XEP-0187 Listing 7 / PROFILE §8 order, serialized as it
- * sits inside <init>. */
-static esession_status form_b_text(esession_ctx *ctx, const form_in *in, esession_buf *out)
+/* Bob's form, XEP-0187 Listing 7 / PROFILE §8 order, without identity
+ * and mac (added once macB is known, see add_identity). */
+static esession_status form_b_build(esession_ctx *ctx, const form_in *in, es_form **out)
 {
     static const char *const vars[ES_CH_COUNT] = {
         "otr", "disclosure", "security", "modp", "crypt_algs",
@@ -162,48 +162,20 @@ static esession_status form_b_text(esession_ctx *ctx, const form_in *in, esessio
         rc = add_b64(ctx, f, "counter", in->c_a, ES_AES_BLOCK);
     if (rc == ESESSION_OK && in->terminate)
         rc = add_text(ctx, f, "terminate", "1");
-    if (rc == ESESSION_OK && in->id != NULL) {
-        rc = add_b64(ctx, f, "identity", (const uint8_t *)in->id->idb.data, in->id->idb.len);
-        if (rc == ESESSION_OK)
-            rc = add_b64(ctx, f, "mac", in->id->mb, in->id->mac_len);
+    if (rc != ESESSION_OK) {
+        es_form_free(f);
+        return rc;
     }
-    if (rc == ESESSION_OK)
-        rc = es_form_serialize(ctx, f, "    ", out);
-    es_form_free(f);
-    return rc;
+    *out = f;
+    return ESESSION_OK;
 }
 
-/* normalize(x, {identity, mac}) of a serialized form, read back exactly
- * as Alice will read it. */
-static esession_status form_b_normalized(esession_ctx *ctx, const esession_buf *x,
-                                         esession_buf *out)
+/* identity and mac, last: normalize(x, {identity, mac}) of the text sent
+ * is then the formB that macB covers. */
+static esession_status add_identity(esession_ctx *ctx, es_form *f, const es_id_sealed *id)
 {
-    static const char *const excluded[] = {"identity", "mac"};
-    xmlDocPtr doc = NULL;
-    esession_status rc = es_xml_parse(ctx, x->data, x->len, &doc);
-    if (rc == ESESSION_OK)
-        rc = es_form_normalize(ctx, xmlDocGetRootElement(doc), excluded,
-                               ES_ARRAY_LEN(excluded), out);
-    xmlFreeDoc(doc);
-    return rc;
-}
-
-/* full is plain with fields added just before its end, the first of
- * them identity (form_b_text adds identity and mac last): every other
- * field reads as in plain, so normalize(full, {identity, mac}) is the
- * formB that macB covers, without parsing full again. */
-static int only_identity_added(const esession_buf *plain, const esession_buf *full)
-{
-    static const char end[] = "\n    </x>";
-    static const char added[] = "\n      <field var='identity'>";
-    const size_t e = strlen(end), a = strlen(added);
-    if (plain->len < e || full->len < plain->len + a ||
-        memcmp(plain->data + plain->len - e, end, e) != 0)
-        return 0;
-    size_t keep = plain->len - e;
-    return memcmp(full->data, plain->data, keep) == 0 &&
-           memcmp(full->data + keep, added, a) == 0 &&
-           memcmp(full->data + full->len - e, end, e) == 0;
+    esession_status rc = add_b64(ctx, f, "identity", (const uint8_t *)id->idb.data, id->idb.len);
+    return rc == ESESSION_OK ? add_b64(ctx, f, "mac", id->mb, id->mac_len) : rc;
 }
 
 static esession_status init_text(esession_ctx *ctx, const esession_buf *x, char **out,
@@ -238,9 +210,9 @@ typedef struct start_work {
     size_t n_b_len;
     uint8_t c_a[ES_AES_BLOCK];
     uint8_t c_b[ES_AES_BLOCK];
-    esession_buf x_plain;  /* formB without identity and mac */
-    esession_buf form_b;   /* its normalized text */
-    esession_buf x_full;   /* with identity and mac */
+    es_form *x;            /* formB, with identity and mac once sealed */
+    esession_buf form_b;   /* normalize(formB, {identity, mac}) */
+    esession_buf x_full;   /* the text of x with identity and mac */
     es_id_sealed id;
     es_sender_info info;
     es_sender_progress *prog;
@@ -254,7 +226,7 @@ static void start_clear(start_work *w)
     esession_buf_free(&w->d);
     es_session_keys_free(w->keys);
     es_chan_free(w->chan);
-    esession_buf_free(&w->x_plain);
+    es_form_free(w->x);
     esession_buf_free(&w->form_b);
     esession_buf_free(&w->x_full);
     es_id_sealed_clear(&w->id);
@@ -309,8 +281,7 @@ static esession_status draw(esession_ctx *ctx, start_work *w, const es_sender_fi
         uint8_t t[ES_SENDER_THREAD_HEX / 2];
         if ((rc = es_random(ctx, t, sizeof t)) != ESESSION_OK)
             return rc;
-        for (size_t i = 0; i < sizeof t; i++)
-            snprintf(w->info.thread + 2 * i, 3, "%02x", t[i]);
+        es_hex(w->info.thread, t, sizeof t); /* lower-case, NUL-terminated */
     }
     return ESESSION_OK;
 }
@@ -324,7 +295,7 @@ static esession_status take_e(esession_ctx *ctx, start_work *w)
             continue;
         if (w->opt->dhkey_len[i] > ES_SENDER_E_MAX)
             return es_fail(ctx, ESESSION_ERR_INVALID_DH_VALUE, "Alice's e is too long");
-        esession_status rc = es_dh_check_public(w->choice.group, w->opt->dhkeys[i],
+        esession_status rc = es_dh_check_public_in(ctx, w->choice.group, w->opt->dhkeys[i],
                                                 w->opt->dhkey_len[i]);
         if (rc != ESESSION_OK)
             return es_fail(ctx, rc, "Alice's e for group %d is not valid", w->choice.group);
@@ -353,23 +324,22 @@ static esession_status derive_and_seal(esession_ctx *ctx, start_work *w,
         return rc;
     es_counter_b(w->c_a, w->c_b);
 
+    /* formB's normalized text straight from the form: the octets
+     * Alice's normalization of the text sent gives (es_form_normalize_built). */
+    static const char *const excluded[] = {"identity", "mac"};
     form_in fin = {&w->choice, w->n_b, w->n_b_len, &w->d, w->opt->nonce, w->opt->nonce_len,
-                   w->c_a, o->single_stanza != 0, NULL};
-    if ((rc = form_b_text(ctx, &fin, &w->x_plain)) != ESESSION_OK ||
-        (rc = form_b_normalized(ctx, &w->x_plain, &w->form_b)) != ESESSION_OK)
+                   w->c_a, o->single_stanza != 0};
+    if ((rc = form_b_build(ctx, &fin, &w->x)) != ESESSION_OK ||
+        (rc = es_form_normalize_built(ctx, w->x, excluded, ES_ARRAY_LEN(excluded),
+                                      &w->form_b)) != ESESSION_OK)
         return rc;
     es_id_input in = {w->opt->nonce, w->opt->nonce_len, w->n_b, w->n_b_len,
                       (const uint8_t *)w->d.data, w->d.len, w->form_b.data, w->form_b.len};
     rc = es_identity_seal(ctx, w->keys, w->chan, w->bob.by_type[w->choice.sign_type], &in,
                           w->c_b, &w->id);
-    if (rc != ESESSION_OK)
+    if (rc != ESESSION_OK || (rc = add_identity(ctx, w->x, &w->id)) != ESESSION_OK ||
+        (rc = es_form_serialize(ctx, w->x, "    ", &w->x_full)) != ESESSION_OK)
         return rc;
-    fin.id = &w->id;
-    if ((rc = form_b_text(ctx, &fin, &w->x_full)) != ESESSION_OK)
-        return rc;
-    /* What Alice will normalize must be what macB covers. */
-    if (!only_identity_added(&w->x_plain, &w->x_full))
-        return es_fail(ctx, ESESSION_ERR_INTERNAL, "formB does not read back identically");
     return init_text(ctx, &w->x_full, &w->info.init, &w->info.init_len);
 }
 

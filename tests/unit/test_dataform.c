@@ -610,3 +610,70 @@ Test(dataform, build_and_write)
     writes_compact_and_escaped_text_that_reads_back();
     building_refuses_misuse();
 }
+
+/* normalize(parse(serialize(f, indent)), excluded), as a receiver makes it. */
+static void normalized_as_received(const es_form *f, const char *indent,
+                                   const char *const *excluded, size_t n, esession_buf *out)
+{
+    esession_buf text = { 0 };
+    cr_assert_eq(es_form_serialize(ctx, f, indent, &text), ESESSION_OK);
+    xmlDocPtr doc = fx_parse(ctx, text.data);
+    cr_assert_eq(es_form_normalize(ctx, xmlDocGetRootElement(doc), excluded, n, out), ESESSION_OK,
+                 "%s", esession_ctx_error_detail(ctx));
+    xmlFreeDoc(doc);
+    esession_buf_free(&text);
+}
+
+Test(dataform, built_form_normalized_as_a_receiver_reads_it)
+{
+    es_form *f = NULL;
+    cr_assert_eq(es_form_new(ctx, ES_FORM_SUBMIT, &f), ESESSION_OK);
+    const char *odd = "a&b<c>d'e\"f\tg\nh\ri ]]> \xc3\xbc\r\n";
+    add(f, "FORM_TYPE", ES_FIELD_HIDDEN, (const char *[]){ "urn:xmpp:ssn" }, 1, NULL, 0);
+    add(f, "odd'var\t&\"<>\r\n", ES_FIELD_TEXT_MULTI, (const char *[]){ odd, "", " " }, 3, NULL,
+        0);
+    add(f, NULL, ES_FIELD_FIXED, (const char *[]){ "fixed" }, 1, NULL, 0);
+    add(f, "l", ES_FIELD_LIST_SINGLE, (const char *[]){ "1" }, 1, (const char *[]){ "1", odd }, 2);
+    add(f, "empty", ES_FIELD_NONE, NULL, 0, NULL, 0);
+    add(f, "req", ES_FIELD_BOOLEAN, (const char *[]){ "true" }, 1, NULL, 0);
+    add(f, "identity", ES_FIELD_NONE, (const char *[]){ "aWQ=" }, 1, NULL, 0);
+    add(f, "mac", ES_FIELD_NONE, (const char *[]){ "bWFj" }, 1, NULL, 0);
+    f->fields[4].required = 1;
+    f->fields[5].required = 1;
+    static const char *const none[] = { NULL };
+    static const char *const id_mac[] = { "identity", "mac" };
+    static const char *const others[] = { "empty", "odd'var\t&\"<>\r\n", "absent", NULL };
+    const struct {
+        const char *const *ex;
+        size_t n;
+    } cases[] = { { NULL, 0 }, { none, 1 }, { id_mac, 2 }, { others, 4 } };
+    const char *indents[] = { NULL, "", "    ", "\t" };
+    for (size_t c = 0; c < ES_ARRAY_LEN(cases); c++) {
+        esession_buf built = { 0 };
+        cr_assert_eq(es_form_normalize_built(ctx, f, cases[c].ex, cases[c].n, &built),
+                     ESESSION_OK);
+        for (size_t i = 0; i < ES_ARRAY_LEN(indents); i++) {
+            esession_buf read = { 0 };
+            normalized_as_received(f, indents[i], cases[c].ex, cases[c].n, &read);
+            cr_assert_eq(built.len, read.len, "case %zu indent %zu", c, i);
+            cr_assert_eq(memcmp(built.data, read.data, read.len), 0, "case %zu: %s / %s", c,
+                         built.data, read.data);
+            esession_buf_free(&read);
+        }
+        esession_buf_free(&built);
+    }
+    /* Known text for the excluded pair: what macB covers in Bob's form. */
+    esession_buf out = { 0 };
+    cr_assert_eq(es_form_normalize_built(ctx, f, id_mac, 2, &out), ESESSION_OK);
+    cr_assert(strstr(out.data, "identity") == NULL && strstr(out.data, "bWFj") == NULL);
+    static const char head[] =
+        "<field type=\"hidden\" var=\"FORM_TYPE\"><value>urn:xmpp:ssn</value></field>"
+        "<field type=\"text-multi\" var=\"odd'var&#x9;&amp;&quot;&lt;>&#xD;&#xA;\">"
+        "<value>a&amp;b&lt;c&gt;d'e\"f\tg\nh&#xD;i ]]&gt; \xc3\xbc&#xD;\n</value>";
+    cr_assert(strncmp(out.data, head, sizeof head - 1) == 0, "%s", out.data);
+    cr_assert(strcmp(out.data + out.len - 8, "</field>") == 0); /* fields only, no <x> */
+    esession_buf_free(&out);
+    cr_assert_eq(es_form_normalize_built(ctx, NULL, NULL, 0, &out), ESESSION_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(es_form_normalize_built(ctx, f, NULL, 1, &out), ESESSION_ERR_INVALID_ARGUMENT);
+    es_form_free(f);
+}

@@ -96,6 +96,13 @@ static esession_status check_mpz(int group, const mpz_t v)
     size_t n;
     uint8_t *b = to_mpint(v, &n);
     esession_status rc = es_dh_check_public(group, b, n);
+    /* With a context's set-up of the group: the same verdict. */
+    esession_ctx *c = NULL;
+    cr_assert_eq(esession_ctx_new(&c, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    cr_assert_eq(es_dh_check_public_in(c, group, b, n), rc, "group %d", group);
+    cr_assert_eq(es_dh_check_public_in(c, group, b, n), rc, "group %d, set up", group);
+    esession_ctx_free(c);
     free(b);
     return rc;
 }

@@ -221,3 +221,31 @@ Test(hash, parts_equal_the_whole)
     for (size_t i = 0; i < sizeof out; i++)
         cr_assert_eq(out[i], 0x5a);
 }
+
+Test(hash, context_digests_give_the_same_answers)
+{
+    esession_ctx *c = NULL;
+    cr_assert_eq(esession_ctx_new(&c, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    static const uint8_t msg[] = "abc";
+    for (size_t i = 0; i < sizeof all_algs / sizeof all_algs[0]; i++) {
+        uint8_t a[ES_HASH_MAX_BYTES], b[ES_HASH_MAX_BYTES], n[ES_HASH_MAX_BYTES];
+        cr_assert_eq(es_hash(all_algs[i], msg, 3, a), ESESSION_OK);
+        cr_assert_eq(es_hash_in(c, all_algs[i], msg, 3, b), ESESSION_OK);
+        cr_assert_eq(es_hash_in(NULL, all_algs[i], msg, 3, n), ESESSION_OK);
+        cr_assert_eq(memcmp(a, b, es_hash_size(all_algs[i])), 0);
+        cr_assert_eq(memcmp(a, n, es_hash_size(all_algs[i])), 0);
+    }
+    /* Fetched once: the same handle each time; none for whirlpool or without a context. */
+    cr_assert_not_null(es_ctx_md(c, ES_HASH_SHA256));
+    cr_assert_eq(es_ctx_md(c, ES_HASH_SHA256), es_ctx_md(c, ES_HASH_SHA256));
+    cr_assert_neq(es_ctx_md(c, ES_HASH_SHA512), es_ctx_md(c, ES_HASH_SHA256));
+    cr_assert_null(es_ctx_md(c, ES_HASH_WHIRLPOOL));
+    cr_assert_null(es_ctx_md(NULL, ES_HASH_SHA256));
+    /* SHA-256("abc"), FIPS 180-2 B.1 */
+    uint8_t d[32];
+    cr_assert_eq(es_hash_in(c, ES_HASH_SHA256, msg, 3, d), ESESSION_OK);
+    cr_assert_eq(d[0], 0xba);
+    cr_assert_eq(d[31], 0xad);
+    esession_ctx_free(c);
+}

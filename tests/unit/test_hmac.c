@@ -370,3 +370,36 @@ Test(hmac, copy_message_finishes_a_shared_prefix)
         es_hmac_free(other);
     }
 }
+
+/* Keyed with a context's digests: the same tags, and the object still
+ * works (rekey included) once the context is gone. */
+Test(hmac, keyed_in_a_context_and_outliving_it)
+{
+    static const es_hash_alg algs[] = { ES_HASH_SHA256, ES_HASH_SHA512, ES_HASH_WHIRLPOOL };
+    static const uint8_t key[] = "a key", key2[] = "another key of some length";
+    static const uint8_t msg[] = "a message", msg2[] = "and a second one";
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+        esession_ctx *c = NULL;
+        cr_assert_eq(esession_ctx_new(&c, NULL, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                     ESESSION_OK);
+        uint8_t want[ES_HASH_MAX_BYTES], got[ES_HASH_MAX_BYTES];
+        size_t n = es_hash_size(algs[i]);
+        es_hmac *h = NULL;
+        cr_assert_eq(es_hmac_new_in(c, &h, algs[i], key, sizeof key), ESESSION_OK);
+        for (int round = 0; round < 2; round++) {
+            cr_assert_eq(es_hmac_oneshot(algs[i], key, sizeof key, msg, sizeof msg, want),
+                         ESESSION_OK);
+            cr_assert_eq(es_hmac_update(h, msg, sizeof msg), ESESSION_OK);
+            cr_assert_eq(es_hmac_final(h, got), ESESSION_OK);
+            cr_assert_eq(memcmp(want, got, n), 0, "alg %d round %d", (int)algs[i], round);
+        }
+        esession_ctx_free(c);
+        cr_assert_eq(es_hmac_rekey(h, key2, sizeof key2), ESESSION_OK);
+        cr_assert_eq(es_hmac_oneshot(algs[i], key2, sizeof key2, msg2, sizeof msg2, want),
+                     ESESSION_OK);
+        cr_assert_eq(es_hmac_update(h, msg2, sizeof msg2), ESESSION_OK);
+        cr_assert_eq(es_hmac_final(h, got), ESESSION_OK);
+        cr_assert_eq(memcmp(want, got, n), 0, "alg %d after rekey", (int)algs[i]);
+        es_hmac_free(h);
+    }
+}

@@ -569,3 +569,23 @@ Test(keyvalue, key_limits)
     rsa_limits();
     dsa_limits();
 }
+
+/* The fingerprint kept from wrapping is SHA-256 of the <KeyValue>, for a
+ * key and for a second handle on it. */
+Test(keyvalue, kept_fingerprint_is_the_hash_of_the_keyvalue)
+{
+    esession_key *k = fx_key(ctx, "vec_rsa_bob.pem"), *d = NULL;
+    uint8_t want[32], fp[ESESSION_FINGERPRINT_BYTES];
+    esession_buf kv = { 0 };
+    cr_assert_eq(esession_key_to_keyvalue(ctx, k, &kv), ESESSION_OK);
+    crypto_hash_sha256(want, (const uint8_t *)kv.data, kv.len);
+    cr_assert_eq(esession_key_fingerprint(ctx, k, fp), ESESSION_OK);
+    cr_assert_eq(memcmp(fp, want, sizeof want), 0);
+    cr_assert_eq(es_key_dup(ctx, k, &d), ESESSION_OK);
+    memset(fp, 0, sizeof fp);
+    cr_assert_eq(esession_key_fingerprint(ctx, d, fp), ESESSION_OK);
+    cr_assert_eq(memcmp(fp, want, sizeof want), 0);
+    esession_buf_free(&kv);
+    esession_key_free(d);
+    esession_key_free(k);
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../crypto/base64.h"
+#include "../../crypto/modexp.h"
 #include "../../crypto/sig.h"
 #include "../common/vecfile.h"
 #include "fixture.h"
@@ -583,4 +584,56 @@ Test(sig, rejections)
     public_key_verifies_private_signs();
     wrong_key_or_type();
     null_arguments();
+}
+
+/* RSA verification through the context's kept verifiers: more keys than
+ * it keeps, each key again after others pushed it out, a key freed while
+ * kept, and the same verdicts without a context. */
+Test(sig, kept_rsa_verifiers)
+{
+    enum { N = ES_VERIFIERS + 2 };
+    esession_key *signer = fx_key(ctx, "vec_rsa_bob.pem");
+    esession_key *same[N], *other = NULL;
+    static const uint8_t msg[] = "macB of some session";
+    uint8_t sig[ES_SIG_MAX_BYTES], bad[ES_SIG_MAX_BYTES];
+    size_t sl = 0;
+    cr_assert_eq(es_sign(ctx, signer, msg, sizeof msg, sig, &sl), ESESSION_OK);
+    memcpy(bad, sig, sl);
+    bad[sl / 2] ^= 1;
+    /* Public keys, each its own OpenSSL key (a private one is not kept). */
+    esession_buf pem = {NULL, 0, 0};
+    cr_assert_eq(esession_key_to_pem(ctx, signer, 0, &pem), ESESSION_OK);
+    for (size_t i = 0; i < N; i++)
+        cr_assert_eq(esession_key_from_pem(ctx, &same[i], pem.data, pem.len), ESESSION_OK);
+    esession_key *rsa = fx_key(ctx, "rsa2048.pem");
+    esession_buf opem = {NULL, 0, 0};
+    cr_assert_eq(esession_key_to_pem(ctx, rsa, 0, &opem), ESESSION_OK);
+    cr_assert_eq(esession_key_from_pem(ctx, &other, opem.data, opem.len), ESESSION_OK);
+    esession_buf_free(&opem);
+    esession_key_free(rsa);
+    /* And the signer itself, private: verified the usual way. */
+    cr_assert_eq(es_verify(ctx, signer, msg, sizeof msg, sig, sl), ESESSION_OK);
+    cr_assert_eq(es_verify(ctx, signer, msg, sizeof msg, bad, sl), ESESSION_ERR_BAD_SIGNATURE);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < N; i++) {
+            esession_ctx *c = round == 2 ? NULL : ctx;
+            cr_assert_eq(es_verify(c, same[i], msg, sizeof msg, sig, sl), ESESSION_OK);
+            cr_assert_eq(es_verify(c, same[i], msg, sizeof msg - 1, sig, sl),
+                         ESESSION_ERR_BAD_SIGNATURE);
+            cr_assert_eq(es_verify(c, same[i], msg, sizeof msg, bad, sl),
+                         ESESSION_ERR_BAD_SIGNATURE);
+            cr_assert_eq(es_verify(c, other, msg, sizeof msg, sig, sl),
+                         ESESSION_ERR_BAD_SIGNATURE);
+            cr_assert_eq(es_verify(c, same[i], msg, sizeof msg, sig, sl - 1),
+                         ESESSION_ERR_BAD_SIGNATURE);
+        }
+    }
+    esession_key_free(same[0]); /* kept by the context: still safe */
+    cr_assert_eq(esession_key_from_pem(ctx, &same[0], pem.data, pem.len), ESESSION_OK);
+    esession_buf_free(&pem);
+    cr_assert_eq(es_verify(ctx, same[0], msg, sizeof msg, sig, sl), ESESSION_OK);
+    for (size_t i = 0; i < N; i++)
+        esession_key_free(same[i]);
+    esession_key_free(other);
+    esession_key_free(signer);
 }
