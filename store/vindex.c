@@ -47,9 +47,25 @@ static unsigned leaf_of(const uint8_t *id)
     return ((unsigned)id[0] << 4) | (id[1] >> 4);
 }
 
+/* "vidx/<what>/<i>" (i < 10000), without snprintf's format parsing. */
 static void name_of(char *out, size_t n, const char *what, unsigned i)
 {
-    snprintf(out, n, "vidx/%s/%u", what, i);
+    char digits[8];
+    size_t d = 0, w = strlen(what);
+    do {
+        digits[d++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0 && d < sizeof digits);
+    if (5 + w + 1 + d + 1 > n) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, "vidx/", 5);
+    memcpy(out + 5, what, w);
+    out[5 + w] = '/';
+    for (size_t k = 0; k < d; k++)
+        out[6 + w + k] = digits[d - 1 - k];
+    out[6 + w + d] = '\0';
 }
 
 static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out)
@@ -65,7 +81,11 @@ static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out
     if (mid == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     name_of(name, sizeof name, "mid", m);
-    esession_status rc = es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
+    /* The root says there is none: nothing to read (a record left under
+     * that name would be stale, and is rewritten before it is named). */
+    esession_status rc = ks->vroot[m] == 0 ? ESESSION_ERR_NO_SESSION
+                                           : es_rec_get_raw(ks, ES_REC_META, name, strlen(name),
+                                                            &b, &version);
     if (rc == ESESSION_ERR_NO_SESSION) {
         rc = ks->vroot[m] == 0 ? ESESSION_OK
                                : es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
@@ -121,7 +141,8 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
     if (leaf == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     name_of(name, sizeof name, "leaf", l);
-    rc = es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
+    rc = want == 0 ? ESESSION_ERR_NO_SESSION
+                   : es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
     if (rc == ESESSION_ERR_NO_SESSION) {
         rc = want == 0 ? ESESSION_OK
                        : es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
