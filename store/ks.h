@@ -133,14 +133,16 @@ typedef struct es_ks_keys {
 #define ES_KS_GENS_V0_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
 #define ES_KS_GENS_BYTES (ES_KS_GENS_V0_BYTES + 2u + ES_VIDX_RECENT * ES_VIDX_ENTRY)
 
-/* Ids of META records (the generations and the version index, a few
- * short names used by every commit) kept as computed, so that they are
- * not hashed again each time (record.c). Ids are public: they are stored
- * in clear. */
+/* Ids of the records a handle names most (the generations, the version
+ * index, a session's records: a few names used by every transaction) kept
+ * as computed, so that they are not hashed again each time (record.c).
+ * Ids are public: they are stored in clear; the names are ordinary
+ * memory, wiped with the handle. */
 #define ES_KS_ID_CACHE 64u
-#define ES_KS_ID_NAME_MAX 22u
+#define ES_KS_ID_NAME_MAX 94u
 typedef struct es_ks_id_slot {
     uint8_t len; /* of the name; 0: empty */
+    uint8_t kind;
     char name[ES_KS_ID_NAME_MAX];
     uint8_t id[ES_REC_ID_BYTES];
 } es_ks_id_slot;

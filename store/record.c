@@ -37,26 +37,28 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     sodium_memzero(&h, sizeof h);
 }
 
-/* The id of (kind, name) through the handle's cache for META names (see
- * ks.h): direct-mapped by an FNV-1a hash of the name. */
+/* The id of (kind, name) through the handle's cache (see ks.h):
+ * direct-mapped by an FNV-1a hash of kind and name. */
 static void rec_id(esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
                    uint8_t out[ES_REC_ID_BYTES])
 {
     const uint8_t *n = name;
-    if (kind != ES_REC_META || name_len == 0 || name_len > ES_KS_ID_NAME_MAX) {
+    if (name_len == 0 || name_len > ES_KS_ID_NAME_MAX) {
         es_rec_id(ks, kind, name, name_len, out);
         return;
     }
-    uint32_t h = 2166136261u;
+    uint32_t h = (2166136261u ^ (uint32_t)kind) * 16777619u;
     for (size_t i = 0; i < name_len; i++)
         h = (h ^ n[i]) * 16777619u;
     es_ks_id_slot *slot = &ks->id_cache[h % ES_KS_ID_CACHE];
-    if (slot->len == name_len && memcmp(slot->name, n, name_len) == 0) {
+    if (slot->len == name_len && slot->kind == (uint8_t)kind &&
+        memcmp(slot->name, n, name_len) == 0) {
         memcpy(out, slot->id, ES_REC_ID_BYTES);
         return;
     }
     es_rec_id(ks, kind, name, name_len, out);
     slot->len = (uint8_t)name_len;
+    slot->kind = (uint8_t)kind;
     memcpy(slot->name, n, name_len);
     memcpy(slot->id, out, ES_REC_ID_BYTES);
 }
