@@ -7,7 +7,11 @@
  *   mid m (64)       version of each of its 64 leaf records
  *   leaf l (4096)    sorted (kind, id, version) of the records whose id
  *                    starts with l's 12 bits
+ *   gens.recent      (kind, id, version) of up to 16 records written or
+ *                    removed lately (version 0), in place of their leaves
  *
+ * A commit that changes a few records puts them in the recent list and
+ * writes no leaf or mid; a full list goes into the leaves at once.
  * Index records are sealed records of kind META like any other, and each
  * must carry the version its parent names. A check costs a leaf and a mid
  * (about a kilobyte each at 100,000 records), whatever the store holds.
