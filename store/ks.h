@@ -87,6 +87,17 @@ void es_ks_blob_free(void *item);
 #define ES_VIDX_LEAVES (ES_VIDX_FAN * ES_VIDX_FAN)
 typedef struct es_vleaf es_vleaf;
 typedef struct es_vmid es_vmid;
+/* An index entry: kind, id, version (0 in the generation record's recent
+ * list: removed). */
+#define ES_VIDX_ENTRY (1u + ES_REC_ID_BYTES + 8u)
+/* Versions of records written lately, carried in the generation record
+ * instead of their leaves (vindex.c): at most this many. */
+#define ES_VIDX_RECENT 16u
+typedef struct es_vrecent {
+    uint8_t kind;
+    uint8_t id[ES_REC_ID_BYTES];
+    uint64_t version;
+} es_vrecent;
 
 /* Nesting of es_tx_begin (a public call inside a batch, and the store
  * calls it makes). */
@@ -116,17 +127,22 @@ typedef struct es_ks_keys {
 } es_ks_keys;
 
 /* The generation record's payload (record.c): the commit count, and per
- * kind its generation and record count, then the index root. */
-#define ES_KS_GENS_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+ * kind its generation and record count, then the index root (format 0
+ * ends there); format 1 goes on with its number, the count of recent
+ * entries and the entries. */
+#define ES_KS_GENS_V0_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
+#define ES_KS_GENS_BYTES (ES_KS_GENS_V0_BYTES + 2u + ES_VIDX_RECENT * ES_VIDX_ENTRY)
 
-/* Ids of META records (the generations and the version index, a few
- * short names used by every commit) kept as computed, so that they are
- * not hashed again each time (record.c). Ids are public: they are stored
- * in clear. */
+/* Ids of the records a handle names most (the generations, the version
+ * index, a session's records: a few names used by every transaction) kept
+ * as computed, so that they are not hashed again each time (record.c).
+ * Ids are public: they are stored in clear; the names are ordinary
+ * memory, wiped with the handle. */
 #define ES_KS_ID_CACHE 64u
-#define ES_KS_ID_NAME_MAX 22u
+#define ES_KS_ID_NAME_MAX 94u
 typedef struct es_ks_id_slot {
     uint8_t len; /* of the name; 0: empty */
+    uint8_t kind;
     char name[ES_KS_ID_NAME_MAX];
     uint8_t id[ES_REC_ID_BYTES];
 } es_ks_id_slot;
@@ -177,6 +193,8 @@ struct esession_keystore {
     size_t n_vleaf_used;
     uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
     size_t n_vleaf_dirty;
+    es_vrecent vrecent[ES_VIDX_RECENT]; /* override the leaves; read at begin */
+    size_t n_vrecent;
     es_ks_hooks hooks;             /* all NULL except in tests */
     /* The generation record's envelope as this handle last wrote or
      * opened it, with its payload: the same octets read again are the
@@ -184,6 +202,7 @@ struct esession_keystore {
     uint8_t *gens_env;
     size_t gens_env_len;
     uint8_t gens_plain[ES_KS_GENS_BYTES];
+    size_t gens_plain_len;
     es_ks_id_slot id_cache[ES_KS_ID_CACHE];
 };
 

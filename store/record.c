@@ -37,26 +37,28 @@ void es_rec_id(const esession_keystore *ks, es_rec_kind kind, const void *name, 
     sodium_memzero(&h, sizeof h);
 }
 
-/* The id of (kind, name) through the handle's cache for META names (see
- * ks.h): direct-mapped by an FNV-1a hash of the name. */
+/* The id of (kind, name) through the handle's cache (see ks.h):
+ * direct-mapped by an FNV-1a hash of kind and name. */
 static void rec_id(esession_keystore *ks, es_rec_kind kind, const void *name, size_t name_len,
                    uint8_t out[ES_REC_ID_BYTES])
 {
     const uint8_t *n = name;
-    if (kind != ES_REC_META || name_len == 0 || name_len > ES_KS_ID_NAME_MAX) {
+    if (name_len == 0 || name_len > ES_KS_ID_NAME_MAX) {
         es_rec_id(ks, kind, name, name_len, out);
         return;
     }
-    uint32_t h = 2166136261u;
+    uint32_t h = (2166136261u ^ (uint32_t)kind) * 16777619u;
     for (size_t i = 0; i < name_len; i++)
         h = (h ^ n[i]) * 16777619u;
     es_ks_id_slot *slot = &ks->id_cache[h % ES_KS_ID_CACHE];
-    if (slot->len == name_len && memcmp(slot->name, n, name_len) == 0) {
+    if (slot->len == name_len && slot->kind == (uint8_t)kind &&
+        memcmp(slot->name, n, name_len) == 0) {
         memcpy(out, slot->id, ES_REC_ID_BYTES);
         return;
     }
     es_rec_id(ks, kind, name, name_len, out);
     slot->len = (uint8_t)name_len;
+    slot->kind = (uint8_t)kind;
     memcpy(slot->name, n, name_len);
     memcpy(slot->id, out, ES_REC_ID_BYTES);
 }
@@ -400,25 +402,40 @@ esession_status es_rec_list(esession_keystore *ks, es_rec_kind kind, const uint8
 /* ---- generations ------------------------------------------------------- */
 
 #define GENS_BYTES ES_KS_GENS_BYTES
+#define GENS_V0 ES_KS_GENS_V0_BYTES
 #define OFF_COUNT (8u + 8u * ES_REC_KINDS)
 #define OFF_ROOT (8u + 16u * ES_REC_KINDS)
+/* Format 1 (docs/keystore.md): format 0, then this octet, the number of
+ * recent entries, the entries. */
+#define GENS_FORMAT 1u
 
 /* Keep env (taken over) and its payload as the handle's copy of the
  * generation record. */
-static void gens_keep(esession_keystore *ks, uint8_t *env, size_t env_len,
-                      const uint8_t p[GENS_BYTES])
+static void gens_keep(esession_keystore *ks, uint8_t *env, size_t env_len, const uint8_t *p,
+                      size_t len)
 {
     free(ks->gens_env);
     ks->gens_env = env;
     ks->gens_env_len = env_len;
-    memcpy(ks->gens_plain, p, GENS_BYTES);
+    memcpy(ks->gens_plain, p, len);
+    ks->gens_plain_len = len;
+}
+
+/* A payload of format 0 (the index root last) or of format 1. */
+static int gens_len_ok(const uint8_t *p, size_t len)
+{
+    if (len == GENS_V0)
+        return 1;
+    return len >= GENS_V0 + 2 && len <= GENS_BYTES && p[GENS_V0] == GENS_FORMAT &&
+           len == GENS_V0 + 2 + (size_t)p[GENS_V0 + 1] * ES_VIDX_ENTRY;
 }
 
 /* The generation record's payload and version. The envelope is fetched
  * every time; when its octets are those this handle last wrote or opened
  * (same key, so the same authenticated content), the payload kept with
  * them is used instead of opening them again. */
-static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], uint64_t *version)
+static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], size_t *len,
+                                uint64_t *version)
 {
     uint8_t id[ES_REC_ID_BYTES];
     uint8_t *env = NULL;
@@ -433,7 +450,8 @@ static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], ui
     if (ks->gens_env != NULL && env_len == ks->gens_env_len &&
         memcmp(env, ks->gens_env, env_len) == 0) {
         free(env);
-        memcpy(p, ks->gens_plain, GENS_BYTES);
+        memcpy(p, ks->gens_plain, ks->gens_plain_len);
+        *len = ks->gens_plain_len;
         *version = es_be_get(ks->gens_env, 8);
         return ESESSION_OK;
     }
@@ -444,12 +462,13 @@ static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], ui
     if (o.name_len != sizeof gens_name - 1 ||
         sodium_memcmp(o.name, gens_name, sizeof gens_name - 1) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
-    else if (o.len != GENS_BYTES)
+    else if (!gens_len_ok(o.data, o.len))
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
     if (rc == ESESSION_OK) {
-        memcpy(p, o.data, GENS_BYTES);
+        memcpy(p, o.data, o.len);
+        *len = o.len;
         *version = o.version;
-        gens_keep(ks, env, env_len, p);
+        gens_keep(ks, env, env_len, p, o.len);
     } else {
         free(env);
     }
@@ -462,9 +481,10 @@ static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], ui
 static esession_status read_gens(esession_keystore *ks)
 {
     uint8_t p[GENS_BYTES];
+    size_t len = 0;
     uint64_t version = 0;
     ks->total = UINT64_MAX - 1; /* any version passes until the real count is read */
-    esession_status rc = gens_get(ks, p, &version);
+    esession_status rc = gens_get(ks, p, &len, &version);
     /* Written by every commit, as its last record: its version is the count. */
     if (rc == ESESSION_OK && es_be_get(p, 8) != version)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
@@ -476,6 +496,9 @@ static esession_status read_gens(esession_keystore *ks)
             ks->count[k] = es_be_get(p + OFF_COUNT + 8 * k, 8);
         for (unsigned m = 0; m < ES_VIDX_FAN; m++)
             ks->vroot[m] = es_be_get(p + OFF_ROOT + 8 * m, 8);
+        ks->n_vrecent = 0;
+        if (len > GENS_V0)
+            rc = es_vidx_recent_read(ks, p + GENS_V0 + 2, len - GENS_V0 - 2);
     }
     return rc;
 }
@@ -495,10 +518,13 @@ static esession_status write_gens(esession_keystore *ks)
         es_be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
     for (unsigned m = 0; m < ES_VIDX_FAN; m++)
         es_be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
-    rc = put_rec(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, sizeof p, NULL, &env,
+    p[GENS_V0] = GENS_FORMAT;
+    p[GENS_V0 + 1] = (uint8_t)ks->n_vrecent;
+    size_t len = GENS_V0 + 2 + es_vidx_recent_write(ks, p + GENS_V0 + 2);
+    rc = put_rec(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, len, NULL, &env,
                  &env_len);
     if (rc == ESESSION_OK)
-        gens_keep(ks, env, env_len, p); /* kept even if the commit fails: it is what it says */
+        gens_keep(ks, env, env_len, p, len); /* kept even if the commit fails: it is what it says */
     return rc;
 }
 
@@ -597,6 +623,7 @@ esession_status es_tx_begin_new(esession_keystore *ks)
     memset(ks->vroot, 0, sizeof ks->vroot);
     memset(ks->count, 0, sizeof ks->count);
     memset(ks->gen_seen, 0, sizeof ks->gen_seen);
+    ks->n_vrecent = 0;
     return ESESSION_OK;
 }
 

@@ -24,7 +24,10 @@
  * name): a hostile file cannot make a read allocate more. */
 #define VALUE_MAX (4u * 1024u * 1024u)
 
-enum { ST_GET, ST_PUT, ST_DEL, ST_LIST, ST_LIST_OWNER, ST_COUNT };
+enum {
+    ST_GET, ST_PUT, ST_DEL, ST_LIST, ST_LIST_OWNER,
+    ST_BEGIN_WRITE, ST_BEGIN_READ, ST_COMMIT, ST_ROLLBACK, ST_COUNT
+};
 
 static const char *const sql_text[ST_COUNT] = {
     "SELECT data FROM record WHERE kind = ?1 AND id = ?2",
@@ -33,6 +36,12 @@ static const char *const sql_text[ST_COUNT] = {
     "DELETE FROM record WHERE kind = ?1 AND id = ?2",
     "SELECT id, data FROM record WHERE kind = ?1",
     "SELECT id, data FROM record WHERE kind = ?1 AND owner = ?2",
+    /* Prepared once like the others: sqlite3_exec would parse them at
+     * every transaction. */
+    "BEGIN IMMEDIATE",
+    "BEGIN DEFERRED",
+    "COMMIT",
+    "ROLLBACK",
 };
 
 /* A table with rowids and an index on (kind, id), not WITHOUT ROWID: a
@@ -182,32 +191,37 @@ static int sq_open(void *user, const char *name, unsigned flags, void **out)
     return 0;
 }
 
+/* Run one of the transaction statements. */
+static int run(es_sqlite *s, int which)
+{
+    sqlite3_stmt *st = s->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
 static int sq_begin(void *user, void *store, int write)
 {
     es_sqlite *s = store;
     (void)user;
-    return exec(s->db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+    return run(s, write ? ST_BEGIN_WRITE : ST_BEGIN_READ);
 }
-
 static int sq_commit(void *user, void *store)
 {
     es_sqlite *s = store;
     (void)user;
-    if (exec(s->db, "COMMIT") == 0)
+    if (run(s, ST_COMMIT) == 0)
         return 0;
     if (!sqlite3_get_autocommit(s->db))
-        (void)exec(s->db, "ROLLBACK");
+        (void)run(s, ST_ROLLBACK);
     return -1;
 }
-
 static void sq_rollback(void *user, void *store)
 {
     es_sqlite *s = store;
     (void)user;
     if (!sqlite3_get_autocommit(s->db))
-        (void)exec(s->db, "ROLLBACK");
+        (void)run(s, ST_ROLLBACK);
 }
-
 /* Bind kind and id, the first two parameters of every statement. */
 static sqlite3_stmt *prep(es_sqlite *s, int which, unsigned kind, const uint8_t *id)
 {

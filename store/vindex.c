@@ -7,7 +7,11 @@
  *   mid m (64)       version of each of its 64 leaf records
  *   leaf l (4096)    sorted (kind, id, version) of the records whose id
  *                    starts with l's 12 bits
+ *   gens.recent      (kind, id, version) of up to 16 records written or
+ *                    removed lately (version 0), in place of their leaves
  *
+ * A commit that changes a few records puts them in the recent list and
+ * writes no leaf or mid; a full list goes into the leaves at once.
  * Index records are sealed records of kind META like any other, and each
  * must carry the version its parent names. A check costs a leaf and a mid
  * (about a kilobyte each at 100,000 records), whatever the store holds.
@@ -25,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENTRY (1u + ES_REC_ID_BYTES + 8u)
+#define ENTRY ES_VIDX_ENTRY
 #define LEAF_MAX_ENTRIES 65536u
 #define CACHE_LEAVES 256u
 
@@ -47,9 +51,25 @@ static unsigned leaf_of(const uint8_t *id)
     return ((unsigned)id[0] << 4) | (id[1] >> 4);
 }
 
+/* "vidx/<what>/<i>" (i < 10000), without snprintf's format parsing. */
 static void name_of(char *out, size_t n, const char *what, unsigned i)
 {
-    snprintf(out, n, "vidx/%s/%u", what, i);
+    char digits[8];
+    size_t d = 0, w = strlen(what);
+    do {
+        digits[d++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0 && d < sizeof digits);
+    if (5 + w + 1 + d + 1 > n) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, "vidx/", 5);
+    memcpy(out + 5, what, w);
+    out[5 + w] = '/';
+    for (size_t k = 0; k < d; k++)
+        out[6 + w + k] = digits[d - 1 - k];
+    out[6 + w + d] = '\0';
 }
 
 static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out)
@@ -65,7 +85,11 @@ static esession_status load_mid(esession_keystore *ks, unsigned m, es_vmid **out
     if (mid == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     name_of(name, sizeof name, "mid", m);
-    esession_status rc = es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
+    /* The root says there is none: nothing to read (a record left under
+     * that name would be stale, and is rewritten before it is named). */
+    esession_status rc = ks->vroot[m] == 0 ? ESESSION_ERR_NO_SESSION
+                                           : es_rec_get_raw(ks, ES_REC_META, name, strlen(name),
+                                                            &b, &version);
     if (rc == ESESSION_ERR_NO_SESSION) {
         rc = ks->vroot[m] == 0 ? ESESSION_OK
                                : es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
@@ -121,7 +145,8 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
     if (leaf == NULL)
         return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     name_of(name, sizeof name, "leaf", l);
-    rc = es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
+    rc = want == 0 ? ESESSION_ERR_NO_SESSION
+                   : es_rec_get_raw(ks, ES_REC_META, name, strlen(name), &b, &version);
     if (rc == ESESSION_ERR_NO_SESSION) {
         rc = want == 0 ? ESESSION_OK
                        : es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
@@ -182,44 +207,33 @@ static int find(const es_vleaf *leaf, es_rec_kind kind, const uint8_t *id, size_
     return 0;
 }
 
-esession_status es_vidx_check(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
-                              int present, uint64_t version)
+/* The recent entry for (kind, id): its index, or -1. */
+static long recent_find(const esession_keystore *ks, es_rec_kind kind, const uint8_t *id)
 {
-    es_vleaf *leaf;
-    size_t at;
-    esession_status rc = load_leaf(ks, leaf_of(id), &leaf);
-    if (rc != ESESSION_OK)
-        return rc;
-    int known = find(leaf, kind, id, &at);
-    if (!present && known)
-        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record was deleted");
-    if (present && !known)
-        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
-                       "storage: a record that was never written (copied from elsewhere?)");
-    if (present) {
-        es_rd r = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 8, 0, 0};
-        if (es_rd_be(&r, 8) != version)
-            return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
-                           "storage: a record was rolled back to an older copy");
-    }
-    return ESESSION_OK;
+    for (size_t i = 0; i < ks->n_vrecent; i++)
+        if (ks->vrecent[i].kind == (uint8_t)kind &&
+            memcmp(ks->vrecent[i].id, id, ES_REC_ID_BYTES) == 0)
+            return (long)i;
+    return -1;
 }
 
-esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
-                            int present, uint64_t version)
+static uint64_t entry_version(const es_vleaf *leaf, size_t at)
 {
-    es_vleaf *leaf;
+    es_rd r = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 8, 0, 0};
+    return es_rd_be(&r, 8);
+}
+
+/* Make the leaf say version for (kind, id) (0: not there). */
+static esession_status leaf_apply(esession_keystore *ks, unsigned l, es_vleaf *leaf,
+                                  es_rec_kind kind, const uint8_t *id, uint64_t version)
+{
     size_t at;
-    esession_status rc = load_leaf(ks, leaf_of(id), &leaf);
-    if (rc != ESESSION_OK)
-        return rc;
     int known = find(leaf, kind, id, &at);
-    if (!present) {
+    if (version == 0) {
         if (known) {
             memmove(leaf->e + at * ENTRY, leaf->e + (at + 1) * ENTRY, (leaf->n - at - 1) * ENTRY);
             leaf->n--;
-            touch(ks, leaf_of(id), leaf);
-            ks->count[kind]--;
+            touch(ks, l, leaf);
         }
         return ESESSION_OK;
     }
@@ -236,14 +250,129 @@ esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8
         }
         memmove(leaf->e + (at + 1) * ENTRY, leaf->e + at * ENTRY, (leaf->n - at) * ENTRY);
         leaf->n++;
-        ks->count[kind]++;
         leaf->e[at * ENTRY] = (uint8_t)kind;
         memcpy(leaf->e + at * ENTRY + 1, id, ES_REC_ID_BYTES);
     }
     es_wr w = {leaf->e + at * ENTRY + 1 + ES_REC_ID_BYTES, 0, 8, 0};
     es_wr_be(&w, version, 8);
-    touch(ks, leaf_of(id), leaf);
+    touch(ks, l, leaf);
     return ESESSION_OK;
+}
+
+/* Move every recent entry into its leaf (written at this commit). */
+static esession_status spill(esession_keystore *ks)
+{
+    for (size_t i = 0; i < ks->n_vrecent; i++) {
+        const es_vrecent *r = &ks->vrecent[i];
+        es_vleaf *leaf;
+        unsigned l = leaf_of(r->id);
+        esession_status rc = load_leaf(ks, l, &leaf);
+        if (rc == ESESSION_OK)
+            rc = leaf_apply(ks, l, leaf, (es_rec_kind)r->kind, r->id, r->version);
+        if (rc != ESESSION_OK)
+            return rc;
+    }
+    ks->n_vrecent = 0;
+    return ESESSION_OK;
+}
+
+esession_status es_vidx_check(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
+                              int present, uint64_t version)
+{
+    uint64_t have = 0;
+    long r = recent_find(ks, kind, id);
+    if (r >= 0) {
+        have = ks->vrecent[r].version;
+    } else {
+        es_vleaf *leaf;
+        size_t at;
+        esession_status rc = load_leaf(ks, leaf_of(id), &leaf);
+        if (rc != ESESSION_OK)
+            return rc;
+        if (find(leaf, kind, id, &at))
+            have = entry_version(leaf, at);
+    }
+    if (!present && have != 0)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record was deleted");
+    if (present && have == 0)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                       "storage: a record that was never written (copied from elsewhere?)");
+    if (present && have != version)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT,
+                       "storage: a record was rolled back to an older copy");
+    return ESESSION_OK;
+}
+
+/* The new version goes into the recent list, which the generation record
+ * carries, so that a commit changing a few records writes no index
+ * record; a full list goes into the leaves. An entry saying what its
+ * leaf says is dropped (a record written and removed again). */
+esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
+                            int present, uint64_t version)
+{
+    es_vleaf *leaf;
+    size_t at;
+    unsigned l = leaf_of(id);
+    esession_status rc = load_leaf(ks, l, &leaf);
+    if (rc != ESESSION_OK)
+        return rc;
+    int in_leaf = find(leaf, kind, id, &at);
+    uint64_t leaf_v = in_leaf ? entry_version(leaf, at) : 0;
+    uint64_t now = present ? version : 0;
+    long r = recent_find(ks, kind, id);
+    uint64_t was = r >= 0 ? ks->vrecent[r].version : leaf_v;
+    if (now != 0 && !in_leaf && leaf->n >= LEAF_MAX_ENTRIES)
+        return es_fail(ks->ctx, ESESSION_ERR_LIMIT, "storage: too many records");
+    if (now == leaf_v) {
+        if (r >= 0)
+            ks->vrecent[r] = ks->vrecent[--ks->n_vrecent];
+    } else if (r >= 0) {
+        ks->vrecent[r].version = now;
+    } else {
+        if (ks->n_vrecent == ES_VIDX_RECENT && (rc = spill(ks)) != ESESSION_OK)
+            return rc;
+        es_vrecent *e = &ks->vrecent[ks->n_vrecent++];
+        e->kind = (uint8_t)kind;
+        memcpy(e->id, id, ES_REC_ID_BYTES);
+        e->version = now;
+    }
+    if (was == 0 && now != 0)
+        ks->count[kind]++;
+    else if (was != 0 && now == 0)
+        ks->count[kind]--;
+    return ESESSION_OK;
+}
+
+esession_status es_vidx_recent_read(esession_keystore *ks, const uint8_t *p, size_t len)
+{
+    size_t n = len / ENTRY;
+    if (len % ENTRY != 0 || n > ES_VIDX_RECENT)
+        return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
+    for (size_t i = 0; i < n; i++) {
+        es_vrecent *e = &ks->vrecent[i];
+        es_rd r = {p + i * ENTRY + 1 + ES_REC_ID_BYTES, 8, 0, 0};
+        e->kind = p[i * ENTRY];
+        memcpy(e->id, p + i * ENTRY + 1, ES_REC_ID_BYTES);
+        e->version = es_rd_be(&r, 8);
+        if (e->kind == ES_REC_META || e->kind >= ES_REC_KINDS || e->version > ks->total) {
+            ks->n_vrecent = 0;
+            return es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
+        }
+    }
+    ks->n_vrecent = n;
+    return ESESSION_OK;
+}
+
+size_t es_vidx_recent_write(const esession_keystore *ks, uint8_t *out)
+{
+    for (size_t i = 0; i < ks->n_vrecent; i++) {
+        const es_vrecent *e = &ks->vrecent[i];
+        es_wr w = {out + i * ENTRY + 1 + ES_REC_ID_BYTES, 0, 8, 0};
+        out[i * ENTRY] = e->kind;
+        memcpy(out + i * ENTRY + 1, e->id, ES_REC_ID_BYTES);
+        es_wr_be(&w, e->version, 8);
+    }
+    return ks->n_vrecent * ENTRY;
 }
 
 esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)

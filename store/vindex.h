@@ -18,6 +18,11 @@ esession_status es_vidx_check(esession_keystore *ks, es_rec_kind kind, const uin
 /* The record was written at version (present) or removed. */
 esession_status es_vidx_set(esession_keystore *ks, es_rec_kind kind, const uint8_t *id,
                             int present, uint64_t version);
+/* The recent list from a generation record (len octets of entries, read
+ * after ks->total), and into one (at most ES_VIDX_RECENT entries): the
+ * octets written. */
+esession_status es_vidx_recent_read(esession_keystore *ks, const uint8_t *p, size_t len);
+size_t es_vidx_recent_write(const esession_keystore *ks, uint8_t *out);
 /* Write the changed index records at version and update ks->vroot. */
 esession_status es_vidx_flush(esession_keystore *ks, uint64_t version);
 /* Drop what was loaded (a transaction rolled back). */
