@@ -31,6 +31,18 @@ static inline esession_keystore_options kt_fast(void)
     return o;
 }
 
+/* A listing callback that counts what it is shown (arg: size_t *). */
+static inline esession_status kt_count_one(void *arg, const char *name, const uint8_t *data,
+                                           size_t len, uint64_t version)
+{
+    (void)name;
+    (void)data;
+    (void)len;
+    (void)version;
+    (*(size_t *)arg)++;
+    return ESESSION_OK;
+}
+
 static inline void kt_mkdir(char *dir, size_t n)
 {
     snprintf(dir, n, "/tmp/esession-ks-XXXXXX");

@@ -84,22 +84,11 @@ static void check_small(esession_keystore *ks)
     esession_buf_free(&b);
 }
 
-static esession_status count_one(void *arg, const char *name, const uint8_t *data, size_t len,
-                                 uint64_t version)
-{
-    (void)version;
-    (void)name;
-    (void)data;
-    (void)len;
-    (*(size_t *)arg)++;
-    return ESESSION_OK;
-}
-
 /* Engine records whose name starts with prefix. */
 static size_t blob_count(esession_keystore *ks, const char *prefix)
 {
     size_t n = 0;
-    cr_assert_eq(es_ks_blob_list(ks, prefix, count_one, &n), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_list(ks, prefix, kt_count_one, &n), ESESSION_OK);
     return n;
 }
 
@@ -749,7 +738,7 @@ static void t_swapped_moved_and_newer_records_are_refused(void)
     cr_assert(r0 == ESESSION_ERR_CORRUPT || r1 == ESESSION_ERR_CORRUPT, "swap unnoticed");
     cr_assert(r0 == ESESSION_OK || r1 == ESESSION_OK, "the record in its own place still reads");
     size_t n = 0;
-    cr_assert_eq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_ERR_CORRUPT);
+    cr_assert_eq(es_ks_blob_list(ks, "", kt_count_one, &n), ESESSION_ERR_CORRUPT);
     esession_keystore_free(ks);
     db_put(path, ES_REC_BLOB, id1, v1, l1);
 
@@ -826,7 +815,7 @@ static void t_rolled_back_and_deleted_records_are_refused(void)
     cr_assert_not_null(strstr(esession_ctx_error_detail(ctx), "rolled back"),
                        "%s", esession_ctx_error_detail(ctx));
     size_t n = 0;
-    cr_assert_eq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_ERR_CORRUPT);
+    cr_assert_eq(es_ks_blob_list(ks, "", kt_count_one, &n), ESESSION_ERR_CORRUPT);
     esession_keystore_free(ks);
     free(old);
 
@@ -883,7 +872,7 @@ static void t_oversized_values_are_refused(void)
     cr_assert(rc == ESESSION_ERR_IO || rc == ESESSION_ERR_CORRUPT, "%s", esession_status_name(rc));
     cr_assert_null(b.data);
     size_t n = 0;
-    cr_assert_neq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_OK);
+    cr_assert_neq(es_ks_blob_list(ks, "", kt_count_one, &n), ESESSION_OK);
     esession_keystore_free(ks);
     free(huge);
     free(v);

@@ -106,21 +106,10 @@ static void expect_blob(esession_keystore *ks, const char *name, const char *wan
     esession_buf_free(&b);
 }
 
-static esession_status count_one(void *arg, const char *name, const uint8_t *data, size_t len,
-                                 uint64_t version)
-{
-    (void)name;
-    (void)data;
-    (void)len;
-    (void)version;
-    (*(size_t *)arg)++;
-    return ESESSION_OK;
-}
-
 static size_t blob_count(esession_keystore *ks)
 {
     size_t n = 0;
-    cr_assert_eq(es_ks_blob_list(ks, "", count_one, &n), ESESSION_OK, "%s",
+    cr_assert_eq(es_ks_blob_list(ks, "", kt_count_one, &n), ESESSION_OK, "%s",
                  esession_ctx_error_detail(ctx));
     return n;
 }
@@ -208,7 +197,7 @@ Test(gens0, versions_in_the_recent_list_are_checked)
     ks = kt_open(ctx, path);
     cr_assert_eq(es_ks_blob_get(ks, "old/04", &b), ESESSION_ERR_CORRUPT);
     cr_assert_not_null(strstr(esession_ctx_error_detail(ctx), "rolled back"));
-    cr_assert_eq(es_ks_blob_list(ks, "", count_one, &(size_t){0}), ESESSION_ERR_CORRUPT);
+    cr_assert_eq(es_ks_blob_list(ks, "", kt_count_one, &(size_t){0}), ESESSION_ERR_CORRUPT);
     esession_keystore_free(ks);
 
     /* Removed underneath. */
@@ -230,7 +219,7 @@ Test(gens0, versions_in_the_recent_list_are_checked)
         db_set(ES_REC_BLOB, id, k == 0 ? v0 : v1, k == 0 ? len0 : len1);
         ks = kt_open(ctx, path);
         cr_assert_eq(es_ks_blob_get(ks, "old/04", &b), ESESSION_ERR_CORRUPT, "copy %d", k);
-        cr_assert_eq(es_ks_blob_list(ks, "", count_one, &(size_t){0}), ESESSION_ERR_CORRUPT);
+        cr_assert_eq(es_ks_blob_list(ks, "", kt_count_one, &(size_t){0}), ESESSION_ERR_CORRUPT);
         esession_keystore_free(ks);
     }
     db_set(ES_REC_BLOB, id, NULL, 0);
