@@ -155,7 +155,7 @@ typedef struct es_ks_id_slot {
 typedef struct es_ks_nonces {
     uint8_t v[ES_KS_NONCE_BATCH * ES_KS_NONCE_BYTES];
     size_t left; /* unused nonces at the end of v */
-    long pid;    /* the process that made them, unless wiped on fork */
+    long pid;    /* the process that made them */
 } es_ks_nonces;
 
 struct esession_keystore {
@@ -167,7 +167,6 @@ struct esession_keystore {
     uint8_t store_id[ES_STORE_ID_BYTES];
     es_ks_keys *keys_mem;          /* guarded memory, read-only once set */
     es_ks_nonces *nonces;          /* nonces.c: never used by a child after fork */
-    int nonces_wiped_on_fork;      /* in a page a child gets zeroed */
     /* Cached kinds, current as of gen_seen[kind] (UINT64_MAX: reload). */
     es_vec keys;
     es_vec trust;
