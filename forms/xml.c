@@ -252,8 +252,11 @@ esession_status es_xml_parse(esession_ctx *ctx, const char *text, size_t len, xm
     parse_state st;
     memset(&st, 0, sizeof st);
     p->_private = &st;
+    /* COMPACT: text of under 16 octets lives in its node, not in an
+     * allocation of its own (wiped with it by es_xml_wipe_text); the
+     * library reads parsed trees and never edits their text. */
     (void)xmlCtxtUseOptions(p, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC |
-                                   XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                                   XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
     harden(p);
 
     int rc = xmlParseDocument(p);

@@ -329,9 +329,11 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
     es_chan *chan = NULL;
     es_rx_session *s = NULL;
     int dup = 0;
+    es_replay_note note;
     esession_status rc;
 
     memset(&f, 0, sizeof f);
+    memset(&note, 0, sizeof note);
     memset(&ch, 0, sizeof ch);
     if ((rc = read_form(ctx, st->init_x, &f)) != ESESSION_OK)
         goto out;
@@ -358,8 +360,10 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         rc = es_fail(ctx, ESESSION_ERR_INTERNAL, "cannot hash the init");
         goto out;
     }
-    if ((rc = es_ks_replay_check(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash, &dup)) !=
-        ESESSION_OK)
+    /* The feed's transaction spans the check and the record: unless
+     * something is written between them, the record need not look again. */
+    if ((rc = es_ks_replay_check_noted(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash, &dup,
+                                       &note)) != ESESSION_OK)
         goto out;
     if (dup && es_rx_find_session(r, st->bare, st->thread) != NULL) {
         rc = es_rx_result_init(res, tag, ESESSION_RESULT_DUPLICATE, ESESSION_OK, st);
@@ -375,8 +379,8 @@ esession_status es_rx_open_init(esession_receiver *r, const es_rx_stanza *st, co
         ESESSION_OK)
         goto out;
     /* 8. d and N_B on file before any content is decrypted. */
-    if ((rc = es_ks_replay_record(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash)) !=
-        ESESSION_OK)
+    if ((rc = es_ks_replay_record_noted(r->ks, f.n_a, f.n_a_len, d_hash, nb_hash, init_hash,
+                                        &note)) != ESESSION_OK)
         goto out;
     if ((rc = new_session(r, st, &f, &ch, keys, c_b, init_hash, key_fp, by_host, &s)) !=
         ESESSION_OK)

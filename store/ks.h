@@ -180,6 +180,7 @@ struct esession_keystore {
     unsigned tx_dirty;             /* kinds written (bits) */
     uint64_t tx_writes;            /* records written in this transaction */
     uint64_t tx_mark[ES_TX_DEPTH_MAX]; /* tx_writes when each level began */
+    uint64_t tx_serial;            /* outermost transactions begun by this handle */
     uint64_t total;                /* commits so far, as read at begin */
     uint64_t gen[ES_REC_KINDS];    /* per kind, as read at begin */
     uint64_t count[ES_REC_KINDS];  /* records per kind, kept with each change */

@@ -588,6 +588,7 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
     if (ks->ops->begin(ks->ctx->user, ks->store, write) != 0)
         return backend_fail(ks, "start a transaction");
     es_ks_nonces_check(ks);
+    ks->tx_serial++;
     ks->depth = 1;
     ks->tx_write = write;
     ks->tx_doomed = 0;
@@ -612,6 +613,7 @@ esession_status es_tx_begin_new(esession_keystore *ks)
         return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: nested creation");
     if (ks->ops->begin(ks->ctx->user, ks->store, 1) != 0)
         return backend_fail(ks, "start a transaction");
+    ks->tx_serial++;
     ks->depth = 1;
     ks->tx_write = 1;
     ks->tx_doomed = 0;

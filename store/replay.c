@@ -82,14 +82,24 @@ static esession_status start(esession_keystore *ks, const uint8_t *nonce, size_t
     return ESESSION_OK;
 }
 
-esession_status es_ks_replay_check(esession_keystore *ks, const uint8_t *nonce,
-                                   size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
-                                   const uint8_t nb_hash[ES_REPLAY_HASH],
-                                   const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate)
+/* The note holds while this transaction runs and writes nothing. */
+static int note_holds(const esession_keystore *ks, const es_replay_note *note)
+{
+    return note != NULL && note->valid && ks->depth > 0 && note->serial == ks->tx_serial &&
+           note->writes == ks->tx_writes;
+}
+
+esession_status es_ks_replay_check_noted(esession_keystore *ks, const uint8_t *nonce,
+                                         size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
+                                         const uint8_t nb_hash[ES_REPLAY_HASH],
+                                         const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate,
+                                         es_replay_note *note)
 {
     uint8_t entry[ENTRY_BYTES];
     es_ks_optset *o;
     seen s = SEEN_NONE;
+    if (note != NULL)
+        memset(note, 0, sizeof *note);
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (duplicate == NULL)
@@ -102,11 +112,23 @@ esession_status es_ks_replay_check(esession_keystore *ks, const uint8_t *nonce,
         rc = lookup(ks, nonce, nonce_len, entry, &s);
     if (rc == ESESSION_OK && s == SEEN_CLASH)
         rc = es_fail(ks->ctx, ESESSION_ERR_REPLAY, "d or N_B already accepted");
-    if (rc == ESESSION_OK)
+    if (rc == ESESSION_OK) {
         *duplicate = s == SEEN_SAME;
+        if (note != NULL)
+            *note = (es_replay_note){ks->tx_serial, ks->tx_writes, (int)s, 1};
+    }
     /* A replay found is an answer, not a failure of the transaction. */
     esession_status end = es_tx_end(ks, rc == ESESSION_ERR_REPLAY ? ESESSION_OK : rc);
     return rc != ESESSION_OK ? rc : end;
+}
+
+esession_status es_ks_replay_check(esession_keystore *ks, const uint8_t *nonce,
+                                   size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
+                                   const uint8_t nb_hash[ES_REPLAY_HASH],
+                                   const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate)
+{
+    return es_ks_replay_check_noted(ks, nonce, nonce_len, d_hash, nb_hash, init_hash, duplicate,
+                                    NULL);
 }
 
 esession_status es_ks_replay_put(esession_keystore *ks, const es_optset *set,
@@ -124,15 +146,19 @@ esession_status es_ks_replay_put(esession_keystore *ks, const es_optset *set,
 }
 
 static esession_status record(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
-                              const uint8_t *d, const uint8_t *nb, const uint8_t *init)
+                              const uint8_t *d, const uint8_t *nb, const uint8_t *init,
+                              const es_replay_note *note)
 {
     uint8_t entry[ENTRY_BYTES];
     es_ks_optset *o;
     seen s = SEEN_NONE;
     esession_status rc = start(ks, nonce, nonce_len, d, nb, init, entry, &o);
-    if (rc == ESESSION_OK)
-        rc = lookup(ks, nonce, nonce_len, entry, &s);
     if (rc != ESESSION_OK)
+        return rc;
+    /* The check's answer stands if the store is as it was then. */
+    if (note_holds(ks, note))
+        s = (seen)note->seen;
+    else if ((rc = lookup(ks, nonce, nonce_len, entry, &s)) != ESESSION_OK)
         return rc;
     /* Each d and each N_B is remembered once: a redelivered session is
      * already on file, anything else that reuses them is a replay. */
@@ -152,15 +178,24 @@ static esession_status record(esession_keystore *ks, const uint8_t *nonce, size_
     return rc;
 }
 
-esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
-                                    const uint8_t d_hash[ES_REPLAY_HASH],
-                                    const uint8_t nb_hash[ES_REPLAY_HASH],
-                                    const uint8_t init_hash[ES_REPLAY_HASH])
+esession_status es_ks_replay_record_noted(esession_keystore *ks, const uint8_t *nonce,
+                                          size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
+                                          const uint8_t nb_hash[ES_REPLAY_HASH],
+                                          const uint8_t init_hash[ES_REPLAY_HASH],
+                                          const es_replay_note *note)
 {
     if (ks == NULL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     esession_status rc = es_tx_begin(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    return es_tx_end(ks, record(ks, nonce, nonce_len, d_hash, nb_hash, init_hash));
+    return es_tx_end(ks, record(ks, nonce, nonce_len, d_hash, nb_hash, init_hash, note));
+}
+
+esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce, size_t nonce_len,
+                                    const uint8_t d_hash[ES_REPLAY_HASH],
+                                    const uint8_t nb_hash[ES_REPLAY_HASH],
+                                    const uint8_t init_hash[ES_REPLAY_HASH])
+{
+    return es_ks_replay_record_noted(ks, nonce, nonce_len, d_hash, nb_hash, init_hash, NULL);
 }

@@ -71,6 +71,24 @@ esession_status es_ks_replay_record(esession_keystore *ks, const uint8_t *nonce,
                                     const uint8_t d_hash[ES_REPLAY_HASH],
                                     const uint8_t nb_hash[ES_REPLAY_HASH],
                                     const uint8_t init_hash[ES_REPLAY_HASH]);
+/* What a check found, and when: a record in the same transaction with
+ * nothing written since need not look again (the _noted forms; a note
+ * from another transaction, or after a write, is ignored). */
+typedef struct es_replay_note {
+    uint64_t serial, writes;
+    int seen; /* replay.c's verdict; 0: none */
+    int valid;
+} es_replay_note;
+esession_status es_ks_replay_check_noted(esession_keystore *ks, const uint8_t *nonce,
+                                         size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
+                                         const uint8_t nb_hash[ES_REPLAY_HASH],
+                                         const uint8_t init_hash[ES_REPLAY_HASH], int *duplicate,
+                                         es_replay_note *note);
+esession_status es_ks_replay_record_noted(esession_keystore *ks, const uint8_t *nonce,
+                                          size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],
+                                          const uint8_t nb_hash[ES_REPLAY_HASH],
+                                          const uint8_t init_hash[ES_REPLAY_HASH],
+                                          const es_replay_note *note);
 
 /* Opaque records of the engine (for example a session's state), by
  * name, each a record of its own, encrypted. put replaces; get returns a

@@ -416,6 +416,68 @@ static void t_replay_semantics(void)
     cr_assert_eq(dup, 0);
 }
 
+/* A check's note spares the record a second look only in the same
+ * transaction with nothing written since; otherwise it looks again. */
+static void t_replay_note(void)
+{
+    uint8_t n[16], d[32], nb[32], init[32], d2[32], nb2[32], init2[32];
+    int dup = -1;
+    es_replay_note note;
+    nonce_of(1, n);
+    kt_hash(d, "nd");
+    kt_hash(nb, "nnb");
+    kt_hash(init, "ninit");
+    kt_hash(d2, "nd2");
+    kt_hash(nb2, "nnb2");
+    kt_hash(init2, "ninit2");
+    cr_assert_eq(add_set(1, 1000), ESESSION_OK);
+
+    /* One batch: check, then record on the note. */
+    cr_assert_eq(esession_keystore_begin(ks), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d, nb, init, &dup, &note), ESESSION_OK);
+    cr_assert_eq(dup, 0);
+    cr_assert(note.valid);
+    cr_assert_eq(es_ks_replay_record_noted(ks, n, 16, d, nb, init, &note), ESESSION_OK);
+    cr_assert_eq(esession_keystore_commit(ks), ESESSION_OK);
+    cr_assert_eq(find(1)->n_replay, 1);
+    cr_assert_eq(es_ks_replay_check(ks, n, 16, d, nb, init, &dup), ESESSION_OK);
+    cr_assert_eq(dup, 1);
+
+    /* A write after the check: the clash it made is found. */
+    cr_assert_eq(esession_keystore_begin(ks), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d2, nb2, init2, &dup, &note), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_record(ks, n, 16, d2, nb2, init), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_record_noted(ks, n, 16, d2, nb2, init2, &note),
+                 ESESSION_ERR_REPLAY);
+    cr_assert_eq(esession_keystore_commit(ks), ESESSION_OK);
+    cr_assert_eq(find(1)->n_replay, 2);
+
+    /* A note from another transaction, the store unchanged or not. */
+    uint8_t d3[32], nb3[32];
+    kt_hash(d3, "nd3");
+    kt_hash(nb3, "nnb3");
+    cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d3, nb3, init, &dup, &note), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_record(ks, n, 16, d3, nb3, init2), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_record_noted(ks, n, 16, d3, nb3, init, &note), ESESSION_ERR_REPLAY);
+    /* A forged verdict is taken only where it holds: "the same session"
+     * in this transaction writes nothing. */
+    uint8_t d4[32], nb4[32];
+    kt_hash(d4, "nd4");
+    kt_hash(nb4, "nnb4");
+    cr_assert_eq(esession_keystore_begin(ks), ESESSION_OK);
+    cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d4, nb4, init, &dup, &note), ESESSION_OK);
+    note.seen = 1;
+    cr_assert_eq(es_ks_replay_record_noted(ks, n, 16, d4, nb4, init, &note), ESESSION_OK);
+    cr_assert_eq(esession_keystore_commit(ks), ESESSION_OK);
+    cr_assert_eq(find(1)->n_replay, 3);
+    cr_assert_eq(es_ks_replay_check(ks, n, 16, d4, nb4, init, &dup), ESESSION_OK);
+    cr_assert_eq(dup, 0);
+    /* A failed check leaves no note. */
+    cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d, nb2, init, &dup, &note),
+                 ESESSION_ERR_REPLAY);
+    cr_assert(!note.valid);
+}
+
 /* The limit of ES_REPLAY_MAX sessions per option set. Recording 65536
  * sessions through the API (two records and the set's own record each)
  * is too slow for every run, under valgrind above all, so the count is
@@ -552,6 +614,8 @@ Test(optset, destroy_remove_purge)
 Test(optset, replay)
 {
     t_replay_semantics();
+    reset();
+    t_replay_note();
     reset();
     t_replay_limit();
     reset();

@@ -585,3 +585,22 @@ Test(xml, child_spans_follow_the_markup)
     cr_assert_eq(es_xml_child_spans(doc, sizeof doc - 1, sp, 1), 3);
     cr_assert_eq(es_xml_child_spans("<m/>", 4, sp, 4), 0);
 }
+
+/* Text wiped where it lies: short text kept in its node and longer text
+ * in an allocation of its own, in elements and attributes alike. */
+Test(xml, wipe_text)
+{
+    xmlDocPtr doc = parse_ok("<a x='ab'>hi<b y='an attribute value longer than 16'>"
+                             "a text longer than sixteen octets</b></a>");
+    xmlNodePtr a = xmlDocGetRootElement(doc), b = es_xml_child(a, "b", NULL);
+    const xmlChar *texts[] = {a->children->content, a->properties->children->content,
+                              b->children->content, b->properties->children->content};
+    size_t lens[] = {2, 2, 33, 33};
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_eq(strlen((const char *)texts[i]), lens[i], "text %zu", i);
+    es_xml_wipe_text(doc, a);
+    for (size_t i = 0; i < 4; i++)
+        for (size_t k = 0; k < lens[i]; k++)
+            cr_assert_eq(texts[i][k], 0, "text %zu octet %zu", i, k);
+    xmlFreeDoc(doc);
+}
