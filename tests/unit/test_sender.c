@@ -17,6 +17,7 @@
 #include "../../pep/pep.h"
 #include "../../session/sender.h"
 #include "../../store/file.h"
+#include "ks_test.h"
 #include "../common/vecfile.h"
 
 #include "ks_test.h"
@@ -170,21 +171,10 @@ static void fx_publish(fx *f)
 }
 
 /* How many of Bob's session records the keystore holds. */
-static esession_status count_one(void *arg, const char *name, const uint8_t *data, size_t len,
-                                 uint64_t version)
-{
-    (void)name;
-    (void)data;
-    (void)len;
-    (void)version;
-    (*(size_t *)arg)++;
-    return ESESSION_OK;
-}
-
 static size_t bob_records(esession_keystore *ks)
 {
     size_t n = 0;
-    cr_assert_eq(es_ks_blob_list(ks, ES_SENDER_BLOB_PREFIX, count_one, &n), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_list(ks, ES_SENDER_BLOB_PREFIX, kt_count_one, &n), ESESSION_OK);
     return n;
 }
 
