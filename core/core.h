@@ -12,21 +12,15 @@
 #define ES_DETAIL_MAX 256
 
 typedef struct es_arena es_arena;
-typedef struct es_modexp_cache es_modexp_cache;
+typedef struct es_crypto_cache es_crypto_cache;
 
 struct esession_ctx {
     esession_host_ops ops;
     void *user;
     esession_dh_backend dh_backend;
     es_arena *arena; /* the context's pool of secret memory (core/arena.c) */
-    es_modexp_cache *modexp; /* the MODP groups, set up once (crypto/modexp_group.c) */
+    es_crypto_cache *crypto; /* MODP groups, digests, verifiers: set up once (crypto/ctx_cache.c) */
     char detail[ES_DETAIL_MAX];
-    /* The stanza last put in Bob's outbox and the digest naming its record
-     * (session/outbox.c): marking that stanza sent, as usually comes next,
-     * finds the record without hashing the stanza again. */
-    uint8_t *outbox_stanza;
-    size_t outbox_stanza_len;
-    uint8_t outbox_digest[16];
 };
 
 /* Wipe an object or array in place (not a pointer's target). */

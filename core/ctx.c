@@ -32,7 +32,7 @@ esession_status esession_ctx_new(esession_ctx **out, const esession_ctx_options 
     esession_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return ESESSION_ERR_NO_MEMORY;
-    if ((ctx->arena = es_arena_new()) == NULL || (ctx->modexp = es_modexp_cache_new()) == NULL) {
+    if ((ctx->arena = es_arena_new()) == NULL || (ctx->crypto = es_crypto_cache_new()) == NULL) {
         es_arena_release(ctx->arena);
         free(ctx);
         return ESESSION_ERR_NO_MEMORY;
@@ -54,8 +54,7 @@ void esession_ctx_free(esession_ctx *ctx)
     if (ctx == NULL)
         return;
     es_arena_release(ctx->arena); /* gone once its last block is freed */
-    es_modexp_cache_free(ctx->modexp);
-    free(ctx->outbox_stanza);
+    es_crypto_cache_free(ctx->crypto);
     sodium_memzero(ctx, sizeof *ctx);
     free(ctx);
 }

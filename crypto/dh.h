@@ -60,7 +60,7 @@ esession_status es_dh_shared_checked(esession_ctx *ctx, const es_dh *dh,
 void es_dh_free(es_dh *dh);
 
 /* Constant-time r = b^e mod p of a MODP group (0 <= b < p, e > 0) with the
- * context's backend and its set-up of the group (crypto/modexp_group.c). */
+ * context's backend and its set-up of the group (crypto/ctx_cache.c). */
 esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,
                                     const mpz_t e, int group);
 

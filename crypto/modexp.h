@@ -27,12 +27,12 @@ esession_status es_modexp_openssl_mont(const esession_ctx *ctx, mpz_t r, const m
                                        const mpz_t e, const mpz_t m, const BIGNUM *m_bn,
                                        BN_MONT_CTX *mont);
 
-/* Per-context set-up of the MODP groups (modexp_group.c): made at a
+/* Per-context set-up of the MODP groups (ctx_cache.c): made at a
  * group's first use, freed with the context. */
 #define ES_MODEXP_GROUPS 8
 /* RSA verification contexts kept per context (es_ctx_rsa_verifier). */
 #define ES_VERIFIERS 4
-es_modexp_cache *es_modexp_cache_new(void);
-void es_modexp_cache_free(es_modexp_cache *c);
+es_crypto_cache *es_crypto_cache_new(void);
+void es_crypto_cache_free(es_crypto_cache *c);
 
 #endif

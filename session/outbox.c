@@ -17,37 +17,14 @@
 #define VERSION 1
 #define ID_BYTES 16u
 
-/* Stanzas up to this size are remembered for esession_sender_sent. */
-#define MEMO_MAX (64u * 1024u)
-
-/* The record's name: a digest of the stanza, from the context's memo when
- * it holds these very octets. remember: keep them there (a stanza just put
- * in the outbox); else let the memo go once used (the stanza was sent). */
+/* The record's name: a digest of the stanza. */
 static esession_status record_name(esession_ctx *ctx, const uint8_t *stanza, size_t len,
-                                   int remember, char name[ES_BLOB_NAME_MAX + 1])
+                                   char name[ES_BLOB_NAME_MAX + 1])
 {
     uint8_t d[32];
     char id[2 * ID_BYTES + 1];
-    _Static_assert(sizeof ctx->outbox_digest == ID_BYTES, "the memo keeps the named octets");
-    int hit = ctx->outbox_stanza != NULL && ctx->outbox_stanza_len == len &&
-              memcmp(ctx->outbox_stanza, stanza, len) == 0;
-    if (hit)
-        memcpy(d, ctx->outbox_digest, ID_BYTES);
-    else if (es_hash(ES_HASH_SHA256, stanza, len, d) != ESESSION_OK)
+    if (es_hash(ES_HASH_SHA256, stanza, len, d) != ESESSION_OK)
         return es_fail(ctx, ESESSION_ERR_INTERNAL, "outbox: cannot hash the stanza");
-    if (remember && !hit && len <= MEMO_MAX) {
-        uint8_t *copy = malloc(len > 0 ? len : 1);
-        free(ctx->outbox_stanza);
-        ctx->outbox_stanza = copy; /* NULL (out of memory): no memo, no harm */
-        ctx->outbox_stanza_len = len;
-        if (copy != NULL) {
-            memcpy(copy, stanza, len);
-            memcpy(ctx->outbox_digest, d, ID_BYTES);
-        }
-    } else if (!remember && hit) {
-        free(ctx->outbox_stanza);
-        ctx->outbox_stanza = NULL;
-    }
     es_hex(id, d, ID_BYTES);
     const char *const parts[] = {ES_SENDER_OUTBOX_PREFIX, id};
     (void)es_join(name, ES_BLOB_NAME_MAX + 1, parts, ES_ARRAY_LEN(parts));
@@ -83,7 +60,7 @@ esession_status es_outbox_put(esession_keystore *ks, const char *alice_bare_jid,
     if (w.err || w.pos != size.pos)
         rc = es_fail(es_ks_ctx(ks), ESESSION_ERR_INTERNAL, "outbox record size mismatch");
     else
-        rc = record_name(es_ks_ctx(ks), (const uint8_t *)stanza->data, stanza->len, 1, name);
+        rc = record_name(es_ks_ctx(ks), (const uint8_t *)stanza->data, stanza->len, name);
     if (rc == ESESSION_OK)
         rc = es_ks_blob_put(ks, name, (const uint8_t *)b.data, b.len);
     esession_buf_free(&b);
@@ -100,7 +77,7 @@ esession_status esession_sender_sent(esession_ctx *ctx, esession_keystore *ks,
     if (stanza == NULL || stanza->data == NULL)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "sent: bad arguments");
     esession_status rc =
-        record_name(es_ks_ctx(ks), (const uint8_t *)stanza->data, stanza->len, 0, name);
+        record_name(es_ks_ctx(ks), (const uint8_t *)stanza->data, stanza->len, name);
     return rc != ESESSION_OK ? rc : es_ks_blob_delete(ks, name);
 }
 

@@ -26,7 +26,7 @@ typedef struct group_entry {
     BN_MONT_CTX *mont;
 } group_entry;
 
-struct es_modexp_cache {
+struct es_crypto_cache {
     group_entry g[ES_MODEXP_GROUPS];
     EVP_MD *md[2];   /* sha256, sha512 once fetched */
     int md_tried[2]; /* a failed fetch is not retried */
@@ -36,12 +36,12 @@ struct es_modexp_cache {
     size_t next_verifier;
 };
 
-es_modexp_cache *es_modexp_cache_new(void)
+es_crypto_cache *es_crypto_cache_new(void)
 {
-    return calloc(1, sizeof(es_modexp_cache));
+    return calloc(1, sizeof(es_crypto_cache));
 }
 
-void es_modexp_cache_free(es_modexp_cache *c)
+void es_crypto_cache_free(es_crypto_cache *c)
 {
     if (c == NULL)
         return;
@@ -61,10 +61,10 @@ void es_modexp_cache_free(es_modexp_cache *c)
 
 const EVP_MD *es_ctx_md(const esession_ctx *ctx, es_hash_alg alg)
 {
-    if (ctx == NULL || ctx->modexp == NULL ||
+    if (ctx == NULL || ctx->crypto == NULL ||
         (alg != ES_HASH_SHA256 && alg != ES_HASH_SHA512))
         return NULL;
-    es_modexp_cache *c = ctx->modexp;
+    es_crypto_cache *c = ctx->crypto;
     size_t i = alg == ES_HASH_SHA256 ? 0 : 1;
     if (!c->md_tried[i]) {
         c->md_tried[i] = 1;
@@ -108,7 +108,7 @@ static int fill(group_entry *e, int group)
     return 1;
 }
 
-static group_entry *entry(es_modexp_cache *c, int group)
+static group_entry *entry(es_crypto_cache *c, int group)
 {
     for (size_t i = 0; c != NULL && i < ES_MODEXP_GROUPS; i++) {
         if (group_ids[i] != group)
@@ -125,7 +125,7 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
 {
     if (!es_modp_supported(group))
         return ESESSION_ERR_UNSUPPORTED;
-    group_entry *g = ctx != NULL ? entry(ctx->modexp, group) : NULL;
+    group_entry *g = ctx != NULL ? entry(ctx->crypto, group) : NULL;
     if (ctx != NULL && g == NULL)
         return ESESSION_ERR_NO_MEMORY;
     if (g == NULL) {
@@ -149,7 +149,7 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
 
 int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p)
 {
-    group_entry *g = ctx != NULL ? entry(ctx->modexp, group) : NULL;
+    group_entry *g = ctx != NULL ? entry(ctx->crypto, group) : NULL;
     if (g == NULL)
         return 0;
     *p = g->p;
@@ -161,7 +161,7 @@ EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey)
     const EVP_MD *sha256 = es_ctx_md(ctx, ES_HASH_SHA256);
     if (sha256 == NULL || pkey == NULL)
         return NULL;
-    es_modexp_cache *c = ctx->modexp;
+    es_crypto_cache *c = ctx->crypto;
     for (size_t i = 0; i < ES_VERIFIERS; i++)
         if (c->verifier[i] != NULL && EVP_PKEY_CTX_get0_pkey(c->verifier[i]) == pkey)
             return c->verifier[i];
