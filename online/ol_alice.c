@@ -60,16 +60,9 @@ static esession_status draw_msg1(es_ol *s, const es_ol_fixed *fx)
             return rc;
         es_hex(s->thread, t, sizeof t);
     }
-    if (fx != NULL && fx->n_a != NULL) {
-        if (fx->n_a_len < ES_OL_NONCE_MIN || fx->n_a_len > ES_OL_NONCE_MAX)
-            return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "bad fixed N_A");
-        memcpy(s->n_a, fx->n_a, fx->n_a_len);
-        s->n_a_len = fx->n_a_len;
-    } else {
-        if ((rc = ol_draw(s, s->n_a, ES_OL_NONCE_BYTES)) != ESESSION_OK)
-            return rc;
-        s->n_a_len = ES_OL_NONCE_BYTES;
-    }
+    if ((rc = ol_nonce(s, fx != NULL ? fx->n_a : NULL, fx != NULL ? fx->n_a_len : 0, "N_A",
+                       s->n_a, &s->n_a_len)) != ESESSION_OK)
+        return rc;
     s->n_groups = s->policy.n[ES_OLF_MODP];
     for (size_t i = 0; i < s->n_groups; i++) {
         s->groups[i] = (int)ol_decimal(s->policy.v[ES_OLF_MODP][i]);

@@ -177,16 +177,9 @@ static esession_status msg1_structure(es_ol *s, const es_form *f, req *r)
 static esession_status draw_msg2(es_ol *s, const es_ol_fixed *fx)
 {
     esession_status rc;
-    if (fx != NULL && fx->n_b != NULL) {
-        if (fx->n_b_len < ES_OL_NONCE_MIN || fx->n_b_len > ES_OL_NONCE_MAX)
-            return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "bad fixed N_B");
-        memcpy(s->n_b, fx->n_b, fx->n_b_len);
-        s->n_b_len = fx->n_b_len;
-    } else {
-        if ((rc = ol_draw(s, s->n_b, ES_OL_NONCE_BYTES)) != ESESSION_OK)
-            return rc;
-        s->n_b_len = ES_OL_NONCE_BYTES;
-    }
+    if ((rc = ol_nonce(s, fx != NULL ? fx->n_b : NULL, fx != NULL ? fx->n_b_len : 0, "N_B",
+                       s->n_b, &s->n_b_len)) != ESESSION_OK)
+        return rc;
     if (fx != NULL && fx->c_a != NULL)
         memcpy(s->c_a, fx->c_a, ES_AES_BLOCK);
     else if ((rc = ol_draw(s, s->c_a, ES_AES_BLOCK)) != ESESSION_OK)

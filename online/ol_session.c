@@ -257,6 +257,20 @@ esession_status ol_draw(es_ol *s, uint8_t *out, size_t len)
     return es_random(s->ctx, out, len);
 }
 
+esession_status ol_nonce(es_ol *s, const uint8_t *fixed, size_t fixed_len, const char *what,
+                         uint8_t *out, size_t *out_len)
+{
+    if (fixed == NULL) {
+        *out_len = ES_OL_NONCE_BYTES;
+        return ol_draw(s, out, ES_OL_NONCE_BYTES);
+    }
+    if (fixed_len < ES_OL_NONCE_MIN || fixed_len > ES_OL_NONCE_MAX)
+        return es_fail(s->ctx, ESESSION_ERR_INVALID_ARGUMENT, "bad fixed %s", what);
+    memcpy(out, fixed, fixed_len);
+    *out_len = fixed_len;
+    return ESESSION_OK;
+}
+
 esession_status ol_stanza(es_ol *s, const char *type, const char *body, size_t body_len,
                           esession_buf *out)
 {

@@ -104,6 +104,9 @@ void ol_destroy_keys(es_ol *s);
 esession_status ol_rs_op(es_ol *s, const es_ol_rs_op *op);
 /* Random or fixed octets. */
 esession_status ol_draw(es_ol *s, uint8_t *out, size_t len);
+/* A nonce: the fixed one (its length checked) or ES_OL_NONCE_BYTES drawn. */
+esession_status ol_nonce(es_ol *s, const uint8_t *fixed, size_t fixed_len, const char *what,
+                         uint8_t *out, size_t *out_len);
 /* A whole stanza: head (from us to the peer), then body, then </message>. */
 esession_status ol_stanza(es_ol *s, const char *type, const char *body, size_t body_len,
                           esession_buf *out);
