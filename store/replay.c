@@ -82,11 +82,15 @@ static esession_status start(esession_keystore *ks, const uint8_t *nonce, size_t
     return ESESSION_OK;
 }
 
-/* The note holds while this transaction runs and writes nothing. */
-static int note_holds(const esession_keystore *ks, const es_replay_note *note)
+/* The note holds for the same set and hashes while this transaction runs
+ * and writes nothing. */
+static int note_holds(const esession_keystore *ks, const es_replay_note *note,
+                      const uint8_t *nonce, size_t nonce_len, const uint8_t *entry)
 {
     return note != NULL && note->valid && ks->depth > 0 && note->serial == ks->tx_serial &&
-           note->writes == ks->tx_writes;
+           note->writes == ks->tx_writes && note->nonce_len == nonce_len &&
+           memcmp(note->nonce, nonce, nonce_len) == 0 &&
+           memcmp(note->entry, entry, ENTRY_BYTES) == 0;
 }
 
 esession_status es_ks_replay_check_noted(esession_keystore *ks, const uint8_t *nonce,
@@ -114,8 +118,15 @@ esession_status es_ks_replay_check_noted(esession_keystore *ks, const uint8_t *n
         rc = es_fail(ks->ctx, ESESSION_ERR_REPLAY, "d or N_B already accepted");
     if (rc == ESESSION_OK) {
         *duplicate = s == SEEN_SAME;
-        if (note != NULL)
-            *note = (es_replay_note){ks->tx_serial, ks->tx_writes, (int)s, 1};
+        if (note != NULL && nonce_len <= sizeof note->nonce) {
+            note->serial = ks->tx_serial;
+            note->writes = ks->tx_writes;
+            note->seen = (int)s;
+            memcpy(note->nonce, nonce, nonce_len);
+            note->nonce_len = nonce_len;
+            memcpy(note->entry, entry, ENTRY_BYTES);
+            note->valid = 1;
+        }
     }
     /* A replay found is an answer, not a failure of the transaction. */
     esession_status end = es_tx_end(ks, rc == ESESSION_ERR_REPLAY ? ESESSION_OK : rc);
@@ -156,7 +167,7 @@ static esession_status record(esession_keystore *ks, const uint8_t *nonce, size_
     if (rc != ESESSION_OK)
         return rc;
     /* The check's answer stands if the store is as it was then. */
-    if (note_holds(ks, note))
+    if (note_holds(ks, note, nonce, nonce_len, entry))
         s = (seen)note->seen;
     else if ((rc = lookup(ks, nonce, nonce_len, entry, &s)) != ESESSION_OK)
         return rc;

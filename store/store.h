@@ -78,6 +78,11 @@ typedef struct es_replay_note {
     uint64_t serial, writes;
     int seen; /* replay.c's verdict; 0: none */
     int valid;
+    /* What the verdict is about: the set's nonce and the d, N_B and init
+     * hashes; a record of anything else looks for itself. */
+    uint8_t nonce[ES_NONCE_MAX];
+    size_t nonce_len;
+    uint8_t entry[3 * ES_REPLAY_HASH];
 } es_replay_note;
 esession_status es_ks_replay_check_noted(esession_keystore *ks, const uint8_t *nonce,
                                          size_t nonce_len, const uint8_t d_hash[ES_REPLAY_HASH],

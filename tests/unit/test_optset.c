@@ -472,6 +472,18 @@ static void t_replay_note(void)
     cr_assert_eq(find(1)->n_replay, 3);
     cr_assert_eq(es_ks_replay_check(ks, n, 16, d4, nb4, init, &dup), ESESSION_OK);
     cr_assert_eq(dup, 0);
+    /* A note answers only for what it checked: in the same transaction,
+     * a record of other hashes looks for itself and finds the clash. */
+    cr_assert_eq(esession_keystore_begin(ks), ESESSION_OK);
+    uint8_t d5[32], d6[32], nb6[32];
+    kt_hash(d5, "nd5");
+    kt_hash(d6, "nd6");
+    kt_hash(nb6, "nnb6");
+    cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d6, nb6, init, &dup, &note), ESESSION_OK);
+    cr_assert_eq(dup, 0);
+    cr_assert_eq(es_ks_replay_record_noted(ks, n, 16, d5, nb, init, &note), ESESSION_ERR_REPLAY,
+                 "N_B was accepted before, whatever the note says");
+    esession_keystore_rollback(ks);
     /* A failed check leaves no note. */
     cr_assert_eq(es_ks_replay_check_noted(ks, n, 16, d, nb2, init, &dup, &note),
                  ESESSION_ERR_REPLAY);
