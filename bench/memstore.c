@@ -94,9 +94,13 @@ static rec *find(store *s, unsigned kind, const uint8_t *id)
     }
 }
 
+/* A bigger table when the live records fill half of it; otherwise the
+ * tombstones of removed records are what filled it, and a rehash at the same
+ * size clears them (records come and go all the time: a table that doubled
+ * for each wave of tombstones would grow without end). */
 static int grow(store *s)
 {
-    size_t cap = s->cap ? 2 * s->cap : 1024;
+    size_t cap = s->cap == 0 ? 1024 : 2 * (s->n + 1) > s->cap ? 2 * s->cap : s->cap;
     rec *old = s->slots, *v = calloc(cap, sizeof *v);
     size_t old_cap = s->cap;
     if (v == NULL)
