@@ -94,33 +94,6 @@ static rec *find(store *s, unsigned kind, const uint8_t *id)
     }
 }
 
-/* A bigger table when the live records fill half of it; otherwise the
- * tombstones of removed records are what filled it, and a rehash at the same
- * size clears them (records come and go all the time: a table that doubled
- * for each wave of tombstones would grow without end). */
-static int grow(store *s)
-{
-    size_t cap = s->cap == 0 ? 1024 : 2 * (s->n + 1) > s->cap ? 2 * s->cap : s->cap;
-    rec *old = s->slots, *v = calloc(cap, sizeof *v);
-    size_t old_cap = s->cap;
-    if (v == NULL)
-        return -1;
-    s->bytes += (cap - old_cap) * sizeof *v;
-    s->slots = v;
-    s->cap = cap;
-    s->dead = 0;
-    for (size_t k = 0; k < old_cap; k++) {
-        if (!old[k].used)
-            continue;
-        size_t i = hash_of(old[k].kind, old[k].id, cap);
-        while (v[i].used)
-            i = (i + 1) & (cap - 1);
-        v[i] = old[k];
-    }
-    free(old);
-    return 0;
-}
-
 /* Slot for a new record (the table has room). */
 static rec *insert_slot(store *s, unsigned kind, const uint8_t *id)
 {
@@ -130,6 +103,45 @@ static rec *insert_slot(store *s, unsigned kind, const uint8_t *id)
     if (s->slots[i].dead)
         s->dead--;
     return &s->slots[i];
+}
+
+/* Room for more records: a table twice the size when the live records fill
+ * half of it; otherwise the tombstones of removed records are what filled
+ * it, and they are cleared in place (records come and go all the time: a
+ * table that doubled or was reallocated for each wave of tombstones would
+ * grow without end or fault fresh pages in on every rehash, and those costs
+ * would be counted in the step measured). */
+static int grow(store *s)
+{
+    size_t old_cap = s->cap;
+    if (old_cap != 0 && 2 * (s->n + 1) <= old_cap) {
+        rec *live = malloc((s->n ? s->n : 1) * sizeof *live);
+        size_t k = 0;
+        if (live == NULL)
+            return -1;
+        for (size_t i = 0; i < old_cap; i++)
+            if (s->slots[i].used)
+                live[k++] = s->slots[i];
+        memset(s->slots, 0, old_cap * sizeof *s->slots);
+        s->dead = 0;
+        for (size_t j = 0; j < k; j++)
+            *insert_slot(s, live[j].kind, live[j].id) = live[j];
+        free(live);
+        return 0;
+    }
+    size_t cap = old_cap ? 2 * old_cap : 1024;
+    rec *old = s->slots, *v = calloc(cap, sizeof *v);
+    if (v == NULL)
+        return -1;
+    s->bytes += (cap - old_cap) * sizeof *v;
+    s->slots = v;
+    s->cap = cap;
+    s->dead = 0;
+    for (size_t k = 0; k < old_cap; k++)
+        if (old[k].used)
+            *insert_slot(s, old[k].kind, old[k].id) = old[k];
+    free(old);
+    return 0;
 }
 
 static int record_undo(store *s, unsigned kind, const uint8_t *id)
