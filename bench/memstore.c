@@ -14,7 +14,6 @@
 
 typedef struct rec {
     int used;
-    int dead; /* removed: a tombstone for the probe sequence */
     unsigned kind;
     uint8_t id[32];
     int has_owner;
@@ -23,7 +22,8 @@ typedef struct rec {
     size_t len;
 } rec;
 
-/* What a record was before the transaction touched it. */
+/* What a record was before the transaction touched it (its data moved
+ * here, not copied). */
 typedef struct undo {
     unsigned kind;
     uint8_t id[32];
@@ -38,7 +38,7 @@ typedef struct store {
     char name[NAME_MAX_LEN];
     int used, exists;
     rec *slots;
-    size_t cap, n, dead;
+    size_t cap, n;
     undo *journal;
     size_t n_journal, cap_journal;
     int in_tx, write;
@@ -81,15 +81,17 @@ static size_t hash_of(unsigned kind, const uint8_t *id, size_t cap)
     return (size_t)((h ^ kind) & (cap - 1));
 }
 
+/* Linear probing; a removal shifts the records after it back (no
+ * tombstones, so probe sequences stay as short as the load allows). */
 static rec *find(store *s, unsigned kind, const uint8_t *id)
 {
     if (s->cap == 0)
         return NULL;
     for (size_t i = hash_of(kind, id, s->cap);; i = (i + 1) & (s->cap - 1)) {
         rec *r = &s->slots[i];
-        if (!r->used && !r->dead)
+        if (!r->used)
             return NULL;
-        if (r->used && r->kind == kind && memcmp(r->id, id, 32) == 0)
+        if (r->kind == kind && memcmp(r->id, id, 32) == 0)
             return r;
     }
 }
@@ -100,43 +102,18 @@ static rec *insert_slot(store *s, unsigned kind, const uint8_t *id)
     size_t i = hash_of(kind, id, s->cap);
     while (s->slots[i].used)
         i = (i + 1) & (s->cap - 1);
-    if (s->slots[i].dead)
-        s->dead--;
     return &s->slots[i];
 }
 
-/* Room for more records: a table twice the size when the live records fill
- * half of it; otherwise the tombstones of removed records are what filled
- * it, and they are cleared in place (records come and go all the time: a
- * table that doubled or was reallocated for each wave of tombstones would
- * grow without end or fault fresh pages in on every rehash, and those costs
- * would be counted in the step measured). */
 static int grow(store *s)
 {
-    size_t old_cap = s->cap;
-    if (old_cap != 0 && 2 * (s->n + 1) <= old_cap) {
-        rec *live = malloc((s->n ? s->n : 1) * sizeof *live);
-        size_t k = 0;
-        if (live == NULL)
-            return -1;
-        for (size_t i = 0; i < old_cap; i++)
-            if (s->slots[i].used)
-                live[k++] = s->slots[i];
-        memset(s->slots, 0, old_cap * sizeof *s->slots);
-        s->dead = 0;
-        for (size_t j = 0; j < k; j++)
-            *insert_slot(s, live[j].kind, live[j].id) = live[j];
-        free(live);
-        return 0;
-    }
-    size_t cap = old_cap ? 2 * old_cap : 1024;
+    size_t old_cap = s->cap, cap = old_cap ? 2 * old_cap : 1024;
     rec *old = s->slots, *v = calloc(cap, sizeof *v);
     if (v == NULL)
         return -1;
     s->bytes += (cap - old_cap) * sizeof *v;
     s->slots = v;
     s->cap = cap;
-    s->dead = 0;
     for (size_t k = 0; k < old_cap; k++)
         if (old[k].used)
             *insert_slot(s, old[k].kind, old[k].id) = old[k];
@@ -144,7 +121,27 @@ static int grow(store *s)
     return 0;
 }
 
-static int record_undo(store *s, unsigned kind, const uint8_t *id)
+/* Empty slot r; the records probed past it move back so that each stays
+ * reachable from its home slot. Its data is the caller's. */
+static void unlink_rec(store *s, rec *r)
+{
+    size_t mask = s->cap - 1, hole = (size_t)(r - s->slots);
+    for (size_t j = (hole + 1) & mask; s->slots[j].used; j = (j + 1) & mask) {
+        size_t home = hash_of(s->slots[j].kind, s->slots[j].id, s->cap);
+        /* Stays if its home lies cyclically in (hole, j]. */
+        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        s->slots[hole] = s->slots[j];
+        hole = j;
+    }
+    memset(&s->slots[hole], 0, sizeof s->slots[hole]);
+    s->n--;
+}
+
+/* The journal takes r's data (NULL: there was no record) before it is
+ * replaced or removed. */
+static int record_undo(store *s, unsigned kind, const uint8_t *id, rec *r)
 {
     if (s->n_journal == s->cap_journal) {
         size_t cap = s->cap_journal ? 2 * s->cap_journal : 64;
@@ -155,8 +152,7 @@ static int record_undo(store *s, unsigned kind, const uint8_t *id)
         s->journal = j;
         s->cap_journal = cap;
     }
-    undo *u = &s->journal[s->n_journal];
-    const rec *r = find(s, kind, id);
+    undo *u = &s->journal[s->n_journal++];
     memset(u, 0, sizeof *u);
     u->kind = kind;
     memcpy(u->id, id, 32);
@@ -164,39 +160,22 @@ static int record_undo(store *s, unsigned kind, const uint8_t *id)
         u->existed = 1;
         u->has_owner = r->has_owner;
         memcpy(u->owner, r->owner, 32);
-        if ((u->data = malloc(r->len ? r->len : 1)) == NULL)
-            return -1;
-        memcpy(u->data, r->data, r->len);
+        u->data = r->data;
         u->len = r->len;
-        s->bytes += r->len;
+        r->data = NULL;
+        r->len = 0;
     }
-    s->n_journal++;
     return 0;
 }
 
-static void remove_rec(store *s, rec *r)
+/* Record (kind, id) holds data (taken, not copied) from now on; r is its
+ * slot if it has one. */
+static int set_rec(store *s, rec *r, unsigned kind, const uint8_t *id, const uint8_t *owner,
+                   uint8_t *data, size_t len)
 {
-    s->bytes -= r->len;
-    free(r->data);
-    memset(r, 0, sizeof *r);
-    r->dead = 1;
-    s->n--;
-    s->dead++;
-}
-
-static int set_rec(store *s, unsigned kind, const uint8_t *id, const uint8_t *owner,
-                   const uint8_t *data, size_t len)
-{
-    uint8_t *copy = malloc(len ? len : 1);
-    if (copy == NULL)
-        return -1;
-    memcpy(copy, data, len);
-    rec *r = find(s, kind, id);
     if (r == NULL) {
-        if (4 * (s->n + s->dead + 1) > 3 * s->cap && grow(s) != 0) {
-            free(copy);
+        if (4 * (s->n + 1) > 3 * s->cap && grow(s) != 0)
             return -1;
-        }
         r = insert_slot(s, kind, id);
         memset(r, 0, sizeof *r);
         r->used = 1;
@@ -208,7 +187,7 @@ static int set_rec(store *s, unsigned kind, const uint8_t *id, const uint8_t *ow
         free(r->data);
     }
     s->bytes += len;
-    r->data = copy;
+    r->data = data;
     r->len = len;
     r->has_owner = owner != NULL;
     if (owner != NULL)
@@ -223,11 +202,19 @@ static void journal_clear(store *s, int restore)
         undo *u = &s->journal[k];
         if (restore) {
             rec *r = find(s, u->kind, u->id);
-            if (r != NULL)
-                remove_rec(s, r);
-            if (u->existed &&
-                set_rec(s, u->kind, u->id, u->has_owner ? u->owner : NULL, u->data, u->len) != 0)
-                bench_fail("memstore: out of memory in a rollback");
+            if (r != NULL) {
+                s->bytes -= r->len;
+                free(r->data);
+                unlink_rec(s, r);
+            }
+            if (u->existed) {
+                if (set_rec(s, NULL, u->kind, u->id, u->has_owner ? u->owner : NULL, u->data,
+                            u->len) != 0)
+                    bench_fail("memstore: out of memory in a rollback");
+                s->bytes -= u->len; /* counted once more by set_rec */
+                u->data = NULL;
+                u->len = 0;
+            }
         }
         free(u->data);
         s->bytes -= u->len;
@@ -315,9 +302,18 @@ static int m_put(void *user, void *handle, unsigned kind, const uint8_t id[32],
 {
     store *s = handle;
     (void)user;
-    if (!s->in_tx || !s->write || record_undo(s, kind, id) != 0)
+    if (!s->in_tx || !s->write)
         return -1;
-    return set_rec(s, kind, id, owner, data, len);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, data, len);
+    rec *r = find(s, kind, id);
+    if (record_undo(s, kind, id, r) != 0 || set_rec(s, r, kind, id, owner, copy, len) != 0) {
+        free(copy);
+        return -1;
+    }
+    return 0;
 }
 
 static int m_del(void *user, void *handle, unsigned kind, const uint8_t id[32])
@@ -329,9 +325,9 @@ static int m_del(void *user, void *handle, unsigned kind, const uint8_t id[32])
     rec *r = find(s, kind, id);
     if (r == NULL)
         return 0;
-    if (record_undo(s, kind, id) != 0)
+    if (record_undo(s, kind, id, r) != 0)
         return -1;
-    remove_rec(s, r);
+    unlink_rec(s, r);
     return 0;
 }
 
