@@ -41,7 +41,7 @@
  * newer ones have gathered in the session's record. */
 #define ES_RX_RING_PREFIX "alice/macs/"
 #define ES_RX_MACS_JOURNAL 64u
-#define ES_RX_INBOX_PREFIX "alice/inbox/"
+#define ES_RX_INBOX_PREFIX ES_KS_INBOX_PREFIX /* a queue record (store.h) */
 
 /* ---- a received <message/> (stanza_in.c) ----------------------------- */
 

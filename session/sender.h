@@ -25,7 +25,7 @@
  * always be sealed, even when no re-key is allowed yet. */
 #define ES_SENDER_TERM_RESERVE 64u
 #define ES_SENDER_BLOB_PREFIX "bob/session/"
-#define ES_SENDER_OUTBOX_PREFIX "bob/outbox/"
+#define ES_SENDER_OUTBOX_PREFIX ES_KS_OUTBOX_PREFIX /* a queue record (store.h) */
 #define ES_INIT_NS "http://www.xmpp.org/extensions/xep-0116.html#ns-init"
 
 /* ---- choosing (choose.c, PROFILE §2, §11) --------------------------- */

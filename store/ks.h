@@ -129,9 +129,13 @@ typedef struct es_ks_keys {
 /* The generation record's payload (record.c): the commit count, and per
  * kind its generation and record count, then the index root (format 0
  * ends there); format 1 goes on with its number, the count of recent
- * entries and the entries. */
-#define ES_KS_GENS_V0_BYTES (8u * (1u + 2u * ES_REC_KINDS + ES_VIDX_FAN))
-#define ES_KS_GENS_BYTES (ES_KS_GENS_V0_BYTES + 2u + ES_VIDX_RECENT * ES_VIDX_ENTRY)
+ * entries and the entries. Format 2 is format 1 with the queue's kind
+ * counted too (ES_REC_KINDS kinds, not ES_REC_KINDS_V1). */
+#define ES_KS_GENS_HEAD_BYTES(kinds) (8u * (1u + 2u * (kinds) + ES_VIDX_FAN))
+#define ES_KS_GENS_V0_BYTES ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS_V1)
+#define ES_KS_GENS_FORMAT_QUEUE 2u /* the format written */
+#define ES_KS_GENS_BYTES                                                                        \
+    (ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS) + 2u + ES_VIDX_RECENT * ES_VIDX_ENTRY)
 
 /* Ids of the records a handle names most (the generations, the version
  * index, a session's records: a few names used by every transaction) kept
@@ -182,6 +186,7 @@ struct esession_keystore {
     uint64_t tx_mark[ES_TX_DEPTH_MAX]; /* tx_writes when each level began */
     uint64_t tx_serial;            /* outermost transactions begun by this handle */
     uint64_t total;                /* commits so far, as read at begin */
+    unsigned gens_format;          /* of the generation record read or last written */
     uint64_t gen[ES_REC_KINDS];    /* per kind, as read at begin */
     uint64_t count[ES_REC_KINDS];  /* records per kind, kept with each change */
     uint64_t rollbacks;
@@ -191,6 +196,7 @@ struct esession_keystore {
     es_vleaf **vleaf;              /* ES_VIDX_LEAVES slots, allocated on first use */
     uint16_t *vleaf_used;          /* the slots filled (loaded and kept), in order */
     size_t n_vleaf_used;
+    size_t vleaf_bytes;            /* their entries' octets */
     uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
     size_t n_vleaf_dirty;
     es_vrecent vrecent[ES_VIDX_RECENT]; /* override the leaves; read at begin */
@@ -265,6 +271,12 @@ esession_status es_ks_migrate(esession_ctx *ctx, const char *path, const char *p
 /* Input checks shared by the API and the decoder. */
 int es_ks_text_ok(const char *s, size_t len); /* no NUL inside */
 int es_ks_jid_ok(const char *jid, size_t len);
+/* Move the queue's records kept as engine records (a store whose
+ * generation record is older than format 2) to their own kind, in the
+ * write transaction running (blob.c). */
+esession_status es_ks_queue_upgrade(esession_keystore *ks);
+/* The kind of the engine record named name: ES_REC_QUEUE or ES_REC_BLOB. */
+es_rec_kind es_ks_blob_kind(const char *name, size_t len);
 int es_ks_blob_name_ok(const char *name, size_t len);
 
 #endif

@@ -174,8 +174,8 @@ static esession_status copy_all(esession_keystore *to, const esession_keystore *
         const es_ks_blob *b = l->blobs.v[i];
         char buf[ES_BLOB_NAME_MAX + 1];
         const char *name = new_name(b, buf, sizeof buf);
-        rc = es_rec_put(to, ES_REC_BLOB, name, strlen(name), NULL, b->data.data, b->data.len,
-                        NULL);
+        rc = es_rec_put(to, es_ks_blob_kind(name, strlen(name)), name, strlen(name), NULL,
+                        b->data.data, b->data.len, NULL);
     }
     return to->depth > 0 ? es_tx_end(to, rc) : rc;
 }

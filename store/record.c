@@ -295,10 +295,12 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
 }
 
 /* es_rec_put; with keep, the envelope written is handed out (*keep,
- * free()) rather than freed. */
+ * free()) rather than freed; at (non-zero) is the version to write in
+ * place of this commit's. */
 static esession_status put_rec(esession_keystore *ks, es_rec_kind kind, const void *name,
                                size_t name_len, const uint8_t *owner, const void *data,
-                               size_t len, uint64_t *version, uint8_t **keep, size_t *keep_len)
+                               size_t len, uint64_t at, uint64_t *version, uint8_t **keep,
+                               size_t *keep_len)
 {
     uint8_t id[ES_REC_ID_BYTES];
     uint8_t *env = NULL;
@@ -306,7 +308,7 @@ static esession_status put_rec(esession_keystore *ks, es_rec_kind kind, const vo
     esession_status rc = need_tx(ks, 1);
     if (rc != ESESSION_OK)
         return rc;
-    uint64_t v = ks->total + 1;
+    uint64_t v = at != 0 ? at : ks->total + 1;
     rec_id(ks, kind, name, name_len, id);
     if ((rc = seal(ks, kind, id, v, name, name_len, data, len, &env, &env_len)) != ESESSION_OK)
         return rc;
@@ -333,7 +335,15 @@ esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *
                            size_t name_len, const uint8_t *owner, const void *data, size_t len,
                            uint64_t *version)
 {
-    return put_rec(ks, kind, name, name_len, owner, data, len, version, NULL, NULL);
+    return put_rec(ks, kind, name, name_len, owner, data, len, 0, version, NULL, NULL);
+}
+
+esession_status es_rec_put_at(esession_keystore *ks, es_rec_kind kind, const void *name,
+                              size_t name_len, const void *data, size_t len, uint64_t version)
+{
+    if (version == 0 || version > ks->total)
+        return es_fail(ks->ctx, ESESSION_ERR_INTERNAL, "storage: a version from the future");
+    return put_rec(ks, kind, name, name_len, NULL, data, len, version, NULL, NULL, NULL);
 }
 
 esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *name,
@@ -403,11 +413,13 @@ esession_status es_rec_list(esession_keystore *ks, es_rec_kind kind, const uint8
 
 #define GENS_BYTES ES_KS_GENS_BYTES
 #define GENS_V0 ES_KS_GENS_V0_BYTES
-#define OFF_COUNT (8u + 8u * ES_REC_KINDS)
-#define OFF_ROOT (8u + 16u * ES_REC_KINDS)
+/* Offsets in a payload counting nk kinds. */
+#define OFF_COUNT(nk) (8u + 8u * (nk))
+#define OFF_ROOT(nk) (8u + 16u * (nk))
 /* Format 1 (docs/keystore.md): format 0, then this octet, the number of
- * recent entries, the entries. */
-#define GENS_FORMAT 1u
+ * recent entries, the entries; format 2 the same with ES_REC_KINDS kinds
+ * counted, not ES_REC_KINDS_V1. */
+#define GENS_FORMAT ES_KS_GENS_FORMAT_QUEUE
 
 /* Keep env (taken over) and its payload as the handle's copy of the
  * generation record. */
@@ -421,13 +433,28 @@ static void gens_keep(esession_keystore *ks, uint8_t *env, size_t env_len, const
     ks->gens_plain_len = len;
 }
 
-/* A payload of format 0 (the index root last) or of format 1. */
-static int gens_len_ok(const uint8_t *p, size_t len)
+/* Does a payload of this length end with the format octet f, a count of
+ * recent entries and that many entries, after a head counting nk kinds? */
+static int gens_has_list(const uint8_t *p, size_t len, unsigned f, unsigned nk)
+{
+    size_t head = ES_KS_GENS_HEAD_BYTES(nk);
+    return len >= head + 2 && len <= GENS_BYTES && p[head] == f &&
+           len == head + 2 + (size_t)p[head + 1] * ES_VIDX_ENTRY;
+}
+
+/* The format of a payload (0: the index root last; 1: a recent list
+ * after it; 2: the same counting the queue's kind), or -1. The lengths
+ * alone tell them apart: a head of either size plus two octets plus whole
+ * entries never gives the other's. */
+static int gens_format_of(const uint8_t *p, size_t len)
 {
     if (len == GENS_V0)
+        return 0;
+    if (gens_has_list(p, len, 1u, ES_REC_KINDS_V1))
         return 1;
-    return len >= GENS_V0 + 2 && len <= GENS_BYTES && p[GENS_V0] == GENS_FORMAT &&
-           len == GENS_V0 + 2 + (size_t)p[GENS_V0 + 1] * ES_VIDX_ENTRY;
+    if (gens_has_list(p, len, 2u, ES_REC_KINDS))
+        return 2;
+    return -1;
 }
 
 /* The generation record's payload and version. The envelope is fetched
@@ -462,7 +489,7 @@ static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], si
     if (o.name_len != sizeof gens_name - 1 ||
         sodium_memcmp(o.name, gens_name, sizeof gens_name - 1) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
-    else if (!gens_len_ok(o.data, o.len))
+    else if (gens_format_of(o.data, o.len) < 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
     if (rc == ESESSION_OK) {
         memcpy(p, o.data, o.len);
@@ -489,16 +516,20 @@ static esession_status read_gens(esession_keystore *ks)
     if (rc == ESESSION_OK && es_be_get(p, 8) != version)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
     if (rc == ESESSION_OK) {
+        int f = gens_format_of(p, len);
+        unsigned nk = f >= 2 ? ES_REC_KINDS : ES_REC_KINDS_V1;
+        size_t head = ES_KS_GENS_HEAD_BYTES(nk);
+        ks->gens_format = (unsigned)f;
         ks->total = es_be_get(p, 8);
-        for (unsigned k = 0; k < ES_REC_KINDS; k++)
-            ks->gen[k] = es_be_get(p + 8 + 8 * k, 8);
-        for (unsigned k = 0; k < ES_REC_KINDS; k++)
-            ks->count[k] = es_be_get(p + OFF_COUNT + 8 * k, 8);
+        for (unsigned k = 0; k < ES_REC_KINDS; k++) {
+            ks->gen[k] = k < nk ? es_be_get(p + 8 + 8 * k, 8) : 0;
+            ks->count[k] = k < nk ? es_be_get(p + OFF_COUNT(nk) + 8 * k, 8) : 0;
+        }
         for (unsigned m = 0; m < ES_VIDX_FAN; m++)
-            ks->vroot[m] = es_be_get(p + OFF_ROOT + 8 * m, 8);
+            ks->vroot[m] = es_be_get(p + OFF_ROOT(nk) + 8 * m, 8);
         ks->n_vrecent = 0;
-        if (len > GENS_V0)
-            rc = es_vidx_recent_read(ks, p + GENS_V0 + 2, len - GENS_V0 - 2);
+        if (len > head)
+            rc = es_vidx_recent_read(ks, p + head + 2, len - head - 2);
     }
     return rc;
 }
@@ -511,20 +542,23 @@ static esession_status write_gens(esession_keystore *ks)
     esession_status rc = es_vidx_flush(ks, ks->total + 1);
     if (rc != ESESSION_OK)
         return rc;
+    const size_t head = ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS);
     es_be_put(p, ks->total + 1, 8);
     for (unsigned k = 0; k < ES_REC_KINDS; k++)
         es_be_put(p + 8 + 8 * k, ks->gen[k] + ((ks->tx_dirty >> k) & 1u), 8);
     for (unsigned k = 0; k < ES_REC_KINDS; k++)
-        es_be_put(p + OFF_COUNT + 8 * k, ks->count[k], 8);
+        es_be_put(p + OFF_COUNT(ES_REC_KINDS) + 8 * k, ks->count[k], 8);
     for (unsigned m = 0; m < ES_VIDX_FAN; m++)
-        es_be_put(p + OFF_ROOT + 8 * m, ks->vroot[m], 8);
-    p[GENS_V0] = GENS_FORMAT;
-    p[GENS_V0 + 1] = (uint8_t)ks->n_vrecent;
-    size_t len = GENS_V0 + 2 + es_vidx_recent_write(ks, p + GENS_V0 + 2);
-    rc = put_rec(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, len, NULL, &env,
+        es_be_put(p + OFF_ROOT(ES_REC_KINDS) + 8 * m, ks->vroot[m], 8);
+    p[head] = GENS_FORMAT;
+    p[head + 1] = (uint8_t)ks->n_vrecent;
+    size_t len = head + 2 + es_vidx_recent_write(ks, p + head + 2);
+    rc = put_rec(ks, ES_REC_META, gens_name, sizeof gens_name - 1, NULL, p, len, 0, NULL, &env,
                  &env_len);
-    if (rc == ESESSION_OK)
+    if (rc == ESESSION_OK) {
         gens_keep(ks, env, env_len, p, len); /* kept even if the commit fails: it is what it says */
+        ks->gens_format = GENS_FORMAT;
+    }
     return rc;
 }
 
@@ -600,6 +634,10 @@ esession_status es_tx_begin(esession_keystore *ks, int write)
         es_vidx_revalidate(ks);
         rc = refresh(ks);
     }
+    /* A store of an older format is brought to the one this commit will
+     * write (its generation record counts the queue's kind). */
+    if (rc == ESESSION_OK && write && ks->gens_format < ES_KS_GENS_FORMAT_QUEUE)
+        rc = es_ks_queue_upgrade(ks);
     if (rc != ESESSION_OK) {
         ks->ops->rollback(ks->ctx->user, ks->store);
         finish(ks, 0);
@@ -621,6 +659,7 @@ esession_status es_tx_begin_new(esession_keystore *ks)
     ks->tx_writes = 0;
     ks->tx_mark[0] = 0;
     ks->total = 0;
+    ks->gens_format = ES_KS_GENS_FORMAT_QUEUE;
     memset(ks->gen, 0, sizeof ks->gen);
     memset(ks->vroot, 0, sizeof ks->vroot);
     memset(ks->count, 0, sizeof ks->count);

@@ -22,8 +22,13 @@ typedef enum es_rec_kind {
     ES_REC_OPTSET = 3, /* an option set */
     ES_REC_REPLAY = 4, /* one d or N_B of an accepted session */
     ES_REC_BLOB = 5,   /* an engine record (a session's state) */
-    ES_REC_KINDS = 6
+    ES_REC_QUEUE = 6,  /* an engine record that comes and goes: a held stanza or message */
+    ES_REC_KINDS = 7
 } es_rec_kind;
+
+/* Kinds counted by generation records of formats 0 and 1 (the queue's
+ * records were engine records then). */
+#define ES_REC_KINDS_V1 6u
 
 /* Start a transaction (write = 1 for one that may change records) or join
  * the one running. The outermost begin takes the backend's lock and makes
@@ -62,6 +67,10 @@ esession_status es_rec_version(esession_keystore *ks, es_rec_kind kind, const vo
 esession_status es_rec_put(esession_keystore *ks, es_rec_kind kind, const void *name,
                            size_t name_len, const uint8_t *owner, const void *data, size_t len,
                            uint64_t *version);
+/* The same at an earlier version (0 < version <= the commits so far), for
+ * a record moved to another kind: it keeps its place among the others. */
+esession_status es_rec_put_at(esession_keystore *ks, es_rec_kind kind, const void *name,
+                              size_t name_len, const void *data, size_t len, uint64_t version);
 /* Remove (absent is ESESSION_OK). */
 esession_status es_rec_del(esession_keystore *ks, es_rec_kind kind, const void *name,
                            size_t name_len);

@@ -110,6 +110,12 @@ esession_status es_ks_blob_get_v(esession_keystore *ks, const char *name, esessi
 /* The version alone, without reading the record (NO_SESSION if absent). */
 esession_status es_ks_blob_version(esession_keystore *ks, const char *name, uint64_t *version);
 esession_status es_ks_blob_delete(esession_keystore *ks, const char *name);
+/* Records named under these prefixes (held stanzas and messages, written
+ * and removed again all the time) are kept apart from the others, in a
+ * kind of their own: a store holding many sessions then writes and finds
+ * them among each other, not among every session's records. */
+#define ES_KS_OUTBOX_PREFIX "bob/outbox/"
+#define ES_KS_INBOX_PREFIX "alice/inbox/"
 /* Every record whose name begins with prefix (in no particular order). */
 typedef esession_status (*es_ks_blob_each)(void *arg, const char *name, const uint8_t *data,
                                            size_t len, uint64_t version);

@@ -17,7 +17,10 @@
  * (about a kilobyte each at 100,000 records), whatever the store holds.
  *
  * What a handle has read or written stays with it after the transaction
- * (up to CACHE_LEAVES leaves): the next one starts from the generation
+ * (up to CACHE_BYTES of leaf entries, every leaf of a store of 400,000
+ * records: a handle working on records spread over the whole store, as
+ * the queue's are, would otherwise read a leaf for nearly every one): the
+ * next one starts from the generation
  * record it reads, and a cached node whose parent still names the
  * version it was read or written at is that node, authenticated then;
  * any other is let go. So a handle working on a few records reads their
@@ -31,7 +34,7 @@
 
 #define ENTRY ES_VIDX_ENTRY
 #define LEAF_MAX_ENTRIES 65536u
-#define CACHE_LEAVES 256u
+#define CACHE_BYTES (16u << 20)
 
 struct es_vleaf {
     int dirty;
@@ -170,6 +173,7 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
         return rc;
     }
     leaf->version = want;
+    ks->vleaf_bytes += leaf->cap * ENTRY;
     ks->vleaf[l] = leaf;
     ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* forget visits these only */
     *out = leaf;
@@ -245,6 +249,7 @@ static esession_status leaf_apply(esession_keystore *ks, unsigned l, es_vleaf *l
             uint8_t *e = realloc(leaf->e, cap * ENTRY);
             if (e == NULL)
                 return es_fail(ks->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
+            ks->vleaf_bytes += (cap - leaf->cap) * ENTRY;
             leaf->e = e;
             leaf->cap = cap;
         }
@@ -421,6 +426,7 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
 
 static void drop_leaf(esession_keystore *ks, unsigned l)
 {
+    ks->vleaf_bytes -= ks->vleaf[l]->cap * ENTRY;
     free(ks->vleaf[l]->e);
     free(ks->vleaf[l]);
     ks->vleaf[l] = NULL;
@@ -428,7 +434,7 @@ static void drop_leaf(esession_keystore *ks, unsigned l)
 
 void es_vidx_keep(esession_keystore *ks)
 {
-    if (ks->n_vleaf_used > CACHE_LEAVES)
+    if (ks->vleaf_bytes > CACHE_BYTES)
         es_vidx_forget(ks);
 }
 

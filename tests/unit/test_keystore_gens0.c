@@ -144,9 +144,11 @@ Test(gens0, a_store_of_format_0_opens_and_is_used)
     cr_assert_eq(ks->gens_plain_len, ES_KS_GENS_V0_BYTES, "the fixture is of format 0");
     cr_assert_eq(ks->total, 52, "%llu", (unsigned long long)ks->total);
     expect_fixture(ks);
-    /* Written again: format 1, the new version in the recent list. */
+    /* Written again: the format written now (2), the new version in the
+     * recent list. */
     cr_assert_eq(es_ks_blob_put(ks, "old/02", (const uint8_t *)"two", 3), ESESSION_OK);
-    cr_assert_eq(ks->gens_plain_len, ES_KS_GENS_V0_BYTES + 2 + ES_VIDX_ENTRY);
+    cr_assert_eq(ks->gens_plain_len, ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS) + 2 + ES_VIDX_ENTRY);
+    cr_assert_eq(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
     cr_assert_eq(es_ks_blob_delete(ks, "old/03"), ESESSION_OK);
     cr_assert_eq(es_ks_blob_put(ks, "new/a", (const uint8_t *)"a", 1), ESESSION_OK);
     esession_keystore_free(ks);

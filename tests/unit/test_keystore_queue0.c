@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: ISC */
+/* The queue's own kind of record (generation record format 2): held
+ * stanzas and messages are written apart from the sessions' records, a
+ * listing of one reads none of the other, and stores made before it (their
+ * outbox and inbox kept as engine records) still give every held stanza and
+ * message, are moved over by their first write, and keep them after it.
+ * tests/data/queue0/ says how the earlier stores were made. */
+#include "ks_test.h"
+
+#include "../../store/record.h"
+
+#include <sqlite3.h>
+
+#define FIXTURE_PASS "pw"
+#define FIXTURE_MADE 1796642980 /* tests/data/README.md */
+
+static esession_ctx *ctx;
+static char dir[64];
+static char path[128];
+
+/* The fixture's option set would expire one day: the clock stays at the
+ * hour the fixture was made. */
+static int64_t fixture_now(void *user)
+{
+    (void)user;
+    return FIXTURE_MADE + 60;
+}
+
+static void setup(void)
+{
+    static const esession_host_ops ops = {NULL, fixture_now, NULL, NULL, NULL, NULL, NULL};
+    esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    o.ops = &ops;
+    cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+                 ESESSION_OK);
+    kt_mkdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/store.ks", dir);
+}
+
+static void teardown(void)
+{
+    kt_rmdir(dir);
+    esession_ctx_free(ctx);
+}
+
+TestSuite(queue0, .init = setup, .fini = teardown);
+
+static uint8_t *read_file(const char *name, size_t *len)
+{
+    FILE *in = fopen(name, "rb");
+    cr_assert_not_null(in, "%s: run from the source tree", name);
+    uint8_t *v = malloc(65536);
+    cr_assert_not_null(v);
+    *len = fread(v, 1, 65536, in);
+    fclose(in);
+    return v;
+}
+
+static void copy_fixture(const char *name)
+{
+    char from[128];
+    size_t len;
+    snprintf(from, sizeof from, "tests/data/queue0/%s", name);
+    uint8_t *v = read_file(from, &len);
+    FILE *out = fopen(path, "wb");
+    cr_assert_not_null(out);
+    cr_assert_eq(fwrite(v, 1, len, out), len);
+    cr_assert_eq(fclose(out), 0);
+    free(v);
+}
+
+static esession_keystore *open_fixture_store(void)
+{
+    esession_keystore *ks = NULL;
+    esession_status rc =
+        esession_keystore_open(ctx, &ks, path, FIXTURE_PASS, sizeof FIXTURE_PASS - 1);
+    cr_assert_eq(rc, ESESSION_OK, "%s (%s)", esession_status_name(rc),
+                 esession_ctx_error_detail(ctx));
+    return ks;
+}
+
+/* Rows of one kind in the database, as the backend holds them. */
+static int rows(int kind)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM record WHERE kind = ?1", -1, &st,
+                                    NULL),
+                 SQLITE_OK);
+    sqlite3_bind_int(st, 1, kind);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void remove_rows(int kind)
+{
+    sqlite3 *db = NULL;
+    char sql[64];
+    snprintf(sql, sizeof sql, "DELETE FROM record WHERE kind = %d", kind);
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int contains(const esession_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= b->len; i++)
+        if (memcmp(b->data + i, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+static esession_buf stanza(int i)
+{
+    char name[64];
+    esession_buf b = {NULL, 0, 0};
+    snprintf(name, sizeof name, "tests/data/queue0/stanza-%d.xml", i);
+    b.data = (char *)read_file(name, &b.len);
+    return b;
+}
+
+/* The outbox holds exactly the fixture's stanzas from..2, in order. */
+static void expect_unsent(esession_keystore *ks, int from)
+{
+    esession_buf *v = NULL;
+    size_t n = 0;
+    cr_assert_eq(esession_outbox_unsent(ctx, ks, NULL, &v, &n), ESESSION_OK, "%s",
+                 esession_ctx_error_detail(ctx));
+    cr_assert_eq(n, (size_t)(3 - from));
+    for (int i = from; i < 3; i++) {
+        esession_buf want = stanza(i);
+        cr_assert_eq(v[i - from].len, want.len);
+        cr_assert_arr_eq(v[i - from].data, want.data, want.len);
+        free(want.data);
+    }
+    esession_outbox_free(v, n);
+}
+
+Test(queue0, an_earlier_outbox_is_kept_and_moved_by_the_first_write)
+{
+    copy_fixture("bob.ks");
+    cr_assert_eq(rows(ES_REC_BLOB), 4, "a session and three held stanzas");
+    cr_assert_eq(rows(ES_REC_QUEUE), 0);
+    esession_keystore *ks = open_fixture_store();
+    cr_assert_lt(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE, "the fixture is older");
+    /* Read as it is. */
+    expect_unsent(ks, 0);
+    cr_assert_eq(rows(ES_REC_QUEUE), 0, "a read moves nothing");
+    /* The first write moves them, and takes one away. */
+    esession_buf s0 = stanza(0);
+    cr_assert_eq(esession_sender_sent(ctx, ks, &s0), ESESSION_OK, "%s",
+                 esession_ctx_error_detail(ctx));
+    free(s0.data);
+    cr_assert_eq(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
+    cr_assert_eq(rows(ES_REC_BLOB), 1, "the session alone");
+    cr_assert_eq(rows(ES_REC_QUEUE), 2);
+    expect_unsent(ks, 1);
+    esession_keystore_free(ks);
+    ks = open_fixture_store();
+    cr_assert_eq(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
+    expect_unsent(ks, 1);
+    esession_keystore_free(ks);
+}
+
+Test(queue0, an_earlier_inbox_is_delivered_and_confirmed)
+{
+    esession_receiver *r = NULL;
+    esession_result res;
+    size_t n = 0;
+    copy_fixture("alice.ks");
+    int blobs = rows(ES_REC_BLOB);
+    esession_keystore *ks = open_fixture_store();
+    cr_assert_eq(esession_receiver_new(ctx, ks, &r), ESESSION_OK, "%s",
+                 esession_ctx_error_detail(ctx));
+    cr_assert_eq(esession_receiver_pending(r, &n), ESESSION_OK, "%s",
+                 esession_ctx_error_detail(ctx));
+    cr_assert_eq(n, 2);
+    for (int i = 0; i < 2; i++) {
+        char body[32];
+        cr_assert(esession_receiver_next(r, &res));
+        cr_assert_eq(res.kind, ESESSION_RESULT_MESSAGE);
+        cr_assert(res.redelivered);
+        snprintf(body, sizeof body, "queued %d", i);
+        cr_assert(contains(&res.plaintext, body), "message %d", i);
+        if (i == 0)
+            cr_assert_eq(esession_receiver_confirm(r, &res), ESESSION_OK, "%s",
+                         esession_ctx_error_detail(ctx));
+        esession_result_free(&res);
+    }
+    cr_assert_eq(rows(ES_REC_QUEUE), 1, "moved, one confirmed");
+    cr_assert_eq(rows(ES_REC_BLOB), blobs - 2);
+    esession_receiver_free(r);
+    esession_keystore_free(ks);
+    /* What was not confirmed comes again. */
+    ks = open_fixture_store();
+    cr_assert_eq(esession_receiver_new(ctx, ks, &r), ESESSION_OK);
+    cr_assert_eq(esession_receiver_pending(r, &n), ESESSION_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(esession_receiver_next(r, &res));
+    cr_assert(contains(&res.plaintext, "queued 1"));
+    esession_result_free(&res);
+    esession_receiver_free(r);
+    esession_keystore_free(ks);
+}
+
+/* A new store: held stanzas in their kind, sessions in theirs; a listing
+ * reads the kinds its prefix can name, and each is counted. */
+Test(queue0, the_queue_is_its_own_kind)
+{
+    size_t n;
+    esession_keystore *ks = kt_create(ctx, path);
+    cr_assert_eq(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
+    cr_assert_eq(es_ks_blob_put(ks, "bob/outbox/00", (const uint8_t *)"a", 1), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_put(ks, "alice/inbox/00", (const uint8_t *)"b", 1), ESESSION_OK);
+    cr_assert_eq(es_ks_blob_put(ks, "bob/session/x", (const uint8_t *)"c", 1), ESESSION_OK);
+    cr_assert_eq(rows(ES_REC_QUEUE), 2);
+    cr_assert_eq(rows(ES_REC_BLOB), 1);
+    const char *const prefixes[] = {"bob/outbox/", "alice/inbox/", "bob/", "", "bob/session/",
+                                    "alice/"};
+    const size_t expect[] = {1, 1, 2, 3, 1, 1};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
+        n = 0;
+        cr_assert_eq(es_ks_blob_list(ks, prefixes[i], kt_count_one, &n), ESESSION_OK);
+        cr_assert_eq(n, expect[i], "%s", prefixes[i]);
+    }
+    esession_buf b = {NULL, 0, 0};
+    cr_assert_eq(es_ks_blob_get(ks, "bob/outbox/00", &b), ESESSION_OK);
+    cr_assert_eq(b.len, 1);
+    esession_buf_free(&b);
+    cr_assert_eq(es_ks_blob_delete(ks, "bob/outbox/00"), ESESSION_OK);
+    cr_assert_eq(rows(ES_REC_QUEUE), 1);
+    esession_keystore_free(ks);
+    /* A held message removed underneath is missed, not silently lost. */
+    remove_rows(ES_REC_QUEUE);
+    ks = kt_open(ctx, path);
+    n = 0;
+    cr_assert_eq(es_ks_blob_list(ks, "alice/inbox/", kt_count_one, &n), ESESSION_ERR_CORRUPT);
+    n = 0;
+    cr_assert_eq(es_ks_blob_list(ks, "bob/session/", kt_count_one, &n), ESESSION_OK,
+                 "the sessions are another kind");
+    cr_assert_eq(n, 1);
+    esession_keystore_free(ks);
+}
