@@ -134,6 +134,9 @@ typedef struct es_ks_keys {
 #define ES_KS_GENS_HEAD_BYTES(kinds) (8u * (1u + 2u * (kinds) + ES_VIDX_FAN))
 #define ES_KS_GENS_V0_BYTES ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS_V1)
 #define ES_KS_GENS_FORMAT_QUEUE 2u /* the format written */
+/* The format of a generation record's payload (0, 1 or 2), or -1 if it
+ * is none of them (record.c). */
+int es_ks_gens_format(const uint8_t *p, size_t len);
 #define ES_KS_GENS_BYTES                                                                        \
     (ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS) + 2u + ES_VIDX_RECENT * ES_VIDX_ENTRY)
 

@@ -446,7 +446,7 @@ static int gens_has_list(const uint8_t *p, size_t len, unsigned f, unsigned nk)
  * after it; 2: the same counting the queue's kind), or -1. The lengths
  * alone tell them apart: a head of either size plus two octets plus whole
  * entries never gives the other's. */
-static int gens_format_of(const uint8_t *p, size_t len)
+int es_ks_gens_format(const uint8_t *p, size_t len)
 {
     if (len == GENS_V0)
         return 0;
@@ -489,7 +489,7 @@ static esession_status gens_get(esession_keystore *ks, uint8_t p[GENS_BYTES], si
     if (o.name_len != sizeof gens_name - 1 ||
         sodium_memcmp(o.name, gens_name, sizeof gens_name - 1) != 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: a record names another");
-    else if (gens_format_of(o.data, o.len) < 0)
+    else if (es_ks_gens_format(o.data, o.len) < 0)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
     if (rc == ESESSION_OK) {
         memcpy(p, o.data, o.len);
@@ -516,7 +516,7 @@ static esession_status read_gens(esession_keystore *ks)
     if (rc == ESESSION_OK && es_be_get(p, 8) != version)
         rc = es_fail(ks->ctx, ESESSION_ERR_CORRUPT, "storage: damaged generation record");
     if (rc == ESESSION_OK) {
-        int f = gens_format_of(p, len);
+        int f = es_ks_gens_format(p, len);
         unsigned nk = f >= 2 ? ES_REC_KINDS : ES_REC_KINDS_V1;
         size_t head = ES_KS_GENS_HEAD_BYTES(nk);
         ks->gens_format = (unsigned)f;

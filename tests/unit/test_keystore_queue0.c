@@ -246,3 +246,39 @@ Test(queue0, the_queue_is_its_own_kind)
     cr_assert_eq(n, 1);
     esession_keystore_free(ks);
 }
+
+/* The generation record's payload: each format by its length and format
+ * octet, anything else refused. */
+Test(queue0, generation_record_formats)
+{
+    static uint8_t p[ES_KS_GENS_BYTES + 64];
+    const size_t v0 = ES_KS_GENS_V0_BYTES, v2 = ES_KS_GENS_HEAD_BYTES(ES_REC_KINDS);
+    memset(p, 0, sizeof p);
+    cr_assert_eq(es_ks_gens_format(p, v0), 0);
+    cr_assert_eq(es_ks_gens_format(p, v0 - 1), -1);
+    /* Format 1: the octet 1, n, n entries. */
+    p[v0] = 1;
+    p[v0 + 1] = 0;
+    cr_assert_eq(es_ks_gens_format(p, v0 + 2), 1);
+    p[v0 + 1] = 3;
+    cr_assert_eq(es_ks_gens_format(p, v0 + 2 + 3 * ES_VIDX_ENTRY), 1);
+    cr_assert_eq(es_ks_gens_format(p, v0 + 2 + 3 * ES_VIDX_ENTRY - 1), -1);
+    cr_assert_eq(es_ks_gens_format(p, v0 + 2 + 2 * ES_VIDX_ENTRY), -1);
+    p[v0] = 2; /* format 2's octet where format 1's goes */
+    cr_assert_eq(es_ks_gens_format(p, v0 + 2 + 3 * ES_VIDX_ENTRY), -1);
+    /* Format 2: the same after the head that counts seven kinds. */
+    memset(p, 0, sizeof p);
+    p[v2] = 2;
+    cr_assert_eq(es_ks_gens_format(p, v2 + 2), 2);
+    p[v2 + 1] = ES_VIDX_RECENT;
+    cr_assert_eq(es_ks_gens_format(p, v2 + 2 + ES_VIDX_RECENT * ES_VIDX_ENTRY), 2);
+    cr_assert_eq(es_ks_gens_format(p, ES_KS_GENS_BYTES), 2);
+    p[v2 + 1] = ES_VIDX_RECENT + 1; /* longer than any record written */
+    cr_assert_eq(es_ks_gens_format(p, v2 + 2 + (ES_VIDX_RECENT + 1) * ES_VIDX_ENTRY), -1);
+    p[v2 + 1] = 0;
+    p[v2] = 1;
+    cr_assert_eq(es_ks_gens_format(p, v2 + 2), -1);
+    p[v2] = 3;
+    cr_assert_eq(es_ks_gens_format(p, v2 + 2), -1);
+    cr_assert_eq(es_ks_gens_format(p, 0), -1);
+}
