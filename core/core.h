@@ -76,6 +76,10 @@ esession_status es_buf_set_in(const esession_ctx *ctx, esession_buf *b, const vo
 /* Stable sort of n items of `size` octets each by order[i] (reordered
  * alongside). ESESSION_ERR_NO_MEMORY leaves them as they were. */
 esession_status es_sort_by_order(void *items, size_t size, uint64_t *order, size_t n);
+/* Such a list grown (when full): *order and the items (of `size` octets
+ * each) to twice *cap. Returns the items' new place, or NULL when out of
+ * memory, the list then as it was (*order may have moved). */
+void *es_order_grow(void *items, size_t size, uint64_t **order, size_t *cap);
 
 /* Secret memory: locked, out of core dumps, zero when handed out, wiped
  * when freed. es_secret_alloc_in draws from ctx's pool (no system call

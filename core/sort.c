@@ -30,3 +30,17 @@ esession_status es_sort_by_order(void *items, size_t size, uint64_t *order, size
     free(tmp);
     return ESESSION_OK;
 }
+
+void *es_order_grow(void *items, size_t size, uint64_t **order, size_t *cap)
+{
+    size_t c = *cap ? 2 * *cap : 16;
+    /* The order first: should the items fail, it is only larger. */
+    uint64_t *o = realloc(*order, c * sizeof *o);
+    if (o == NULL)
+        return NULL;
+    *order = o;
+    void *v = realloc(items, c * size);
+    if (v != NULL)
+        *cap = c;
+    return v;
+}

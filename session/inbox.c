@@ -180,16 +180,10 @@ static esession_status take_one(void *arg, const char *name, const uint8_t *data
     if (!id_ok(id))
         return es_fail(p->r->ctx, ESESSION_ERR_CORRUPT, "inbox record with a bad name");
     if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        esession_result *v = realloc(p->v, cap * sizeof *v);
+        esession_result *v = es_order_grow(p->v, sizeof *v, &p->order, &p->cap);
         if (v == NULL)
             return es_fail(p->r->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
         p->v = v;
-        uint64_t *o = realloc(p->order, cap * sizeof *o);
-        if (o == NULL)
-            return es_fail(p->r->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-        p->order = o;
-        p->cap = cap;
     }
     esession_status rc = decode(p->r->ctx, id, data, len, &p->v[p->n]);
     if (rc == ESESSION_OK)

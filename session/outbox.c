@@ -106,16 +106,10 @@ static esession_status take_one(void *arg, const char *name, const uint8_t *data
     if (u->alice != NULL && (strlen(u->alice) != al || memcmp(u->alice, alice, al) != 0))
         return ESESSION_OK;
     if (u->n == u->cap) {
-        size_t cap = u->cap ? 2 * u->cap : 8;
-        esession_buf *v = realloc(u->v, cap * sizeof *v);
+        esession_buf *v = es_order_grow(u->v, sizeof *v, &u->order, &u->cap);
         if (v == NULL)
             return es_fail(u->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
         u->v = v;
-        uint64_t *o = realloc(u->order, cap * sizeof *o);
-        if (o == NULL)
-            return es_fail(u->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-        u->order = o;
-        u->cap = cap;
     }
     if (es_buf_set(&u->v[u->n], stanza, sl, 0) != ESESSION_OK)
         return es_fail(u->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");

@@ -206,16 +206,10 @@ static esession_status take_queue_record(void *p, const uint8_t *name, size_t na
     if (es_ks_blob_kind((const char *)name, name_len) != ES_REC_QUEUE)
         return ESESSION_OK;
     if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 8;
-        held *v = realloc(m->v, cap * sizeof *v);
+        held *v = es_order_grow(m->v, sizeof *v, &m->version, &m->cap);
         if (v == NULL)
             return es_fail(m->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
         m->v = v;
-        uint64_t *vv = realloc(m->version, cap * sizeof *vv);
-        if (vv == NULL)
-            return es_fail(m->ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-        m->version = vv;
-        m->cap = cap;
     }
     held h = {malloc(name_len + 1), {NULL, 0, 0}};
     if (h.name == NULL || es_buf_set_in(m->ctx, &h.data, data, len, 1) != ESESSION_OK) {

@@ -2,6 +2,7 @@
 /* Context, status names, buffers, host operations, big-endian fields. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../core/bytes.h"
@@ -287,4 +288,38 @@ Test(core, joined_names)
     cr_assert_str_eq(out, "");
     cr_assert_eq(es_join(out, sizeof out, two, 0), 0);
     cr_assert_str_eq(out, "");
+}
+
+/* Lists kept with an order each (the outbox, the inbox, a keystore's
+ * kinds): grown together, then sorted stably by the order. */
+Test(core, ordered_lists_grow_and_sort)
+{
+    int *items = NULL;
+    uint64_t *order = NULL;
+    size_t n = 0, cap = 0;
+    static const uint64_t keys[] = {5, 1, 4, 1, 3, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4};
+    const size_t count = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < count; i++) {
+        if (n == cap) {
+            size_t was = cap;
+            int *v = es_order_grow(items, sizeof *v, &order, &cap);
+            cr_assert_not_null(v);
+            cr_assert_eq(cap, was ? 2 * was : 16);
+            items = v;
+        }
+        items[n] = (int)i;
+        order[n++] = keys[i];
+    }
+    cr_assert_eq(cap, 32);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(items[i], (int)i, "kept as they were while growing");
+    cr_assert_eq(es_sort_by_order(items, sizeof *items, order, n), ESESSION_OK);
+    for (size_t i = 1; i < n; i++) {
+        cr_assert_leq(order[i - 1], order[i]);
+        if (order[i - 1] == order[i])
+            cr_assert_lt(items[i - 1], items[i], "stable among equal keys");
+        cr_assert_eq(keys[items[i]], order[i], "each item with its own key");
+    }
+    free(items);
+    free(order);
 }
