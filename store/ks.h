@@ -199,7 +199,7 @@ struct esession_keystore {
     es_vleaf **vleaf;              /* ES_VIDX_LEAVES slots, allocated on first use */
     uint16_t *vleaf_used;          /* the slots filled (loaded and kept), in order */
     size_t n_vleaf_used;
-    size_t vleaf_bytes;            /* their entries' octets */
+    size_t vleaf_bytes;            /* their octets, entries included */
     uint16_t *vleaf_dirty;         /* the leaves changed in this transaction */
     size_t n_vleaf_dirty;
     es_vrecent vrecent[ES_VIDX_RECENT]; /* override the leaves; read at begin */

@@ -17,7 +17,7 @@
  * (about a kilobyte each at 100,000 records), whatever the store holds.
  *
  * What a handle has read or written stays with it after the transaction
- * (up to CACHE_BYTES of leaf entries, every leaf of a store of 400,000
+ * (up to CACHE_BYTES of leaves, every leaf of a store of 400,000
  * records: a handle working on records spread over the whole store, as
  * the queue's are, would otherwise read a leaf for nearly every one): the
  * next one starts from the generation
@@ -173,7 +173,7 @@ static esession_status load_leaf(esession_keystore *ks, unsigned l, es_vleaf **o
         return rc;
     }
     leaf->version = want;
-    ks->vleaf_bytes += leaf->cap * ENTRY;
+    ks->vleaf_bytes += sizeof *leaf + leaf->cap * ENTRY;
     ks->vleaf[l] = leaf;
     ks->vleaf_used[ks->n_vleaf_used++] = (uint16_t)l; /* forget visits these only */
     *out = leaf;
@@ -426,7 +426,7 @@ esession_status es_vidx_flush(esession_keystore *ks, uint64_t version)
 
 static void drop_leaf(esession_keystore *ks, unsigned l)
 {
-    ks->vleaf_bytes -= ks->vleaf[l]->cap * ENTRY;
+    ks->vleaf_bytes -= sizeof *ks->vleaf[l] + ks->vleaf[l]->cap * ENTRY;
     free(ks->vleaf[l]->e);
     free(ks->vleaf[l]);
     ks->vleaf[l] = NULL;
