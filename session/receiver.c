@@ -143,10 +143,12 @@ int esession_receiver_next(esession_receiver *r, esession_result *out)
 
 /* ---- sessions ------------------------------------------------------ */
 
+/* The thread first: drawn at random, it tells sessions apart at its first
+ * characters, where one contact's sessions all share the JID. */
 static long session_index(const esession_receiver *r, const char *bare, const char *thread)
 {
     for (size_t i = 0; i < r->n_sessions; i++)
-        if (strcmp(r->sessions[i]->bare, bare) == 0 && strcmp(r->sessions[i]->thread, thread) == 0)
+        if (strcmp(r->sessions[i]->thread, thread) == 0 && strcmp(r->sessions[i]->bare, bare) == 0)
             return (long)i;
     return -1;
 }
