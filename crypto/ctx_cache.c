@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* Exponentiation modulo a MODP prime with what depends only on the group
  * set up once per context: the prime (for GMP) and OpenSSL's Montgomery
- * form of it, made at the group's first use. The same table keeps the
+ * form of it, made at the group's first use, and from its second 2^x (a
+ * context that drew one exponent is likely to draw more: Bob at each
+ * start, Alice at each publication) the window table of modexp_fixed.c,
+ * for the groups of up to 3072 bits with the OpenSSL backend; a context
+ * that computes 2^x once never pays for the table. The same table keeps the
  * context's SHA-2 digests, fetched from OpenSSL's providers once (a
  * built-in handle such as EVP_sha256() is looked up again at every use),
  * and RSA verification contexts for the last few public keys verified
@@ -24,6 +28,8 @@ typedef struct group_entry {
     mpz_t p;
     BIGNUM *bn_p;
     BN_MONT_CTX *mont;
+    unsigned powers_of_2; /* 2^x computed so far (until the table is made) */
+    es_fixed_base *fixed; /* the window table, or NULL */
 } group_entry;
 
 struct es_crypto_cache {
@@ -51,6 +57,7 @@ void es_crypto_cache_free(es_crypto_cache *c)
         mpz_clear(c->g[i].p);
         BN_free(c->g[i].bn_p);
         BN_MONT_CTX_free(c->g[i].mont);
+        es_fixed_base_free(c->g[i].fixed);
     }
     for (size_t i = 0; i < ES_VERIFIERS; i++)
         EVP_PKEY_CTX_free(c->verifier[i]);
@@ -144,6 +151,16 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
         return es_modexp_gmp(r, b, e, g->p);
     if (ctx->dh_backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
+    if (mpz_cmp_ui(b, 2) == 0 && es_modp_bits(group) <= 64u * ES_FIXED_BASE_LIMBS) {
+        if (g->fixed == NULL && ++g->powers_of_2 >= 2)
+            g->fixed = es_fixed_base_new(g->p, es_dh_exponent_bits(group));
+        if (g->fixed != NULL) {
+            esession_status rc = es_fixed_base_pow(g->fixed, r, e);
+            if (rc != ESESSION_ERR_LIMIT)
+                return rc;
+            /* A longer exponent (one given to the library) goes the generic way. */
+        }
+    }
     return es_modexp_openssl_mont(ctx, r, b, e, g->p, g->bn_p, g->mont);
 }
 

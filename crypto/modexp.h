@@ -27,6 +27,19 @@ esession_status es_modexp_openssl_mont(const esession_ctx *ctx, mpz_t r, const m
                                        const mpz_t e, const mpz_t m, const BIGNUM *m_bn,
                                        BN_MONT_CTX *mont);
 
+/* 2^e modulo p from a table made once for p (modexp_fixed.c): for p of up
+ * to ES_FIXED_BASE_LIMBS 64-bit limbs (3072 bits) and exponents of up to
+ * max_bits bits, whose window table takes max_bits/4 × 16 × p's size
+ * (320 KiB for 2048 bits and 320-bit exponents). new: NULL when out of
+ * memory or p is not such a prime. pow: in time independent of e's value
+ * (its bit length shows); ESESSION_ERR_LIMIT when e is longer than the
+ * table covers, ESESSION_ERR_INVALID_ARGUMENT when e <= 0. */
+#define ES_FIXED_BASE_LIMBS 48u
+typedef struct es_fixed_base es_fixed_base;
+es_fixed_base *es_fixed_base_new(const mpz_t p, unsigned max_bits);
+void es_fixed_base_free(es_fixed_base *fb);
+esession_status es_fixed_base_pow(const es_fixed_base *fb, mpz_t r, const mpz_t e);
+
 /* Per-context set-up of the MODP groups (ctx_cache.c): made at a
  * group's first use, freed with the context. */
 #define ES_MODEXP_GROUPS 8

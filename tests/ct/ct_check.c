@@ -8,8 +8,9 @@
  * (es_ct_equal's verdict) with ES_DECLASSIFY, so what remains reported is
  * a leak.
  *
- * Checked: both exponentiation backends with a secret exponent (in the
- * MODP groups the profile uses most and the largest), the whole
+ * Checked: both exponentiation backends and the window table of 2^x with
+ * a secret exponent (in the MODP groups the profile uses most and the
+ * largest), the whole
  * es_modexp_sec path with a secret base and exponent, Diffie-Hellman's
  * shared secret with a secret stored exponent, es_ct_equal, and the MAC
  * checks of received content (es_c_verify, the search states of
@@ -73,6 +74,12 @@ static void exponentiation(void)
         secret_exponent(e, bits, (uint8_t)g);
         expect(es_modexp_gmp(r, b, e, p) == ESESSION_OK, "GMP backend failed");
         expect(es_modexp_openssl(r, b, e, p) == ESESSION_OK, "OpenSSL backend failed");
+        /* 2^e from the window table, where a group has one (up to 3072 bits). */
+        es_fixed_base *fb = es_fixed_base_new(p, bits);
+        if (mpz_sizeinbase(p, 2) <= 64u * ES_FIXED_BASE_LIMBS)
+            expect(fb != NULL && es_fixed_base_pow(fb, r, e) == ESESSION_OK,
+                   "window table failed");
+        es_fixed_base_free(fb);
         mpz_clear(r);
         mpz_clear(e);
         mpz_clear(b);

@@ -1040,3 +1040,103 @@ Test(dh, shared_checked_agrees_and_checks_the_range)
     es_dh_free(b);
     esession_ctx_free(ctx);
 }
+
+/* ---- the window table of 2^x ---------------------------------------- */
+
+/* Against GMP's mpz_powm in each group it serves: exponents of every length
+ * up to the table's, all ones, a single bit, 1; a longer exponent is the
+ * caller's to compute (LIMIT) and a non-positive one refused; a group
+ * beyond 3072 bits gets no table. */
+Test(dh, window_table_agrees_with_gmp, .timeout = 120)
+{
+    static const int groups[] = {1, 2, 5, 14, 15};
+    gmp_randstate_t rs;
+    gmp_randinit_default(rs);
+    gmp_randseed_ui(rs, 187);
+    mpz_t p, two, e, want, got;
+    mpz_inits(p, two, e, want, got, NULL);
+    mpz_set_ui(two, 2);
+    for (size_t g = 0; g < ES_ARRAY_LEN(groups); g++) {
+        unsigned bits = es_dh_exponent_bits(groups[g]);
+        load_p(groups[g], p);
+        es_fixed_base *fb = es_fixed_base_new(p, bits);
+        cr_assert_not_null(fb, "group %d", groups[g]);
+        for (unsigned len = 1; len <= bits; len += (len < 70 ? 1 : 13)) {
+            for (int kind = 0; kind < 3; kind++) {
+                mpz_set_ui(e, 0);
+                if (kind == 0) {
+                    mpz_urandomb(e, rs, len);
+                    mpz_setbit(e, len - 1);
+                } else if (kind == 1) {
+                    mpz_setbit(e, len);
+                    mpz_sub_ui(e, e, 1); /* all ones */
+                } else {
+                    mpz_setbit(e, len - 1);
+                }
+                mpz_powm(want, two, e, p);
+                cr_assert_eq(es_fixed_base_pow(fb, got, e), ESESSION_OK);
+                cr_assert_eq(mpz_cmp(got, want), 0, "group %d, %u bits, kind %d", groups[g], len,
+                             kind);
+            }
+        }
+        mpz_set_ui(e, 0);
+        mpz_setbit(e, bits); /* bits + 1 bits: longer than 4 × windows when bits % 4 == 0 */
+        if (bits % 4 == 0)
+            cr_assert_eq(es_fixed_base_pow(fb, got, e), ESESSION_ERR_LIMIT);
+        mpz_set_ui(e, 0);
+        cr_assert_eq(es_fixed_base_pow(fb, got, e), ESESSION_ERR_INVALID_ARGUMENT);
+        es_fixed_base_free(fb);
+    }
+    load_p(16, p);
+    cr_assert_null(es_fixed_base_new(p, es_dh_exponent_bits(16)), "4096 bits: no table");
+    mpz_set_ui(p, 1000);
+    cr_assert_null(es_fixed_base_new(p, 64), "an even modulus");
+    es_fixed_base_free(NULL);
+    mpz_clears(p, two, e, want, got, NULL);
+    gmp_randclear(rs);
+}
+
+/* Through a context: the first 2^x goes the generic way, later ones use
+ * the table; every result, and a longer exponent given to the library,
+ * agrees with the GMP backend. */
+Test(dh, window_table_in_a_context)
+{
+    det_rng ra, rb;
+    rng_init(&ra, 0x42);
+    rng_init(&rb, 0x42);
+    esession_ctx *co = new_ctx(ESESSION_DH_OPENSSL, &ra);
+    esession_ctx *cg = new_ctx(ESESSION_DH_GMP, &rb);
+    for (int i = 0; i < 4; i++) {
+        es_dh *a = NULL, *b = NULL;
+        esession_buf ea = {0}, eb = {0};
+        cr_assert_eq(es_dh_generate(co, &a, 14), ESESSION_OK);
+        cr_assert_eq(es_dh_generate(cg, &b, 14), ESESSION_OK);
+        cr_assert_eq(es_dh_public(a, &ea), ESESSION_OK);
+        cr_assert_eq(es_dh_public(b, &eb), ESESSION_OK);
+        cr_assert_eq(ea.len, eb.len, "round %d", i);
+        cr_assert_arr_eq(ea.data, eb.data, ea.len, "same draws, same e (round %d)", i);
+        esession_buf_free(&ea);
+        esession_buf_free(&eb);
+        es_dh_free(a);
+        es_dh_free(b);
+    }
+    /* An exponent longer than the table's: 600 bits. */
+    uint8_t x[75];
+    for (size_t k = 0; k < sizeof x; k++)
+        x[k] = (uint8_t)(0x3c + 7 * k);
+    x[0] |= 0x80;
+    es_dh *a = NULL, *b = NULL;
+    esession_buf ea = {0}, eb = {0};
+    cr_assert_eq(es_dh_from_private(co, &a, 14, x, sizeof x), ESESSION_OK);
+    cr_assert_eq(es_dh_from_private(cg, &b, 14, x, sizeof x), ESESSION_OK);
+    cr_assert_eq(es_dh_public(a, &ea), ESESSION_OK);
+    cr_assert_eq(es_dh_public(b, &eb), ESESSION_OK);
+    cr_assert_eq(ea.len, eb.len);
+    cr_assert_arr_eq(ea.data, eb.data, ea.len);
+    esession_buf_free(&ea);
+    esession_buf_free(&eb);
+    es_dh_free(a);
+    es_dh_free(b);
+    esession_ctx_free(co);
+    esession_ctx_free(cg);
+}
