@@ -123,7 +123,7 @@ static esession_status parse_pem(esession_ctx *ctx, const char *pem, size_t len,
         return es_fail(ctx, ESESSION_ERR_BAD_PEM,
                        "PEM type is not PRIVATE KEY (PKCS#8) or PUBLIC KEY");
     size_t cap = es_base64_decoded_max(body_len);
-    uint8_t *der = es_secret_alloc(cap);
+    uint8_t *der = es_secret_alloc_in(ctx, cap);
     if (der == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     if (es_base64_decode(der, cap, &derlen, body, body_len) != ESESSION_OK || derlen > LONG_MAX)

@@ -55,7 +55,7 @@ static void free_keys(esession_key **v, size_t n)
     free(v);
 }
 
-static esession_status copy_fixed(ol_fixed *f, const es_ol_fixed *in)
+static esession_status copy_fixed(esession_ctx *ctx, ol_fixed *f, const es_ol_fixed *in)
 {
     if (in->rsh_order != NULL) {
         if (in->n_rsh_order > ES_OL_RSHASHES_MAX)
@@ -83,7 +83,7 @@ static esession_status copy_fixed(ol_fixed *f, const es_ol_fixed *in)
     if (in->n_z > ES_ARRAY_LEN(f->z))
         return ESESSION_ERR_LIMIT;
     for (size_t i = 0; i < in->n_z; i++) {
-        if ((f->z[i] = es_secret_alloc(in->z_len[i])) == NULL)
+        if ((f->z[i] = es_secret_alloc_in(ctx, in->z_len[i])) == NULL)
             return ESESSION_ERR_NO_MEMORY;
         memcpy(f->z[i], in->z[i], in->z_len[i]);
         f->z_len[i] = in->z_len[i];
@@ -112,7 +112,7 @@ esession_status ol_make(esession_ctx *ctx, es_ol_role role, const es_ol_policy *
         (env->trusted == NULL && env->n_trusted > 0))
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "online session: bad arguments");
     /* Nonces, the SRS and the new RS live in the session: guarded memory. */
-    es_ol *s = es_secret_alloc(sizeof *s);
+    es_ol *s = es_secret_alloc_in(ctx, sizeof *s);
     if (s == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory");
     memset(s, 0, sizeof *s);
@@ -144,21 +144,21 @@ esession_status ol_make(esession_ctx *ctx, es_ol_role role, const es_ol_policy *
         if (env->rs != NULL)
             rc = es_ol_rs_list_copy(&s->rs, env->rs);
     }
-    if (rc == ESESSION_OK && (s->fixed = es_secret_alloc(sizeof *s->fixed)) == NULL)
+    if (rc == ESESSION_OK && (s->fixed = es_secret_alloc_in(ctx, sizeof *s->fixed)) == NULL)
         rc = ESESSION_ERR_NO_MEMORY;
     if (rc == ESESSION_OK) {
         memset(s->fixed, 0, sizeof *s->fixed);
         if (fixed != NULL)
-            rc = copy_fixed(s->fixed, fixed);
+            rc = copy_fixed(ctx, s->fixed, fixed);
     }
     if (rc == ESESSION_OK && trace) {
-        if ((s->trace = es_secret_alloc(sizeof *s->trace)) == NULL)
+        if ((s->trace = es_secret_alloc_in(ctx, sizeof *s->trace)) == NULL)
             rc = ESESSION_ERR_NO_MEMORY;
         else
             memset(s->trace, 0, sizeof *s->trace);
     }
     if (rc == ESESSION_OK &&
-        (s->pending = es_secret_alloc(4 * sizeof *s->pending)) == NULL)
+        (s->pending = es_secret_alloc_in(ctx, 4 * sizeof *s->pending)) == NULL)
         rc = ESESSION_ERR_NO_MEMORY;
     if (rc != ESESSION_OK) {
         es_ol_free(s);

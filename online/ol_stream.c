@@ -65,7 +65,7 @@ esession_status es_ol_stream_new(esession_ctx *ctx, es_suite suite, int group,
     if (send == NULL || recv == NULL || own == NULL || out == NULL || v_peer == NULL ||
         v_peer_len > ES_OL_E_MAX)
         return es_fail(ctx, ESESSION_ERR_INVALID_ARGUMENT, "stream: bad arguments");
-    es_ol_stream *st = es_secret_alloc(sizeof *st);
+    es_ol_stream *st = es_secret_alloc_in(ctx, sizeof *st);
     if (st == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of secure memory for a session");
     memset(st, 0, sizeof *st);

@@ -157,7 +157,7 @@ esession_status es_ks_unseal(esession_ctx *ctx, const uint8_t *file, size_t len,
     if (len < ES_KS_HEADER_BYTES + ES_KS_TAG_BYTES)
         return es_fail(ctx, ESESSION_ERR_CORRUPT, "truncated keystore");
     size_t n = len - ES_KS_HEADER_BYTES - ES_KS_TAG_BYTES;
-    uint8_t *m = es_secret_alloc(n);
+    uint8_t *m = es_secret_alloc_in(ctx, n);
     if (m == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     (void)sodium_mprotect_readonly(key);

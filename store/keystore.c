@@ -126,7 +126,7 @@ static esession_status create_keyed(esession_ctx *ctx, const char *path, const e
     esession_status rc = ESESSION_OK;
     if (ks == NULL)
         return es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
-    if ((store_key = es_secret_alloc(ES_KS_KEY_BYTES)) == NULL)
+    if ((store_key = es_secret_alloc_in(ctx, ES_KS_KEY_BYTES)) == NULL)
         rc = es_fail(ctx, ESESSION_ERR_NO_MEMORY, "out of memory");
     if (rc == ESESSION_OK && (rc = es_random(ctx, ks->store_id, sizeof ks->store_id)) ==
                                  ESESSION_OK &&
