@@ -203,21 +203,11 @@ test: ensure-test-deps
 	@$(MAKE) --no-print-directory test-run
 
 # Builds use every core; test runs stay in sequence so their output reads.
-# The store suite mostly waits on the processes it starts and kills, so the
-# sanitizer and fuzzing builds run beside it (their output in
-# build/side-builds.log, shown if they fail).
 test-run:
 	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory -j$(NPROC) tests-build
-	@$(MAKE) --no-print-directory unit vectors
-	@mkdir -p build; \
-	{ $(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build && \
-	  $(MAKE) --no-print-directory -j$(NPROC) fuzz-build; } > build/side-builds.log 2>&1 & \
-	builds=$$!; \
-	$(MAKE) --no-print-directory store; suite=$$?; \
-	wait $$builds; built=$$?; \
-	if [ $$built -ne 0 ]; then tail -60 build/side-builds.log; echo "sanitizer/fuzzing build failed"; fi; \
-	[ $$suite -eq 0 ] && [ $$built -eq 0 ]
+	@$(MAKE) --no-print-directory unit vectors store
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan SAN=1 tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 asan
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 xmpp
 	@$(MAKE) --no-print-directory xmpp-scenarios
