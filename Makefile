@@ -239,10 +239,10 @@ asan: tests-build
 
 # The store's promise with real processes (tests/store/): sealers and
 # openers at once on one keystore, SIGKILL at random points of seal (with
-# re-keys) and open, readers beside writers. make test: 100 trials each of
+# re-keys) and open, readers beside writers. make test: 60 trials each of
 # two and four sealers, 30 of two openers, 200 kills of seal and of open;
 # check-long: 500, 200 and 1,000.
-STORE_SHORT := TRIALS=100 OPEN_TRIALS=30 CYCLES=200
+STORE_SHORT := TRIALS=60 OPEN_TRIALS=30 CYCLES=200
 STORE_LONG  := TRIALS=500 OPEN_TRIALS=200 CYCLES=1000 ROUNDS=20 WRITES=500
 store: $(CLI) $(TEST_CLI)
 	@env $(STORE_SHORT) bash tests/store/run.sh $(BUILD)/esessionctl $(TEST_CLI)
