@@ -140,6 +140,26 @@ static inline void kt_drop_store(esession_keystore *ks, const char *dir)
     }                                                                                           \
     TestSuite(name, .init = kt_setup_##name, .fini = kt_teardown_##name)
 
+/* A Criterion suite `name` whose every test has a context `ctx` made by
+ * new_ctx and an empty private directory `dir` with `path` naming `file`
+ * in it (not created), removed after it. */
+#define KT_SUITE_WITH_DIR(name, file, new_ctx)                                                  \
+    static esession_ctx *ctx;                                                                   \
+    static char dir[64];                                                                        \
+    static char path[128];                                                                      \
+    static void kt_setup_##name(void)                                                           \
+    {                                                                                           \
+        ctx = (new_ctx);                                                                        \
+        kt_mkdir(dir, sizeof dir);                                                              \
+        snprintf(path, sizeof path, "%s/%s", dir, file);                                        \
+    }                                                                                           \
+    static void kt_teardown_##name(void)                                                        \
+    {                                                                                           \
+        kt_rmdir(dir);                                                                          \
+        esession_ctx_free(ctx);                                                                 \
+    }                                                                                           \
+    TestSuite(name, .init = kt_setup_##name, .fini = kt_teardown_##name)
+
 /* Open must fail with want, leave *out alone and explain itself. */
 static inline void kt_open_fails(esession_ctx *ctx, const char *path, const char *pass,
                                  esession_status want)

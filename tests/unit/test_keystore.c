@@ -12,24 +12,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
-static esession_ctx *ctx;
-static char dir[64];
-static char path[128];
-
-static void setup(void)
-{
-    ctx = fx_ctx_new();
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/alice.ks", dir);
-}
-
-static void teardown(void)
-{
-    kt_rmdir(dir);
-    esession_ctx_free(ctx);
-}
-
-TestSuite(keystore, .init = setup, .fini = teardown);
+KT_SUITE_WITH_DIR(keystore, "alice.ks", fx_ctx_new());
 
 /* A fresh empty directory for the next part of a grouped test. */
 static void reset(void)

@@ -10,24 +10,7 @@
 
 #include <sqlite3.h>
 
-static esession_ctx *ctx;
-static char dir[64];
-static char path[128];
-
-static void setup(void)
-{
-    ctx = fx_ctx_new();
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/store.ks", dir);
-}
-
-static void teardown(void)
-{
-    kt_rmdir(dir);
-    esession_ctx_free(ctx);
-}
-
-TestSuite(gens0, .init = setup, .fini = teardown);
+KT_SUITE_WITH_DIR(gens0, "store.ks", fx_ctx_new());
 
 static void copy_fixture(void)
 {

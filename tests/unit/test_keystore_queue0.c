@@ -9,14 +9,12 @@
 
 #include "../../store/record.h"
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 
 #define FIXTURE_PASS "pw"
 #define FIXTURE_MADE 1796642980 /* tests/data/README.md */
-
-static esession_ctx *ctx;
-static char dir[64];
-static char path[128];
 
 /* The fixture's option set would expire one day: the clock stays at the
  * hour the fixture was made. */
@@ -26,24 +24,18 @@ static int64_t fixture_now(void *user)
     return FIXTURE_MADE + 60;
 }
 
-static void setup(void)
+static esession_ctx *fixture_ctx(void)
 {
     static const esession_host_ops ops = {NULL, fixture_now, NULL, NULL, NULL, NULL, NULL};
     esession_ctx_options o = ESESSION_CTX_OPTIONS_INIT;
+    esession_ctx *c = NULL;
     o.ops = &ops;
-    cr_assert_eq(esession_ctx_new(&ctx, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
+    cr_assert_eq(esession_ctx_new(&c, &o, ESESSION_VERSION_MAJOR, ESESSION_VERSION_MINOR),
                  ESESSION_OK);
-    kt_mkdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/store.ks", dir);
+    return c;
 }
 
-static void teardown(void)
-{
-    kt_rmdir(dir);
-    esession_ctx_free(ctx);
-}
-
-TestSuite(queue0, .init = setup, .fini = teardown);
+KT_SUITE_WITH_DIR(queue0, "store.ks", fixture_ctx());
 
 static uint8_t *read_file(const char *name, size_t *len)
 {
@@ -281,4 +273,48 @@ Test(queue0, generation_record_formats)
     p[v2] = 3;
     cr_assert_eq(es_ks_gens_format(p, v2 + 2), -1);
     cr_assert_eq(es_ks_gens_format(p, 0), -1);
+}
+
+static int die_before_commit(void *user)
+{
+    (void)user;
+    raise(SIGKILL);
+    return 0;
+}
+
+/* A process killed between the move's writes and their commit (after
+ * every queue record was rewritten, before any of it was committed)
+ * leaves the earlier store as it was: every held stanza is still there,
+ * in order, and the next write moves them. */
+Test(queue0, a_move_killed_before_its_commit_loses_nothing)
+{
+    copy_fixture("bob.ks");
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        static const es_ks_hooks die = {die_before_commit, NULL};
+        esession_ctx *c = fixture_ctx();
+        esession_keystore *ks = NULL;
+        if (esession_keystore_open(c, &ks, path, FIXTURE_PASS, sizeof FIXTURE_PASS - 1) !=
+            ESESSION_OK)
+            _exit(2);
+        es_ks_set_hooks(ks, &die);
+        (void)es_ks_blob_put(ks, "bob/session/other", (const uint8_t *)"x", 1);
+        _exit(3); /* not reached: the hook kills */
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the child was killed");
+    cr_assert_eq(rows(ES_REC_QUEUE), 0, "nothing of the move committed");
+    esession_keystore *ks = open_fixture_store();
+    cr_assert_lt(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
+    expect_unsent(ks, 0);
+    esession_buf s0 = stanza(0);
+    cr_assert_eq(esession_sender_sent(ctx, ks, &s0), ESESSION_OK, "%s",
+                 esession_ctx_error_detail(ctx));
+    free(s0.data);
+    cr_assert_eq(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
+    cr_assert_eq(rows(ES_REC_QUEUE), 2);
+    expect_unsent(ks, 1);
+    esession_keystore_free(ks);
 }
