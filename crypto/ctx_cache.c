@@ -29,6 +29,7 @@ typedef struct group_entry {
     BIGNUM *bn_p;
     BN_MONT_CTX *mont;
     unsigned powers_of_2; /* 2^x computed so far (until the table is made) */
+    int fixed_tried;      /* made once: out of memory then, the generic way since */
     es_fixed_base *fixed; /* the window table, or NULL */
 } group_entry;
 
@@ -152,8 +153,10 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
     if (ctx->dh_backend != ESESSION_DH_OPENSSL)
         return ESESSION_ERR_INVALID_ARGUMENT;
     if (mpz_cmp_ui(b, 2) == 0 && es_modp_bits(group) <= 64u * ES_FIXED_BASE_LIMBS) {
-        if (g->fixed == NULL && ++g->powers_of_2 >= 2)
+        if (!g->fixed_tried && ++g->powers_of_2 >= 2) {
+            g->fixed_tried = 1;
             g->fixed = es_fixed_base_new(g->p, es_dh_exponent_bits(group));
+        }
         if (g->fixed != NULL) {
             esession_status rc = es_fixed_base_pow(g->fixed, r, e);
             if (rc != ESESSION_ERR_LIMIT)
