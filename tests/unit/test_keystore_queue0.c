@@ -7,6 +7,7 @@
  * tests/data/queue0/ says how the earlier stores were made. */
 #include "ks_test.h"
 
+#include "../../session/sender.h"
 #include "../../store/record.h"
 
 #include <signal.h>
@@ -317,4 +318,123 @@ Test(queue0, a_move_killed_before_its_commit_loses_nothing)
     cr_assert_eq(rows(ES_REC_QUEUE), 2);
     expect_unsent(ks, 1);
     esession_keystore_free(ks);
+}
+
+/* Processes sharing one store of the earlier format, every one of them
+ * opened before any moved it: writers whose first write would move the
+ * queue and who then hold a stanza of their own, readers listing the
+ * outbox meanwhile. The queue is moved once, by whichever writer comes
+ * first; at every listing, before, during and after, a reader sees the
+ * three held stanzas first and in order, then only writers' stanzas, none
+ * twice; at the end every writer's record and stanza is there. */
+#define SHARE_WRITERS 3
+#define SHARE_READERS 2
+#define SHARE_LISTINGS 40
+
+static const char *const writer_stanza[SHARE_WRITERS] = {"<w0/>", "<w1/>", "<w2/>"};
+
+/* 0 if the outbox holds stanzas 0..2 in order, then writers' stanzas,
+ * each at most once; their number in *extra. */
+static int unsent_is_whole(esession_ctx *c, esession_keystore *ks, const esession_buf *want,
+                           size_t *extra)
+{
+    esession_buf *v = NULL;
+    size_t n = 0;
+    unsigned seen = 0;
+    int bad = esession_outbox_unsent(c, ks, NULL, &v, &n) != ESESSION_OK || n < 3 ||
+              n > 3 + SHARE_WRITERS;
+    for (size_t i = 0; !bad && i < 3; i++)
+        bad = v[i].len != want[i].len || memcmp(v[i].data, want[i].data, want[i].len) != 0;
+    for (size_t i = 3; !bad && i < n; i++) {
+        int w = 0;
+        while (w < SHARE_WRITERS && (v[i].len != strlen(writer_stanza[w]) ||
+                                     memcmp(v[i].data, writer_stanza[w], v[i].len) != 0))
+            w++;
+        bad = w == SHARE_WRITERS || (seen & (1u << w)) != 0;
+        seen |= 1u << w;
+    }
+    esession_outbox_free(v, n);
+    *extra = n - 3;
+    return bad;
+}
+
+static int share_child(int go, int index, const esession_buf *want)
+{
+    esession_ctx *c = fixture_ctx();
+    esession_keystore *ks = NULL;
+    char name[64], byte;
+    if (esession_keystore_open(c, &ks, path, FIXTURE_PASS, sizeof FIXTURE_PASS - 1) !=
+        ESESSION_OK)
+        return 2;
+    if (read(go, &byte, 1) != 0) /* the parent closes its end: all start */
+        return 3;
+    size_t extra = 0, before = 0;
+    if (index < SHARE_WRITERS) {
+        char text[8];
+        snprintf(text, sizeof text, "%s", writer_stanza[index]);
+        esession_buf own = {text, strlen(text), 0};
+        snprintf(name, sizeof name, "bob/session/w%d", index);
+        if (es_ks_blob_put(ks, name, (const uint8_t *)name, strlen(name)) != ESESSION_OK)
+            return 4;
+        if (ks->gens_format != ES_KS_GENS_FORMAT_QUEUE)
+            return 5;
+        if (es_outbox_put(ks, "alice@example.org", &own) != ESESSION_OK)
+            return 6;
+        before = 1; /* its own at least */
+    }
+    for (int i = 0; i < SHARE_LISTINGS; i++) {
+        if (unsent_is_whole(c, ks, want, &extra) != 0)
+            return 7;
+        if (extra < before) /* what one listing saw, the next sees too */
+            return 8;
+        before = extra;
+    }
+    esession_keystore_free(ks);
+    esession_ctx_free(c);
+    return 0;
+}
+
+Test(queue0, processes_sharing_an_earlier_store_move_its_queue_once)
+{
+    esession_buf want[3];
+    pid_t pid[SHARE_WRITERS + SHARE_READERS];
+    int go[2];
+    copy_fixture("bob.ks");
+    for (int i = 0; i < 3; i++)
+        want[i] = stanza(i);
+    cr_assert_eq(pipe(go), 0);
+    for (int i = 0; i < SHARE_WRITERS + SHARE_READERS; i++) {
+        pid[i] = fork();
+        cr_assert_neq(pid[i], -1);
+        if (pid[i] == 0) {
+            close(go[1]);
+            _exit(share_child(go[0], i, want));
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < SHARE_WRITERS + SHARE_READERS; i++) {
+        int status = 0;
+        cr_assert_eq(waitpid(pid[i], &status, 0), pid[i]);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s %d: status %d",
+                  i < SHARE_WRITERS ? "writer" : "reader", i, status);
+    }
+    cr_assert_eq(rows(ES_REC_QUEUE), 3 + SHARE_WRITERS, "moved once, and the writers' own");
+    cr_assert_eq(rows(ES_REC_BLOB), 1 + SHARE_WRITERS, "the session and each writer's record");
+    esession_keystore *ks = open_fixture_store();
+    cr_assert_eq(ks->gens_format, ES_KS_GENS_FORMAT_QUEUE);
+    size_t extra = 0;
+    cr_assert_eq(unsent_is_whole(ctx, ks, want, &extra), 0);
+    cr_assert_eq(extra, SHARE_WRITERS);
+    for (int i = 0; i < SHARE_WRITERS; i++) {
+        char name[64];
+        esession_buf b = {NULL, 0, 0};
+        snprintf(name, sizeof name, "bob/session/w%d", i);
+        cr_assert_eq(es_ks_blob_get(ks, name, &b), ESESSION_OK, "%s", name);
+        cr_assert_eq(b.len, strlen(name));
+        esession_buf_free(&b);
+    }
+    esession_keystore_free(ks);
+    for (int i = 0; i < 3; i++)
+        free(want[i].data);
 }
