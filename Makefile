@@ -223,10 +223,12 @@ test-run:
 	@$(MAKE) --no-print-directory install-check
 	@echo "make test: all suites passed"
 
+# Two binaries at a time (tests/run_units.sh), the longest first.
+UNIT_FIRST := $(addprefix $(BUILD)/tests/,test_online_tamper test_online_fail test_cli \
+                test_keystore test_session test_search)
+UNIT_ORDER  = $(filter $(UNIT_FIRST),$(UNIT_BINS)) $(filter-out $(UNIT_FIRST),$(UNIT_BINS))
 unit: tests-build
-	@set -e; for t in $(UNIT_BINS); do \
-	    echo "== $$t"; $$t --jobs 2; \
-	done
+	@sh tests/run_units.sh $(BUILD)/unit-logs "" "--jobs 2" $(UNIT_ORDER)
 
 vectors: $(HARNESS)
 	$(HARNESS) $(VECTOR_FILES)
@@ -238,7 +240,7 @@ docs-check:
 
 asan: tests-build
 	@set -e; export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1; \
-	for t in $(UNIT_BINS); do echo "== asan $$t"; $$t --jobs 2; done; \
+	sh tests/run_units.sh $(BUILD)/unit-logs "asan " "--jobs 2" $(UNIT_ORDER); \
 	echo "== asan harness"; $(HARNESS) $(VECTOR_FILES) > $(BUILD)/harness.log || { tail -40 $(BUILD)/harness.log; exit 1; }; \
 	tail -1 $(BUILD)/harness.log
 
