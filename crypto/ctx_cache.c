@@ -176,6 +176,14 @@ int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p)
     return 1;
 }
 
+int es_modexp_fixed_ready(const esession_ctx *ctx, int group)
+{
+    for (size_t i = 0; ctx != NULL && ctx->crypto != NULL && i < ES_MODEXP_GROUPS; i++)
+        if (group_ids[i] == group)
+            return ctx->crypto->g[i].fixed != NULL;
+    return 0;
+}
+
 EVP_PKEY_CTX *es_ctx_rsa_verifier(const esession_ctx *ctx, EVP_PKEY *pkey)
 {
     const EVP_MD *sha256 = es_ctx_md(ctx, ES_HASH_SHA256);

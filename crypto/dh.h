@@ -67,6 +67,9 @@ esession_status es_modexp_group_sec(const esession_ctx *ctx, mpz_t r, const mpz_
 /* The group's prime as ctx set it up (valid while ctx lives): 1, or 0
  * without a context or when the set-up fails (use es_modp_prime then). */
 int es_modexp_group_prime(const esession_ctx *ctx, int group, mpz_srcptr *p);
+/* 1 when ctx holds the window table of 2^x for group (made at its second
+ * 2^x with the OpenSSL backend, groups of up to 3072 bits), else 0. */
+int es_modexp_fixed_ready(const esession_ctx *ctx, int group);
 
 /* Constant-time r = b^e mod m (m odd, e > 0) with the context's backend. */
 esession_status es_modexp_sec(const esession_ctx *ctx, mpz_t r, const mpz_t b,

@@ -159,6 +159,15 @@ static void shared_with(esession_ctx *ctx, const es_dh *mine, const es_dh *peer,
     esession_buf_free(&pub);
 }
 
+/* a and b hold the same octets; both freed. */
+static void same_then_free(esession_buf *a, esession_buf *b)
+{
+    cr_assert_eq(a->len, b->len);
+    cr_assert_arr_eq(a->data, b->data, a->len);
+    esession_buf_free(a);
+    esession_buf_free(b);
+}
+
 static uint8_t *hex(const char *h, size_t *len)
 {
     uint8_t *b = vec_hex(h, len);
@@ -311,10 +320,7 @@ Test(dh, null_context_uses_defaults)
     esession_buf s1 = {0}, s2 = {0};
     shared_with(NULL, a, b, &s1);
     shared_with(NULL, b, a, &s2);
-    cr_assert_eq(s1.len, s2.len);
-    cr_assert_arr_eq(s1.data, s2.data, s1.len);
-    esession_buf_free(&s1);
-    esession_buf_free(&s2);
+    same_then_free(&s1, &s2);
     es_dh_free(a);
     es_dh_free(b);
 }
@@ -353,10 +359,7 @@ Test(dh, private_round_trip)
         cr_assert_eq(es_dh_generate(ctx, &peer, groups[i]), ESESSION_OK);
         shared_with(ctx, a, peer, &s1);
         shared_with(ctx, only, peer, &s2);
-        cr_assert_eq(s1.len, s2.len);
-        cr_assert_arr_eq(s1.data, s2.data, s1.len);
-        esession_buf_free(&s1);
-        esession_buf_free(&s2);
+        same_then_free(&s1, &s2);
         es_dh_free(only);
         es_dh_free(peer);
         esession_buf_free(&xa);
@@ -1102,10 +1105,7 @@ static void same_public_then_free(es_dh *a, es_dh *b)
     esession_buf ea = {0}, eb = {0};
     cr_assert_eq(es_dh_public(a, &ea), ESESSION_OK);
     cr_assert_eq(es_dh_public(b, &eb), ESESSION_OK);
-    cr_assert_eq(ea.len, eb.len);
-    cr_assert_arr_eq(ea.data, eb.data, ea.len);
-    esession_buf_free(&ea);
-    esession_buf_free(&eb);
+    same_then_free(&ea, &eb);
     es_dh_free(a);
     es_dh_free(b);
 }
@@ -1124,8 +1124,12 @@ Test(dh, window_table_in_a_context)
         es_dh *a = NULL, *b = NULL;
         cr_assert_eq(es_dh_generate(co, &a, 14), ESESSION_OK);
         cr_assert_eq(es_dh_generate(cg, &b, 14), ESESSION_OK);
+        /* Made at the second 2^x, used from then on; never with GMP. */
+        cr_assert_eq(es_modexp_fixed_ready(co, 14), i >= 1, "after %d", i + 1);
+        cr_assert_eq(es_modexp_fixed_ready(cg, 14), 0);
         same_public_then_free(a, b); /* same draws, same e */
     }
+    cr_assert_eq(es_modexp_fixed_ready(co, 5), 0, "a group not used");
     /* An exponent longer than the table's: 600 bits. */
     uint8_t x[75];
     for (size_t k = 0; k < sizeof x; k++)
