@@ -395,16 +395,14 @@ static int share_child(int go, int index, const esession_buf *want)
     return 0;
 }
 
-Test(queue0, processes_sharing_an_earlier_store_move_its_queue_once)
+/* Fork n sharers (the first SHARE_WRITERS write, the others read), each
+ * opening the store and then waiting on the pipe; *go_write is the end
+ * whose closing starts them all. */
+static void start_sharers(pid_t *pid, int n, int *go_write, const esession_buf *want)
 {
-    esession_buf want[3];
-    pid_t pid[SHARE_WRITERS + SHARE_READERS];
     int go[2];
-    copy_fixture("bob.ks");
-    for (int i = 0; i < 3; i++)
-        want[i] = stanza(i);
     cr_assert_eq(pipe(go), 0);
-    for (int i = 0; i < SHARE_WRITERS + SHARE_READERS; i++) {
+    for (int i = 0; i < n; i++) {
         pid[i] = fork();
         cr_assert_neq(pid[i], -1);
         if (pid[i] == 0) {
@@ -413,7 +411,19 @@ Test(queue0, processes_sharing_an_earlier_store_move_its_queue_once)
         }
     }
     close(go[0]);
-    close(go[1]);
+    *go_write = go[1];
+}
+
+Test(queue0, processes_sharing_an_earlier_store_move_its_queue_once)
+{
+    esession_buf want[3];
+    pid_t pid[SHARE_WRITERS + SHARE_READERS];
+    int go = -1;
+    copy_fixture("bob.ks");
+    for (int i = 0; i < 3; i++)
+        want[i] = stanza(i);
+    start_sharers(pid, SHARE_WRITERS + SHARE_READERS, &go, want);
+    close(go);
     for (int i = 0; i < SHARE_WRITERS + SHARE_READERS; i++) {
         int status = 0;
         cr_assert_eq(waitpid(pid[i], &status, 0), pid[i]);
@@ -476,21 +486,12 @@ Test(queue0, writers_killed_at_random_moments_of_the_move_lose_nothing, .timeout
     long window_us = 0;
     for (int round = -1; round < KILL_ROUNDS; round++) { /* -1: no kills, timed */
         pid_t pid[SHARE_WRITERS + 1];
-        int go[2], status = 0, finished = 0;
+        int go = -1, status = 0, finished = 0;
         copy_fixture("bob.ks");
-        cr_assert_eq(pipe(go), 0);
-        for (int i = 0; i <= SHARE_WRITERS; i++) { /* the last one reads */
-            pid[i] = fork();
-            cr_assert_neq(pid[i], -1);
-            if (pid[i] == 0) {
-                close(go[1]);
-                _exit(share_child(go[0], i, want));
-            }
-        }
-        close(go[0]);
+        start_sharers(pid, SHARE_WRITERS + 1, &go, want); /* the last one reads */
         sleep_us(20000); /* let them open the store before they start */
         long start = now_us();
-        close(go[1]);
+        close(go);
         for (int i = 1; round >= 0 && i < SHARE_WRITERS; i++) {
             long at = start + rand() % window_us, wait = at - now_us();
             if (wait > 0)
